@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages govkit needs at run time (PDF rendering) and in tests (poppler tools).
+# Installed only when running as root with apt-get available and a package is missing;
+# elsewhere this prints what to install and carries on.
+set -euo pipefail
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "note: missing Debian packages (install them for PDF features): ${missing[*]}" >&2
+fi

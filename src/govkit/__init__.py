@@ -1,0 +1,3 @@
+"""govkit: ML governance and compliance audits."""
+
+__version__ = "0.1.0"

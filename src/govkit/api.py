@@ -1,0 +1,41 @@
+"""The Python API behind the CLI: load inputs, evaluate, return the Evaluation."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from govkit.engine import EvaluationOptions, Progress, no_progress, evaluate
+from govkit.evaluation import Evaluation
+from govkit.manifest import load_manifest
+from govkit.policy.loader import load_policy
+from govkit.policy.waivers import WaiverSet, load_waivers
+
+DEFAULT_WAIVERS = "waivers.yaml"
+
+
+def run_check(
+    manifest_path: Path,
+    policy_path: Path,
+    *,
+    team: str | None = None,
+    policy_set: str | None = None,
+    waivers_path: Path | None = None,
+    use_waivers: bool = True,
+    fail_on: str = "high",
+    as_of: date | None = None,
+    full_scan: bool = False,
+    trust_model: bool = False,
+    progress: Progress = no_progress,
+) -> Evaluation:
+    manifest = load_manifest(manifest_path)
+    team = team or manifest.spec.model.team
+    resolved = load_policy(policy_path, team=team, policy_set=policy_set)
+    if waivers_path is None and (manifest.folder / DEFAULT_WAIVERS).is_file():
+        waivers_path = manifest.folder / DEFAULT_WAIVERS
+    waivers = load_waivers(waivers_path) if waivers_path else WaiverSet.empty()
+    options = EvaluationOptions(
+        fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
+        trust_model=trust_model, team=team,
+    )
+    return evaluate(manifest, resolved, waivers, options, progress=progress)

@@ -1,0 +1,1 @@
+"""Checks measure; rules judge. See interface.py for the seam."""

@@ -1,0 +1,223 @@
+"""govkit command line: parse arguments, call the library, format, choose the exit code.
+
+Heavy modules (pandas, sklearn, shap, weasyprint) are imported inside commands only, so
+`govkit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from govkit import __version__
+from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
+
+SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
+
+
+def _color(stream: Any) -> bool:
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+class GovkitGroup(click.Group):
+    """Turns GovkitError into one line on stderr and exit 2; anything else into exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except GovkitError as exc:
+            if _debug(ctx):
+                traceback.print_exc()
+            _fail(f"error: {exc}", exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:
+            if _debug(ctx):
+                traceback.print_exc()
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+                  EXIT_INTERNAL_ERROR)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("debug")) or os.environ.get("GOVKIT_DEBUG") == "1"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress(title: str) -> Iterator[None]:
+    """A transient spinner on stderr for interactive terminals; silent in CI and pipes."""
+    if not sys.stderr.isatty() or _in_ci():
+        yield
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, no_color="NO_COLOR" in os.environ)
+    with console.status(f"measuring {title}…"):
+        yield
+
+
+@click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="govkit")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """govkit: check ML models against your organisation's policies.
+
+    \b
+    Examples:
+      govkit demo                                      build the demo model and check it
+      govkit check govkit.yaml --policy policies/      run the policy gate
+      govkit policy show --policy policies/ --team lending
+      govkit schema manifest > govkit.schema.json
+
+    Exit codes: 0 nothing blocking, 1 blocking findings, 2 bad input, 3 internal error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _parse_date(_: Any, __: Any, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@cli.command(epilog="""\b
+Examples:
+  govkit check examples/credit-scoring/govkit.yaml --policy policies/
+  govkit check govkit.yaml --team research --format json --output result.json
+  govkit check govkit.yaml --fail-on critical --no-waivers
+""")
+@click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
+              default="policies", show_default=True, help="Policy folder or file.")
+@click.option("--team", help="Team whose overlay applies (default: model.team).")
+@click.option("--policy-set", help="Base policy set, when the folder holds several.")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
+              help="Waivers file (default: waivers.yaml beside the manifest, if present).")
+@click.option("--no-waivers", is_flag=True, help="Evaluate as if no waiver existed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here.")
+@click.option("--fail-on", type=SEVERITY_CHOICE, default="high", show_default=True,
+              help="Lowest severity of a failed rule that blocks (exit 1).")
+@click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (default in CI on success).")
+def check(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+          waivers_path: Path | None, no_waivers: bool, fmt: str, output: Path | None,
+          fail_on: str, as_of: date | None, quiet: bool) -> None:
+    """Check a model against the policies and exit 1 if anything blocks."""
+    from govkit.api import run_check
+
+    evaluation = run_check(
+        manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
+        use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, progress=_progress,
+    )
+    from govkit.formats.interface import get_formatter
+
+    digest = evaluation.digest
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
+    verdict_line = (f"govkit: {evaluation.verdict.upper()} {evaluation.model['name']} "
+                    f"{evaluation.model['version']} ({_tally(evaluation.counts)})")
+    if output is None and not (quiet or (_in_ci() and evaluation.verdict == "pass")):
+        click.echo(get_formatter(fmt).render(evaluation, digest=digest, color=_color(sys.stdout)), nl=False)
+    elif output is None and fmt == "json":
+        click.echo(get_formatter(fmt).render(evaluation, digest=digest), nl=False)
+    else:
+        click.echo(verdict_line, err=output is not None and fmt != "text")
+    sys.exit(EXIT_BLOCKING if evaluation.verdict == "fail" else EXIT_OK)
+
+
+def _tally(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules"
+
+
+@cli.group()
+def policy() -> None:
+    """Validate policy folders and show a team's resolved rules."""
+
+
+@policy.command("validate", epilog="Example:\n\n  govkit policy validate policies/")
+@click.argument("path", type=click.Path(path_type=Path), default="policies")
+def policy_validate(path: Path) -> None:
+    """Check every policy file and resolve every overlay; exit 2 on the first problem."""
+    from govkit.policy.loader import load_library, resolve
+
+    library = load_library(path)
+    for name in library.sets:
+        resolve(library, policy_set=name)
+    for overlay in library.overlays.values():
+        resolve(library, policy_set=overlay.spec.name)
+    click.echo(f"ok: {len(library.sets)} policy set(s), {len(library.overlays)} overlay(s) in {path}")
+
+
+@policy.command("show", epilog="Example:\n\n  govkit policy show --policy policies/ --team lending")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
+              default="policies", show_default=True)
+@click.option("--team", help="Team whose overlay to apply.")
+@click.option("--policy-set", help="Base policy set, when the folder holds several.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def policy_show(policy_path: Path, team: str | None, policy_set: str | None, fmt: str) -> None:
+    """Print the resolved rules and where each value came from."""
+    from govkit.policy.loader import load_policy
+    from govkit.policy.show import render_json, render_text
+
+    resolved = load_policy(policy_path, team=team, policy_set=policy_set)
+    if fmt == "json":
+        click.echo(render_json(resolved))
+    else:
+        click.echo(render_text(resolved, color=_color(sys.stdout)), nl=False)
+
+
+@cli.command(epilog="Example:\n\n  govkit schema manifest > govkit.schema.json")
+@click.argument("kind", type=click.Choice(["manifest", "policy-set", "policy-overlay", "waivers"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a govkit file kind."""
+    import json
+
+    from govkit.schemas import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2))
+
+
+@cli.command(epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo")
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              help="Where to build the demo (default: examples/credit-scoring in a source checkout).")
+def demo(directory: Path | None) -> None:
+    """Build the synthetic credit-scoring model and check it under two team overlays."""
+    from govkit.demo.run import run_demo
+
+    run_demo(directory, echo=click.echo, color=_color(sys.stdout), progress=_progress)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="govkit", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_INPUT_ERROR)
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Deterministic synthetic credit data and a model trained on it (no network, fixed seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FEATURES = ["income", "debt_ratio", "credit_history_years", "num_accounts", "late_payments",
+            "loan_amount", "employment_years"]
+SENSITIVE = ["sex", "age_band", "ethnicity"]
+SEED = 20261125
+
+
+def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
+    """Applicants whose default risk depends on finances; income differs by group, as in life."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male"], size=n, p=[0.48, 0.52])
+    age_band = rng.choice(["18-24", "25-39", "40-59", "60+"], size=n, p=[0.12, 0.38, 0.35, 0.15])
+    ethnicity = rng.choice(["group_a", "group_b", "group_c", "group_d", "group_e"], size=n,
+                           p=[0.55, 0.18, 0.14, 0.09, 0.04])
+    income_shift = np.select([sex == "female", ethnicity == "group_d"], [-0.12, -0.18], 0.0)
+    youth = np.where(age_band == "18-24", -0.25, 0.0)
+    income = np.exp(rng.normal(10.7 + income_shift + youth, 0.45))
+    history = np.clip(rng.gamma(2.0, 4.0, n) + np.where(age_band == "18-24", -4, 0), 0, 45)
+    accounts = rng.poisson(4, n)
+    late = rng.poisson(np.where(history < 3, 1.2, 0.5), n)
+    loan = np.exp(rng.normal(9.4, 0.6, n))
+    debt_ratio = np.clip(rng.beta(2, 5, n) + loan / (income * 4), 0, 1.5)
+    employment = np.clip(rng.gamma(2.0, 3.0, n), 0, 40)
+    logit = (-2.1 + 2.4 * debt_ratio - 0.35 * np.log(income / 40000) + 0.45 * late
+             - 0.05 * history - 0.03 * employment)
+    defaulted = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({
+        "applicant_id": [f"A{seed % 1000:03d}{i:07d}" for i in range(n)],
+        "income": income.round(2),
+        "debt_ratio": debt_ratio.round(4),
+        "credit_history_years": history.round(1),
+        "num_accounts": accounts,
+        "late_payments": late,
+        "loan_amount": loan.round(2),
+        "employment_years": employment.round(1),
+        "sex": sex,
+        "age_band": age_band,
+        "ethnicity": ethnicity,
+        "defaulted": defaulted,
+    })
+
+
+def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000) -> dict[str, Path]:
+    """Write data/train.csv, data/eval.csv (with predictions and scores) and model.skops."""
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    data_dir = directory / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    train = synthetic_applicants(train_rows, SEED)
+    evaluation = synthetic_applicants(eval_rows, SEED + 1)
+    model = HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, max_leaf_nodes=15,
+                                           early_stopping=False, random_state=0)
+    model.fit(train[FEATURES], train["defaulted"])
+    score = model.predict_proba(evaluation[FEATURES])[:, 1]
+    evaluation["default_score"] = score.round(6)
+    evaluation["predicted_default"] = (score >= 0.5).astype(int)
+    paths = {"train": data_dir / "train.csv", "eval": data_dir / "eval.csv", "model": directory / "model.skops"}
+    train.to_csv(paths["train"], index=False)
+    evaluation.to_csv(paths["eval"], index=False)
+    sio.dump(model, paths["model"])
+    return paths

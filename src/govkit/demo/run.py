@@ -1,0 +1,59 @@
+"""`govkit demo`: build the demo, then check the same model as two different teams."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+from govkit.engine import Progress
+from govkit.errors import GovkitError
+
+EXAMPLE = Path("examples") / "credit-scoring"
+COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt")
+TEAMS = ("lending", "research")
+
+
+def asset_root() -> Path:
+    """Where the demo's policies and manifest live: the source checkout or the installed wheel."""
+    packaged = Path(str(resources.files("govkit"))) / "_demo"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "policies").is_dir() and (checkout / EXAMPLE / "govkit.yaml").is_file():
+        return checkout
+    raise GovkitError("demo assets not found (reinstall govkit)")
+
+
+def prepare(directory: Path | None) -> tuple[Path, Path]:
+    """Return (manifest, policy folder), copying the example manifest if building elsewhere."""
+    root = asset_root()
+    source = root / EXAMPLE
+    target = directory.resolve() if directory else source
+    if target != source:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in COPIED:
+            shutil.copyfile(source / name, target / name)
+    return target / "govkit.yaml", root / "policies"
+
+
+def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress) -> None:
+    from govkit.api import run_check
+    from govkit.demo.data import build
+    from govkit.formats.interface import get_formatter
+
+    manifest, policies = prepare(directory)
+    with progress("demo data and model"):
+        build(manifest.parent)
+    echo(f"demo model built in {manifest.parent}\n")
+    text = get_formatter("text")
+    verdicts = {}
+    for team in TEAMS:
+        evaluation = run_check(manifest, policies, team=team, progress=progress)
+        verdicts[team] = evaluation.verdict
+        echo(f"── govkit check {manifest} --policy {policies} --team {team}")
+        echo(text.render(evaluation, color=color))
+    summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
+    echo(f"same model, two team overlays -> {summary}")
+    echo(f"why: govkit policy show --policy {policies} --team <team>")

@@ -1,0 +1,267 @@
+"""evaluate(manifest, policy, waivers) -> Evaluation: measure each check once, judge every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from govkit import __version__
+from govkit.canonical import file_sha256
+from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome
+from govkit.checks.registry import available_checks, rule_kinds
+from govkit.errors import CheckError
+from govkit.evaluation import Evaluation, Finding, WaiverUse
+from govkit.manifest import LoadedManifest
+from govkit.policy.loader import ResolvedPolicy, ResolvedRule
+from govkit.policy.schema import severity_rank
+from govkit.policy.waivers import EXPIRING_SOON_DAYS, Waiver, WaiverSet, decide
+
+Progress = Callable[[str], AbstractContextManager[None]]
+
+
+@contextmanager
+def no_progress(_: str) -> Iterator[None]:
+    yield
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    fail_on: str = "high"
+    as_of: date | None = None
+    use_waivers: bool = True
+    full_scan: bool = False
+    trust_model: bool = False
+    team: str | None = None
+
+
+def _out_of_scope(rule: ResolvedRule, manifest: LoadedManifest, team: str) -> str | None:
+    scope, model = rule.applies_to, manifest.spec.model
+    if scope.risk_tiers and model.risk_tier not in scope.risk_tiers:
+        return f"risk tier {model.risk_tier} not in {', '.join(scope.risk_tiers)}"
+    if scope.tasks and model.task not in scope.tasks:
+        return f"task {model.task} not in {', '.join(scope.tasks)}"
+    if scope.teams and team not in scope.teams:
+        return f"team {team} not in {', '.join(scope.teams)}"
+    return None
+
+
+def _input_digests(manifest: LoadedManifest) -> dict[str, Any]:
+    spec = manifest.spec
+    files: dict[str, Any] = {"manifest": {"path": manifest.path.name, "sha256": file_sha256(manifest.path)}}
+    for name in ("training", "evaluation"):
+        ds = getattr(spec.datasets, name)
+        if ds is not None and manifest.resolve(ds.path).is_file():
+            files[f"dataset:{name}"] = {"path": ds.path, "sha256": file_sha256(manifest.resolve(ds.path))}
+    if spec.model.artifact:
+        files["model_artifact"] = {
+            "path": spec.model.artifact,
+            "sha256": file_sha256(manifest.resolve(spec.model.artifact)),
+        }
+    if spec.dependencies and spec.dependencies.requirements:
+        req = spec.dependencies.requirements
+        files["requirements"] = {"path": req, "sha256": file_sha256(manifest.resolve(req))}
+    return files
+
+
+class _WaiverBook:
+    """Applies waivers to findings and remembers what became of each waiver."""
+
+    def __init__(self, waivers: WaiverSet, manifest: LoadedManifest, as_of: date) -> None:
+        self.waivers = waivers.waivers
+        self.model = manifest.spec.model
+        self.as_of = as_of
+        self.used: dict[str, str] = {}
+        self.refused: dict[str, tuple[str, str]] = {}  # id -> (status, detail)
+
+    def apply(self, finding: Finding, rule: ResolvedRule) -> Finding:
+        if finding.status not in ("fail", "warn"):
+            return finding
+        for waiver in self.waivers:
+            d = decide(
+                waiver,
+                rule_id=rule.id,
+                waivable=rule.waivable,
+                model=self.model.name,
+                version=self.model.version,
+                subject=finding.subject,
+                as_of=self.as_of,
+            )
+            if d.applies:
+                self.used[waiver.id] = d.detail
+                return replace(
+                    finding,
+                    status="waived",
+                    blocking=False,
+                    waiver_id=waiver.id,
+                    message=f"{finding.message} [waived by {waiver.id} until {waiver.expires}]",
+                )
+            if d.decision in ("expired", "self-approved", "not-waivable"):
+                self.refused[waiver.id] = (d.decision, d.detail)
+        return finding
+
+    def report(self) -> tuple[WaiverUse, ...]:
+        out = []
+        soon = self.as_of + timedelta(days=EXPIRING_SOON_DAYS)
+        for w in self.waivers:
+            if w.id in self.used:
+                status, detail = "used", self.used[w.id]
+            elif w.id in self.refused:
+                status, detail = self.refused[w.id]
+            else:
+                status, detail = "unused", "matched no failing finding"
+            out.append(_waiver_use(w, status, detail, expiring_soon=status == "used" and w.expires <= soon))
+        return tuple(out)
+
+
+def _waiver_use(w: Waiver, status: Any, detail: str, *, expiring_soon: bool) -> WaiverUse:
+    return WaiverUse(
+        id=w.id,
+        rule=w.rule,
+        status=status,
+        detail=detail,
+        expires=w.expires.isoformat(),
+        expiring_soon=expiring_soon,
+        reason=w.reason,
+        ticket=w.ticket,
+        approved_by=w.approved_by,
+    )
+
+
+def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str) -> Finding:
+    blocking = outcome.status == "error" or (
+        outcome.status == "fail" and severity_rank(rule.severity) >= severity_rank(fail_on)
+    )
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        check=rule.check,
+        severity=rule.severity,
+        status=outcome.status,
+        message=outcome.message,
+        subject=outcome.subject,
+        measured=outcome.measured,
+        threshold=outcome.threshold,
+        guideline=rule.guideline,
+        blocking=blocking,
+    )
+
+
+def _measure_all(
+    active: list[ResolvedRule], manifest: LoadedManifest, options: CheckOptions, progress: Progress
+) -> tuple[dict[str, Measurement], dict[str, str], dict[str, Check]]:
+    checks = available_checks()
+    kinds = rule_kinds()
+    measurements: dict[str, Measurement] = {}
+    errors: dict[str, str] = {}
+    instances: dict[str, Check] = {}
+    by_check: dict[str, list[ResolvedRule]] = {}
+    for rule in active:
+        by_check.setdefault(kinds[rule.check][0].name, []).append(rule)
+    for name, rules in by_check.items():
+        check = checks[name]()
+        instances[name] = check
+        ctx = CheckContext(
+            manifest=manifest,
+            options=options,
+            kinds=frozenset(r.check for r in rules),
+            params=tuple((r.check, kinds[r.check][1].model_validate(dict(r.params))) for r in rules),
+        )
+        with progress(check.title):
+            try:
+                measurements[name] = check.measure(ctx)
+            except CheckError as exc:
+                errors[name] = str(exc)
+    return measurements, errors, instances
+
+
+def evaluate(
+    manifest: LoadedManifest,
+    policy: ResolvedPolicy,
+    waivers: WaiverSet | None = None,
+    options: EvaluationOptions | None = None,
+    progress: Progress = no_progress,
+) -> Evaluation:
+    options = options or EvaluationOptions()
+    now = datetime.now(UTC).replace(microsecond=0)
+    as_of = options.as_of or now.date()
+    team = options.team or manifest.spec.model.team
+    kinds = rule_kinds()
+    book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of)
+
+    findings: list[Finding] = []
+    active: list[ResolvedRule] = []
+    for rule in policy.rules:
+        if not rule.enabled:
+            findings.append(_skipped(rule, f"disabled by {rule.disabled_by}: {rule.justification}"))
+        elif reason := _out_of_scope(rule, manifest, team):
+            findings.append(_skipped(rule, f"not applicable: {reason}"))
+        else:
+            active.append(rule)
+
+    check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model)
+    measurements, errors, instances = _measure_all(active, manifest, check_options, progress)
+
+    for rule in active:
+        check_name = kinds[rule.check][0].name
+        if check_name in errors:
+            outcomes = [Outcome(subject=manifest.spec.model.name, status="error",
+                                message=f"check {check_name} could not run: {errors[check_name]}")]
+        else:
+            params = kinds[rule.check][1].model_validate(dict(rule.params))
+            outcomes = instances[check_name].judge(rule.check, params, measurements[check_name])
+        for outcome in outcomes:
+            findings.append(book.apply(_finding(rule, outcome, options.fail_on), rule))
+
+    waiver_report = book.report()
+    notices = [f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}" for w in waiver_report if w.status != "used"]
+    notices += [f"waiver {w.id} expires soon ({w.expires})" for w in waiver_report if w.expiring_soon]
+    model = manifest.spec.model
+    return Evaluation(
+        govkit_version=__version__,
+        created_at=now.isoformat().replace("+00:00", "Z"),
+        as_of=as_of.isoformat(),
+        model={
+            "name": model.name,
+            "version": model.version,
+            "team": model.team,
+            "owner": model.owner,
+            "risk_tier": model.risk_tier,
+            "task": model.task,
+            "license": model.license,
+            "intended_use": model.intended_use,
+        },
+        team=team,
+        policy={
+            "name": policy.name,
+            "version": policy.version,
+            "digest": policy.digest,
+            "layers": list(policy.layers),
+            "sources": [{"path": s.path, "sha256": s.sha256} for s in policy.sources],
+        },
+        inputs={
+            "files": _input_digests(manifest),
+            "waivers": {"sha256": waivers.sha256, "used": options.use_waivers} if waivers else None,
+        },
+        options={"full_scan": options.full_scan, "trust_model": options.trust_model},
+        fail_on=options.fail_on,
+        findings=tuple(findings),
+        measurements={name: dict(m.data) for name, m in measurements.items()},
+        waivers=waiver_report,
+        notices=tuple(notices),
+    )
+
+
+def _skipped(rule: ResolvedRule, message: str) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        check=rule.check,
+        severity=rule.severity,
+        status="skipped",
+        message=message,
+        subject="-",
+        guideline=rule.guideline,
+    )

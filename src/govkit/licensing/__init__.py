@@ -1,0 +1,1 @@
+"""Licence knowledge: SPDX parsing, Hugging Face ids, traits, and expression judging."""

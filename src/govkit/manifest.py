@@ -1,0 +1,163 @@
+"""The model manifest (`govkit.yaml`): what the model is, what data it saw, what it depends on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from govkit.datasets import read_columns
+from govkit.errors import ManifestError
+from govkit.licensing.expressions import check_expression_syntax
+from govkit.validation import StrictModel, dotted, validate_document
+from govkit.yamlio import KeyPath, YamlDocument, load_yaml
+
+API_VERSION = "govkit/v1"
+RiskTier = Literal["low", "medium", "high"]
+Task = Literal["binary-classification"]
+Name = Field(min_length=1, max_length=200)
+
+
+def _license(value: str) -> str:
+    check_expression_syntax(value)
+    return value
+
+
+class BaseModelRef(StrictModel):
+    name: str = Name
+    license: str = Field(description="SPDX expression or Hugging Face licence id")
+
+    _check_license = field_validator("license")(_license)
+
+
+class ModelInfo(StrictModel):
+    name: str = Name
+    version: str = Field(min_length=1)
+    team: str = Name
+    owner: str = Name
+    risk_tier: RiskTier
+    task: Task
+    license: str = Field(description="SPDX expression or Hugging Face licence id")
+    base_models: tuple[BaseModelRef, ...] = ()
+    artifact: str | None = Field(default=None, description="path to the saved model")
+    intended_use: str = Field(min_length=1)
+
+    _check_license = field_validator("license")(_license)
+
+
+class DatasetSpec(StrictModel):
+    path: str = Field(description="CSV or Parquet file, relative to the manifest")
+    license: str
+    pii: tuple[str, ...] = Field(default=(), description="columns declared to hold PII")
+    quasi_identifiers: tuple[str, ...] = ()
+
+    _check_license = field_validator("license")(_license)
+
+
+class EvaluationDatasetSpec(DatasetSpec):
+    label: str
+    prediction: str
+    score: str | None = None
+    positive_label: str | int | bool = 1
+    features: tuple[str, ...] = Field(min_length=1)
+
+
+class Datasets(StrictModel):
+    training: DatasetSpec | None = None
+    evaluation: EvaluationDatasetSpec | None = None
+
+
+class Dependencies(StrictModel):
+    requirements: str | None = Field(default=None, description="requirements file to audit")
+    environment: str | None = Field(
+        default=None,
+        description="'current' for the running interpreter, or a site-packages folder",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Dependencies:
+        if self.requirements is None and self.environment is None:
+            raise ValueError("give 'requirements' or 'environment'")
+        return self
+
+
+class Manifest(StrictModel):
+    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    kind: Literal["ModelManifest"]
+    model: ModelInfo
+    datasets: Datasets = Datasets()
+    sensitive_features: tuple[str, ...] = ()
+    dependencies: Dependencies | None = None
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A validated manifest with its source document, so errors and SARIF can cite lines."""
+
+    doc: YamlDocument
+    spec: Manifest
+
+    @property
+    def path(self) -> Path:
+        return self.doc.path
+
+    @property
+    def folder(self) -> Path:
+        return self.doc.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        return (self.folder / relative).resolve()
+
+    def error(self, message: str, key: KeyPath) -> ManifestError:
+        return ManifestError(message, file=self.path, field=dotted(key), line=self.doc.line_of(key))
+
+    def dataset_path(self, name: str) -> Path:
+        spec = getattr(self.spec.datasets, name)
+        if spec is None:
+            raise self.error("required by the policy but not declared", ("datasets", name))
+        return self.resolve(spec.path)
+
+
+def _check_files_and_columns(m: LoadedManifest) -> None:
+    spec = m.spec
+    if spec.model.artifact is not None and not m.resolve(spec.model.artifact).exists():
+        raise m.error("file not found", ("model", "artifact"))
+    deps = spec.dependencies
+    if deps and deps.requirements and not m.resolve(deps.requirements).is_file():
+        raise m.error("file not found", ("dependencies", "requirements"))
+    if deps and deps.environment not in (None, "current") and not m.resolve(deps.environment).is_dir():
+        raise m.error("not 'current' and not a folder", ("dependencies", "environment"))
+    for name in ("training", "evaluation"):
+        ds = getattr(spec.datasets, name)
+        if ds is None:
+            continue
+        path = m.resolve(ds.path)
+        if not path.exists():
+            raise m.error(f"file not found: {path}", ("datasets", name, "path"))
+        columns = set(read_columns(path))
+        wanted: list[tuple[str, KeyPath]] = [
+            (c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)
+        ]
+        wanted += [(c, ("datasets", name, "quasi_identifiers", i)) for i, c in enumerate(ds.quasi_identifiers)]
+        if isinstance(ds, EvaluationDatasetSpec):
+            wanted += [(ds.label, ("datasets", name, "label")), (ds.prediction, ("datasets", name, "prediction"))]
+            if ds.score:
+                wanted.append((ds.score, ("datasets", name, "score")))
+            wanted += [(c, ("datasets", name, "features", i)) for i, c in enumerate(ds.features)]
+            wanted += [(c, ("sensitive_features", i)) for i, c in enumerate(spec.sensitive_features)]
+        for column, key in wanted:
+            if column not in columns:
+                raise m.error(f"column {json.dumps(column)} not in {path.name}", key)
+
+
+def load_manifest(path: Path) -> LoadedManifest:
+    doc = load_yaml(path, error=ManifestError)
+    if not isinstance(doc.data, dict):
+        raise ManifestError("expected a mapping at the top level", file=path)
+    spec = validate_document(Manifest, doc.data, doc=doc, error=ManifestError)
+    loaded = LoadedManifest(doc=doc, spec=spec)
+    _check_files_and_columns(loaded)
+    return loaded

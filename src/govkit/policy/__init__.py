@@ -1,0 +1,1 @@
+"""Policies as code: sets, team overlays, waivers."""

@@ -1,0 +1,72 @@
+"""Policy file schemas: PolicySet, PolicyOverlay (team layer) and their rules."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from govkit.manifest import RiskTier
+from govkit.validation import StrictModel
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+
+
+class AppliesTo(StrictModel):
+    """Scope of a rule; an empty list (or absent key) means "all"."""
+
+    risk_tiers: tuple[RiskTier, ...] = ()
+    tasks: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+
+class Rule(StrictModel):
+    id: str = Field(pattern=RULE_ID, description="stable, namespaced id such as GK-LIC-001")
+    title: str = Field(min_length=1)
+    check: str = Field(description="rule kind, e.g. license.model or fairness.demographic_parity_ratio")
+    params: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity
+    applies_to: AppliesTo = AppliesTo()
+    guideline: str | None = Field(default=None, pattern=r"^https?://")
+    description: str | None = None
+    locked: bool = False
+    allow_relax: bool = False
+    waivable: bool = True
+
+
+class PolicySet(StrictModel):
+    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    kind: Literal["PolicySet"]
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    description: str | None = None
+    rules: tuple[Rule, ...] = Field(min_length=1)
+
+
+class RuleOverride(StrictModel):
+    severity: Severity | None = None
+    params: dict[str, Any] | None = None
+    applies_to: AppliesTo | None = None
+
+
+class Disable(StrictModel):
+    justification: str = Field(min_length=10)
+
+
+class PolicyOverlay(StrictModel):
+    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    kind: Literal["PolicyOverlay"]
+    name: str = Field(min_length=1)
+    version: str = "0"
+    extends: str = Field(min_length=1, description="name of a PolicySet or another overlay")
+    team: str | None = None
+    description: str | None = None
+    overrides: dict[str, RuleOverride] = Field(default_factory=dict)
+    add: tuple[Rule, ...] = ()
+    disable: dict[str, Disable] = Field(default_factory=dict)

@@ -1,0 +1,141 @@
+"""Waivers: time-boxed, approved exceptions to a rule for one model.
+
+Whether a waiver applies is decided in exactly one function, `decide`, used by the engine and
+by everything that reports on waivers, so the CLI, reports and the audit log can never disagree.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from pydantic import Field, field_validator
+
+from govkit.canonical import sha256_hex
+from govkit.errors import PolicyError
+from govkit.validation import StrictModel, validate_document
+from govkit.yamlio import load_yaml
+
+EXPIRING_SOON_DAYS = 14
+
+
+class WaiverTarget(StrictModel):
+    model: str = Field(default="*", description="model name or glob")
+    version: str | None = Field(default=None, description="PEP 440 specifier (>=2,<3) or glob (2.*)")
+    subject: str = Field(default="*", description="glob on the finding's subject, e.g. a cohort")
+
+    @field_validator("version")
+    @classmethod
+    def _valid_version_pattern(cls, value: str | None) -> str | None:
+        if value and value[0] in "<>=!~":
+            try:
+                SpecifierSet(value)
+            except InvalidSpecifier:
+                raise ValueError(f"invalid version specifier {value!r}") from None
+        return value
+
+
+class Waiver(StrictModel):
+    id: str = Field(min_length=1)
+    rule: str = Field(min_length=1)
+    target: WaiverTarget = WaiverTarget()
+    reason: str = Field(min_length=1)
+    ticket: str = Field(min_length=1)
+    requested_by: str = Field(min_length=1)
+    approved_by: tuple[str, ...] = Field(min_length=1)
+    created: date | None = None
+    expires: date
+
+    @field_validator("approved_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
+class WaiverFile(StrictModel):
+    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    kind: Literal["Waivers"]
+    waivers: tuple[Waiver, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaiverSet:
+    path: Path | None
+    sha256: str | None
+    waivers: tuple[Waiver, ...]
+
+    @classmethod
+    def empty(cls) -> WaiverSet:
+        return cls(path=None, sha256=None, waivers=())
+
+
+def load_waivers(path: Path) -> WaiverSet:
+    doc = load_yaml(path, error=PolicyError)
+    if not isinstance(doc.data, dict):
+        raise PolicyError("expected a mapping with kind: Waivers", file=path)
+    spec = validate_document(WaiverFile, doc.data, doc=doc, error=PolicyError)
+    seen: set[str] = set()
+    for i, w in enumerate(spec.waivers):
+        if w.id in seen:
+            raise PolicyError(f"duplicate waiver id {w.id!r}", file=path, field=f"waivers[{i}].id",
+                              line=doc.line_of(("waivers", i, "id")))
+        seen.add(w.id)
+    return WaiverSet(path=path, sha256=sha256_hex(doc.raw), waivers=spec.waivers)
+
+
+Decision = Literal["applies", "other-rule", "other-target", "expired", "self-approved", "not-waivable"]
+
+
+@dataclass(frozen=True)
+class WaiverDecision:
+    decision: Decision
+    detail: str
+
+    @property
+    def applies(self) -> bool:
+        return self.decision == "applies"
+
+
+def _version_matches(pattern: str | None, version: str) -> bool:
+    if not pattern:
+        return True
+    if pattern[0] in "<>=!~":
+        try:
+            return SpecifierSet(pattern).contains(Version(version), prereleases=True)
+        except InvalidVersion:
+            return False
+    return fnmatch.fnmatchcase(version, pattern)
+
+
+def decide(
+    waiver: Waiver,
+    *,
+    rule_id: str,
+    waivable: bool,
+    model: str,
+    version: str,
+    subject: str,
+    as_of: date,
+) -> WaiverDecision:
+    """Does `waiver` cover this finding on `as_of`? The single source of truth."""
+    if waiver.rule != rule_id:
+        return WaiverDecision("other-rule", f"waives {waiver.rule}")
+    target = waiver.target
+    if not fnmatch.fnmatchcase(model, target.model):
+        return WaiverDecision("other-target", f"model {model!r} does not match {target.model!r}")
+    if not _version_matches(target.version, version):
+        return WaiverDecision("other-target", f"version {version} does not match {target.version!r}")
+    if not fnmatch.fnmatchcase(subject, target.subject):
+        return WaiverDecision("other-target", f"subject {subject!r} does not match {target.subject!r}")
+    if not waivable:
+        return WaiverDecision("not-waivable", f"rule {rule_id} is not waivable")
+    if waiver.requested_by.strip().lower() in {a.strip().lower() for a in waiver.approved_by}:
+        return WaiverDecision("self-approved", f"approved by its requester {waiver.requested_by}")
+    if waiver.expires < as_of:
+        return WaiverDecision("expired", f"expired on {waiver.expires.isoformat()}")
+    return WaiverDecision("applies", f"valid until {waiver.expires.isoformat()}")
