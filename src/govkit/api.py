@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from govkit.engine import EvaluationOptions, Progress, no_progress, evaluate
+from govkit.engine import EvaluationOptions, Progress, evaluate, no_progress
 from govkit.evaluation import Evaluation
 from govkit.manifest import load_manifest
 from govkit.policy.loader import load_policy

@@ -38,7 +38,8 @@ class GovkitError(Exception):
         if where and self.line:
             where = f"{where}:{self.line}"
         parts = [p for p in (where, self.field) if p]
-        return ": ".join([*parts, self.message])
+        message = " ".join(line.strip() for line in self.message.splitlines() if line.strip())
+        return ": ".join([*parts, message])
 
 
 class ManifestError(GovkitError):

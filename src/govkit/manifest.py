@@ -85,7 +85,7 @@ class Dependencies(StrictModel):
 
 
 class Manifest(StrictModel):
-    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    apiVersion: Literal["govkit/v1"]
     kind: Literal["ModelManifest"]
     model: ModelInfo
     datasets: Datasets = Datasets()

@@ -55,7 +55,7 @@ class LicenseParams(RuleParams):
     )
 
 
-def _component(kind: str, name: str, declared: str | None, source: str) -> dict[str, Any]:
+def licence_component(kind: str, name: str, declared: str | None, source: str) -> dict[str, Any]:
     expression = None
     licences: list[dict[str, Any]] = []
     if declared:
@@ -113,7 +113,7 @@ def _requirement_names(path: Path) -> list[str]:
         try:
             names.append(Requirement(line).name)
         except InvalidRequirement as exc:
-            raise ManifestError(f"invalid requirement: {exc}", file=path, line=number) from None
+            raise ManifestError(f"invalid requirement: {str(exc).splitlines()[0]}", file=path, line=number) from None
     return names
 
 
@@ -134,11 +134,11 @@ def _dependency_components(manifest: LoadedManifest) -> list[dict[str, Any]]:
     for name in dict.fromkeys(wanted):
         dist = installed.get(name)
         if dist is None:
-            components.append(_component("dependency", name, None, "not installed in the audited environment"))
+            components.append(licence_component("dependency", name, None, "not installed in the audited environment"))
             continue
         expression, source = _distribution_licence(dist)
         label = f"{name}=={dist.version}"
-        components.append(_component("dependency", label, expression, source))
+        components.append(licence_component("dependency", label, expression, source))
     return components
 
 
@@ -207,15 +207,15 @@ class LicenseCheck(Check):
 
     def measure(self, ctx: CheckContext) -> Measurement:
         spec = ctx.manifest.spec
-        components = [_component("model", spec.model.name, spec.model.license, "manifest model.license")]
+        components = [licence_component("model", spec.model.name, spec.model.license, "manifest model.license")]
         components += [
-            _component("base_model", b.name, b.license, f"manifest model.base_models[{i}]")
+            licence_component("base_model", b.name, b.license, f"manifest model.base_models[{i}]")
             for i, b in enumerate(spec.model.base_models)
         ]
         for name in ("training", "evaluation"):
             ds = getattr(spec.datasets, name)
             if ds is not None:
-                components.append(_component("dataset", name, ds.license, f"manifest datasets.{name}.license"))
+                components.append(licence_component("dataset", name, ds.license, f"manifest datasets.{name}.license"))
         dependencies_declared = spec.dependencies is not None
         if "license.dependencies" in ctx.kinds and dependencies_declared:
             components += _dependency_components(ctx.manifest)

@@ -41,7 +41,7 @@ class Rule(StrictModel):
 
 
 class PolicySet(StrictModel):
-    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    apiVersion: Literal["govkit/v1"]
     kind: Literal["PolicySet"]
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
@@ -60,7 +60,7 @@ class Disable(StrictModel):
 
 
 class PolicyOverlay(StrictModel):
-    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    apiVersion: Literal["govkit/v1"]
     kind: Literal["PolicyOverlay"]
     name: str = Field(min_length=1)
     version: str = "0"

@@ -58,7 +58,7 @@ class Waiver(StrictModel):
 
 
 class WaiverFile(StrictModel):
-    apiVersion: Literal["govkit/v1"]  # noqa: N815 - YAML key
+    apiVersion: Literal["govkit/v1"]
     kind: Literal["Waivers"]
     waivers: tuple[Waiver, ...] = ()
 

@@ -1,0 +1,124 @@
+"""Shared fixtures: small real projects on disk (manifest, CSV data, policies, an environment)."""
+
+from __future__ import annotations
+
+import copy
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from govkit.cli import cli
+
+BASE_MANIFEST: dict[str, Any] = {
+    "apiVersion": "govkit/v1",
+    "kind": "ModelManifest",
+    "model": {
+        "name": "scorer",
+        "version": "1.4.0",
+        "team": "alpha",
+        "owner": "owner@example.com",
+        "risk_tier": "high",
+        "task": "binary-classification",
+        "license": "Apache-2.0",
+        "intended_use": "tests",
+    },
+    "datasets": {
+        "training": {"path": "data/train.csv", "license": "CC-BY-4.0"},
+        "evaluation": {
+            "path": "data/eval.csv",
+            "license": "MIT",
+            "label": "y",
+            "prediction": "yhat",
+            "score": "score",
+            "features": ["f1", "f2"],
+        },
+    },
+    "sensitive_features": ["sex"],
+    "dependencies": {"environment": "env"},
+}
+
+BASE_POLICY: dict[str, Any] = {
+    "apiVersion": "govkit/v1",
+    "kind": "PolicySet",
+    "name": "base",
+    "version": "1.0",
+    "rules": [
+        {"id": "T-LIC-001", "title": "model licence", "check": "license.model",
+         "params": {"deny_traits": ["non-commercial"]}, "severity": "high"},
+        {"id": "T-LIC-002", "title": "data licences", "check": "license.datasets",
+         "params": {"deny_traits": ["non-commercial"]}, "severity": "medium", "allow_relax": True},
+        {"id": "T-LIC-003", "title": "dependency licences", "check": "license.dependencies",
+         "params": {"deny_traits": ["strong-copyleft"], "unknown": "warn"}, "severity": "high"},
+    ],
+}
+
+CSV = "y,yhat,score,f1,f2,sex\n1,1,0.9,0.5,3,F\n0,0,0.2,0.1,2,M\n1,0,0.4,0.3,1,F\n0,1,0.7,0.9,5,M\n"
+
+
+def fake_distribution(env: Path, name: str, version: str = "1.0", **fields: str | list[str]) -> None:
+    """A real .dist-info folder that importlib.metadata reads like any installed package."""
+    info = env / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    lines = ["Metadata-Version: 2.4", f"Name: {name}", f"Version: {version}"]
+    for key, value in fields.items():
+        header = key.replace("_", "-")
+        for v in value if isinstance(value, list) else [value]:
+            lines.append(f"{header}: {v}")
+    (info / "METADATA").write_text("\n".join(lines) + "\n")
+
+
+@dataclass
+class Project:
+    root: Path
+    runner: CliRunner
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "govkit.yaml"
+
+    def write(self, rel: str, content: Any) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text)
+        return path
+
+    def manifest(self, mutate: Callable[[dict[str, Any]], None] | None = None) -> Path:
+        data = copy.deepcopy(BASE_MANIFEST)
+        if mutate:
+            mutate(data)
+        return self.write("govkit.yaml", data)
+
+    def policy(self, mutate: Callable[[dict[str, Any]], None] | None = None, rel: str = "policies/base.yaml") -> Path:
+        data = copy.deepcopy(BASE_POLICY)
+        if mutate:
+            mutate(data)
+        return self.write(rel, data)
+
+    def run(self, args: str | list[str]) -> Result:
+        argv = shlex.split(args) if isinstance(args, str) else args
+        return self.runner.invoke(cli, argv, catch_exceptions=False)
+
+    def check(self, extra: str = "") -> Result:
+        return self.run(f"check {self.manifest_path} --policy {self.root / 'policies'} {extra}")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    p = Project(tmp_path, CliRunner())
+    p.write("data/train.csv", CSV)
+    p.write("data/eval.csv", CSV)
+    env = tmp_path / "env"
+    fake_distribution(env, "numpy", "2.0", License_Expression="BSD-3-Clause")
+    fake_distribution(env, "oldlib", "0.3", Classifier="License :: OSI Approved :: MIT License")
+    p.manifest()
+    p.policy()
+    return p

@@ -1,0 +1,127 @@
+"""Policy sets and team overlays: tighten freely, relax only where allowed, locked is immovable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import Project
+from govkit.errors import PolicyError
+from govkit.policy.loader import load_policy
+
+
+def overlay(name: str = "alpha", team: str | None = "alpha", extends: str = "base", **body: Any) -> dict[str, Any]:
+    return {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": name, "extends": extends,
+            **({"team": team} if team else {}), **body}
+
+
+def test_overlay_tightens_and_records_provenance(project: Project) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(overrides={
+        "T-LIC-002": {"severity": "critical", "params": {"deny_traits": ["non-commercial", "no-derivatives"]}}}))
+    resolved = load_policy(project.root / "policies", team="alpha")
+    rule = resolved.rule("T-LIC-002")
+    assert rule is not None
+    assert rule.severity == "critical"
+    assert rule.params["deny_traits"] == ["non-commercial", "no-derivatives"]
+    assert rule.provenance["severity"] == "teams/alpha.yaml (overlay alpha)"
+    assert rule.provenance["params.unknown"] == "base.yaml (set base)"
+    assert resolved.layers == ("base.yaml (set base)", "teams/alpha.yaml (overlay alpha)")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"T-LIC-001": {"severity": "low"}}, "lowers severity high -> low"),
+        ({"T-LIC-003": {"params": {"deny_traits": []}}}, "relaxes deny_traits"),
+        ({"T-LIC-003": {"params": {"unknown": "warn", "allow": ["MIT"]}}}, None),  # tightening: fine
+        ({"T-LIC-001": {"applies_to": {"risk_tiers": ["high"]}}}, "narrows the scope"),
+    ],
+)
+def test_relaxing_needs_allow_relax(project: Project, override: dict[str, Any], message: str | None) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(overrides=override))
+    if message is None:
+        load_policy(project.root / "policies", team="alpha")
+        return
+    with pytest.raises(PolicyError, match=message) as err:
+        load_policy(project.root / "policies", team="alpha")
+    assert err.value.file and err.value.file.endswith("alpha.yaml")
+
+
+def test_allow_relax_permits_lowering_and_disabling(project: Project) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(
+        overrides={"T-LIC-002": {"severity": "low", "params": {"deny_traits": []}}}))
+    rule = load_policy(project.root / "policies", team="alpha").rule("T-LIC-002")
+    assert rule is not None and rule.severity == "low" and rule.params["deny_traits"] == []
+    project.write("policies/teams/alpha.yaml", overlay(disable={"T-LIC-002": {"justification": "not in scope for us"}}))
+    rule = load_policy(project.root / "policies", team="alpha").rule("T-LIC-002")
+    assert rule is not None and not rule.enabled and rule.justification == "not in scope for us"
+
+
+def test_locked_rule_cannot_be_touched_even_to_tighten(project: Project) -> None:
+    project.policy(lambda p: p["rules"][0].update(locked=True))
+    project.write("policies/teams/alpha.yaml", overlay(overrides={"T-LIC-001": {"severity": "critical"}}))
+    with pytest.raises(PolicyError, match="locked"):
+        load_policy(project.root / "policies", team="alpha")
+    project.write("policies/teams/alpha.yaml", overlay(disable={"T-LIC-001": {"justification": "long enough text"}}))
+    with pytest.raises(PolicyError, match="locked"):
+        load_policy(project.root / "policies", team="alpha")
+
+
+def test_disabling_without_allow_relax_is_refused(project: Project) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(disable={"T-LIC-001": {"justification": "long enough text"}}))
+    with pytest.raises(PolicyError, match="does not allow relaxing"):
+        load_policy(project.root / "policies", team="alpha")
+
+
+def test_overlay_chain_and_added_rules(project: Project) -> None:
+    project.write("policies/division.yaml", overlay(name="division", team=None,
+                  overrides={"T-LIC-003": {"severity": "critical"}}))
+    project.write("policies/teams/alpha.yaml", overlay(extends="division", add=[
+        {"id": "A-LIC-009", "title": "no GPL data", "check": "license.datasets",
+         "params": {"deny": ["GPL-*"]}, "severity": "low"}]))
+    resolved = load_policy(project.root / "policies", team="alpha")
+    assert [r.id for r in resolved.rules] == ["T-LIC-001", "T-LIC-002", "T-LIC-003", "A-LIC-009"]
+    assert resolved.rule("T-LIC-003").severity == "critical"  # type: ignore[union-attr]
+    assert len(resolved.sources) == 3
+
+
+def test_digest_tracks_exact_policy_bytes(project: Project) -> None:
+    first = load_policy(project.root / "policies").digest
+    path = project.root / "policies" / "base.yaml"
+    path.write_text(path.read_text() + "\n# a comment changes the bytes\n")
+    assert load_policy(project.root / "policies").digest != first
+
+
+def test_same_model_two_overlays_two_verdicts(project: Project) -> None:
+    project.manifest(lambda m: m["datasets"]["training"].update(license="CC-BY-NC-4.0"))
+    project.write("policies/teams/strict.yaml", overlay(name="strict", team="strict",
+                  overrides={"T-LIC-002": {"severity": "critical"}}))
+    project.write("policies/teams/lab.yaml", overlay(name="lab", team="lab",
+                  disable={"T-LIC-002": {"justification": "research sandbox only"}}))
+    strict = project.check("--team strict")
+    lab = project.check("--team lab")
+    assert strict.exit_code == 1 and "FAIL" in strict.stdout
+    assert lab.exit_code == 0 and "verdict: PASS" in lab.stdout
+    shown = project.run(f"policy show --policy {project.root / 'policies'} --team lab")
+    assert "disabled" in shown.stdout and "research sandbox only" in shown.stdout
+    shown = json.loads(project.run(f"policy show --policy {project.root / 'policies'} --team strict "
+                                   "--format json").stdout)
+    rule = next(r for r in shown["rules"] if r["id"] == "T-LIC-002")
+    assert rule["severity"] == "critical"
+    assert rule["provenance"]["severity"] == "teams/strict.yaml (overlay strict)"
+
+
+def test_policy_validate_resolves_every_overlay(project: Project) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(overrides={"T-LIC-001": {"severity": "low"}}))
+    result = project.run(f"policy validate {project.root / 'policies'}")
+    assert result.exit_code == 2
+    assert "alpha.yaml" in result.stderr and "lowers severity" in result.stderr
+
+
+def test_rule_out_of_scope_is_skipped(project: Project) -> None:
+    project.policy(lambda p: p["rules"][0].update(applies_to={"risk_tiers": ["low"]}))
+    data = json.loads(project.check("--format json").stdout)
+    finding = next(f for f in data["findings"] if f["rule_id"] == "T-LIC-001")
+    assert finding["status"] == "skipped" and "risk tier high" in finding["message"]
