@@ -109,6 +109,16 @@ class Project:
         return self.run(f"check {self.manifest_path} --policy {self.root / 'policies'} {extra}")
 
 
+@pytest.fixture(autouse=True)
+def isolated_log(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own audit database and signing key, never the user's."""
+    home = tmp_path_factory.mktemp("govkit-home")
+    monkeypatch.setenv("GOVKIT_DB", str(home / "govkit.db"))
+    monkeypatch.setenv("GOVKIT_KEY", str(home / "log-key.pem"))
+    monkeypatch.setenv("GOVKIT_ACTOR", "tester@example.com")
+    return home
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.delenv("CI", raising=False)

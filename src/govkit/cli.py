@@ -122,10 +122,13 @@ Examples:
               help="Lowest severity of a failed rule that blocks (exit 1).")
 @click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (default in CI on success).")
+@click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
+@click.option("--no-log", is_flag=True, help="Do not record the evaluation in the audit log.")
+@click.option("--actor", help="Who runs the check (default: GOVKIT_ACTOR, the CI user, or user@host).")
 def check(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fmt: str, output: Path | None,
-          fail_on: str, as_of: date | None, quiet: bool) -> None:
-    """Check a model against the policies and exit 1 if anything blocks."""
+          fail_on: str, as_of: date | None, quiet: bool, db: str, no_log: bool, actor: str | None) -> None:
+    """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     from govkit.api import run_check
 
     evaluation = run_check(
@@ -135,6 +138,14 @@ def check(manifest: Path, policy_path: Path, team: str | None, policy_set: str |
     from govkit.formats.interface import get_formatter
 
     digest = evaluation.digest
+    if not no_log:
+        from govkit.audit.log import AuditLog
+        from govkit.audit.records import record_evaluation
+
+        with AuditLog(db, actor=actor) as log:
+            entry = record_evaluation(log, evaluation)
+        if not quiet and not _in_ci():
+            click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
@@ -209,6 +220,147 @@ def demo(directory: Path | None) -> None:
     from govkit.demo.run import run_demo
 
     run_demo(directory, echo=click.echo, color=_color(sys.stdout), progress=_progress)
+
+
+DB_OPTION = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True,
+                         help="Audit log database (or GOVKIT_DB).")
+
+
+@cli.group("log")
+def log_group() -> None:
+    """Read, verify, checkpoint and redact the audit log."""
+
+
+@log_group.command("show", epilog="""\b
+Examples:
+  govkit log show --model credit-scorer --action evaluation.recorded
+  govkit log show --since 2026-11-01 --format json""")
+@DB_OPTION
+@click.option("--model", help="Only entries about this model.")
+@click.option("--action", help="Only this action, e.g. evaluation.recorded.")
+@click.option("--since", callback=_parse_date, help="Only entries recorded on or after this date.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many entries.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def log_show(db: str, model: str | None, action: str | None, since: date | None, limit: int | None,
+             fmt: str) -> None:
+    """List log entries, oldest first."""
+    import json
+
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(db) as log:
+        found = log.entries(model=model, action=action, since=since.isoformat() if since else None, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in found], indent=2))
+        return
+    for e in found:
+        click.echo(f"{e.seq:>6}  {e.recorded_at}  {e.action:<22} {e.subject:<32} {e.actor}  {e.entry_hash[:16]}")
+    click.echo(f"{len(found)} entries", err=True)
+
+
+@log_group.command("verify", epilog="""\b
+Examples:
+  govkit log verify
+  govkit log verify --known-checkpoint saved-checkpoint.txt --trusted-key log-key.pub""")
+@DB_OPTION
+@click.option("--known-checkpoint", type=click.Path(path_type=Path),
+              help="A checkpoint saved earlier; catches truncation and rollback.")
+@click.option("--trusted-key", "trusted_keys", type=click.Path(path_type=Path), multiple=True,
+              help="Pin the log's public key (PEM) instead of trusting the first key.added entry.")
+def log_verify(db: str, known_checkpoint: Path | None, trusted_keys: tuple[Path, ...]) -> None:
+    """Check seq density, links, hashes, signatures, payloads and checkpoints; exit 1 on any failure."""
+    from govkit.audit.keys import public_raw
+    from govkit.audit.log import AuditLog
+    from govkit.audit.verify_cli import read_checkpoint, read_public_key
+
+    known = read_checkpoint(known_checkpoint) if known_checkpoint else None
+    pinned = [public_raw(read_public_key(p)) for p in trusted_keys]
+    if not Path(db).exists() and "://" not in db:
+        raise GovkitError("audit database not found", file=db)
+    with AuditLog(db) as log:
+        result = log.verify(known_checkpoint=known, trusted_keys=pinned)
+    if result.ok:
+        click.echo(f"ok: {result.size} entries, {result.checkpoints} checkpoint(s) verified; head {result.head[:16]}")
+        return
+    click.echo(f"FAILED: {result.first}", err=True)
+    for problem in result.problems[1:10]:
+        click.echo(f"  also: {problem}", err=True)
+    sys.exit(EXIT_BLOCKING)
+
+
+@log_group.command("checkpoint", epilog="Example:\n\n  govkit log checkpoint --output checkpoints/$(date +%F).txt")
+@DB_OPTION
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Also write the signed note here.")
+def log_checkpoint(db: str, output: Path | None) -> None:
+    """Sign the log's current size and Merkle root; keep the note somewhere the log can't reach."""
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(db) as log:
+        note = log.checkpoint().note()
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(note, encoding="utf-8")
+    click.echo(note, nl=False)
+
+
+@log_group.command("redact", epilog="Example:\n\n  govkit log redact 42 --reason 'GDPR erasure request #881'")
+@DB_OPTION
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why the payload is removed (recorded in the log).")
+def log_redact(db: str, seq: int, reason: str) -> None:
+    """Remove one entry's payload; the chain still verifies and the redaction is itself logged."""
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(db) as log:
+        entry = log.redact(seq, reason)
+    click.echo(f"redacted payload of entry {seq}; recorded as entry {entry.seq}")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Create, show and rotate the audit log's signing key."""
+
+
+KEY_OPTION = click.option("--key", "key_path", type=click.Path(path_type=Path), envvar="GOVKIT_KEY",
+                          help="Key file (default: GOVKIT_KEY or ~/.config/govkit/log-signing-key.pem).")
+
+
+@keys_group.command("init", epilog="Example:\n\n  govkit keys init --key /secure/govkit-log.pem")
+@KEY_OPTION
+def keys_init(key_path: Path | None) -> None:
+    """Create an Ed25519 log signing key (file mode 0600)."""
+    from govkit.audit.keys import create_key, default_key_path
+
+    key = create_key(key_path or default_key_path())
+    click.echo(f"created {key.path} (key id {key.key_id}); the public key:")
+    click.echo(key.public_pem().decode(), nl=False)
+
+
+@keys_group.command("show", epilog="Example:\n\n  govkit keys show > log-key.pub")
+@KEY_OPTION
+def keys_show(key_path: Path | None) -> None:
+    """Print the public key (PEM), to pin it for `log verify --trusted-key`."""
+    from govkit.audit.keys import default_key_path, load_key
+
+    key = load_key(key_path or default_key_path())
+    click.echo(key.public_pem().decode(), nl=False)
+    click.echo(f"key id {key.key_id}", err=True)
+
+
+@keys_group.command("rotate", epilog="Example:\n\n  govkit keys rotate --new-key ~/.config/govkit/log-2027.pem")
+@DB_OPTION
+@KEY_OPTION
+@click.option("--new-key", type=click.Path(path_type=Path), required=True, help="Where to create the new key.")
+def keys_rotate(db: str, key_path: Path | None, new_key: Path) -> None:
+    """Create a new key and record it in the log, signed by the current key."""
+    from govkit.audit.keys import create_key
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(db, key_path=key_path) as log:
+        log.signing_key()
+        fresh = create_key(new_key)
+        entry = log.rotate_key(fresh)
+    click.echo(f"rotated to key {fresh.key_id} (entry {entry.seq}); point GOVKIT_KEY at {new_key}")
 
 
 def main() -> None:

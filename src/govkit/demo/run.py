@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from importlib import resources
@@ -38,8 +39,16 @@ def prepare(directory: Path | None) -> tuple[Path, Path]:
     return target / "govkit.yaml", root / "policies"
 
 
+def demo_log_paths(folder: Path) -> tuple[Path, Path]:
+    """The demo keeps its audit log and (unless GOVKIT_KEY says otherwise) its key in its folder."""
+    key = Path(os.environ["GOVKIT_KEY"]) if os.environ.get("GOVKIT_KEY") else folder / ".govkit" / "log-key.pem"
+    return folder / "govkit.db", key
+
+
 def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress) -> None:
     from govkit.api import run_check
+    from govkit.audit.log import AuditLog
+    from govkit.audit.records import record_evaluation
     from govkit.demo.data import build
     from govkit.formats.interface import get_formatter
 
@@ -49,11 +58,19 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
     echo(f"demo model built in {manifest.parent}\n")
     text = get_formatter("text")
     verdicts = {}
-    for team in TEAMS:
-        evaluation = run_check(manifest, policies, team=team, progress=progress)
-        verdicts[team] = evaluation.verdict
-        echo(f"── govkit check {manifest} --policy {policies} --team {team}")
-        echo(text.render(evaluation, color=color))
+    db, key = demo_log_paths(manifest.parent)
+    with AuditLog(db, key_path=key) as log:
+        for team in TEAMS:
+            evaluation = run_check(manifest, policies, team=team, progress=progress)
+            verdicts[team] = evaluation.verdict
+            entry = record_evaluation(log, evaluation)
+            echo(f"── govkit check {manifest} --policy {policies} --team {team}")
+            echo(text.render(evaluation, color=color), nl=False)
+            echo(f"recorded as audit log entry {entry.seq}\n")
+        checkpoint = log.checkpoint()
+        result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
     echo(f"same model, two team overlays -> {summary}")
     echo(f"why: govkit policy show --policy {policies} --team <team>")
+    state = "verified" if result.ok else f"FAILED: {result.first}"
+    echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")

@@ -1,0 +1,130 @@
+"""Hashing rules of the log: entry pre-images, RFC 6962 Merkle trees, signed checkpoint notes.
+
+Everything here is pure and standard-library + `cryptography` only, so the evidence bundle's
+stand-alone verifier can carry an exact copy of these rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ENTRY_DOMAIN = b"govkit.audit.entry.v1\x00"
+GENESIS = "0" * 64
+HEADER_FIELDS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest",
+                 "prev_hash", "key_id")
+
+
+def entry_preimage(header: dict[str, object]) -> bytes:
+    """Domain tag, then every header field as an 8-byte big-endian length and its UTF-8 bytes.
+
+    Length prefixes make the encoding injective: no choice of field values can make two
+    different headers hash alike, as a plain string join could ("a|b" + "c" vs "a" + "b|c").
+    """
+    parts = [ENTRY_DOMAIN]
+    for name in HEADER_FIELDS:
+        raw = str(header[name]).encode("utf-8")
+        parts.append(struct.pack(">Q", len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
+
+
+def entry_hash(header: dict[str, object]) -> str:
+    return hashlib.sha256(entry_preimage(header)).hexdigest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class MerkleAccumulator:
+    """RFC 6962 tree over a growing list of leaves, keeping only the compact range.
+
+    The stack holds the roots of the perfect subtrees that make up the leaves so far (the
+    binary decomposition of the size). Folding it right to left gives the RFC's Merkle Tree
+    Hash, so the root at every checkpoint size comes out of a single pass over the log.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (height, hash)
+
+    def append(self, data: bytes) -> None:
+        height, node = 0, leaf_hash(data)
+        while self._stack and self._stack[-1][0] == height:
+            node = node_hash(self._stack.pop()[1], node)
+            height += 1
+        self._stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return hashlib.sha256(b"").digest()
+        node = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 Merkle Tree Hash of the given leaf data (entry hashes as raw bytes)."""
+    acc = MerkleAccumulator()
+    for leaf in leaves:
+        acc.append(leaf)
+    return acc.root()
+
+
+def note_key_id(name: str, public_key: bytes) -> bytes:
+    """C2SP signed-note key id for Ed25519: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n\x01" + public_key).digest()[:4]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement "the log named `origin` had `size` entries with this root and head"."""
+
+    origin: str
+    size: int
+    root: str  # hex
+    head: str  # entry hash of entry `size`, hex
+    timestamp: str
+    signature: str = ""  # base64(key id (4 bytes) || Ed25519 signature), C2SP style
+    key_id: str = ""  # the log's key id (hex) that signed it
+
+    def body(self) -> bytes:
+        root_b64 = base64.b64encode(bytes.fromhex(self.root)).decode()
+        return (f"{self.origin}\n{self.size}\n{root_b64}\nhead {self.head}\ntime {self.timestamp}\n"
+                f"key {self.key_id}\n").encode()
+
+    def note(self) -> str:
+        """The C2SP tlog-checkpoint signed note: body, blank line, signature line."""
+        return self.body().decode() + f"\n\u2014 {self.origin} {self.signature}\n"
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        body, _, sigs = text.partition("\n\n")
+        lines = body.split("\n")
+        if len(lines) < 6 or not lines[3].startswith("head ") or not lines[4].startswith("time "):
+            raise ValueError("not a govkit checkpoint note")
+        sig_line = next((s for s in sigs.splitlines() if s.startswith("\u2014 ")), None)
+        if sig_line is None:
+            raise ValueError("checkpoint has no signature line")
+        return cls(
+            origin=lines[0],
+            size=int(lines[1]),
+            root=base64.b64decode(lines[2]).hex(),
+            head=lines[3][5:],
+            timestamp=lines[4][5:],
+            key_id=lines[5][4:] if lines[5].startswith("key ") else "",
+            signature=sig_line.rsplit(" ", 1)[1],
+        )
+
+    def raw_signature(self) -> bytes:
+        return base64.b64decode(self.signature)[4:]

@@ -1,0 +1,90 @@
+"""The audit storage seam. A store keeps entries, payloads and checkpoints and serialises appends;
+hashing, signing and verification live above it, so every store verifies identically."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from govkit.audit.chain import HEADER_FIELDS, Checkpoint
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    entry_id: str
+    recorded_at: str
+    actor: str
+    action: str
+    subject: str
+    payload_digest: str
+    prev_hash: str
+    key_id: str
+    entry_hash: str
+    signature: str  # hex Ed25519 signature over bytes.fromhex(entry_hash)
+
+    def header(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in HEADER_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """An entry ready to store, with its payload body (canonical JSON bytes)."""
+
+    entry: Entry
+    payload: bytes
+
+
+# Called inside the store's write lock with (next seq, previous entry hash).
+Sealer = Callable[[int, str], Sequence[Sealed]]
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    model: str | None = None
+    action: str | None = None
+    since: str | None = None  # ISO date or datetime, compared with recorded_at
+    subject: str | None = None
+
+
+class AuditStore(ABC):
+    """Append-only storage. Implementations: sqlite.py (default)."""
+
+    @abstractmethod
+    def log_id(self) -> str:
+        """A random id fixed when the log was created; names the log in checkpoints."""
+
+    @abstractmethod
+    def append(self, seal: Sealer) -> list[Entry]:
+        """In one serialised transaction: read the head, call `seal`, store what it returns."""
+
+    @abstractmethod
+    def redact(self, seal: Sealer, seq: int) -> Entry:
+        """Append the redaction entry `seal` makes and drop the payload of `seq`, atomically."""
+
+    @abstractmethod
+    def size(self) -> int: ...
+
+    @abstractmethod
+    def scan(self, start: int = 1) -> Iterator[tuple[Entry, bytes | None]]:
+        """Every entry from `start` in seq order, with its payload (None once redacted)."""
+
+    @abstractmethod
+    def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]: ...
+
+    @abstractmethod
+    def payload(self, seq: int) -> bytes | None: ...
+
+    @abstractmethod
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    @abstractmethod
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

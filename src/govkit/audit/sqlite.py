@@ -1,0 +1,188 @@
+"""SQLite audit store through sqlite-utils: WAL, synchronous=FULL, BEGIN IMMEDIATE appends.
+
+Triggers refuse UPDATE and DELETE and reject a seq that is not the next one. They guard against
+bugs and careless hands, not against someone who can drop them: the hash chain, signatures and
+checkpoints are what make tampering evident.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from govkit.audit.chain import Checkpoint
+from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer
+from govkit.errors import GovkitError
+
+SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 60_000
+ENTRY_COLUMNS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest",
+                 "prev_hash", "key_id", "entry_hash", "signature")
+
+INSERT_ENTRY = (
+    "INSERT INTO entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id,"
+    " entry_hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SCAN = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash,"
+    " e.key_id, e.entry_hash, e.signature, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq"
+    " WHERE e.seq >= ? ORDER BY e.seq"
+)
+
+TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_dense BEFORE INSERT ON entries
+WHEN NEW.seq != (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
+BEGIN SELECT RAISE(ABORT, 'audit log seq must be dense'); END;
+CREATE TRIGGER IF NOT EXISTS payloads_no_update BEFORE UPDATE ON payloads
+BEGIN SELECT RAISE(ABORT, 'audit payloads are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS payloads_redact_only BEFORE DELETE ON payloads
+WHEN NOT EXISTS (SELECT 1 FROM entries WHERE action = 'log.redacted' AND subject = 'seq:' || OLD.seq)
+BEGIN SELECT RAISE(ABORT, 'a payload is removed only by a logged redaction'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+"""
+
+
+class SQLiteStore(AuditStore):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.parent and not path.parent.exists():
+            raise GovkitError("folder for the audit database does not exist", file=path)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            raise GovkitError(f"not an audit database: {exc}", file=path) from None
+        self.db = sqlite_utils.Database(conn)
+        self._ensure_schema()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _ensure_schema(self) -> None:
+        if "entries" in self.db.table_names():
+            return
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "entries" not in self.db.table_names():  # another process may have won the race
+                self.db["meta"].create({"key": str, "value": str}, pk="key", strict=True)
+                self.db["entries"].create(
+                    {c: (int if c == "seq" else str) for c in ENTRY_COLUMNS},
+                    pk="seq", not_null=set(ENTRY_COLUMNS), strict=True,
+                )
+                self.db["entries"].create_index(["action"])
+                self.db["entries"].create_index(["subject"])
+                self.db["payloads"].create({"seq": int, "body": bytes}, pk="seq", not_null={"body"},
+                                           foreign_keys=[("seq", "entries", "seq")], strict=True)
+                self.db["checkpoints"].create(
+                    {"id": int, "size": int, "root": str, "head": str, "note": str},
+                    pk="id", not_null={"size", "root", "head", "note"}, strict=True,
+                )
+                for statement in TRIGGERS.split("END;"):
+                    if statement.strip():
+                        conn.execute(statement + "END;")
+                self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ["schema_version", SCHEMA_VERSION])
+                self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ["log_id", secrets.token_hex(8)])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def log_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", ["log_id"]).fetchone()
+        return row[0]
+
+    # -- writes ---------------------------------------------------------------------------
+    def _head(self) -> tuple[int, str]:
+        row = self.db.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, "0" * 64)
+
+    def _insert(self, seal: Sealer) -> list[Entry]:
+        seq, prev = self._head()
+        sealed = seal(seq + 1, prev)
+        for item in sealed:
+            self.db.execute(INSERT_ENTRY, [getattr(item.entry, c) for c in ENTRY_COLUMNS])
+            self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [item.entry.seq, item.payload])
+        return [s.entry for s in sealed]
+
+    def append(self, seal: Sealer) -> list[Entry]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            entries = self._insert(seal)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return entries
+
+    def redact(self, seal: Sealer, seq: int) -> Entry:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (entry,) = self._insert(seal)
+            self.db.execute("DELETE FROM payloads WHERE seq = ?", [seq])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return entry
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
+                            [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note()])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- reads ----------------------------------------------------------------------------
+    def size(self) -> int:
+        return self._head()[0]
+
+    def scan(self, start: int = 1) -> Iterator[tuple[Entry, bytes | None]]:
+        for row in self.db.execute(SCAN, [start]):
+            yield Entry(*row[:-1]), row[-1]
+
+    def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
+        where, params = [], []
+        if flt.model:
+            where.append("(subject = ? OR subject LIKE ? ESCAPE '\\')")
+            escaped = flt.model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [flt.model, escaped + "@%"]
+        if flt.action:
+            where.append("action = ?")
+            params.append(flt.action)
+        if flt.subject:
+            where.append("subject = ?")
+            params.append(flt.subject)
+        if flt.since:
+            where.append("recorded_at >= ?")
+            params.append(flt.since)
+        rows = self.db["entries"].rows_where(" AND ".join(where) or None, params, order_by="seq", limit=limit)
+        return [Entry(**{c: r[c] for c in ENTRY_COLUMNS}) for r in rows]
+
+    def payload(self, seq: int) -> bytes | None:
+        row = self.db.execute("SELECT body FROM payloads WHERE seq = ?", [seq]).fetchone()
+        return row[0] if row else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [Checkpoint.parse(r[0]) for r in self.db.execute("SELECT note FROM checkpoints ORDER BY id")]
+
+    def close(self) -> None:
+        self.db.conn.close()
