@@ -18,7 +18,7 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path) -> None:
     assert "lending: FAIL, research: PASS" in result.stdout
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
-    assert {"predicted_default", "default_score", "sex", "ethnicity"} <= set(header)
+    assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)
     check = runner.invoke(cli, ["check", str(tmp_path / "govkit.yaml"), "--policy",
                                 str(asset_root() / "policies"), "--format", "json"])
     assert check.exit_code == 1

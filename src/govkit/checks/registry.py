@@ -13,6 +13,7 @@ ENTRY_POINT_GROUP = "govkit.checks"
 # Built-ins are listed here too, so govkit works from a source tree without installed metadata.
 BUILTIN = {
     "license": "govkit.checks.license:LicenseCheck",
+    "fairness": "govkit.checks.fairness.check:FairnessCheck",
 }
 
 

@@ -12,6 +12,7 @@ FEATURES = ["income", "debt_ratio", "credit_history_years", "num_accounts", "lat
             "loan_amount", "employment_years"]
 SENSITIVE = ["sex", "age_band", "ethnicity"]
 SEED = 20261125
+APPROVAL_THRESHOLD = 0.8  # approve when the predicted chance of repayment is at least 80 %
 
 
 def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
     employment = np.clip(rng.gamma(2.0, 3.0, n), 0, 40)
     logit = (-2.1 + 2.4 * debt_ratio - 0.35 * np.log(income / 40000) + 0.45 * late
              - 0.05 * history - 0.03 * employment)
-    defaulted = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    repaid = (rng.random(n) >= 1 / (1 + np.exp(-logit))).astype(int)
     return pd.DataFrame({
         "applicant_id": [f"A{seed % 1000:03d}{i:07d}" for i in range(n)],
         "income": income.round(2),
@@ -48,7 +49,7 @@ def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
         "sex": sex,
         "age_band": age_band,
         "ethnicity": ethnicity,
-        "defaulted": defaulted,
+        "repaid": repaid,
     })
 
 
@@ -63,10 +64,10 @@ def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000)
     evaluation = synthetic_applicants(eval_rows, SEED + 1)
     model = HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, max_leaf_nodes=15,
                                            early_stopping=False, random_state=0)
-    model.fit(train[FEATURES], train["defaulted"])
+    model.fit(train[FEATURES], train["repaid"])
     score = model.predict_proba(evaluation[FEATURES])[:, 1]
-    evaluation["default_score"] = score.round(6)
-    evaluation["predicted_default"] = (score >= 0.5).astype(int)
+    evaluation["repayment_score"] = score.round(6)
+    evaluation["approved"] = (score >= APPROVAL_THRESHOLD).astype(int)
     paths = {"train": data_dir / "train.csv", "eval": data_dir / "eval.csv", "model": directory / "model.skops"}
     train.to_csv(paths["train"], index=False)
     evaluation.to_csv(paths["eval"], index=False)

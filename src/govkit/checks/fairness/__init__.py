@@ -1,0 +1,1 @@
+"""Cohort fairness: per-group confusion counts in one vectorised pass, fairlearn's definitions."""

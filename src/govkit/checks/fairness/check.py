@@ -1,0 +1,347 @@
+"""The fairness check: measure per-cohort metrics once; rules judge gaps with their own thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from govkit.checks.fairness.counts import CountTable, all_tables, encode
+from govkit.checks.fairness.metrics import (
+    RATES,
+    SUMMARIES,
+    Method,
+    bootstrap_counts,
+    gap_significance,
+    group_auc,
+    rate_parts,
+    rates,
+    scoring_rate,
+    summaries,
+    wilson,
+    z_for,
+)
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.datasets import load_frame
+from govkit.errors import PolicyError
+from govkit.manifest import LoadedManifest
+
+DEFAULT_MIN_GROUP_SIZE = 30
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20240601
+GroupMetric = Literal["selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy", "auc", "scoring_rate"]
+
+
+class FairnessParams(RuleParams):
+    sensitive_features: tuple[str, ...] | None = Field(
+        default=None, json_schema_extra={"stricter": "superset"},
+        description="features to judge; absent = every sensitive feature in the manifest")
+    intersectional: bool = Field(default=True, json_schema_extra={"stricter": [False, True]},
+                                 description="judge intersections of the features too")
+    min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=1, json_schema_extra={"stricter": "lower"},
+                                description="smaller groups are reported but left out of the judgement")
+    require_significance: bool = Field(default=False, json_schema_extra={"stricter": [True, False]},
+                                       description="a gap over the threshold fails only if significant")
+    alpha: float = Field(default=0.05, gt=0, lt=1, json_schema_extra={"stricter": "higher"})
+    method: Literal["between_groups", "to_overall"] = "between_groups"
+
+
+class MaxParams(FairnessParams):
+    max: float = Field(ge=0, json_schema_extra={"stricter": "lower"})
+
+
+class MinParams(FairnessParams):
+    min: float = Field(ge=0, le=1, json_schema_extra={"stricter": "higher"})
+
+
+class GroupMetricParams(FairnessParams):
+    metric: GroupMetric
+    max_difference: float | None = Field(default=None, ge=0, json_schema_extra={"stricter": "lower"})
+    min_ratio: float | None = Field(default=None, ge=0, le=1, json_schema_extra={"stricter": "higher"})
+
+    @model_validator(mode="after")
+    def _a_threshold(self) -> GroupMetricParams:
+        if self.max_difference is None and self.min_ratio is None:
+            raise ValueError("give max_difference or min_ratio")
+        return self
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in values]
+
+
+def _binary(values: Any, positive: Any, manifest: LoadedManifest, key: str, file: str) -> np.ndarray:
+    if values.isna().any():
+        raise manifest.error(f"{int(values.isna().sum())} missing values in column {values.name!r} of {file}",
+                             ("datasets", "evaluation", key))
+    distinct = list(values.unique())
+    if len(distinct) > 2:
+        shown = ", ".join(map(str, sorted(distinct, key=str)[:5]))
+        raise manifest.error(f"column {values.name!r} of {file} is not binary ({len(distinct)} values: {shown})",
+                             ("datasets", "evaluation", key))
+    hits = values == positive
+    if not hits.any() and positive not in distinct:
+        hits = values.astype(str) == str(positive)  # e.g. positive_label "yes" vs a text column
+    return hits.to_numpy(dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    y: np.ndarray
+    yhat: np.ndarray
+    score: np.ndarray | None
+    tables: list[CountTable]
+
+
+def _load(ctx: CheckContext) -> Inputs:
+    manifest = ctx.manifest
+    spec = manifest.spec
+    ds = spec.datasets.evaluation
+    if ds is None:
+        raise manifest.error("required by the fairness rules but not declared", ("datasets", "evaluation"))
+    if not spec.sensitive_features:
+        raise manifest.error("fairness rules need at least one sensitive feature", ("sensitive_features",))
+    for kind, params in ctx.params:
+        assert isinstance(params, FairnessParams)
+        unknown = set(params.sensitive_features or ()) - set(spec.sensitive_features)
+        if unknown:
+            raise PolicyError(f"rule {kind} judges {sorted(unknown)}, which the manifest's sensitive_features "
+                              f"do not list", file=manifest.path, field="sensitive_features")
+    path = manifest.resolve(ds.path)
+    columns = [ds.label, ds.prediction, *([ds.score] if ds.score else []), *spec.sensitive_features]
+    frame = load_frame(path, columns)
+    y = _binary(frame[ds.label], ds.positive_label, manifest, "label", path.name)
+    yhat = _binary(frame[ds.prediction], ds.positive_label, manifest, "prediction", path.name)
+    score = None
+    if ds.score:
+        raw = frame[ds.score]
+        try:
+            score = raw.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise manifest.error(f"column {ds.score!r} of {path.name} is not numeric",
+                                 ("datasets", "evaluation", "score")) from None
+        bad = ~np.isfinite(score) | (score < 0) | (score > 1)
+        if bad.any():
+            raise manifest.error(f"{int(bad.sum())} values of {ds.score!r} in {path.name} are missing or outside "
+                                 "[0, 1]", ("datasets", "evaluation", "score"))
+    encoded = [encode(name, frame[name]) for name in spec.sensitive_features]
+    return Inputs(y=y, yhat=yhat, score=score, tables=all_tables(encoded, y, yhat))
+
+
+def _table_json(table: CountTable, inputs: Inputs, z: float) -> dict[str, Any]:
+    counts = table.counts
+    n = counts.sum(axis=1)
+    values = rates(counts)
+    parts = rate_parts(counts)
+    eligible = n >= DEFAULT_MIN_GROUP_SIZE
+    sr = values["selection_rate"]
+    top = np.nanmax(sr[eligible]) if eligible.any() and np.isfinite(sr[eligible]).any() else np.nan
+    impact = np.where(top > 0, sr / top, np.nan) if np.isfinite(top) else np.full(len(sr), np.nan)
+    extra: dict[str, np.ndarray] = {}
+    if inputs.score is not None:
+        extra["auc"] = group_auc(inputs.score, inputs.y, table.codes, len(table.groups))
+        extra["scoring_rate"] = scoring_rate(inputs.score, table.codes, len(table.groups))
+    groups = []
+    for i in range(len(table.groups)):
+        entry: dict[str, Any] = {
+            "group": table.label(i),
+            "key": dict(zip(table.features, table.groups[i], strict=True)),
+            "n": int(n[i]),
+            "tn": int(counts[i, 0]), "fp": int(counts[i, 1]), "fn": int(counts[i, 2]), "tp": int(counts[i, 3]),
+        }
+        for name in RATES:
+            lo, hi = wilson(parts[name][0][i], parts[name][1][i], z)
+            entry[name] = _floats(values[name][i:i + 1])[0]
+            entry[f"{name}_ci"] = _floats(np.array([lo, hi]))
+        for name, arr in extra.items():
+            entry[name] = _floats(arr[i:i + 1])[0]
+        entry["impact_ratio"] = _floats(impact[i:i + 1])[0]
+        entry["small"] = bool(not eligible[i])
+        groups.append(entry)
+    return {
+        "feature": table.name,
+        "features": list(table.features),
+        "unknown_count": table.unknown_count,
+        "groups": groups,
+        "summary": _summary_json(table, DEFAULT_MIN_GROUP_SIZE),
+    }
+
+
+def _summary_json(table: CountTable, min_group_size: int) -> dict[str, Any]:
+    n = table.counts.sum(axis=1)
+    keep = n >= min_group_size
+    out: dict[str, Any] = {
+        "method": "between_groups",
+        "min_group_size": min_group_size,
+        "excluded_groups": [table.label(i) for i in np.flatnonzero(~keep)],
+        "confidence": CONFIDENCE,
+        "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+    }
+    if keep.sum() < 2:
+        out["note"] = f"fewer than two groups with n >= {min_group_size}; no summary"
+        return out
+    counts = table.counts[keep]
+    point = summaries(counts, "between_groups")
+    boot = summaries(bootstrap_counts(counts, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED), "between_groups")
+    tail = (1 - CONFIDENCE) / 2 * 100
+    for name in SUMMARIES:
+        with np.errstate(all="ignore"):
+            lo, hi = np.nanpercentile(boot[name], [tail, 100 - tail]) if np.isfinite(boot[name]).any() else (
+                np.nan, np.nan)
+        out[name] = {"value": _floats(np.atleast_1d(point[name]))[0], "ci": _floats(np.array([lo, hi]))}
+    return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    value: float
+    high: str
+    high_value: float
+    low: str
+    low_value: float
+    high_parts: tuple[int, int] | None
+    low_parts: tuple[int, int] | None
+
+
+def _gap(table: dict[str, Any], metric: str, kind: Literal["difference", "ratio"], method: Method,
+         keep: list[dict[str, Any]], overall: dict[str, Any]) -> Gap | None:
+    """The summary value of `metric` over the kept groups, with the pair of groups that set it."""
+    rows = [g for g in keep if g.get(metric) is not None]
+    if len(rows) < 2:
+        return None
+    counted = metric in RATES
+
+    def parts(g: dict[str, Any]) -> tuple[int, int] | None:
+        if not counted:
+            return None
+        num, den = rate_parts(np.array([g["tn"], g["fp"], g["fn"], g["tp"]]))[metric]
+        return int(num), int(den)
+
+    if method == "between_groups":
+        hi = max(rows, key=lambda g: g[metric])
+        lo = min(rows, key=lambda g: g[metric])
+        value = hi[metric] - lo[metric] if kind == "difference" else (
+            lo[metric] / hi[metric] if hi[metric] > 0 else float("nan"))
+        return Gap(value, hi["group"], hi[metric], lo["group"], lo[metric], parts(hi), parts(lo))
+    base = overall[metric]
+    if base is None:
+        return None
+    if kind == "difference":
+        worst = max(rows, key=lambda g: abs(g[metric] - base))
+        value = abs(worst[metric] - base)
+    else:
+        def r(g: dict[str, Any]) -> float:
+            x = g[metric] / base if base > 0 else float("nan")
+            return 1 / x if x > 1 else x
+        worst = min(rows, key=r)
+        value = r(worst)
+    total = parts(overall)
+    mine = parts(worst)
+    rest = (total[0] - mine[0], total[1] - mine[1]) if total and mine else None
+    return Gap(value, worst["group"], worst[metric], "overall", base, mine, rest)
+
+
+RULE_METRIC: dict[str, tuple[tuple[str, ...], Literal["difference", "ratio"]]] = {
+    "fairness.demographic_parity_difference": (("selection_rate",), "difference"),
+    "fairness.demographic_parity_ratio": (("selection_rate",), "ratio"),
+    "fairness.equalized_odds_difference": (("tpr", "fpr"), "difference"),
+    "fairness.equal_opportunity_difference": (("tpr",), "difference"),
+}
+
+
+class FairnessCheck(Check):
+    name = "fairness"
+    title = "Cohort fairness"
+    rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
+        "fairness.demographic_parity_difference": MaxParams,
+        "fairness.demographic_parity_ratio": MinParams,
+        "fairness.equalized_odds_difference": MaxParams,
+        "fairness.equal_opportunity_difference": MaxParams,
+        "fairness.group_metric": GroupMetricParams,
+    }
+
+    def measure(self, ctx: CheckContext) -> Measurement:
+        inputs = _load(ctx)
+        z = z_for(CONFIDENCE)
+        total = np.array([int(((inputs.y == a) & (inputs.yhat == b)).sum()) for a in (0, 1) for b in (0, 1)])
+        overall = {name: _floats(np.atleast_1d(v))[0] for name, v in rates(total).items()}
+        overall.update({"n": int(total.sum()), "tn": int(total[0]), "fp": int(total[1]), "fn": int(total[2]),
+                        "tp": int(total[3])})
+        ds = ctx.manifest.spec.datasets.evaluation
+        assert ds is not None
+        return Measurement(self.name, {
+            "rows": len(inputs.y),
+            "label": ds.label,
+            "prediction": ds.prediction,
+            "score": ds.score,
+            "positive_label": ds.positive_label,
+            "confidence": CONFIDENCE,
+            "interval": "wilson",
+            "overall": overall,
+            "tables": [_table_json(t, inputs, z) for t in inputs.tables],
+        })
+
+    def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
+        assert isinstance(params, FairnessParams)
+        wanted = set(params.sensitive_features or ())
+        outcomes = []
+        for table in measurement.data["tables"]:
+            features = set(table["features"])
+            if (wanted and not features <= wanted) or (len(features) > 1 and not params.intersectional):
+                continue
+            outcomes.append(self._judge_table(kind, params, table, measurement.data["overall"]))
+        return outcomes
+
+    def _judge_table(self, kind: str, p: FairnessParams, table: dict[str, Any], overall: dict[str, Any]) -> Outcome:
+        keep = [g for g in table["groups"] if g["n"] >= p.min_group_size]
+        small = len(table["groups"]) - len(keep)
+        note = f"; {small} group(s) under n={p.min_group_size} left out" if small else ""
+        if isinstance(p, GroupMetricParams):
+            checks = []
+            if p.max_difference is not None:
+                checks.append(((p.metric,), "difference", p.max_difference))
+            if p.min_ratio is not None:
+                checks.append(((p.metric,), "ratio", p.min_ratio))
+        else:
+            metrics, how = RULE_METRIC[kind]
+            limit = p.max if isinstance(p, MaxParams) else p.min  # type: ignore[attr-defined]
+            checks = [(metrics, how, limit)]
+        candidates = []
+        for metrics, how, limit in checks:
+            for metric in metrics:
+                gap = _gap(table, metric, how, p.method, keep, overall)
+                if gap is not None:
+                    excess = gap.value - limit if how == "difference" else limit - gap.value
+                    candidates.append((excess, gap, metric, how, limit))
+        if not candidates:
+            return Outcome(table["feature"], "warn",
+                           f"{table['feature']}: fewer than two groups with n >= {p.min_group_size} and a defined "
+                           f"value; nothing to compare{note}")
+        excess, gap, metric, how, limit = max(candidates, key=lambda c: c[0])
+        bad = excess > 0
+        op = ">" if how == "difference" else "<"
+        ok_op = "<=" if how == "difference" else ">="
+        pair = (f"{metric} {gap.high} {gap.high_value:.4f} vs {gap.low} {gap.low_value:.4f}: "
+                f"{how} {gap.value:.4f}")
+        threshold = {("max" if how == "difference" else "min"): limit, "metric": metric, "method": p.method}
+        sig = ""
+        significant = True
+        if gap.high_parts and gap.low_parts:
+            test = gap_significance(*gap.high_parts, *gap.low_parts)
+            if test is not None:
+                significant = test.p_value < p.alpha
+                sig = f" ({test.test} p={test.p_value:.3g})"
+        elif p.require_significance:
+            sig = f" (no significance test for {metric})"
+        if not bad:
+            return Outcome(table["feature"], "pass", f"{table['feature']}: {pair} {ok_op} {limit}{sig}{note}",
+                           measured=gap.value, threshold=threshold)
+        if p.require_significance and not significant:
+            return Outcome(table["feature"], "warn",
+                           f"{table['feature']}: {pair} {op} {limit} but not significant at alpha={p.alpha}{sig}{note}",
+                           measured=gap.value, threshold=threshold)
+        return Outcome(table["feature"], "fail", f"{table['feature']}: {pair} {op} {limit}{sig}{note}",
+                       measured=gap.value, threshold=threshold)
