@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from govkit.baseline import load_baseline
 from govkit.engine import EvaluationOptions, Progress, evaluate, no_progress
 from govkit.evaluation import Evaluation
 from govkit.manifest import load_manifest
@@ -26,6 +27,7 @@ def run_check(
     as_of: date | None = None,
     full_scan: bool = False,
     trust_model: bool = False,
+    baseline_path: Path | None = None,
     progress: Progress = no_progress,
 ) -> Evaluation:
     manifest = load_manifest(manifest_path)
@@ -37,5 +39,6 @@ def run_check(
     options = EvaluationOptions(
         fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
         trust_model=trust_model, team=team,
+        baseline=load_baseline(baseline_path) if baseline_path else None,
     )
     return evaluate(manifest, resolved, waivers, options, progress=progress)

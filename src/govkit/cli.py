@@ -102,39 +102,139 @@ def _parse_date(_: Any, __: Any, value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-@cli.command(epilog="""\b
+def evaluation_options(func: Any) -> Any:
+    """The inputs of an evaluation, shared by `check` and `baseline`."""
+    options = [
+        click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml"),
+        click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
+                     default="policies", show_default=True, help="Policy folder or file."),
+        click.option("--team", help="Team whose overlay applies (default: model.team)."),
+        click.option("--policy-set", help="Base policy set, when the folder holds several."),
+        click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
+                     help="Waivers file (default: waivers.yaml beside the manifest, if present)."),
+        click.option("--no-waivers", is_flag=True, help="Evaluate as if no waiver existed."),
+        click.option("--fail-on", type=SEVERITY_CHOICE, default="high", show_default=True,
+                     help="Lowest severity of a failed rule that blocks (exit 1)."),
+        click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _evaluate(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+              waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
+              baseline: Path | None = None) -> Any:
+    from govkit.api import run_check
+
+    return run_check(manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
+                     use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
+                     progress=_progress)
+
+
+def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
+    """The value of `token` if it is `long`/`short` (as `--x v`, `--x=v` or `-xv`), and the next index."""
+    if token == long or (short and token == short):
+        return (args[i + 1] if i + 1 < len(args) else None), i + 2
+    if token.startswith(long + "="):
+        return token[len(long) + 1:], i + 1
+    if short and token.startswith(short) and len(token) > 2 and not token.startswith("--"):
+        return token[2:], i + 1
+    return None, i + 1
+
+
+class PairedOutputCommand(click.Command):
+    """Remembers the order of --format and --output, which click's `multiple=True` forgets.
+
+    `--format sarif -o a.sarif --format github` must pair a.sarif with sarif, not with the
+    first format given: each --output belongs to the nearest --format before it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        pairs: list[list[str | None]] = []
+        pending: list[str] = []
+        i = 0
+        while i < len(args):
+            if args[i] == "--":
+                break
+            fmt, nxt = _option_value(args[i], args, i, "--format", None)
+            if fmt is not None:
+                pairs.append([fmt, None])
+                i = nxt
+                continue
+            out, nxt = _option_value(args[i], args, i, "--output", "-o")
+            if out is not None:
+                target = next((p for p in reversed(pairs) if p[1] is None), None)
+                if target is not None and target is pairs[-1]:
+                    target[1] = out
+                else:
+                    pending.append(out)
+            i = nxt
+        ctx.meta["govkit.pairs"] = pairs
+        ctx.meta["govkit.pending_outputs"] = pending
+        return super().parse_args(ctx, args)
+
+
+def _plan_outputs(ctx: click.Context, output_dir: Path | None) -> list[tuple[str, Path | None]]:
+    """Each --format with its --output, else a file in --output-dir, else stdout."""
+    from govkit.formats.interface import get_formatter
+
+    pairs = [list(p) for p in ctx.meta.get("govkit.pairs", [])] or [["text", None]]
+    for out in ctx.meta.get("govkit.pending_outputs", []):
+        target = next((p for p in pairs if p[1] is None), None)
+        if target is None:
+            raise click.UsageError("more --output than --format options")
+        target[1] = out
+    plan: list[tuple[str, Path | None]] = []
+    for fmt, out in pairs:
+        assert fmt is not None
+        if out is not None:
+            plan.append((fmt, Path(out)))
+        elif output_dir is not None:
+            plan.append((fmt, output_dir / f"govkit{get_formatter(fmt).suffix}"))
+        else:
+            plan.append((fmt, None))
+    if sum(1 for _, path in plan if path is None) > 1:
+        raise click.UsageError("several formats would go to standard output; give each an --output or use "
+                               "--output-dir")
+    return plan
+
+
+FORMAT_CHOICE = click.Choice(["text", "json", "junit", "sarif", "markdown", "github"])
+
+
+@cli.command(cls=PairedOutputCommand, epilog="""\b
 Examples:
   govkit check examples/credit-scoring/govkit.yaml --policy policies/
   govkit check govkit.yaml --team research --format json --output result.json
-  govkit check govkit.yaml --fail-on critical --no-waivers
+  govkit check govkit.yaml --format sarif -o govkit.sarif --format junit -o govkit.xml --format github
+  govkit check govkit.yaml --output-dir reports/ --format json --format markdown --baseline .govkit-baseline.json
 """)
-@click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
-              default="policies", show_default=True, help="Policy folder or file.")
-@click.option("--team", help="Team whose overlay applies (default: model.team).")
-@click.option("--policy-set", help="Base policy set, when the folder holds several.")
-@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
-              help="Waivers file (default: waivers.yaml beside the manifest, if present).")
-@click.option("--no-waivers", is_flag=True, help="Evaluate as if no waiver existed.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report here.")
-@click.option("--fail-on", type=SEVERITY_CHOICE, default="high", show_default=True,
-              help="Lowest severity of a failed rule that blocks (exit 1).")
-@click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD).")
+@evaluation_options
+@click.option("--format", "formats", type=FORMAT_CHOICE, multiple=True,
+              help="text (default), json, junit, sarif, markdown, github; repeatable.")
+@click.option("--output", "-o", "outputs", type=click.Path(path_type=Path), multiple=True,
+              help="File for the matching --format (in order); repeatable.")
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write every format without --output here.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Known findings that do not block.")
+@click.option("--soft-fail", is_flag=True, help="Report blocking findings but exit 0.")
+@click.option("--warn-exit-code", type=click.IntRange(0, 255),
+              help="Exit with this code when nothing blocks but something warns or fails below --fail-on.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (default in CI on success).")
 @click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
 @click.option("--no-log", is_flag=True, help="Do not record the evaluation in the audit log.")
 @click.option("--actor", help="Who runs the check (default: GOVKIT_ACTOR, the CI user, or user@host).")
-def check(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
-          waivers_path: Path | None, no_waivers: bool, fmt: str, output: Path | None,
-          fail_on: str, as_of: date | None, quiet: bool, db: str, no_log: bool, actor: str | None) -> None:
+@click.pass_context
+def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+          waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
+          formats: tuple[str, ...], outputs: tuple[Path, ...], output_dir: Path | None, baseline: Path | None,
+          soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
+          actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
-    from govkit.api import run_check
-
-    evaluation = run_check(
-        manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
-        use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, progress=_progress,
-    )
+    plan = _plan_outputs(ctx, output_dir)
+    evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
+                           baseline)
+    from govkit.formats.common import tally
     from govkit.formats.interface import get_formatter
 
     digest = evaluation.digest
@@ -146,22 +246,87 @@ def check(manifest: Path, policy_path: Path, team: str | None, policy_set: str |
             entry = record_evaluation(log, evaluation)
         if not quiet and not _in_ci():
             click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
+    silent = quiet or (_in_ci() and evaluation.verdict == "pass")
     verdict_line = (f"govkit: {evaluation.verdict.upper()} {evaluation.model['name']} "
-                    f"{evaluation.model['version']} ({_tally(evaluation.counts)})")
-    if output is None and not (quiet or (_in_ci() and evaluation.verdict == "pass")):
-        click.echo(get_formatter(fmt).render(evaluation, digest=digest, color=_color(sys.stdout)), nl=False)
-    elif output is None and fmt == "json":
-        click.echo(get_formatter(fmt).render(evaluation, digest=digest), nl=False)
-    else:
-        click.echo(verdict_line, err=output is not None and fmt != "text")
-    sys.exit(EXIT_BLOCKING if evaluation.verdict == "fail" else EXIT_OK)
+                    f"{evaluation.model['version']} ({tally(evaluation.counts)})")
+    to_stdout = None
+    for fmt, path in plan:
+        if path is None:
+            to_stdout = fmt
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
+    if to_stdout == "text" and silent:
+        click.echo(verdict_line)
+    elif to_stdout is not None:
+        click.echo(get_formatter(to_stdout).render(evaluation, digest=digest, color=_color(sys.stdout)), nl=False)
+    elif not silent or evaluation.verdict == "fail":
+        click.echo(verdict_line)
+    warned = any(f.status == "warn" or (f.status == "fail" and not f.blocking) for f in evaluation.findings)
+    if evaluation.verdict == "fail" and not soft_fail:
+        sys.exit(EXIT_BLOCKING)
+    sys.exit(warn_exit_code if warn_exit_code is not None and warned else EXIT_OK)
 
 
-def _tally(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no rules"
+@cli.group(epilog="""\b
+Examples:
+  govkit baseline create govkit.yaml --policy policies/ --output .govkit-baseline.json
+  govkit check govkit.yaml --baseline .govkit-baseline.json
+  govkit baseline prune govkit.yaml --output .govkit-baseline.json""")
+def baseline() -> None:
+    """Record today's known findings so that only new ones fail."""
+
+
+def _baseline_command(name: str, doc: str) -> Any:
+    def decorate(func: Any) -> Any:
+        func.__doc__ = doc
+        func = click.option("--output", "-o", "output", type=click.Path(path_type=Path),
+                            default=".govkit-baseline.json", show_default=True)(func)
+        func = evaluation_options(func)
+        return baseline.command(name, epilog=f"Example:\n\n  govkit baseline {name} govkit.yaml "
+                                             "--policy policies/")(func)
+    return decorate
+
+
+def _open_findings(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+                   waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None) -> Any:
+    from govkit.baseline import open_findings
+
+    evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of)
+    return open_findings([f.to_dict() for f in evaluation.findings], evaluation.model["name"])
+
+
+@_baseline_command("create", "Write a new baseline from the findings that fail or warn now.")
+def baseline_create(output: Path, **inputs: Any) -> None:
+    from govkit.baseline import write_baseline
+
+    if output.exists():
+        raise GovkitError("baseline already exists; use `govkit baseline update` or `prune`", file=output)
+    entries = _open_findings(**inputs)
+    write_baseline(output, entries)
+    click.echo(f"baseline {output}: {len(entries)} finding(s)")
+
+
+@_baseline_command("update", "Add the findings that fail or warn now to the baseline (nothing is removed).")
+def baseline_update(output: Path, **inputs: Any) -> None:
+    from govkit.baseline import load_baseline, write_baseline
+
+    existing = load_baseline(output).entries if output.exists() else {}
+    current = _open_findings(**inputs)
+    merged = {**current, **existing}  # keep first_seen of entries already there
+    write_baseline(output, merged)
+    click.echo(f"baseline {output}: {len(merged)} finding(s), {len(merged) - len(existing)} added")
+
+
+@_baseline_command("prune", "Remove baseline entries that no longer fail (the baseline only shrinks).")
+def baseline_prune(output: Path, **inputs: Any) -> None:
+    from govkit.baseline import load_baseline, write_baseline
+
+    existing = load_baseline(output).entries
+    current = _open_findings(**inputs)
+    kept = {fp: e for fp, e in existing.items() if fp in current}
+    write_baseline(output, kept)
+    click.echo(f"baseline {output}: {len(kept)} finding(s), {len(existing) - len(kept)} pruned")
 
 
 @cli.group()

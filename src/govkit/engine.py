@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from govkit import __version__
+from govkit.baseline import Baseline, fingerprint
 from govkit.canonical import file_sha256
 from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome
 from govkit.checks.registry import available_checks, rule_kinds
@@ -18,6 +20,7 @@ from govkit.manifest import LoadedManifest
 from govkit.policy.loader import ResolvedPolicy, ResolvedRule
 from govkit.policy.schema import severity_rank
 from govkit.policy.waivers import EXPIRING_SOON_DAYS, Waiver, WaiverSet, decide
+from govkit.validation import dotted
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
@@ -35,6 +38,22 @@ class EvaluationOptions:
     full_scan: bool = False
     trust_model: bool = False
     team: str | None = None
+    baseline: Baseline | None = None
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when inside it (what CI tools expect), else absolute."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _location(manifest: LoadedManifest, rule: ResolvedRule, key: tuple[str | int, ...] | None) -> dict[str, Any]:
+    if key is not None:
+        return {"file": display_path(manifest.path), "line": manifest.doc.line_of(key), "key": dotted(key)}
+    return {"file": display_path(Path(rule.source_path)) if rule.source_path else None,
+            "line": rule.source_line, "key": f"rule {rule.id}"}
 
 
 def _out_of_scope(rule: ResolvedRule, manifest: LoadedManifest, team: str) -> str | None:
@@ -130,7 +149,13 @@ def _waiver_use(w: Waiver, status: Any, detail: str, *, expiring_soon: bool) -> 
     )
 
 
-def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str) -> Finding:
+def _apply_baseline(finding: Finding, baseline: Baseline | None) -> Finding:
+    if baseline is None or finding.status not in ("fail", "warn") or finding.fingerprint not in baseline:
+        return finding
+    return replace(finding, status="baselined", blocking=False, message=f"{finding.message} [baselined]")
+
+
+def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str, model: str, location: dict[str, Any]) -> Finding:
     blocking = outcome.status == "error" or (
         outcome.status == "fail" and severity_rank(rule.severity) >= severity_rank(fail_on)
     )
@@ -146,6 +171,8 @@ def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str) -> Finding:
         threshold=outcome.threshold,
         guideline=rule.guideline,
         blocking=blocking,
+        fingerprint=fingerprint(rule.id, model, outcome.subject),
+        location=location,
     )
 
 
@@ -213,11 +240,17 @@ def evaluate(
             params = kinds[rule.check][1].model_validate(dict(rule.params))
             outcomes = instances[check_name].judge(rule.check, params, measurements[check_name])
         for outcome in outcomes:
-            findings.append(book.apply(_finding(rule, outcome, options.fail_on), rule))
+            location = _location(manifest, rule, instances[check_name].locate(rule.check, outcome.subject))
+            finding = _finding(rule, outcome, options.fail_on, manifest.spec.model.name, location)
+            findings.append(_apply_baseline(book.apply(finding, rule), options.baseline))
 
     waiver_report = book.report()
     notices = [f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}" for w in waiver_report if w.status != "used"]
     notices += [f"waiver {w.id} expires soon ({w.expires})" for w in waiver_report if w.expiring_soon]
+    if options.baseline is not None:
+        stale = set(options.baseline.entries) - {f.fingerprint for f in findings if f.status == "baselined"}
+        if stale:
+            notices.append(f"{len(stale)} baseline entries no longer fail; run `govkit baseline prune`")
     model = manifest.spec.model
     return Evaluation(
         govkit_version=__version__,
@@ -244,6 +277,7 @@ def evaluate(
         inputs={
             "files": _input_digests(manifest),
             "waivers": {"sha256": waivers.sha256, "used": options.use_waivers} if waivers else None,
+            "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
         options={"full_scan": options.full_scan, "trust_model": options.trust_model},
         fail_on=options.fail_on,

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from govkit.canonical import digest, jsonable
 
 SCHEMA_VERSION = "1.0"
-Status = Literal["pass", "fail", "warn", "waived", "error", "skipped"]
-STATUSES: tuple[Status, ...] = ("fail", "error", "warn", "waived", "pass", "skipped")
+Status = Literal["pass", "fail", "warn", "waived", "baselined", "error", "skipped"]
+STATUSES: tuple[Status, ...] = ("fail", "error", "warn", "waived", "baselined", "pass", "skipped")
 AREA_TITLES = {
     "license": "Licence",
     "privacy": "Privacy",
@@ -34,6 +34,8 @@ class Finding:
     guideline: str | None = None
     waiver_id: str | None = None
     blocking: bool = False
+    fingerprint: str = ""
+    location: Mapping[str, Any] | None = None  # {"file", "line", "key"}: where a CI tool should point
 
     @property
     def area(self) -> str:

@@ -86,3 +86,7 @@ class Check(ABC):
     @abstractmethod
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
         """Apply one rule's parameters to the measurement. Must not do I/O."""
+
+    def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
+        """The manifest key a finding is about (for SARIF regions and annotations); None = the rule itself."""
+        return None

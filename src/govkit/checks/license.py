@@ -248,6 +248,15 @@ class LicenseCheck(Check):
                                     measured=passed))
         return outcomes
 
+    def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
+        if subject.startswith("model:"):
+            return ("model", "license")
+        if subject.startswith("dataset:"):
+            return ("datasets", subject.split(":", 1)[1], "license")
+        if subject.startswith("dependenc"):
+            return ("dependencies",)
+        return None
+
     def _judge_model(self, components: list[dict[str, Any]], p: LicenseParams) -> Outcome:
         """The model carries its own licence AND every base model's (lineage propagates)."""
         lineage = [c for c in components if c["kind"] in ("model", "base_model")]

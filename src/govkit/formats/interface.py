@@ -22,6 +22,10 @@ class Formatter(ABC):
 FORMATS = {
     "text": "govkit.formats.text:TextFormatter",
     "json": "govkit.formats.json:JsonFormatter",
+    "junit": "govkit.formats.junit:JunitFormatter",
+    "sarif": "govkit.formats.sarif:SarifFormatter",
+    "markdown": "govkit.formats.markdown:MarkdownFormatter",
+    "github": "govkit.formats.github:GithubFormatter",
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from govkit.evaluation import AREA_TITLES, STATUSES, Evaluation, Finding
+from govkit.evaluation import AREA_TITLES, Evaluation, Finding
+from govkit.formats.common import detail, order, tally
 from govkit.formats.interface import Formatter
 
 STATUS_STYLE = {
@@ -12,29 +13,10 @@ STATUS_STYLE = {
     "error": "bold magenta",
     "warn": "yellow",
     "waived": "cyan",
+    "baselined": "blue",
     "pass": "green",
     "skipped": "dim",
 }
-
-
-def _order(f: Finding) -> tuple[int, int, str]:
-    return (0 if f.blocking else 1, STATUSES.index(f.status), f.rule_id)
-
-
-def _threshold(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_threshold(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_threshold(v) for v in value) + "]"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def _measured(f: Finding) -> str:
-    if f.measured is None:
-        return ""
-    if isinstance(f.measured, float):
-        return f"{f.measured:.4g}"
-    return str(f.measured)
 
 
 class TextFormatter(Formatter):
@@ -63,16 +45,13 @@ class TextFormatter(Formatter):
             table.add_column("rule", no_wrap=True)
             table.add_column("subject", overflow="fold", max_width=28)
             table.add_column("finding", overflow="fold", ratio=1)
-            for f in sorted(findings, key=_order):
+            for f in sorted(findings, key=order):
                 label = f.status.upper() + ("*" if f.blocking else "")
-                message = f.message
-                if f.threshold not in (None, {}, []) and f.status in ("fail", "warn"):
-                    message += f" (measured {_measured(f)}; threshold {_threshold(f.threshold)})"
-                table.add_row(Text(label, style=STATUS_STYLE[f.status]), f.severity, f.rule_id, f.subject, message)
+                table.add_row(Text(label, style=STATUS_STYLE[f.status]), f.severity, f.rule_id, f.subject, detail(f))
             console.print(table)
         for notice in evaluation.notices:
             console.print(f"[yellow]notice:[/yellow] {notice}")
-        counts = ", ".join(f"{n} {s}" for s, n in evaluation.counts.items() if n)
+        counts = tally(evaluation.counts)
         verdict = evaluation.verdict.upper()
         style = "bold green" if evaluation.verdict == "pass" else "bold red"
         console.print(f"{counts}  (* blocks at --fail-on {evaluation.fail_on})")

@@ -67,6 +67,9 @@ class ResolvedRule:
     disabled_by: str | None = None
     justification: str | None = None
     provenance: Mapping[str, str] = field(default_factory=dict)
+    # where the rule is written, for CI annotations; not part of the policy's identity
+    source_path: str = ""
+    source_line: int | None = None
 
     @property
     def family(self) -> str:
@@ -296,10 +299,10 @@ def _apply_overlay(rules: dict[str, ResolvedRule], pdoc: PolicyDoc) -> None:
     for i, rule in enumerate(spec.add):
         if rule.id in rules:
             raise pdoc.error(f"adds rule {rule.id!r}, which already exists", ("add", i, "id"))
-        rules[rule.id] = _from_rule(rule, pdoc)
+        rules[rule.id] = _from_rule(rule, pdoc, ("add", i))
 
 
-def _from_rule(rule: Rule, pdoc: PolicyDoc) -> ResolvedRule:
+def _from_rule(rule: Rule, pdoc: PolicyDoc, key: KeyPath) -> ResolvedRule:
     model = rule_kinds()[rule.check][1]
     params = model.model_validate(rule.params).model_dump(mode="json")
     return ResolvedRule(
@@ -317,6 +320,8 @@ def _from_rule(rule: Rule, pdoc: PolicyDoc) -> ResolvedRule:
         defined_in=pdoc.label,
         provenance={"rule": pdoc.label, "severity": pdoc.label, "applies_to": pdoc.label}
         | {f"params.{k}": pdoc.label for k in params},
+        source_path=str(pdoc.doc.path),
+        source_line=pdoc.doc.line_of(key),
     )
 
 
@@ -326,7 +331,7 @@ def resolve(library: PolicyLibrary, *, team: str | None = None, policy_set: str 
     chain = _chain(library, top)
     base = chain[0]
     assert isinstance(base.spec, PolicySet)
-    rules = {r.id: _from_rule(r, base) for r in base.spec.rules}
+    rules = {r.id: _from_rule(r, base, ("rules", i)) for i, r in enumerate(base.spec.rules)}
     for overlay in chain[1:]:
         _apply_overlay(rules, overlay)
     sources = tuple(SourceFile(d.rel, sha256_hex(d.doc.raw)) for d in chain)

@@ -295,6 +295,9 @@ class FairnessCheck(Check):
             outcomes.append(self._judge_table(kind, params, table, measurement.data["overall"]))
         return outcomes
 
+    def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
+        return ("sensitive_features",)
+
     def _judge_table(self, kind: str, p: FairnessParams, table: dict[str, Any], overall: dict[str, Any]) -> Outcome:
         keep = [g for g in table["groups"] if g["n"] >= p.min_group_size]
         small = len(table["groups"]) - len(keep)
