@@ -132,3 +132,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     p.manifest()
     p.policy()
     return p
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's data and model, built once per test session (read-only: copy before changing)."""
+    from govkit.demo.data import build
+    from govkit.demo.run import prepare
+
+    folder = tmp_path_factory.mktemp("demo")
+    manifest, _ = prepare(folder)
+    build(folder)
+    return manifest.parent

@@ -15,18 +15,9 @@ from click.testing import CliRunner, Result
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from govkit.cli import cli
-from govkit.demo.data import build
-from govkit.demo.run import asset_root, prepare
+from govkit.demo.run import asset_root
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    manifest, _ = prepare(folder)
-    build(folder)
-    return manifest.parent
 
 
 @pytest.fixture

@@ -528,6 +528,107 @@ def keys_rotate(db: str, key_path: Path | None, new_key: Path) -> None:
     click.echo(f"rotated to key {fresh.key_id} (entry {entry.seq}); point GOVKIT_KEY at {new_key}")
 
 
+@keys_group.command("signer-cert", epilog="""\b
+Example:
+  govkit keys signer-cert --name "Carol Officer" --email carol@example.org --out ~/.config/govkit/signers""")
+@click.option("--name", required=True, help="The signer's full name (certificate common name).")
+@click.option("--email", help="The signer's e-mail address.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for key and certificate.")
+@click.option("--algorithm", type=click.Choice(["rsa-3072", "ecdsa-p256"]), default="rsa-3072", show_default=True)
+def keys_signer_cert(name: str, email: str | None, out_dir: Path, algorithm: str) -> None:
+    """Create a self-signed signing certificate (the fallback for organisations without a PKI)."""
+    from govkit.report.signoff import make_signer_certificate
+
+    key, cert = make_signer_certificate(name, email, out_dir, algorithm=algorithm)  # type: ignore[arg-type]
+    click.echo(f"key {key} (mode 0600)\ncertificate {cert}\nGive the certificate to whoever verifies "
+               "sign-offs (`govkit verify-pdf --trust`).")
+
+
+@cli.command(epilog="""\b
+Examples:
+  govkit report --latest credit-scorer
+  govkit report 3f2908cd0d6f --out reports/credit-scorer.pdf --paper letter
+  govkit report --latest credit-scorer --html --out preview.html""")
+@click.argument("digest", required=False)
+@click.option("--latest", "model", help="The latest evaluation of this model.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default: reports/MODEL-VERSION-DIGEST.pdf).")
+@click.option("--html", is_flag=True, help="Write the HTML instead of the PDF (not logged).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@DB_OPTION
+def report(digest: str | None, model: str | None, out: Path | None, html: bool, paper: str, db: str) -> None:
+    """Render a recorded evaluation as a PDF/A-3b compliance report and log its SHA-256."""
+    from govkit.audit.log import AuditLog
+    from govkit.report.workflow import render_report
+
+    if (digest is None) == (model is None):
+        raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL")
+    with _progress("the report"), AuditLog(db) as log:
+        path, sha = render_report(log, digest=digest, model=model, out=out, paper=paper, html=html)
+    click.echo(f"{path}  sha256 {sha}")
+
+
+@cli.command(epilog="""\b
+Examples:
+  govkit signoff reports/credit-scorer.pdf --signer "Carol Officer <carol@example.org>" \\
+    --role "Compliance Officer" --decision approve --key carol.key.pem --cert carol.cert.pem
+  govkit signoff reports/credit-scorer-signed1.pdf --signer "Dan Risk <dan@example.org>" \\
+    --role "Model Risk" --decision approve-with-conditions --conditions "re-test in Q1" \\
+    --key dan.key.pem --cert dan.cert.pem""")
+@click.argument("pdf", type=click.Path(path_type=Path))
+@click.option("--signer", required=True, help='"Full Name <email>"')
+@click.option("--role", required=True)
+@click.option("--decision", type=click.Choice(["approve", "reject", "approve-with-conditions"]), required=True)
+@click.option("--conditions", default="", help="Required with approve-with-conditions.")
+@click.option("--key", type=click.Path(path_type=Path), required=True, help="Signer's private key (PEM).")
+@click.option("--cert", type=click.Path(path_type=Path), required=True, help="Signer's certificate (PEM).")
+@click.option("--out", type=click.Path(path_type=Path), help="Signed file (default: NAME-signedN.pdf).")
+@DB_OPTION
+def signoff(pdf: Path, signer: str, role: str, decision: str, conditions: str, key: Path, cert: Path,
+            out: Path | None, db: str) -> None:
+    """Record an officer's decision and seal the report with a PAdES signature (a second officer countersigns)."""
+    from govkit.audit.log import AuditLog
+    from govkit.report.workflow import SignoffRequest, sign_off
+
+    request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions,  # type: ignore[arg-type]
+                             key=key, cert=cert)
+    with _progress("the signed report"), AuditLog(db) as log:
+        path, sha, seq = sign_off(log, pdf, request, out)
+    click.echo(f"{path}  sha256 {sha}  (audit log entry {seq})")
+
+
+@cli.command("verify-pdf", epilog="""\b
+Examples:
+  govkit verify-pdf reports/credit-scorer-signed2.pdf
+  govkit verify-pdf signed.pdf --trust carol.cert.pem --trust dan.cert.pem --no-log""")
+@click.argument("pdf", type=click.Path(path_type=Path))
+@click.option("--trust", type=click.Path(path_type=Path), multiple=True, help="Trusted signer or CA certificate.")
+@click.option("--no-log", is_flag=True, help="Do not check the file digest against the audit log.")
+@DB_OPTION
+def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, db: str) -> None:
+    """Validate a report's signatures and check its digest against the audit log; exit 1 on any problem."""
+    from govkit.audit.log import AuditLog
+    from govkit.report.workflow import verify_pdf
+
+    if no_log:
+        result = verify_pdf(pdf, log=None, trust=list(trust))
+    else:
+        with AuditLog(db) as log:
+            result = verify_pdf(pdf, log=log, trust=list(trust))
+    click.echo(f"{pdf}  sha256 {result.sha256}")
+    for sig in result.signatures:
+        state = "valid" if sig.ok else "INVALID"
+        trusted = "trusted" if sig.trusted else "not checked against a trust root" if not trust else "UNTRUSTED"
+        click.echo(f"  {sig.field}: {state}, {trusted}; signed by {sig.signer} at {sig.signing_time}; {sig.reason}")
+    if not result.signatures:
+        click.echo("  no signatures")
+    if result.log_entry is not None:
+        click.echo(f"  matches audit log entry {result.log_entry} ({result.log_action})")
+    for problem in result.problems:
+        click.echo(f"FAILED: {problem}", err=True)
+    sys.exit(EXIT_OK if result.ok else EXIT_BLOCKING)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="govkit", standalone_mode=True)

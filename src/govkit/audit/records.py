@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from govkit.audit.interface import Entry
 from govkit.audit.log import AuditLog
+from govkit.errors import GovkitError
 from govkit.evaluation import Evaluation
 
 EVALUATION_RECORDED = "evaluation.recorded"
 WAIVER_USED = "waiver.used"
+REPORT_RENDERED = "report.rendered"
+SIGNOFF_DECIDED = "signoff.decided"
+SIGNOFF_RECORDED = "signoff.recorded"
 
 
 def model_subject(model: dict[str, object]) -> str:
@@ -25,3 +31,36 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
         if w.status == "used"
     ]
     return log.append_many(items)[0]
+
+
+def find_evaluation(log: AuditLog, *, digest: str | None = None, model: str | None = None,
+                    ) -> tuple[Entry, dict[str, Any]]:
+    """The recorded evaluation with this digest (or unique prefix), or the latest one for `model`."""
+    if digest is not None and len(digest) < 8:
+        raise GovkitError("give at least 8 characters of the evaluation digest", field="EVALUATION_DIGEST")
+    candidates = log.entries(action=EVALUATION_RECORDED, model=model)
+    matches = []
+    for entry in reversed(candidates):
+        payload = log.payload(entry.seq)
+        if payload is None:
+            continue  # redacted
+        if digest is None or payload["evaluation_digest"].startswith(digest):
+            matches.append((entry, payload))
+            if digest is None:
+                break
+    if not matches:
+        what = f"digest {digest}" if digest else f"model {model}"
+        raise GovkitError(f"no recorded evaluation for {what} in {log.location}")
+    if len({p["evaluation_digest"] for _, p in matches}) > 1:
+        raise GovkitError(f"digest prefix {digest} is ambiguous; give more characters")
+    return matches[0]
+
+
+def find_by_file_digest(log: AuditLog, sha256: str) -> tuple[Entry, dict[str, Any]] | None:
+    """The report rendering or sign-off that produced a file with this SHA-256, newest first."""
+    for action, key in ((SIGNOFF_RECORDED, "signed_sha256"), (REPORT_RENDERED, "sha256")):
+        for entry in reversed(log.entries(action=action)):
+            payload = log.payload(entry.seq)
+            if payload is not None and payload.get(key) == sha256:
+                return entry, payload
+    return None

@@ -51,6 +51,7 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
     from govkit.audit.records import record_evaluation
     from govkit.demo.data import build
     from govkit.formats.interface import get_formatter
+    from govkit.report.workflow import render_report
 
     manifest, policies = prepare(directory)
     with progress("demo data and model"):
@@ -58,19 +59,24 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
     echo(f"demo model built in {manifest.parent}\n")
     text = get_formatter("text")
     verdicts = {}
+    digests = {}
     db, key = demo_log_paths(manifest.parent)
     with AuditLog(db, key_path=key) as log:
         for team in TEAMS:
             evaluation = run_check(manifest, policies, team=team, progress=progress)
-            verdicts[team] = evaluation.verdict
+            verdicts[team], digests[team] = evaluation.verdict, evaluation.digest
             entry = record_evaluation(log, evaluation)
             echo(f"── govkit check {manifest} --policy {policies} --team {team}")
             echo(text.render(evaluation, color=color), nl=False)
             echo(f"recorded as audit log entry {entry.seq}\n")
+        with progress("the compliance report"):
+            report, sha = render_report(log, digest=digests["lending"], model=None,
+                                        out=manifest.parent / "reports" / "credit-scorer-lending.pdf", paper="a4")
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
     echo(f"same model, two team overlays -> {summary}")
     echo(f"why: govkit policy show --policy {policies} --team <team>")
+    echo(f"compliance report (lending): {report}  sha256 {sha[:16]}")
     state = "verified" if result.ok else f"FAILED: {result.first}"
     echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")

@@ -1,0 +1,146 @@
+"""Officer sign-off: self-made signer certificates, PAdES signatures (pyHanko), and validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from govkit.errors import GovkitError
+
+Decision = Literal["approve", "reject", "approve-with-conditions"]
+
+
+def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
+                            algorithm: Literal["rsa-3072", "ecdsa-p256"] = "rsa-3072",
+                            days: int = 730) -> tuple[Path, Path]:
+    """A self-signed document-signing certificate for organisations without a PKI.
+
+    RSA-3072 by default: ECDSA signatures make pyHanko mark the file as PDF 2.0, which a PDF/A-3
+    document must not be.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = rsa.generate_private_key(65537, 3072) if algorithm == "rsa-3072" else ec.generate_private_key(
+        ec.SECP256R1())
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    if email:
+        attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
+    subject = x509.Name(attrs)
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "signer"
+    key_path, cert_path = out_dir / f"{slug}.key.pem", out_dir / f"{slug}.cert.pem"
+    if key_path.exists() or cert_path.exists():
+        raise GovkitError("signer key or certificate already exists", file=key_path)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def certificate_sha256(cert_path: Path) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except FileNotFoundError:
+        raise GovkitError("certificate not found", file=cert_path) from None
+    except ValueError as exc:
+        raise GovkitError(f"not a PEM certificate: {exc}", file=cert_path) from None
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str, location: str,
+             contact: str) -> bytes:
+    """Add a PAdES B-B signature as an incremental update (earlier signatures stay valid)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    for path, what in ((key, "signing key"), (cert, "certificate")):
+        if not path.is_file():
+            raise GovkitError(f"{what} not found", file=path)
+    try:
+        signer = signers.SimpleSigner.load(str(key), str(cert))
+    except Exception as exc:  # pyHanko reports bad key material with several exception types
+        raise GovkitError(f"cannot load signing key and certificate: {exc}", file=key) from None
+    if signer is None:
+        raise GovkitError("cannot load signing key and certificate (wrong format or passphrase)", file=key)
+    meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location,
+                                        contact_info=contact, subfilter=fields.SigSeedSubFilter.PADES,
+                                        md_algorithm="sha256")
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    out = io.BytesIO()
+    signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field: str
+    signer: str
+    signing_time: str | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_file: bool
+    changed_after: bool
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and not self.changed_after
+
+
+def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureReport]:
+    """Validate every signature: integrity, cryptographic validity, trust, later changes."""
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    roots = [load_cert_from_pemder(str(p)) for p in trust_roots]
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    reports = []
+    for sig in reader.embedded_signatures:
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots, allow_fetching=False))
+        level = status.modification_level
+        changed = (status.docmdp_ok is False) or (level is not None and level.name == "OTHER")
+        reports.append(SignatureReport(
+            field=sig.field_name,
+            signer=status.signing_cert.subject.human_friendly,
+            signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
+            intact=bool(status.intact),
+            valid=bool(status.valid),
+            trusted=bool(roots) and bool(status.trusted),
+            covers_whole_file=status.coverage.name == "ENTIRE_FILE",
+            changed_after=changed,
+            reason=sig.sig_object.get("/Reason"),
+        ))
+    return reports
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
