@@ -276,7 +276,9 @@ def evaluate(
         },
         inputs={
             "files": _input_digests(manifest),
-            "waivers": {"sha256": waivers.sha256, "used": options.use_waivers} if waivers else None,
+            "policy_root": display_path(policy.root),
+            "waivers": {"sha256": waivers.sha256, "used": options.use_waivers,
+                        "path": display_path(waivers.path)} if waivers and waivers.path else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
         options={"full_scan": options.full_scan, "trust_model": options.trust_model},

@@ -1,0 +1,1 @@
+"""Auditor evidence bundles: export a BagIt zip, verify it offline without govkit."""

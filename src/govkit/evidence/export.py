@@ -1,0 +1,272 @@
+"""Export evidence for an auditor: a deterministic BagIt zip that verifies offline without govkit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from govkit import __version__
+from govkit.audit.chain import Checkpoint
+from govkit.audit.interface import Entry
+from govkit.audit.keys import load_public
+from govkit.audit.log import AuditLog
+from govkit.audit.records import EVALUATION_RECORDED, REPORT_RENDERED, SIGNOFF_RECORDED
+from govkit.canonical import canonical_bytes
+from govkit.errors import GovkitError
+
+FORMAT = "govkit-evidence/1"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MAX_SEARCHED_FILE = 512 << 20
+KEY_ACTIONS = ("key.added", "key.rotated")
+EVIDENCE_EXPORTED = "evidence.exported"
+
+
+@dataclass(frozen=True)
+class Scope:
+    model: str | None = None
+    team: str | None = None
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None  # ISO date, inclusive
+
+    def covers_time(self, recorded_at: str) -> bool:
+        day = recorded_at[:10]
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+    def covers_subject(self, subject: str) -> bool:
+        return self.model is None or subject == self.model or subject.startswith(f"{self.model}@")
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    sha256: str
+    entries: int
+    files: int
+    missing: list[dict[str, str]] = field(default_factory=list)
+
+
+def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[Entry, bytes | None]]:
+    """Entries in scope: key entries always; evaluations by model/team/time; related entries follow them."""
+    evaluations: set[str] = set()
+    chosen: set[int] = set()
+    related: list[tuple[Entry, dict[str, Any]]] = []
+    for entry, body in rows:
+        if entry.action in KEY_ACTIONS:
+            chosen.add(entry.seq)
+            continue
+        if not (scope.covers_time(entry.recorded_at) and scope.covers_subject(entry.subject)):
+            continue
+        payload = json.loads(body) if body is not None and scope.team is not None else None
+        if entry.action == EVALUATION_RECORDED and scope.team is not None:
+            if payload is not None and payload["evaluation"]["team"] == scope.team:
+                chosen.add(entry.seq)
+                evaluations.add(payload["evaluation_digest"])
+        elif scope.team is not None:
+            if payload is not None:
+                related.append((entry, payload))
+        else:
+            chosen.add(entry.seq)
+    chosen |= {e.seq for e, p in related if p.get("evaluation_digest") in evaluations}
+    chosen |= {e.seq for e, _ in rows if e.action == "log.redacted" and int(e.subject[4:]) in chosen}
+    return [(e, b) for e, b in rows if e.seq in chosen]
+
+
+def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
+    """Files under `folders` whose SHA-256 is wanted: evidence is found by content, not by name."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                if digest in wanted:
+                    found.setdefault(digest, path)
+    return found
+
+
+def _readme(root: str, key_file: str, checkpoint: Checkpoint, scope: Scope, entries: int) -> str:
+    scope_text = ", ".join(f"{k}={v}" for k, v in scope.__dict__.items() if v) or "the whole log"
+    return f"""govkit evidence bundle
+======================
+
+Scope: {scope_text}. {entries} audit-log entries, tied to a signed checkpoint of the whole log
+({checkpoint.size} entries, Merkle root {checkpoint.root}).
+
+This folder is a BagIt bag (RFC 8493). Everything under data/ is listed with its SHA-256 in
+manifest-sha256.txt; the other files are listed in tagmanifest-sha256.txt, which is signed
+with the audit log's Ed25519 key (tagmanifest-sha256.txt.sig).
+
+What is inside
+  data/export.json              scope, entry list, files and their roles, anything missing
+  data/log/entries.jsonl        the audit-log entries in scope (headers, hashes, signatures)
+  data/log/payloads/SEQ.json    their payloads (exact bytes; SHA-256 = payload_digest)
+  data/log/leaves.txt           the hash of every log entry up to the checkpoint
+  data/log/checkpoint.txt       the signed checkpoint (C2SP signed-note format)
+  data/log/checkpoint.body/.sig the checkpoint's signed bytes and raw signature
+  data/keys/                    the log's public keys
+  data/evaluations/DIGEST.json  each evaluation (RFC 8785 JSON; its SHA-256 is its name)
+  data/reports/                 PDF reports and signed sign-offs
+  data/policies/, data/waivers/ the exact policy and waiver files the evaluations used
+  verify.py, chain.py           a verifier needing only Python and `cryptography`
+
+1. With standard tools (run inside this folder, {root}/):
+
+   sha256sum -c manifest-sha256.txt
+   sha256sum -c tagmanifest-sha256.txt
+   openssl pkeyutl -verify -pubin -inkey {key_file} -rawin \\
+       -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig
+   openssl pkeyutl -verify -pubin -inkey {key_file} -rawin \\
+       -in data/log/checkpoint.body -sigfile data/log/checkpoint.sig
+   for f in data/evaluations/*.json; do echo "$(basename "$f" .json)  $f"; done | sha256sum -c
+
+   Compare {key_file} with the log public key your organisation published separately:
+   a bundle can only prove it was signed by the key it carries.
+
+2. With the included verifier (checks all of the above, plus every entry's hash, signature,
+   link to the log and payload, the Merkle root over all entries, and that every report's
+   digest matches its logged digest):
+
+   pip install cryptography
+   python3 verify.py ../bundle.zip --trusted-key PUBLISHED_LOG_KEY.pem
+   (or: python3 verify.py .)
+
+govkit {__version__}
+"""
+
+
+def _zip(out: Path, root: str, files: dict[str, bytes]) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for rel in sorted(files):
+            info = zipfile.ZipInfo(f"{root}/{rel}", date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[rel])
+    tmp.replace(out)
+
+
+def _manifest(files: dict[str, bytes], names: Iterable[str]) -> bytes:
+    return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(names)).encode()
+
+
+def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -> ExportResult:
+    key = log.signing_key()
+    checkpoint = log.checkpoint()
+    rows = [(e, b) for e, b in log.store.scan() if e.seq <= checkpoint.size]
+    selected = _select(rows, scope)
+    if not any(e.action not in KEY_ACTIONS for e, _ in selected):
+        raise GovkitError("no audit-log entries in that scope; nothing to export")
+    files: dict[str, bytes] = {}
+    roles: list[dict[str, str]] = []
+    missing: list[dict[str, str]] = []
+
+    def add(rel: str, data: bytes, kind: str, source: str) -> None:
+        if rel in files:
+            return  # e.g. a policy file shared by several evaluations
+        files[rel] = data
+        roles.append({"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "kind": kind, "source": source})
+
+    lines = []
+    keys: dict[str, str] = {}
+    wanted_reports: dict[str, str] = {}
+    for entry, body in selected:
+        lines.append(json.dumps(entry.to_dict(), sort_keys=True))
+        if body is None:
+            continue
+        files[f"data/log/payloads/{entry.seq}.json"] = body
+        payload = json.loads(body)
+        if entry.action in KEY_ACTIONS:
+            raw = bytes.fromhex(payload.get("public_key") or payload["new_public_key"])
+            kid = payload.get("key_id") or payload["new_key_id"]
+            pem = load_public(raw).public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+            keys[kid] = f"data/keys/log-{kid}.pem"
+            files[keys[kid]] = pem
+        if entry.action == EVALUATION_RECORDED:
+            evaluation = payload["evaluation"]
+            add(f"data/evaluations/{payload['evaluation_digest']}.json", canonical_bytes(evaluation), "evaluation",
+                f"entry {entry.seq}")
+            _add_inputs(evaluation, add, missing)
+        if entry.action == REPORT_RENDERED:
+            wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
+        if entry.action == SIGNOFF_RECORDED:
+            wanted_reports[payload["signed_sha256"]] = payload.get("file", "signed.pdf")
+    found = _index(include, set(wanted_reports))
+    for digest, name in sorted(wanted_reports.items(), key=lambda kv: kv[1]):
+        if digest in found:
+            add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
+        else:
+            missing.append({"what": f"report {name}", "sha256": digest})
+    files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
+    leaves = [e.entry_hash for e, _ in rows]
+    files["data/log/leaves.txt"] = ("\n".join(leaves) + "\n").encode()
+    files["data/log/checkpoint.txt"] = checkpoint.note().encode()
+    files["data/log/checkpoint.body"] = checkpoint.body()
+    files["data/log/checkpoint.sig"] = checkpoint.raw_signature()
+    export = {
+        "format": FORMAT, "govkit_version": __version__, "log_id": log.store.log_id(),
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "scope": scope.__dict__, "checkpoint": {"size": checkpoint.size, "root": checkpoint.root,
+                                                 "head": checkpoint.head},
+        "checkpoint_key_id": key.key_id, "entries": [e.seq for e, _ in selected], "keys": keys,
+        "files": sorted(roles, key=lambda r: r["path"]), "missing": missing,
+    }
+    files["data/export.json"] = (json.dumps(export, indent=2, sort_keys=True) + "\n").encode()
+    root = f"govkit-evidence-{export['log_id']}-{checkpoint.size}"
+    payload_names = [n for n in files if n.startswith("data/")]
+    octets = sum(len(files[n]) for n in payload_names)
+    files["bagit.txt"] = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    files["bag-info.txt"] = (
+        f"Source-Organization: govkit audit log {export['log_id']}\n"
+        f"Bagging-Date: {export['created_at'][:10]}\n"
+        f"External-Identifier: {root}\n"
+        f"External-Description: govkit evidence; checkpoint {checkpoint.size} root {checkpoint.root}\n"
+        f"Bag-Software-Agent: govkit {__version__}\n"
+        f"Payload-Oxum: {octets}.{len(payload_names)}\n"
+    ).encode()
+    files["manifest-sha256.txt"] = _manifest(files, payload_names)
+    files["README.txt"] = _readme(root, keys[key.key_id], checkpoint, scope, len(selected)).encode()
+    files["verify.py"] = resources.files("govkit.evidence").joinpath("verify.py").read_bytes()
+    files["chain.py"] = resources.files("govkit.audit").joinpath("chain.py").read_bytes()
+    tag_names = [n for n in files if not n.startswith("data/")]
+    files["tagmanifest-sha256.txt"] = _manifest(files, tag_names)
+    files["tagmanifest-sha256.txt.sig"] = key.sign(files["tagmanifest-sha256.txt"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _zip(out, root, files)
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    subject = f"export:{scope.model or scope.team or 'all'}"
+    log.append(EVIDENCE_EXPORTED, subject, {"sha256": sha, "file": out.name, "scope": scope.__dict__,
+                                            "entries": len(selected), "checkpoint": export["checkpoint"]})
+    return ExportResult(path=out, sha256=sha, entries=len(selected), files=len(roles), missing=missing)
+
+
+def _add_inputs(evaluation: dict[str, Any], add: Any, missing: list[dict[str, str]]) -> None:
+    """The exact policy and waiver files an evaluation used, when they are still where it read them."""
+    inputs, policy = evaluation["inputs"], evaluation["policy"]
+    root = Path(inputs.get("policy_root") or ".")
+    for source in policy["sources"]:
+        path = root / source["path"]
+        data = path.read_bytes() if path.is_file() else None
+        if data is not None and hashlib.sha256(data).hexdigest() == source["sha256"]:
+            add(f"data/policies/{policy['digest'][:12]}/{source['path']}", data, "policy", source["path"])
+        else:
+            missing.append({"what": f"policy file {source['path']}", "sha256": source["sha256"]})
+    waivers = inputs.get("waivers")
+    if waivers and waivers.get("path"):
+        path = Path(waivers["path"])
+        data = path.read_bytes() if path.is_file() else None
+        if data is not None and hashlib.sha256(data).hexdigest() == waivers["sha256"]:
+            add(f"data/waivers/{waivers['sha256'][:12]}-{path.name}", data, "waivers", path.name)
+        else:
+            missing.append({"what": f"waivers {path.name}", "sha256": waivers["sha256"]})
