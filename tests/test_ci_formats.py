@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from govkit.cli import cli
+from govkit.evaluation import AREA_TITLES
 from govkit.demo.run import asset_root
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -68,7 +69,7 @@ def test_sarif_is_valid_and_complete(demo: Path) -> None:
     open_statuses = {"fail", "warn", "error", "waived", "baselined"}
     assert len(results) == sum(1 for f in data["findings"] if f["status"] in open_statuses)
     waived = [r for r in results if "suppressions" in r]
-    assert len(waived) == data["counts"]["waived"] == 2
+    assert len(waived) == data["counts"]["waived"] == sum(w["status"] == "used" for w in data["waivers"]) > 0
     for r in waived:
         (s,) = r["suppressions"]
         assert s["kind"] == "external" and "ticket" in s["justification"]
@@ -101,11 +102,11 @@ def test_junit_counts_read_by_junitparser(demo: Path) -> None:
             kinds["failure" if isinstance(res, Failure) else "error" if isinstance(res, Error)
                   else "skipped" if isinstance(res, Skipped) else "other"] += 1
     counts = data["counts"]
-    assert kinds["failure"] == counts["fail"] == 6
+    assert kinds["failure"] == counts["fail"] > 0
     assert kinds["skipped"] == counts["waived"] + counts["skipped"] + counts["baselined"]
     assert kinds["error"] == counts["error"]
     suites = {suite.name for suite in xml}
-    assert suites == {"Licence", "Cohort fairness"}
+    assert suites == {AREA_TITLES[f["area"]] for f in data["findings"]}
     waived = [case for case in cases for res in case.result if isinstance(res, Skipped) and "WVR-2026-021" in
               (res.message or "")]
     assert waived and "2027-04-01" in waived[0].result[0].message

@@ -116,6 +116,9 @@ def evaluation_options(func: Any) -> Any:
         click.option("--fail-on", type=SEVERITY_CHOICE, default="high", show_default=True,
                      help="Lowest severity of a failed rule that blocks (exit 1)."),
         click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD)."),
+        click.option("--full-scan", is_flag=True, help="Check every value for PII, not a 10,000-value sample."),
+        click.option("--trust-model", is_flag=True,
+                     help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -124,12 +127,12 @@ def evaluation_options(func: Any) -> Any:
 
 def _evaluate(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
               waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-              baseline: Path | None = None) -> Any:
+              full_scan: bool, trust_model: bool, baseline: Path | None = None) -> Any:
     from govkit.api import run_check
 
     return run_check(manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
                      use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
-                     progress=_progress)
+                     full_scan=full_scan, trust_model=trust_model, progress=_progress)
 
 
 def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
@@ -227,13 +230,14 @@ Examples:
 @click.pass_context
 def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-          formats: tuple[str, ...], outputs: tuple[Path, ...], output_dir: Path | None, baseline: Path | None,
+          full_scan: bool, trust_model: bool, formats: tuple[str, ...], outputs: tuple[Path, ...],
+          output_dir: Path | None, baseline: Path | None,
           soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
           actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
     evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
-                           baseline)
+                           full_scan, trust_model, baseline)
     from govkit.formats.common import tally
     from govkit.formats.interface import get_formatter
 
@@ -288,11 +292,10 @@ def _baseline_command(name: str, doc: str) -> Any:
     return decorate
 
 
-def _open_findings(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
-                   waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None) -> Any:
+def _open_findings(**inputs: Any) -> Any:
     from govkit.baseline import open_findings
 
-    evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of)
+    evaluation = _evaluate(**inputs)
     return open_findings([f.to_dict() for f in evaluation.findings], evaluation.model["name"])
 
 

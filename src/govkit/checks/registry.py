@@ -14,6 +14,7 @@ ENTRY_POINT_GROUP = "govkit.checks"
 BUILTIN = {
     "license": "govkit.checks.license:LicenseCheck",
     "fairness": "govkit.checks.fairness.check:FairnessCheck",
+    "privacy": "govkit.checks.privacy.check:PrivacyCheck",
 }
 
 

@@ -53,14 +53,43 @@ def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
     })
 
 
+FIRST = ["Ana", "Ben", "Chloe", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena",
+         "Marta", "Nikhil", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tariq"]
+LAST = ["Alvarez", "Brennan", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova", "Jensen",
+        "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Santos", "Tanaka", "Weber"]
+
+
+def applicant_pii(n: int, seed: int) -> pd.DataFrame:
+    """Synthetic personal data for the training set (the kind a privacy check must notice)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    first = rng.choice(FIRST, n)
+    last = rng.choice(LAST, n)
+    ids = np.arange(n)
+    area = rng.integers(201, 990, n)
+    born = np.datetime64("1946-01-01") + rng.integers(0, 365 * 58, n).astype("timedelta64[D]")
+    return pd.DataFrame({
+        "full_name": [f"{a} {b}" for a, b in zip(first, last, strict=True)],
+        "email": [f"{a.lower()}.{b.lower()}{i}@example.com" for a, b, i in zip(first, last, ids, strict=True)],
+        "phone": [f"({a}) {rng.integers(200, 999)}-{rng.integers(1000, 9999)}" for a in area],
+        "ssn": [f"{rng.integers(1, 665):03d}-{rng.integers(1, 99):02d}-{rng.integers(1, 9999):04d}" for _ in ids],
+        "date_of_birth": np.datetime_as_string(born, unit="D"),
+        "zip3": [f"{z:03d}" for z in rng.choice([21, 100, 606, 750, 941, 981, 303, 481, 554, 802], n)],
+    })
+
+
 def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000) -> dict[str, Path]:
     """Write data/train.csv, data/eval.csv (with predictions and scores) and model.skops."""
+    import pandas as pd
     import skops.io as sio
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     train = synthetic_applicants(train_rows, SEED)
+    train = pd.concat([applicant_pii(train_rows, SEED + 7), train], axis=1)
     evaluation = synthetic_applicants(eval_rows, SEED + 1)
     model = HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, max_leaf_nodes=15,
                                            early_stopping=False, random_state=0)

@@ -1,0 +1,1 @@
+"""Privacy: PII in datasets, protected attributes and their proxies among features, k-anonymity."""

@@ -1,0 +1,329 @@
+"""PII detectors: a pattern proposes a candidate, a well-kept library confirms it.
+
+Checksums and number plans come from python-stdnum (IBAN, Luhn, US SSN rules), phonenumbers
+and email-validator; nothing here re-implements them. Column names are a second signal,
+needed on their own only where values cannot tell (person names, undelimited SSNs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+PII_TYPES = ("email", "phone", "ssn", "payment_card", "iban", "ip_address", "date_of_birth", "person_name",
+             "postal_address")
+PHONE_REGIONS = (None, "US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "CA", "AU", "BR", "JP")
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+PHONE = re.compile(r"^\+?\(?\d[\d\s().\-/]{5,20}\d(\s*(x|ext\.?)\s*\d{1,6})?$", re.IGNORECASE)
+SSN_DASHED = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+NINE_DIGITS = re.compile(r"^\d{9}$")
+CARD = re.compile(r"^(?:\d[ -]?){11,18}\d$")
+IBAN = re.compile(r"^[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}$")
+IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+IPV6 = re.compile(r"^[0-9A-Fa-f:]{2,39}$")
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d")
+PERSON = re.compile(r"^(?:[A-Z][a-z]{0,3}\. )?[A-ZÀ-Þ][\w'’\-]+(?: (?:[a-z]{1,3} )?[A-ZÀ-Þ][\w'’\-]+\.?){1,3}$")
+POSTAL_TOKEN = re.compile(r"\b(\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{4} ?[A-Z]{2})\b")
+WORDS = re.compile(r"[^\W\d_]{3,}")
+EMBEDDED = {
+    "email": re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"),
+    "phone": re.compile(r"(?<![\w.])\+?\(?\d{2,4}\)?[\s.\-]\d{2,4}[\s.\-]\d{2,5}(?:[\s.\-]\d{2,4})?(?![\w.])"),
+    "ssn": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
+    "payment_card": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
+}
+
+NAME_SIGNALS: dict[str, set[str]] = {
+    "email": {"email", "e_mail", "mail", "emailaddress"},
+    "phone": {"phone", "telephone", "tel", "mobile", "cell", "fax", "phonenumber"},
+    "ssn": {"ssn", "social_security", "socialsecurity", "sin", "national_id", "nin", "tax_id", "tin"},
+    "payment_card": {"card", "cc", "credit_card", "creditcard", "pan", "card_number"},
+    "iban": {"iban", "bank_account", "account_number", "bic_iban"},
+    "ip_address": {"ip", "ip_address", "ipv4", "ipv6", "ipaddress", "client_ip"},
+    "date_of_birth": {"dob", "birth", "birthdate", "birthday", "date_of_birth", "born"},
+    "person_name": {"name", "first_name", "last_name", "full_name", "surname", "given_name", "family_name",
+                    "firstname", "lastname", "fullname", "forename", "middle_name", "maiden_name"},
+    "postal_address": {"address", "street", "addr", "home_address", "postal_address", "street_address",
+                       "mailing_address"},
+}
+PERSON_WORDS = {"customer", "applicant", "employee", "patient", "contact", "holder", "person", "client", "user",
+                "member", "borrower", "beneficiary", "guarantor", "account_holder"}
+
+
+def tokens(column: str) -> set[str]:
+    """`dateOfBirth`, `Date of Birth`, `date_of_birth` -> the joined forms and each word."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", column)
+    words = [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    joined = {"_".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    return joined | {"".join(words)}
+
+
+def name_signal(column: str) -> str | None:
+    """The PII type a column's name suggests, if any."""
+    found = tokens(column)
+    words = {w for w in re.split(r"[^a-z0-9]+", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", column).lower()) if w}
+    for pii_type, names in NAME_SIGNALS.items():
+        if pii_type != "person_name" and found & names:
+            return pii_type
+    if found & (NAME_SIGNALS["person_name"] - {"name"}):
+        return "person_name"
+    # "name" alone or with a person word (customer_name), or a person word alone (customer);
+    # not product_name, file_name, model_name
+    if words and (words - {"name"}) <= PERSON_WORDS:
+        return "person_name"
+    return None
+
+
+def _email(v: str) -> bool:
+    if not EMAIL.match(v):
+        return False
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(v, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def _phone(v: str, signal: bool) -> bool:
+    if not PHONE.match(v) or (NUMBER.match(v) and (not signal or "." in v)):
+        return False  # an amount such as 41234.56 is a number, not a phone
+    digits = sum(c.isdigit() for c in v)
+    formatted = any(c in v for c in " ()-./+")
+    if digits < 7 or digits > 18 or not (formatted or signal):
+        return False
+    import phonenumbers
+
+    for region in PHONE_REGIONS:
+        try:
+            number = phonenumbers.parse(v, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return True
+    return False
+
+
+def _ssn(v: str, signal: bool) -> bool:
+    if not (SSN_DASHED.match(v) or (signal and NINE_DIGITS.match(v))):
+        return False
+    from stdnum.us import ssn
+
+    return bool(ssn.is_valid(v))
+
+
+def _card(v: str) -> bool:
+    if not CARD.match(v):
+        return False
+    digits = re.sub(r"\D", "", v)
+    if not 12 <= len(digits) <= 19 or digits[0] not in "23456":
+        return False  # issuer industry: travel (3), banking (4, 5, 2), merchandising and banking (6)
+    from stdnum import luhn
+
+    return bool(luhn.is_valid(digits))
+
+
+def _iban(v: str) -> bool:
+    if not IBAN.match(v):
+        return False
+    from stdnum import iban
+
+    return bool(iban.is_valid(v))
+
+
+def _ip(v: str) -> bool:
+    if not (IPV4.match(v) or (":" in v and IPV6.match(v))):
+        return False
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_date(v: str) -> date | None:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(v[:10], fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _address(v: str) -> bool:
+    if len(v) > 200 or not ("\n" in v or "," in v) or not POSTAL_TOKEN.search(v):
+        return False
+    return len(WORDS.findall(v)) >= 2 and any(c.isdigit() for c in v)
+
+
+@dataclass
+class ColumnEvidence:
+    """What the values of one column look like; judged later against a rule's thresholds."""
+
+    column: str
+    scanned: int
+    name_signal: str | None
+    shares: dict[str, float] = field(default_factory=dict)  # PII type -> share of scanned values
+    free_text_share: float = 0.0  # share of values that embed a PII value in longer text
+    embedded: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # masked, never raw
+
+    def best(self) -> tuple[str | None, float]:
+        if not self.shares:
+            return None, 0.0
+        kind = max(self.shares, key=lambda k: self.shares[k])
+        return kind, self.shares[kind]
+
+
+def mask(value: str) -> str:
+    """Keep a hint of the shape, never the value: separators stay, at most 2 trailing characters show."""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@***.{domain.rsplit('.', 1)[-1]}"
+    visible = 2 if len(value) >= 8 else 0
+    head = value[: len(value) - visible]
+    return "".join(c if not c.isalnum() else "*" for c in head) + value[len(value) - visible:]
+
+
+# RE2 prefilters (pyarrow.compute): cheap, vectorised, and never stricter than the checks they guard
+PREFILTERS = {
+    "email": r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$",
+    "phone": r"^\+?\(?\d[\d\s().\-/]{5,20}\d(\s*(x|X|ext\.?)\s*\d{1,6})?$",
+    "ssn": r"^\d{3}-?\d{2}-?\d{4}$",
+    "payment_card": r"^(\d[ -]?){11,18}\d$",
+    "iban": r"^[A-Z]{2}\d{2}( ?[A-Z0-9]){11,30}$",
+    "ip_address": r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]+)$",
+    "postal_address": r"[\n,].*\d|\d.*[\n,]",
+    "date": r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}",
+}
+
+
+PRECEDENCE = ("email", "iban", "ssn", "payment_card", "ip_address", "date_of_birth", "phone", "postal_address",
+              "person_name")
+
+
+class ColumnScanner:
+    """Accumulates evidence over one column, batch by batch (a sample, or every value)."""
+
+    def __init__(self, column: str, as_of: date) -> None:
+        self.column = column
+        self.as_of = as_of
+        self.signal = name_signal(column)
+        self.scanned = 0
+        self.hits: dict[str, int] = {}
+        self.masked: dict[str, list[str]] = {}
+        self.ages: list[float] = []
+        self.years: set[int] = set()
+        self.texty = 0
+        self.containing = 0
+        self.embedded: set[str] = set()
+        self.checks: dict[str, Callable[[str], bool]] = {
+            "email": _email,
+            "phone": lambda v: _phone(v, self.signal == "phone"),
+            "ssn": lambda v: _ssn(v, self.signal == "ssn"),
+            "payment_card": _card,
+            "iban": _iban,
+            "ip_address": _ip,
+            "postal_address": _address,
+        }
+
+    def _hit(self, kind: str, value: str) -> None:
+        self.hits[kind] = self.hits.get(kind, 0) + 1
+        if len(self.masked.setdefault(kind, [])) < 3:
+            self.masked[kind].append(mask(value))
+
+    def feed(self, values: Any) -> None:
+        """`values`: a pyarrow string array without nulls.
+
+        Each value counts for one type at most, the most specific first: an SSN or a date also
+        parses as a possible phone number, and must not count as one.
+        """
+        import numpy as np
+        import pyarrow.compute as pc
+
+        self.scanned += len(values)
+        stripped = pc.utf8_trim_whitespace(values)
+        texts = stripped.to_pylist()
+        claimed = np.zeros(len(texts), dtype=bool)
+        for kind in PRECEDENCE:
+            pattern = PREFILTERS["date" if kind == "date_of_birth" else kind] if kind != "person_name" else None
+            if kind == "person_name" and self.signal != "person_name":
+                continue
+            mask_ = (np.ones(len(texts), dtype=bool) if pattern is None
+                     else pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False))
+            for i in np.flatnonzero(mask_ & ~claimed):
+                if self._matches(kind, texts[i]):
+                    claimed[i] = True
+        long_text = stripped.filter(pc.and_(pc.greater_equal(pc.utf8_length(stripped), 20),
+                                            pc.match_substring(stripped, " ")))
+        self.texty += len(long_text)
+        for v in long_text.to_pylist():
+            kinds = {k for k, pattern in EMBEDDED.items() if any(
+                _confirm_embedded(k, m.group(0)) for m in pattern.finditer(v))}
+            if kinds:
+                self.containing += 1
+                self.embedded |= kinds
+
+    def _matches(self, kind: str, v: str) -> bool:
+        if kind == "date_of_birth":
+            d = parse_date(v)
+            if d is None or d > self.as_of or (self.as_of - d).days / 365.25 > 115:
+                return False
+            self.years.add(d.year)
+            self.ages.append((self.as_of - d).days / 365.25)
+            if len(self.masked.setdefault(kind, [])) < 3:
+                self.masked[kind].append(mask(v))
+            return True
+        check = PERSON.match if kind == "person_name" else self.checks[kind]
+        if check(v):
+            self._hit(kind, v)
+            return True
+        return False
+
+    def _dob_share(self) -> float:
+        if not self.ages:
+            return 0.0
+        median_age = sorted(self.ages)[len(self.ages) // 2]
+        spread = max(self.years) - min(self.years)
+        # birth dates span decades; order or event dates cluster in a few recent years
+        if self.signal != "date_of_birth" and (spread < 20 or median_age < 10):
+            return 0.0
+        return len(self.ages) / self.scanned
+
+    def evidence(self) -> ColumnEvidence:
+        result = ColumnEvidence(column=self.column, scanned=self.scanned, name_signal=self.signal)
+        if not self.scanned:
+            return result
+        result.shares = {k: n / self.scanned for k, n in self.hits.items()}
+        dob = self._dob_share()
+        if dob:
+            result.shares["date_of_birth"] = dob
+        if self.texty >= self.scanned / 2:
+            result.free_text_share = self.containing / self.scanned
+            result.embedded = sorted(self.embedded)
+        kind, _ = result.best()
+        result.examples = self.masked.get(kind, []) if kind else []
+        return result
+
+
+def _confirm_embedded(kind: str, text: str) -> bool:
+    return {"email": _email, "phone": lambda v: _phone(v, False), "ssn": lambda v: _ssn(v, False),
+            "payment_card": _card}[kind](text)
+
+
+PROTECTED_NAMES = {"race", "ethnicity", "ethnic", "sex", "gender", "age", "age_band", "religion", "religious",
+                   "disability", "disabled", "marital", "marital_status", "pregnancy", "pregnant",
+                   "sexual_orientation", "orientation", "national_origin", "nationality", "citizenship", "color",
+                   "colour", "veteran", "genetic"}
+
+
+def protected_by_name(column: str) -> bool:
+    return bool(tokens(column) & PROTECTED_NAMES)

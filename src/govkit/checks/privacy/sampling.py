@@ -1,0 +1,105 @@
+"""Stream a dataset column by column without loading it whole.
+
+Sampling is a bottom-k sample: every row gets a pseudo-random key from its row number
+(splitmix64), and each column keeps the non-null values with the k smallest keys. That is a
+uniform sample without replacement, the same on every run and whatever the batch sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from govkit.datasets import data_format
+from govkit.errors import DataError
+
+BATCH_BYTES = 1 << 24
+DEFAULT_SAMPLE = 10_000
+SEED = 0x5EED
+
+
+def row_keys(start: int, count: int, seed: int = SEED) -> np.ndarray:
+    """splitmix64 of the row numbers: a fixed pseudo-random key per row."""
+    with np.errstate(over="ignore"):
+        z = np.arange(start, start + count, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
+    """Record batches of `columns` as strings (CSV streamed by pyarrow, Parquet by row group)."""
+    import pyarrow as pa
+
+    try:
+        if data_format(path) == "csv":
+            from pyarrow import csv
+
+            reader = csv.open_csv(
+                path,
+                read_options=csv.ReadOptions(block_size=BATCH_BYTES),
+                parse_options=csv.ParseOptions(delimiter="\t" if path.name.lower().endswith(".tsv") else ",",
+                                               newlines_in_values=True),
+                convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
+                                                   include_columns=list(columns), strings_can_be_null=True),
+            )
+            yield from reader
+        else:
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(columns=list(columns), batch_size=256_000):
+                yield pa.RecordBatch.from_arrays([batch.column(c).cast(pa.string()) for c in columns],
+                                                 names=list(columns))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(f"cannot read data: {exc}", file=path) from None
+
+
+@dataclass
+class Scan:
+    rows: int
+    bytes: int
+    non_null: dict[str, int]
+
+
+def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample: int | None) -> Scan:
+    """Feed each column's values to its scanner: a bottom-k sample of `sample`, or all (None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = 0
+    non_null = dict.fromkeys(columns, 0)
+    kept: dict[str, tuple[np.ndarray, list[Any]]] = {c: (np.empty(0, np.uint64), []) for c in columns}
+    for batch in batches(path, columns):
+        keys = row_keys(rows, batch.num_rows)
+        rows += batch.num_rows
+        for name in columns:
+            values = batch.column(name)
+            valid = pc.and_(pc.is_valid(values), pc.not_equal(pc.utf8_trim_whitespace(values), ""))
+            present = values.filter(valid)
+            non_null[name] += len(present)
+            if sample is None:
+                feeders[name].feed(present)
+                continue
+            old_keys, old_chunks = kept[name]
+            all_keys = np.concatenate([old_keys, keys[valid.to_numpy(zero_copy_only=False)]])
+            chunks = [*old_chunks, present]
+            if len(all_keys) > sample:
+                merged = pa.concat_arrays(chunks)
+                best = np.argpartition(all_keys, sample)[:sample]
+                best.sort()
+                kept[name] = (all_keys[best], [merged.take(pa.array(best))])
+            else:
+                kept[name] = (all_keys, chunks)
+    if rows == 0:
+        raise DataError("dataset has no rows", file=path)
+    if sample is not None:
+        for name in columns:
+            keys_, chunks = kept[name]
+            if chunks:
+                merged = pa.concat_arrays(chunks)
+                feeders[name].feed(merged.take(pa.array(np.argsort(keys_, kind="stable"))))
+    return Scan(rows=rows, bytes=path.stat().st_size if path.is_file() else 0, non_null=non_null)

@@ -1,0 +1,220 @@
+"""Privacy: PII found with real validators on Faker data across locales, decoys left alone,
+declared vs detected, protected features and proxies, k-anonymity, and no raw PII in any output."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from faker import Faker
+
+from conftest import Project
+from govkit.checks.privacy.detectors import mask
+
+LOCALES = ["en_US", "de_DE", "fr_FR", "en_GB", "es_ES", "it_IT", "nl_NL"]
+PII_COLUMNS = {"customer_name": "person_name", "email": "email", "contact": "phone", "ssn": "ssn",
+               "iban": "iban", "card_number": "payment_card", "client_ip": "ip_address",
+               "date_of_birth": "date_of_birth", "home_address": "postal_address", "notes": "free text"}
+DECOYS = ["account_id", "product_code", "invoice_number", "order_date", "amount", "product_name", "zip",
+          "description", "sku", "balance", "score"]
+
+
+def luhn_invalid(rng: random.Random) -> str:
+    from stdnum import luhn
+
+    while True:
+        number = str(rng.randint(10**15, 10**16 - 1))
+        if not luhn.is_valid(number):
+            return number
+
+
+def people(n: int = 1400, seed: int = 7) -> pd.DataFrame:
+    rng = random.Random(seed)
+    fakers = {loc: Faker(loc) for loc in LOCALES}
+    Faker.seed(seed)
+    us = fakers["en_US"]
+    rows = []
+    for i in range(n):
+        f = fakers[LOCALES[i % len(LOCALES)]]
+        note = us.sentence(nb_words=8)
+        if i % 3 == 0:
+            note += f" Call me at {us.phone_number()} or write to {f.email()}."
+        rows.append({
+            "customer_name": f.name(), "email": f.email(), "contact": f.phone_number(), "ssn": us.ssn(),
+            "iban": f.iban(), "card_number": us.credit_card_number(), "client_ip": f.ipv4(),
+            "date_of_birth": f.date_of_birth(minimum_age=18, maximum_age=90).isoformat(),
+            "home_address": f.address(), "notes": note,
+            "account_id": str(rng.randint(10**8, 10**9 - 1)),
+            "product_code": f"{rng.choice('ABCDEFGH')}{rng.choice('XYZW')}-{rng.randint(1000, 9999)}-"
+                            f"{rng.choice('QRST')}{rng.choice('JKLM')}",
+            "invoice_number": luhn_invalid(rng),
+            "order_date": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "amount": f"{rng.uniform(1, 5000):.2f}", "balance": f"{rng.uniform(1e6, 9e7):.2f}",
+            "score": f"{rng.random():.6f}", "product_name": rng.choice(
+                ["Blue Widget", "Steel Bolt Pack", "Garden Hose Pro", "Desk Lamp"]),
+            "zip": f"{rng.randint(10000, 99999)}", "description": us.sentence(nb_words=10),
+            "sku": f"SKU{rng.randint(100000, 999999)}",
+            "sex": rng.choice(["female", "male"]), "age_band": rng.choice(["18-24", "25-39", "40-59", "60+"]),
+        })
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def faker_frame() -> pd.DataFrame:
+    return people()
+
+
+def privacy_project(project: Project, frame: pd.DataFrame, rules: list[dict[str, Any]], **training: Any) -> None:
+    frame.to_csv(project.root / "data" / "train.csv", index=False)
+    project.manifest(lambda m: m["datasets"]["training"].update(training))
+    project.policy(lambda p: p.update(rules=rules))
+
+
+def rule(check: str, rid: str = "P-PRIV-001", **params: Any) -> dict[str, Any]:
+    return {"id": rid, "title": check, "check": check, "params": params, "severity": "high"}
+
+
+def measure(project: Project, *extra: str) -> tuple[int, dict[str, Any], str]:
+    result = project.run(["check", str(project.manifest_path), "--policy", str(project.root / "policies"),
+                          "--format", "json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout), result.stdout
+
+
+def test_every_pii_column_found_and_no_decoy(project: Project, faker_frame: pd.DataFrame) -> None:
+    privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
+    code, data, _ = measure(project, "--no-log")
+    assert code == 1
+    columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
+    finding = data["findings"][0]
+    for column, kind in PII_COLUMNS.items():
+        assert column in finding["message"], (column, columns[column])
+        if kind == "free text":
+            assert columns[column]["free_text_share"] > 0.25 and set(columns[column]["embedded"]) >= {"email"}
+        else:
+            assert columns[column]["best"] == kind and columns[column]["share"] >= 0.8, (column, columns[column])
+    for decoy in DECOYS:
+        assert f"{decoy} (" not in finding["message"], (decoy, columns[decoy])
+    assert finding["measured"] == len(PII_COLUMNS)
+
+
+def test_declared_vs_detected(project: Project, faker_frame: pd.DataFrame) -> None:
+    privacy_project(project, faker_frame,
+                    [rule("privacy.no_undeclared_pii", datasets=["training"]),
+                     rule("privacy.declared_pii_present", "P-PRIV-002", datasets=["training"])],
+                    pii=[*PII_COLUMNS, "account_id"])
+    _, data, _ = measure(project, "--no-log")
+    by_rule = {f["rule_id"]: f for f in data["findings"]}
+    assert by_rule["P-PRIV-001"]["status"] == "pass"
+    assert by_rule["P-PRIV-002"]["status"] == "fail"
+    assert by_rule["P-PRIV-002"]["message"].endswith("no PII found in: account_id")
+
+
+def test_masked_examples_only() -> None:
+    assert mask("ericahodges@example.com") == "e***@***.com"
+    assert mask("311-37-9627") == "***-**-**27"
+    assert mask("DE97083778353374068124") == "********************24"
+
+
+def test_no_raw_pii_in_json_report_or_log(project: Project, faker_frame: pd.DataFrame, isolated_log: Path) -> None:
+    privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
+    _, data, text = measure(project)
+    html = project.root / "report.html"
+    assert project.run(["report", data["evaluation_digest"][:16], "--html", "--out", str(html)]).exit_code == 0
+    pdf = project.root / "report.pdf"
+    assert project.run(["report", data["evaluation_digest"][:16], "--out", str(pdf)]).exit_code == 0
+    from pypdf import PdfReader
+
+    pdf_text = "".join(p.extract_text() for p in PdfReader(str(pdf)).pages).replace("\n", "")
+    log_bytes = b"".join(p.read_bytes() for p in isolated_log.glob("govkit.db*"))  # the database and any WAL
+    assert len(log_bytes) > 10_000
+    surfaces = {"json": text, "html": html.read_text(), "pdf": pdf_text, "log": log_bytes.decode("latin-1")}
+    raw = {v for col in PII_COLUMNS for v in faker_frame[col].astype(str) if len(v) >= 8}
+    raw |= {part for v in faker_frame["home_address"] for part in v.split("\n") if len(part) >= 8}
+    examples = [e for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"] for e in c["examples"]]
+    assert examples  # masked examples are shown...
+    for name, surface in surfaces.items():
+        leaked = [v for v in raw if v in surface]
+        assert not leaked, (name, leaked[:3])  # ...and no raw value anywhere
+
+
+def test_sampling_is_reproducible_and_full_scan_agrees(project: Project) -> None:
+    frame = people(n=3000, seed=11)
+    privacy_project(project, frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
+    _, first, _ = measure(project, "--no-log")
+    _, second, _ = measure(project, "--no-log")
+    a = first["measurements"]["privacy"]["datasets"]["training"]["columns"]
+    assert a == second["measurements"]["privacy"]["datasets"]["training"]["columns"]
+    from govkit.checks.privacy.sampling import row_keys
+
+    assert np.array_equal(row_keys(0, 100)[50:], row_keys(50, 50))  # keys don't depend on batching
+
+
+def test_protected_features_and_proxies(project: Project) -> None:
+    rng = np.random.default_rng(3)
+    n = 3000
+    sex = rng.choice(["female", "male"], n)
+    frame = pd.DataFrame({
+        "y": rng.integers(0, 2, n), "yhat": rng.integers(0, 2, n), "score": rng.random(n).round(4),
+        "f1": rng.random(n), "gender_code": rng.integers(0, 2, n),
+        "height_cm": np.where(sex == "male", 178, 165) + rng.normal(0, 6, n),
+        "first_purchase_channel": np.where(rng.random(n) < 0.85, np.where(sex == "male", "store", "web"), "app"),
+        "sex": sex,
+    })
+    frame.to_csv(project.root / "data" / "eval.csv", index=False)
+    project.manifest(lambda m: (m["datasets"]["evaluation"].update(
+        features=["f1", "gender_code", "height_cm", "first_purchase_channel", "sex"]), m.update(
+        sensitive_features=["sex"])))
+    project.policy(lambda p: p.update(rules=[rule("privacy.no_protected_features"),
+                                             rule("privacy.proxy_features", "P-PRIV-002", max_association=0.3)]))
+    _, data, _ = measure(project, "--no-log")
+    by_rule = {f["rule_id"]: f for f in data["findings"]}
+    protected = by_rule["P-PRIV-001"]
+    assert protected["status"] == "fail" and "sex (listed in sensitive_features)" in protected["message"]
+    assert "gender_code (name maps to a protected attribute)" in protected["message"]
+    proxies = by_rule["P-PRIV-002"]
+    assert proxies["status"] == "fail"
+    assert "height_cm~sex" in proxies["message"] and "first_purchase_channel~sex" in proxies["message"]
+    assert "f1~sex" not in proxies["message"]
+    scores = {(s["feature"], s["method"]) for s in data["measurements"]["privacy"]["proxies"]}
+    assert ("height_cm", "correlation_ratio") in scores and ("first_purchase_channel", "cramers_v") in scores
+
+
+def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.DataFrame) -> None:
+    privacy_project(project, faker_frame, [rule("privacy.k_anonymity", k=3, max_share_below_k=0.05)],
+                    quasi_identifiers=["sex", "age_band", "zip"])
+    _, data, _ = measure(project, "--no-log")
+    (finding,) = data["findings"]
+    sizes = faker_frame.groupby(["sex", "age_band", "zip"]).size()
+    expected = sizes[sizes < 3].sum() / len(faker_frame)
+    assert finding["measured"] == pytest.approx(expected, abs=1e-6)
+    assert finding["status"] == ("fail" if expected > 0.05 else "pass")
+    (k,) = data["measurements"]["privacy"]["k_anonymity"]
+    assert k["smallest"] == sizes.min() and k["classes"] == len(sizes)
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ("unknown-qi", "quasi-identifier 'postcode' is not a column"),
+    ("empty", "no rows"),
+    ("unreadable", "cannot read"),
+])
+def test_bad_privacy_input(project: Project, faker_frame: pd.DataFrame, setup: str, message: str) -> None:
+    rules = [rule("privacy.k_anonymity", quasi_identifiers=["postcode"])] if setup == "unknown-qi" else [
+        rule("privacy.no_undeclared_pii", datasets=["training"])]
+    privacy_project(project, faker_frame.head(50), rules)
+    path = project.root / "data" / "train.csv"
+    if setup == "empty":
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+    if setup == "unreadable":
+        body = path.read_bytes()
+        path.write_bytes(body + body.split(b"\n", 1)[1] * 40 + b'"unterminated,\xff\xfe\n1,2\n')  # past the header
+    result = project.check("--no-log")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert re.search(r"(train\.csv|govkit\.yaml)", result.stderr)
