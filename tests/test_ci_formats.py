@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from govkit.cli import cli
-from govkit.evaluation import AREA_TITLES
 from govkit.demo.run import asset_root
+from govkit.evaluation import AREA_TITLES
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 
