@@ -15,6 +15,7 @@ BUILTIN = {
     "license": "govkit.checks.license:LicenseCheck",
     "fairness": "govkit.checks.fairness.check:FairnessCheck",
     "privacy": "govkit.checks.privacy.check:PrivacyCheck",
+    "explainability": "govkit.checks.explainability.check:ExplainabilityCheck",
 }
 
 

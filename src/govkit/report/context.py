@@ -106,6 +106,34 @@ def _fairness(measurement: Mapping[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
+def _explainability(m: Mapping[str, Any]) -> dict[str, Any]:
+    top = m["importance"][:CHART_MAX_GROUPS]
+    features = [i["feature"] for i in top[:5]]  # the full list is in the importance table
+    return {
+        "meta": m,
+        "chart": bar_chart([Bar(i["feature"], i["share"]) for i in top],
+                           title="Share of mean |SHAP| per feature", scale_max=max(i["share"] for i in top) or 1.0),
+        "importance": [{"feature": i["feature"], "mean_abs_shap": num(i["mean_abs_shap"], 4), "share": num(i["share"])}
+                       for i in m["importance"]],
+        "cohort_features": features,
+        "cohorts": [{"feature": c["feature"], "groups": [
+            {"group": g["group"], "n": g["n"], "shares": [num(g["shares"].get(f)) for f in features]}
+            for g in c["groups"]]} for c in m["cohorts"]],
+    }
+
+
+def _privacy(m: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, info in m.get("datasets", {}).items():
+        for c in info["columns"]:
+            if c["share"] >= 0.2 or c["free_text_share"] >= 0.05 or c["column"] in info["declared"]:
+                kind = c["best"] if c["share"] >= c["free_text_share"] else f"free text ({', '.join(c['embedded'])})"
+                rows.append({"dataset": name, "column": c["column"], "type": kind or "—",
+                             "share": f"{max(c['share'], c['free_text_share']):.0%}", "scanned": c["scanned"],
+                             "declared": c["column"] in info["declared"], "examples": ", ".join(c["examples"])})
+    return rows
+
+
 def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence[Mapping[str, Any]],
                   checkpoint: Mapping[str, Any] | None, signoff: SignoffBlock | None,
                   paper: str) -> dict[str, Any]:
@@ -113,7 +141,7 @@ def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence
     measurements = evaluation["measurements"]
     blocking = [f for f in findings if f["blocking"]]
     attention = [f for f in findings if f["status"] in ("fail", "warn", "error") and not f["blocking"]]
-    known = {"license", "fairness"}
+    known = {"license", "fairness", "explainability", "privacy"}
     return {
         "paper": paper,
         "ev": evaluation,
@@ -128,6 +156,10 @@ def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence
         "fairness": _fairness(measurements["fairness"]) if "fairness" in measurements else None,
         "fairness_meta": measurements.get("fairness"),
         "licences": measurements.get("license", {}).get("components"),
+        "explainability": _explainability(measurements["explainability"]) if measurements.get(
+            "explainability", {}).get("importance") else None,
+        "privacy": _privacy(measurements["privacy"]) if "privacy" in measurements else None,
+        "privacy_meta": measurements.get("privacy"),
         "other_measurements": {k: v for k, v in measurements.items() if k not in known},
         "policy": evaluation["policy"],
         "inputs": evaluation["inputs"],
