@@ -20,6 +20,8 @@ SINGLE = 3000
 PER_WRITER = 750
 WRITERS = 4
 VERIFY_N = 30_000
+PG_SINGLE = 2000
+PG_PER_WRITER = 250
 PAYLOAD = {"model": "credit-scorer", "verdict": "pass", "counts": {"pass": 12, "fail": 0}, "note": "x" * 200}
 
 
@@ -46,7 +48,7 @@ def govkit_appends(path: str, n: int) -> None:
             log.append("bench.event", "credit-scorer@2.1.0", {**PAYLOAD, "i": i})
 
 
-def timed_parallel(fn, path: Path, writers: int, per_writer: int) -> float:
+def timed_parallel(fn, path: Path | str, writers: int, per_writer: int) -> float:
     ctx = get_context("spawn")
     procs = [ctx.Process(target=fn, args=(str(path), per_writer)) for _ in range(writers)]
     start = time.perf_counter()
@@ -56,6 +58,23 @@ def timed_parallel(fn, path: Path, writers: int, per_writer: int) -> float:
         p.join()
         assert p.exitcode == 0
     return writers * per_writer / (time.perf_counter() - start)
+
+
+def postgres_rates(tmp: Path) -> tuple[float, float]:
+    """appends/s on a throwaway PostgreSQL server on loopback: 1 writer, then 8."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from postgres_server import new_database, postgres_server
+
+    with postgres_server() as base:
+        one, eight = new_database(base), new_database(base)
+        for url in (one, eight):
+            with AuditLog(url) as log:
+                log.append("bench.start", "x@1", {})
+        start = time.perf_counter()
+        govkit_appends(one, PG_SINGLE)
+        single = PG_SINGLE / (time.perf_counter() - start)
+        multi = timed_parallel(govkit_appends, eight, 8, PG_PER_WRITER)  # type: ignore[arg-type]
+    return single, multi
 
 
 def main() -> None:
@@ -95,9 +114,12 @@ def main() -> None:
     read = count / (time.perf_counter() - start)
     rows.append((f"entries/s verified ({result.size} entries)", result.size / elapsed, read))
 
+    pg1, pg8 = postgres_rates(tmp)
     print(f"{'measure':<40} {'govkit':>10} {'raw sqlite3':>12} {'ratio':>7}")
     for name, ours, ref in rows:
         print(f"{name:<40} {ours:>10,.0f} {ref:>12,.0f} {ours / ref:>7.2f}")
+    print(f"{'PostgreSQL store, appends/s, 1 writer':<40} {pg1:>10,.0f}")
+    print(f"{'PostgreSQL store, appends/s, 8 writers':<40} {pg8:>10,.0f}")
     print("(raw sqlite3: same WAL + synchronous=FULL + BEGIN IMMEDIATE per entry, no hashing or signing;"
           " for verify, just reading the rows)")
     ok1 = gk1 >= 1500

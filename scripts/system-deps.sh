@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages govkit needs at run time (PDF rendering) and in tests (poppler tools).
+# Debian packages govkit needs at run time (PDF rendering) and in tests (poppler tools, a PostgreSQL
+# server the tests start on loopback themselves).
 # Installed only when running as root with apt-get available and a package is missing;
 # elsewhere this prints what to install and carries on.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

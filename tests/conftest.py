@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,3 +144,12 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest, _ = prepare(folder)
     build(folder)
     return manifest.parent
+
+
+@pytest.fixture(scope="session")
+def pg_base() -> Iterator[str]:
+    """A real PostgreSQL server on loopback for this test session (started on first use)."""
+    from postgres_server import postgres_server
+
+    with postgres_server() as base:
+        yield base

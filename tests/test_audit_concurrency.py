@@ -67,3 +67,94 @@ def test_sigkill_mid_append_loses_nothing_acknowledged(tmp_path: Path) -> None:
     assert result.ok, result.first
     assert len(acknowledged) > 50  # the writers really were killed mid-stream, not before starting
     assert acknowledged <= stored
+
+
+def test_sixteen_writers_on_postgres(pg_base: str) -> None:
+    from postgres_server import new_database
+
+    url = new_database(pg_base)
+    with AuditLog(url) as setup:
+        setup.append("test.start", "setup@1", {})
+    writers = [spawn(url, f"w{i}", 100) for i in range(16)]  # type: ignore[arg-type]
+    outputs = [w.communicate(timeout=300) for w in writers]
+    for w, (_, err) in zip(writers, outputs, strict=True):
+        assert w.returncode == 0, err
+    with AuditLog(url) as log:
+        result = log.verify()
+        seqs = [e.seq for e in log.entries()]
+        entries = log.entries(action="test.event")
+    assert result.ok, result.first
+    assert len(entries) == 1600 and seqs == list(range(1, result.size + 1))
+    assert {line.split()[1] for out, _ in outputs for line in out.splitlines()} == {e.entry_id for e in entries}
+
+
+def test_log_copy_sqlite_to_postgres(tmp_path: Path, pg_base: str) -> None:
+    from click.testing import CliRunner
+
+    from govkit.cli import cli
+    from postgres_server import new_database
+
+    source = tmp_path / "team.db"
+    with AuditLog(source) as log:
+        for i in range(30):
+            log.append("test.event", f"m@{i}", {"i": i})
+        log.redact(5, "erasure")
+        log.checkpoint()
+        head = log.verify().head
+    url = new_database(pg_base)
+    result = CliRunner().invoke(cli, ["log", "copy", "--from", str(source), "--to", url])
+    assert result.exit_code == 0, result.output
+    assert f"both logs verify with head {head[:16]}" in result.stdout
+    with AuditLog(url) as log:
+        copied = log.verify()
+        assert copied.ok and copied.head == head and copied.checkpoints == 1
+        log.append("test.event", "m@after", {"after": "copy"})  # the same key keeps writing to the shared log
+        assert log.verify().ok
+    again = CliRunner().invoke(cli, ["log", "copy", "--from", str(source), "--to", url])
+    assert again.exit_code == 2 and "not empty" in again.stderr
+
+
+def test_demo_runs_against_postgres(tmp_path: Path, pg_base: str) -> None:
+    from click.testing import CliRunner
+
+    from govkit.cli import cli
+    from postgres_server import new_database
+
+    url = new_database(pg_base)
+    result = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, ["demo", "--dir", str(tmp_path), "--db", url],
+                                                     catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "entries verified" in result.stdout
+    verify = CliRunner().invoke(cli, ["log", "verify", "--db", url])
+    assert verify.exit_code == 0 and verify.stdout.startswith("ok: ")
+
+
+def test_documented_roles_work(pg_base: str) -> None:
+    """The role setup in docs/scaling.md, run as written: the writer appends, and cannot rewrite."""
+    import re
+
+    import psycopg
+    from postgres_server import new_database
+
+    url = new_database(pg_base)
+    with AuditLog(url) as log:  # the owner creates the schema
+        log.append("test.start", "setup@1", {})
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scaling.md").read_text()
+    sql = re.search(r"```sql\n(.*?)```", doc, re.S).group(1)  # type: ignore[union-attr]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for role in ("govkit_admin", "govkit_writer", "govkit_reader", "govkit_redactor"):
+            conn.execute(f"DROP ROLE IF EXISTS {role}")  # roles are cluster-wide; tests share the server
+        conn.execute(sql)
+    writer = url.replace("postgresql://govkit@", "postgresql://govkit_writer@")
+    with AuditLog(writer) as log:
+        log.append("test.event", "m@1", {"by": "writer"})
+        log.checkpoint()
+        assert log.verify().ok
+    with psycopg.connect(writer, autocommit=True) as conn:
+        for statement in ("UPDATE govkit.entries SET actor = 'x'", "DELETE FROM govkit.entries",
+                          "TRUNCATE govkit.entries CASCADE", "DELETE FROM govkit.payloads"):
+            try:
+                conn.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                continue
+            raise AssertionError(f"the writer role could run: {statement}")

@@ -5,38 +5,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backends import PostgresBackend, Raw, SqliteBackend
 from govkit.audit.chain import Checkpoint, entry_hash
 from govkit.audit.keys import create_key
 from govkit.audit.log import AuditLog
 from govkit.errors import GovkitError
 
-TRIGGERS = ["entries_no_update", "entries_no_delete", "entries_dense", "payloads_no_update",
-            "payloads_redact_only"]
 
-
-def filled(path: Path, n: int = 12) -> AuditLog:
-    log = AuditLog(path)
+def filled(location: str, n: int = 12) -> AuditLog:
+    log = AuditLog(location)
     for i in range(n):
         log.append("test.event", f"model-{i % 3}@1.0", {"i": i, "note": f"event {i}"})
     return log
 
 
-def raw(path: Path) -> sqlite3.Connection:
-    """What an attacker with file access does: bypass govkit, drop the guard triggers."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for name in TRIGGERS:
-        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-    return conn
-
-
-def first_problem(path: Path, known: Checkpoint | None = None) -> tuple[int | None, str]:
-    with AuditLog(path) as log:
+def first_problem(location: str, known: Checkpoint | None = None) -> tuple[int | None, str]:
+    with AuditLog(location) as log:
         result = log.verify(known_checkpoint=known)
     assert not result.ok
     first = result.first
@@ -44,14 +34,27 @@ def first_problem(path: Path, known: Checkpoint | None = None) -> tuple[int | No
     return first.seq, first.message
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Every store: the same entries, hashes and verification whichever holds the log."""
+    if request.param == "sqlite":
+        return SqliteBackend(tmp_path)
+    return PostgresBackend(request.getfixturevalue("pg_base"))
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "audit.db"
-    filled(path).close()
-    return path
+def db(backend: Any) -> str:
+    location = backend.new_location()
+    filled(location).close()
+    return location
 
 
-def test_append_read_verify(db: Path) -> None:
+def raw_for(db: str) -> Raw:
+    """Raw access to `db` with the guard triggers switched off (what an attacker with write access does)."""
+    return (PostgresBackend(db.rsplit("/", 1)[0]) if "://" in db else SqliteBackend(Path(db).parent)).raw(db)
+
+
+def test_append_read_verify(db: str) -> None:
     with AuditLog(db) as log:
         entries = log.entries()
         assert [e.seq for e in entries] == list(range(1, 14))
@@ -62,7 +65,7 @@ def test_append_read_verify(db: Path) -> None:
         assert log.verify().ok
 
 
-def test_header_hash_is_length_prefixed(db: Path) -> None:
+def test_header_hash_is_length_prefixed(db: str) -> None:
     with AuditLog(db) as log:
         e = log.entries()[3]
     header = e.header()
@@ -70,35 +73,35 @@ def test_header_hash_is_length_prefixed(db: Path) -> None:
     assert entry_hash(moved) != entry_hash(header)  # a string join would have collided
 
 
-def test_key_file_is_private(isolated_log: Path, db: Path) -> None:
+def test_key_file_is_private(isolated_log: Path, db: str) -> None:
     mode = stat.S_IMODE(os.stat(isolated_log / "log-key.pem").st_mode)
     assert mode == 0o600
 
 
-def test_triggers_refuse_update_and_delete(db: Path) -> None:
-    conn = sqlite3.connect(db)
+def test_triggers_refuse_update_and_delete(db: str, backend: Any) -> None:
+    conn = backend.guarded(db)
     for sql in ["UPDATE entries SET actor = 'mallory' WHERE seq = 3", "DELETE FROM entries WHERE seq = 3",
                 "UPDATE payloads SET body = x'00' WHERE seq = 3", "DELETE FROM payloads WHERE seq = 3",
                 "INSERT INTO entries SELECT seq + 100, entry_id, recorded_at, actor, action, subject, payload_digest, "
                 "prev_hash, key_id, entry_hash, signature FROM entries WHERE seq = 3"]:
-        with pytest.raises(sqlite3.DatabaseError):
+        with pytest.raises(backend.guard_error):
             conn.execute(sql)
-    conn.close()
+    conn.conn.close()
 
 
-def test_tamper_edit_payload(db: Path) -> None:
-    raw(db).execute("UPDATE payloads SET body = ? WHERE seq = 5", [b'{"i":3,"note":"forged"}'])
+def test_tamper_edit_payload(db: str) -> None:
+    raw_for(db).execute("UPDATE payloads SET body = ? WHERE seq = 5", [b'{"i":3,"note":"forged"}'])
     assert first_problem(db) == (5, "payload does not match its digest (payload edited)")
 
 
-def test_tamper_edit_header_field(db: Path) -> None:
-    raw(db).execute("UPDATE entries SET actor = 'mallory' WHERE seq = 7")
+def test_tamper_edit_header_field(db: str) -> None:
+    raw_for(db).execute("UPDATE entries SET actor = 'mallory' WHERE seq = 7")
     assert first_problem(db) == (7, "entry hash does not match its header (header edited)")
 
 
-def test_tamper_recompute_hashes_without_key(db: Path) -> None:
+def test_tamper_recompute_hashes_without_key(db: str) -> None:
     """Edit entry 6 and re-hash the chain from there: links and hashes agree, signatures don't."""
-    conn = raw(db)
+    conn = raw_for(db)
     rows = conn.execute("SELECT * FROM entries WHERE seq >= 6 ORDER BY seq").fetchall()
     cols = [d[0] for d in conn.execute("SELECT * FROM entries LIMIT 1").description]
     prev = conn.execute("SELECT entry_hash FROM entries WHERE seq = 5").fetchone()[0]
@@ -114,16 +117,16 @@ def test_tamper_recompute_hashes_without_key(db: Path) -> None:
     assert first_problem(db) == (6, "signature does not verify")
 
 
-def test_tamper_delete_middle_row(db: Path) -> None:
-    conn = raw(db)
+def test_tamper_delete_middle_row(db: str) -> None:
+    conn = raw_for(db)
     conn.execute("DELETE FROM payloads WHERE seq = 8")
     conn.execute("DELETE FROM entries WHERE seq = 8")
     seq, message = first_problem(db)
     assert seq == 8 and "missing or out of order" in message
 
 
-def test_tamper_insert_row(db: Path) -> None:
-    conn = raw(db)
+def test_tamper_insert_row(db: str) -> None:
+    conn = raw_for(db)
     last = conn.execute("SELECT * FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
     cols = [d[0] for d in conn.execute("SELECT * FROM entries LIMIT 1").description]
     rec = dict(zip(cols, last, strict=True))
@@ -137,21 +140,20 @@ def test_tamper_insert_row(db: Path) -> None:
     assert first_problem(db) == (forged["seq"], "signature does not verify")
 
 
-def test_tamper_reorder(db: Path) -> None:
-    conn = raw(db)
+def test_tamper_reorder(db: str) -> None:
+    conn = raw_for(db)
     conn.execute("UPDATE entries SET seq = -1 WHERE seq = 4")
     conn.execute("UPDATE entries SET seq = 4 WHERE seq = 5")
     conn.execute("UPDATE entries SET seq = 5 WHERE seq = -1")
     assert first_problem(db) == (4, "prev_hash does not link to the previous entry")
 
 
-def test_tamper_truncate_tail_needs_known_checkpoint(db: Path, tmp_path: Path) -> None:
+def test_tamper_truncate_tail_needs_known_checkpoint(db: Path, tmp_path: str) -> None:
     with AuditLog(db) as log:
         known = log.checkpoint()
     saved = tmp_path / "known.txt"
     saved.write_text(known.note())
-    conn = raw(db)
-    conn.execute("DROP TRIGGER IF EXISTS checkpoints_no_delete")
+    conn = raw_for(db)
     conn.execute("DELETE FROM checkpoints")  # the attacker also removes stored checkpoints
     conn.execute("DELETE FROM payloads WHERE seq > 10")
     conn.execute("DELETE FROM entries WHERE seq > 10")
@@ -161,7 +163,9 @@ def test_tamper_truncate_tail_needs_known_checkpoint(db: Path, tmp_path: Path) -
     assert "log has only 10 entries (truncated or rolled back)" in message
 
 
-def test_tamper_replace_with_older_copy(db: Path, tmp_path: Path) -> None:
+def test_tamper_replace_with_older_copy(tmp_path: str) -> None:
+    db = str(tmp_path / "audit.db")  # a file-level attack: SQLite only
+    filled(db).close()
     old = tmp_path / "old.db"
     with AuditLog(db) as log:
         log.store.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
@@ -171,18 +175,17 @@ def test_tamper_replace_with_older_copy(db: Path, tmp_path: Path) -> None:
         known = log.checkpoint()
     shutil.copyfile(old, db)
     for suffix in ("-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+        Path(db + suffix).unlink(missing_ok=True)
     _, message = first_problem(db, known)
     assert "truncated or rolled back" in message
 
 
-def test_rewrite_with_stolen_key_is_caught_by_known_checkpoint(db: Path, tmp_path: Path) -> None:
+def test_rewrite_with_stolen_key_is_caught_by_known_checkpoint(db: Path, tmp_path: str) -> None:
     """An attacker with the key can re-sign a rewritten history; a checkpoint kept elsewhere still notices."""
     with AuditLog(db) as log:
         known = log.checkpoint()
         key = log.signing_key()
-        conn = raw(db)
-        conn.execute("DROP TRIGGER IF EXISTS checkpoints_no_delete")
+        conn = raw_for(db)
         conn.execute("DELETE FROM checkpoints")
         rows = conn.execute("SELECT * FROM entries WHERE seq >= 4 ORDER BY seq").fetchall()
         cols = [d[0] for d in conn.execute("SELECT * FROM entries LIMIT 1").description]
@@ -201,18 +204,18 @@ def test_rewrite_with_stolen_key_is_caught_by_known_checkpoint(db: Path, tmp_pat
     assert not result.ok and "history differs from the checkpoint" in str(result.first)
 
 
-def test_redaction_keeps_chain_valid_and_is_logged(db: Path) -> None:
+def test_redaction_keeps_chain_valid_and_is_logged(db: str) -> None:
     with AuditLog(db) as log:
         entry = log.redact(4, "erasure request #12")
         assert log.payload(4) is None
         assert log.payload(entry.seq)["reason"] == "erasure request #12"
         assert log.verify().ok
-    conn = raw(db)
+    conn = raw_for(db)
     conn.execute("DELETE FROM payloads WHERE seq = 5")  # removed without a redaction entry
     assert first_problem(db) == (5, "payload missing without a logged redaction")
 
 
-def test_key_rotation(db: Path, tmp_path: Path) -> None:
+def test_key_rotation(db: Path, tmp_path: str) -> None:
     with AuditLog(db) as log:
         new = create_key(tmp_path / "new.pem")
         log.rotate_key(new)
@@ -226,7 +229,7 @@ def test_key_rotation(db: Path, tmp_path: Path) -> None:
         log.append("test.event", "x@1", {})
 
 
-def test_trusted_key_pinning(db: Path, tmp_path: Path) -> None:
+def test_trusted_key_pinning(db: Path, tmp_path: str) -> None:
     other = create_key(tmp_path / "other.pem")
     with AuditLog(db) as log:
         assert log.verify(trusted_keys=[log.signing_key().public_raw]).ok
@@ -234,12 +237,12 @@ def test_trusted_key_pinning(db: Path, tmp_path: Path) -> None:
     assert not result.ok and "unknown key" in str(result.first)
 
 
-def test_cli_verify_and_exit_codes(db: Path, tmp_path: Path, project) -> None:
+def test_cli_verify_and_exit_codes(db: str, tmp_path: Path, project) -> None:
     saved = tmp_path / "cp.txt"
     assert project.run(f"log checkpoint --db {db} --output {saved}").exit_code == 0
     ok = project.run(f"log verify --db {db} --known-checkpoint {saved}")
     assert ok.exit_code == 0 and "ok: 13 entries" in ok.stdout  # 12 appends and the opening key.added
-    raw(db).execute("UPDATE entries SET actor = 'mallory' WHERE seq = 9")
+    raw_for(db).execute("UPDATE entries SET actor = 'mallory' WHERE seq = 9")
     bad = project.run(f"log verify --db {db}")
     assert bad.exit_code == 1 and "entry 9: entry hash does not match" in bad.stderr
     shown = json.loads(project.run(f"log show --db {db} --action key.added --format json").stdout)

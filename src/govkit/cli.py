@@ -380,14 +380,15 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(json_schema(kind), indent=2))
 
 
-@cli.command(epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo")
+@cli.command(epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo\n\n  govkit demo --db postgresql://govkit@localhost/audit")
 @click.option("--dir", "directory", type=click.Path(path_type=Path),
               help="Where to build the demo (default: examples/credit-scoring in a source checkout).")
-def demo(directory: Path | None) -> None:
+@click.option("--db", help="Audit log (default: govkit.db in the demo folder; or a postgresql:// URL).")
+def demo(directory: Path | None, db: str | None) -> None:
     """Build the synthetic credit-scoring model and check it under two team overlays."""
     from govkit.demo.run import run_demo
 
-    run_demo(directory, echo=click.echo, color=_color(sys.stdout), progress=_progress)
+    run_demo(directory, echo=click.echo, color=_color(sys.stdout), progress=_progress, db=db)
 
 
 DB_OPTION = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True,
@@ -482,6 +483,29 @@ def log_redact(db: str, seq: int, reason: str) -> None:
     with AuditLog(db) as log:
         entry = log.redact(seq, reason)
     click.echo(f"redacted payload of entry {seq}; recorded as entry {entry.seq}")
+
+
+@log_group.command("copy", epilog="""\b
+Example:
+  govkit log copy --from govkit.db --to postgresql://govkit@db.internal/audit""")
+@click.option("--from", "source", required=True, help="The log to copy (path or URL).")
+@click.option("--to", "target", required=True, help="An empty log to fill (path or postgresql:// URL).")
+def log_copy(source: str, target: str) -> None:
+    """Copy a whole log to another store, byte for byte, then verify both."""
+    from govkit.audit.log import AuditLog
+
+    if "://" not in source and not Path(source).exists():
+        raise GovkitError("audit database not found", file=source)
+    with AuditLog(source) as src, AuditLog(target) as dst:
+        before = src.verify()
+        if not before.ok:
+            raise GovkitError(f"the source log does not verify ({before.first}); not copying", file=source)
+        copied = dst.store.copy_in(src.store.log_id(), src.store.scan(), src.store.checkpoints())
+        after = dst.verify()
+    if not after.ok or after.head != before.head:
+        click.echo(f"FAILED: the copy does not verify like the source: {after.first}", err=True)
+        sys.exit(EXIT_BLOCKING)
+    click.echo(f"copied {copied} entries; both logs verify with head {after.head[:16]}")
 
 
 @cli.group("keys")

@@ -4,7 +4,7 @@ hashing, signing and verification live above it, so every store verifies identic
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -85,6 +85,10 @@ class AuditStore(ABC):
 
     @abstractmethod
     def checkpoints(self) -> list[Checkpoint]: ...
+
+    @abstractmethod
+    def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
+        """Fill an empty store with another log's entries exactly as they are (same hashes, signatures, id)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -49,7 +49,9 @@ def current_actor(explicit: str | None = None) -> str:
 def open_store(location: str | Path) -> AuditStore:
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        raise GovkitError("the PostgreSQL audit store is not available in this version", field="--db")
+        from govkit.audit.postgres import PostgresStore
+
+        return PostgresStore(text)
     from govkit.audit.sqlite import SQLiteStore
 
     return SQLiteStore(Path(text))

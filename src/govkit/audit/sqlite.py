@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -150,6 +150,29 @@ class SQLiteStore(AuditStore):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if self._head()[0]:
+                raise GovkitError("the destination audit log is not empty", file=self.path)
+            count = 0
+            for entry, body in rows:
+                self.db.execute(INSERT_ENTRY, [getattr(entry, c) for c in ENTRY_COLUMNS])
+                if body is not None:
+                    self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [entry.seq, body])
+                count += 1
+            for cp in checkpoints:
+                self.db.execute("INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
+                                [cp.size, cp.root, cp.head, cp.note()])
+            self.db.execute("DELETE FROM meta WHERE key = ?", ["log_id"])
+            self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ["log_id", log_id])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return count
 
     # -- reads ----------------------------------------------------------------------------
     def size(self) -> int:

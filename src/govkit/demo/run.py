@@ -45,7 +45,8 @@ def demo_log_paths(folder: Path) -> tuple[Path, Path]:
     return folder / "govkit.db", key
 
 
-def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress) -> None:
+def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress,
+             db: str | None = None) -> None:
     from govkit.api import run_check
     from govkit.audit.log import AuditLog
     from govkit.audit.records import record_evaluation
@@ -60,7 +61,8 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
     text = get_formatter("text")
     verdicts = {}
     digests = {}
-    db, key = demo_log_paths(manifest.parent)
+    local_db, key = demo_log_paths(manifest.parent)
+    db = db or str(local_db)
     with AuditLog(db, key_path=key) as log:
         for team in TEAMS:
             evaluation = run_check(manifest, policies, team=team, progress=progress)

@@ -1,0 +1,182 @@
+"""PostgreSQL audit store: one shared, append-only history for many teams and CI runners.
+
+Same entries, hashes and verification as the SQLite store. Appends are serialised with a
+transaction-scoped advisory lock, so seq stays dense under any number of concurrent writers.
+Triggers refuse UPDATE and DELETE (and any seq but the next); see docs/scaling.md for a writer
+role that holds only INSERT and SELECT.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from govkit.audit.chain import Checkpoint
+from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer
+from govkit.errors import GovkitError
+
+LOCK_KEY = 0x676F766B6974  # "govkit": the advisory lock every writer takes before reading the head
+COLUMNS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest", "prev_hash",
+           "key_id", "entry_hash", "signature")
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS govkit;
+CREATE TABLE IF NOT EXISTS govkit.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS govkit.entries (
+  seq bigint PRIMARY KEY, entry_id text NOT NULL, recorded_at text NOT NULL, actor text NOT NULL,
+  action text NOT NULL, subject text NOT NULL, payload_digest text NOT NULL, prev_hash text NOT NULL,
+  key_id text NOT NULL, entry_hash text NOT NULL, signature text NOT NULL);
+CREATE INDEX IF NOT EXISTS entries_action ON govkit.entries (action);
+CREATE INDEX IF NOT EXISTS entries_subject ON govkit.entries (subject);
+CREATE TABLE IF NOT EXISTS govkit.payloads (
+  seq bigint PRIMARY KEY REFERENCES govkit.entries (seq), body bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS govkit.checkpoints (id bigserial PRIMARY KEY, size bigint NOT NULL, root text NOT NULL,
+  head text NOT NULL, note text NOT NULL);
+CREATE OR REPLACE FUNCTION govkit.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'govkit audit log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$;
+CREATE OR REPLACE FUNCTION govkit.dense() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.seq <> (SELECT COALESCE(MAX(seq), 0) + 1 FROM govkit.entries) THEN
+    RAISE EXCEPTION 'govkit audit log seq must be dense (got %)', NEW.seq;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION govkit.redact_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM govkit.entries WHERE action = 'log.redacted' AND subject = 'seq:' || OLD.seq) THEN
+    RAISE EXCEPTION 'a payload is removed only by a logged redaction';
+  END IF;
+  RETURN OLD;
+END $$;
+DROP TRIGGER IF EXISTS entries_no_change ON govkit.entries;
+CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE ON govkit.entries
+  FOR EACH ROW EXECUTE FUNCTION govkit.refuse();
+DROP TRIGGER IF EXISTS entries_no_truncate ON govkit.entries;
+CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON govkit.entries
+  FOR EACH STATEMENT EXECUTE FUNCTION govkit.refuse();
+DROP TRIGGER IF EXISTS entries_dense ON govkit.entries;
+CREATE TRIGGER entries_dense BEFORE INSERT ON govkit.entries FOR EACH ROW EXECUTE FUNCTION govkit.dense();
+DROP TRIGGER IF EXISTS payloads_no_update ON govkit.payloads;
+CREATE TRIGGER payloads_no_update BEFORE UPDATE ON govkit.payloads FOR EACH ROW EXECUTE FUNCTION govkit.refuse();
+DROP TRIGGER IF EXISTS payloads_redact_only ON govkit.payloads;
+CREATE TRIGGER payloads_redact_only BEFORE DELETE ON govkit.payloads FOR EACH ROW EXECUTE FUNCTION govkit.redact_only();
+DROP TRIGGER IF EXISTS checkpoints_no_change ON govkit.checkpoints;
+CREATE TRIGGER checkpoints_no_change BEFORE UPDATE OR DELETE ON govkit.checkpoints
+  FOR EACH ROW EXECUTE FUNCTION govkit.refuse();
+"""
+INSERT_ENTRY = ("INSERT INTO govkit.entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, "
+                "prev_hash, key_id, entry_hash, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+SCAN = ("SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
+        "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
+        "ON p.seq = e.seq WHERE e.seq >= %s ORDER BY e.seq")
+SELECT_ENTRIES = ("SELECT seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id, "
+                  "entry_hash, signature FROM govkit.entries")
+
+
+class PostgresStore(AuditStore):
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise GovkitError(f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}",
+                              field="--db") from None
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            exists = self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]
+            if not exists:
+                self.conn.execute(SCHEMA)
+                self.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('schema_version', '1'), "
+                                  "('log_id', %s)", [secrets.token_hex(8)])
+
+    def log_id(self) -> str:
+        return self.conn.execute("SELECT value FROM govkit.meta WHERE key = 'log_id'").fetchone()[0]
+
+    def _head(self) -> tuple[int, str]:
+        row = self.conn.execute("SELECT seq, entry_hash FROM govkit.entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, "0" * 64)
+
+    def _insert(self, seal: Sealer) -> list[Entry]:
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        seq, prev = self._head()
+        sealed = seal(seq + 1, prev)
+        with self.conn.cursor() as cur:
+            for item in sealed:
+                cur.execute(INSERT_ENTRY, [getattr(item.entry, c) for c in COLUMNS])
+                cur.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [item.entry.seq, item.payload])
+        return [s.entry for s in sealed]
+
+    def append(self, seal: Sealer) -> list[Entry]:
+        with self.conn.transaction():
+            return self._insert(seal)
+
+    def redact(self, seal: Sealer, seq: int) -> Entry:
+        with self.conn.transaction():
+            (entry,) = self._insert(seal)
+            self.conn.execute("DELETE FROM govkit.payloads WHERE seq = %s", [seq])
+        return entry
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.conn.execute("INSERT INTO govkit.checkpoints (size, root, head, note) VALUES (%s, %s, %s, %s)",
+                          [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note()])
+
+    def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
+        count = 0
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            if self._head()[0]:
+                raise GovkitError("the destination audit log is not empty", field="--to")
+            with self.conn.cursor() as cur:
+                for entry, body in rows:
+                    cur.execute(INSERT_ENTRY, [getattr(entry, c) for c in COLUMNS])
+                    if body is not None:
+                        cur.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [entry.seq, body])
+                    count += 1
+                for cp in checkpoints:
+                    cur.execute("INSERT INTO govkit.checkpoints (size, root, head, note) VALUES (%s, %s, %s, %s)",
+                                [cp.size, cp.root, cp.head, cp.note()])
+            self.conn.execute("UPDATE govkit.meta SET value = %s WHERE key = 'log_id'", [log_id])
+        return count
+
+    def size(self) -> int:
+        return self._head()[0]
+
+    def scan(self, start: int = 1) -> Iterator[tuple[Entry, bytes | None]]:
+        with self.conn.transaction(), self.conn.cursor(name="govkit_scan") as cur:
+            cur.itersize = 5000
+            cur.execute(SCAN, [start])
+            for row in cur:
+                yield Entry(*row[:-1]), (bytes(row[-1]) if row[-1] is not None else None)
+
+    def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
+        where, params = [], []
+        if flt.model:
+            where.append("(subject = %s OR starts_with(subject, %s))")
+            params += [flt.model, flt.model + "@"]
+        if flt.action:
+            where.append("action = %s")
+            params.append(flt.action)
+        if flt.subject:
+            where.append("subject = %s")
+            params.append(flt.subject)
+        if flt.since:
+            where.append("recorded_at >= %s")
+            params.append(flt.since)
+        query = SELECT_ENTRIES + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        if limit is not None:
+            query += " LIMIT %s"
+            params.append(limit)
+        return [Entry(*row) for row in self.conn.execute(query, params).fetchall()]  # type: ignore[arg-type]
+
+    def payload(self, seq: int) -> bytes | None:
+        row = self.conn.execute("SELECT body FROM govkit.payloads WHERE seq = %s", [seq]).fetchone()
+        return bytes(row[0]) if row else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows: Any = self.conn.execute("SELECT note FROM govkit.checkpoints ORDER BY id").fetchall()
+        return [Checkpoint.parse(r[0]) for r in rows]
+
+    def close(self) -> None:
+        self.conn.close()
