@@ -134,6 +134,7 @@ def test_documented_roles_work(pg_base: str) -> None:
     import re
 
     import psycopg
+
     from postgres_server import new_database
 
     url = new_database(pg_base)
