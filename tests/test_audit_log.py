@@ -261,3 +261,13 @@ def test_check_records_evaluation_with_digest(project) -> None:
     assert project.check("--no-log").exit_code == 0
     with AuditLog() as log:
         assert len(log.entries(action="evaluation.recorded")) == 1
+
+
+def test_model_filter_is_literal(backend: Any) -> None:
+    """`_` and `%` in a model name are characters, not wildcards, in every store."""
+    with AuditLog(backend.new_location()) as log:
+        for subject in ("a_b@1", "axb@1", "a%b@2", "a_b", "a_bc@1"):
+            log.append("test.event", subject, {})
+        assert [e.subject for e in log.entries(model="a_b")] == ["a_b@1", "a_b"]
+        assert [e.subject for e in log.entries(model="a%b")] == ["a%b@2"]
+        assert len(log.entries(action="test.event", since="2000-01-01", limit=2)) == 2

@@ -52,6 +52,28 @@ class EntryFilter:
     subject: str | None = None
 
 
+def filter_terms(flt: EntryFilter, *, mark: str, model_prefix: str, prefix_value: str) -> tuple[list[str], list[Any]]:
+    """WHERE terms and parameters for `flt`, shared by the SQL stores.
+
+    Only fixed column names and the store's placeholder `mark` go into the SQL; every value
+    from the user is a bound parameter. `model_prefix` is the store's "subject starts with"
+    expression and `prefix_value` its parameter (escaped as that store needs).
+    """
+    terms: list[str] = []
+    params: list[Any] = []
+    if flt.model:
+        terms.append(f"(subject = {mark} OR {model_prefix})")
+        params += [flt.model, prefix_value]
+    for column, value in (("action", flt.action), ("subject", flt.subject)):
+        if value:
+            terms.append(f"{column} = {mark}")
+            params.append(value)
+    if flt.since:
+        terms.append(f"recorded_at >= {mark}")
+        params.append(flt.since)
+    return terms, params
+
+
 class AuditStore(ABC):
     """Append-only storage. Implementations: sqlite.py (default)."""
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer
+from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer, filter_terms
 from govkit.errors import GovkitError
 
 LOCK_KEY = 0x676F766B6974  # "govkit": the advisory lock every writer takes before reading the head
@@ -98,14 +98,17 @@ class PostgresStore(AuditStore):
         row = self.conn.execute("SELECT seq, entry_hash FROM govkit.entries ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, "0" * 64)
 
+    def _write(self, entry: Entry, body: bytes | None) -> None:
+        self.conn.execute(INSERT_ENTRY, [getattr(entry, c) for c in COLUMNS])
+        if body is not None:
+            self.conn.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [entry.seq, body])
+
     def _insert(self, seal: Sealer) -> list[Entry]:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         seq, prev = self._head()
         sealed = seal(seq + 1, prev)
-        with self.conn.cursor() as cur:
-            for item in sealed:
-                cur.execute(INSERT_ENTRY, [getattr(item.entry, c) for c in COLUMNS])
-                cur.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [item.entry.seq, item.payload])
+        for item in sealed:
+            self._write(item.entry, item.payload)
         return [s.entry for s in sealed]
 
     def append(self, seal: Sealer) -> list[Entry]:
@@ -128,15 +131,11 @@ class PostgresStore(AuditStore):
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
             if self._head()[0]:
                 raise GovkitError("the destination audit log is not empty", field="--to")
-            with self.conn.cursor() as cur:
-                for entry, body in rows:
-                    cur.execute(INSERT_ENTRY, [getattr(entry, c) for c in COLUMNS])
-                    if body is not None:
-                        cur.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [entry.seq, body])
-                    count += 1
-                for cp in checkpoints:
-                    cur.execute("INSERT INTO govkit.checkpoints (size, root, head, note) VALUES (%s, %s, %s, %s)",
-                                [cp.size, cp.root, cp.head, cp.note()])
+            for entry, body in rows:
+                self._write(entry, body)
+                count += 1
+            for cp in checkpoints:
+                self.add_checkpoint(cp)
             self.conn.execute("UPDATE govkit.meta SET value = %s WHERE key = 'log_id'", [log_id])
         return count
 
@@ -151,19 +150,8 @@ class PostgresStore(AuditStore):
                 yield Entry(*row[:-1]), (bytes(row[-1]) if row[-1] is not None else None)
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
-        where, params = [], []
-        if flt.model:
-            where.append("(subject = %s OR starts_with(subject, %s))")
-            params += [flt.model, flt.model + "@"]
-        if flt.action:
-            where.append("action = %s")
-            params.append(flt.action)
-        if flt.subject:
-            where.append("subject = %s")
-            params.append(flt.subject)
-        if flt.since:
-            where.append("recorded_at >= %s")
-            params.append(flt.since)
+        where, params = filter_terms(flt, mark="%s", model_prefix="starts_with(subject, %s)",
+                                     prefix_value=f"{flt.model}@")
         query = SELECT_ENTRIES + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         if limit is not None:
             query += " LIMIT %s"

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer
+from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer, filter_terms
 from govkit.errors import GovkitError
 
 SCHEMA_VERSION = "1"
@@ -109,12 +109,16 @@ class SQLiteStore(AuditStore):
         row = self.db.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, "0" * 64)
 
+    def _write(self, entry: Entry, body: bytes | None) -> None:
+        self.db.execute(INSERT_ENTRY, [getattr(entry, c) for c in ENTRY_COLUMNS])
+        if body is not None:
+            self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [entry.seq, body])
+
     def _insert(self, seal: Sealer) -> list[Entry]:
         seq, prev = self._head()
         sealed = seal(seq + 1, prev)
         for item in sealed:
-            self.db.execute(INSERT_ENTRY, [getattr(item.entry, c) for c in ENTRY_COLUMNS])
-            self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [item.entry.seq, item.payload])
+            self._write(item.entry, item.payload)
         return [s.entry for s in sealed]
 
     def append(self, seal: Sealer) -> list[Entry]:
@@ -159,9 +163,7 @@ class SQLiteStore(AuditStore):
                 raise GovkitError("the destination audit log is not empty", file=self.path)
             count = 0
             for entry, body in rows:
-                self.db.execute(INSERT_ENTRY, [getattr(entry, c) for c in ENTRY_COLUMNS])
-                if body is not None:
-                    self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [entry.seq, body])
+                self._write(entry, body)
                 count += 1
             for cp in checkpoints:
                 self.db.execute("INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
@@ -183,20 +185,9 @@ class SQLiteStore(AuditStore):
             yield Entry(*row[:-1]), row[-1]
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
-        where, params = [], []
-        if flt.model:
-            where.append("(subject = ? OR subject LIKE ? ESCAPE '\\')")
-            escaped = flt.model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [flt.model, escaped + "@%"]
-        if flt.action:
-            where.append("action = ?")
-            params.append(flt.action)
-        if flt.subject:
-            where.append("subject = ?")
-            params.append(flt.subject)
-        if flt.since:
-            where.append("recorded_at >= ?")
-            params.append(flt.since)
+        escaped = (flt.model or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where, params = filter_terms(flt, mark="?", model_prefix="subject LIKE ? ESCAPE '\\'",
+                                     prefix_value=escaped + "@%")
         rows = self.db["entries"].rows_where(" AND ".join(where) or None, params, order_by="seq", limit=limit)
         return [Entry(**{c: r[c] for c in ENTRY_COLUMNS}) for r in rows]
 
