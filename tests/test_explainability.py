@@ -191,7 +191,7 @@ def test_trusted_pickle_loads_and_is_recorded(project: Project) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ("features", "features do not match the model"),
-    ("format", "unsupported model format '.onnx'"),
+    ("format", "not a loadable ONNX model"),
     ("damaged", "not a readable skops file"),
 ])
 def test_bad_model_input_is_exit_2(project: Project, change: str, message: str) -> None:
@@ -223,3 +223,37 @@ def test_soft_target_explains_fewer_rows_and_says_so(project: Project) -> None:
     assert code == 0 and m["complete"] is True
     assert m["rows_explained"] < m["rows_requested"] == 800
     assert "reduced to fit" in finding(result, "X-EXPL-001")["message"]
+
+
+def test_lightgbm_native_model_file(project: Project) -> None:
+    import lightgbm
+
+    frame = data()
+    features = ["income", "debt", "tenure", "sex"]
+    model = lightgbm.LGBMClassifier(n_estimators=60, verbose=-1, random_state=0).fit(frame[features], frame["y"])
+    setup(project, model, frame, features)  # predictions from the fitted model
+    model.booster_.save_model(str(project.root / "model.lgb"))
+    project.manifest(lambda m: (m["model"].update(artifact="model.lgb"), m["datasets"]["evaluation"].update(
+        features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+    code, result = run(project)
+    m = result["measurements"]["explainability"]
+    assert m["model"] == {"class": "Booster", "loaded_with": "lightgbm", "trusted_by_flag": False, "explainer": "tree"}
+    assert finding(result, "X-EXPL-002")["status"] == "fail" and code == 1  # it leans on sex
+
+
+def test_onnx_model(project: Project) -> None:
+    from skl2onnx import to_onnx
+
+    frame = data(n=600)
+    features = ["income", "debt", "tenure", "sex"]
+    model = LogisticRegression(max_iter=500).fit(frame[features], frame["y"])
+    setup(project, model, frame, features, rules=[{**RULES[0], "params": {"sample_rows": 200}}, RULES[1]])
+    onnx = to_onnx(model, frame[features].to_numpy(np.float32)[:1], options={id(model): {"zipmap": False}})
+    (project.root / "model.onnx").write_bytes(onnx.SerializeToString())
+    project.manifest(lambda m: (m["model"].update(artifact="model.onnx"), m["datasets"]["evaluation"].update(
+        features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+    code, result = run(project)
+    m = result["measurements"]["explainability"]
+    assert code == 1
+    assert m["model"]["loaded_with"] == "onnx (onnxruntime)" and m["model"]["explainer"] == "permutation"
+    assert finding(result, "X-EXPL-002")["status"] == "fail" and "sex" in finding(result, "X-EXPL-002")["message"]

@@ -53,6 +53,12 @@ def _budget(ctx: CheckContext) -> tuple[int, float, float]:
 def _check_features(manifest: Any, model: Any, features: list[str]) -> list[str]:
     """The model's own feature order; a mismatch with the manifest is the user's error (exit 2)."""
     names = getattr(model, "feature_names_in_", None)
+    if names is None and hasattr(model, "feature_name"):  # a LightGBM Booster
+        given = [str(n) for n in model.feature_name()]
+        names = None if given == [f"Column_{i}" for i in range(len(given))] else given
+        if names is None and len(given) != len(features):
+            raise manifest.error(f"the model takes {len(given)} features, the manifest lists {len(features)}",
+                                 ("datasets", "evaluation", "features"))
     if names is not None:
         names = [str(n) for n in names]
         if set(names) != set(features):

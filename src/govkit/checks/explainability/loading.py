@@ -26,6 +26,34 @@ class LoadedModel:
     trusted_by_flag: bool
 
 
+class OnnxModel:
+    """An ONNX classifier behind predict/predict_proba, so the permutation explainer can call it."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.input = session.get_inputs()[0].name
+        width = session.get_inputs()[0].shape[-1]
+        if isinstance(width, int):
+            self.n_features_in_ = width
+
+    def _run(self, X: Any) -> list[Any]:
+        import numpy as np
+
+        return self.session.run(None, {self.input: np.asarray(X, dtype=np.float32)})
+
+    def predict_proba(self, X: Any) -> Any:
+        import numpy as np
+
+        outputs = self._run(X)
+        probs = outputs[-1]
+        if isinstance(probs, list):  # skl2onnx's default ZipMap output: one {class: p} dict per row
+            probs = np.asarray([[row[k] for k in sorted(row)] for row in probs])
+        return np.asarray(probs, dtype=float)
+
+    def predict(self, X: Any) -> Any:
+        return self._run(X)[0]
+
+
 def _refuse(manifest: LoadedManifest, message: str) -> GovkitError:
     return manifest.error(message, ("model", "artifact"))
 
@@ -47,14 +75,24 @@ def load_model(manifest: LoadedManifest, *, trust_model: bool) -> LoadedModel:
         import joblib
 
         return LoadedModel(joblib.load(path), "joblib/pickle (trusted by --trust-model)", True)
+    if suffix == ".onnx":
+        try:
+            import onnxruntime
+        except ImportError:
+            raise _refuse(manifest, "ONNX models need the onnxruntime package (pip install onnxruntime)") from None
+        try:
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
+            raise _refuse(manifest, f"not a loadable ONNX model: {str(exc).splitlines()[0]}") from None
+        return LoadedModel(OnnxModel(session), "onnx (onnxruntime)", False)
     if suffix in LIGHTGBM_SUFFIXES:
         try:
             import lightgbm
         except ImportError:
             raise _refuse(manifest, "LightGBM model files need the lightgbm package (pip install lightgbm)") from None
         return LoadedModel(lightgbm.Booster(model_file=str(path)), "lightgbm", False)
-    raise _refuse(manifest, f"unsupported model format {suffix!r} (supported: .skops; .lgb with lightgbm; "
-                            ".pkl/.joblib with --trust-model)")
+    raise _refuse(manifest, f"unsupported model format {suffix!r} (supported: .skops; .onnx with onnxruntime; "
+                            ".lgb with lightgbm; .pkl/.joblib with --trust-model)")
 
 
 def _skops(manifest: LoadedManifest, path: Path, trust_model: bool) -> LoadedModel:
