@@ -114,3 +114,25 @@ class AuditStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+class SerialStore(AuditStore):
+    """A store that appends under one write lock: take it, read the head, seal, write."""
+
+    @abstractmethod
+    def _take_append_lock(self) -> None:
+        """Inside the open transaction: make every other writer wait until it ends."""
+
+    @abstractmethod
+    def _head(self) -> tuple[int, str]: ...
+
+    @abstractmethod
+    def _write(self, entry: Entry, body: bytes | None) -> None: ...
+
+    def _insert(self, seal: Sealer) -> list[Entry]:
+        self._take_append_lock()
+        seq, prev = self._head()
+        sealed = seal(seq + 1, prev)
+        for item in sealed:
+            self._write(item.entry, item.payload)
+        return [s.entry for s in sealed]

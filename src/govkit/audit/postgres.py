@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer, filter_terms
+from govkit.audit.interface import Entry, EntryFilter, Sealer, SerialStore, filter_terms
 from govkit.errors import GovkitError
 
 LOCK_KEY = 0x676F766B6974  # "govkit": the advisory lock every writer takes before reading the head
@@ -73,7 +73,7 @@ SELECT_ENTRIES = ("SELECT seq, entry_id, recorded_at, actor, action, subject, pa
                   "entry_hash, signature FROM govkit.entries")
 
 
-class PostgresStore(AuditStore):
+class PostgresStore(SerialStore):
     def __init__(self, url: str) -> None:
         import psycopg
 
@@ -84,7 +84,7 @@ class PostgresStore(AuditStore):
             raise GovkitError(f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}",
                               field="--db") from None
         with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            self._take_append_lock()  # first use by several writers at once: one creates the schema
             exists = self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]
             if not exists:
                 self.conn.execute(SCHEMA)
@@ -103,13 +103,8 @@ class PostgresStore(AuditStore):
         if body is not None:
             self.conn.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [entry.seq, body])
 
-    def _insert(self, seal: Sealer) -> list[Entry]:
+    def _take_append_lock(self) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        seq, prev = self._head()
-        sealed = seal(seq + 1, prev)
-        for item in sealed:
-            self._write(item.entry, item.payload)
-        return [s.entry for s in sealed]
 
     def append(self, seal: Sealer) -> list[Entry]:
         with self.conn.transaction():
@@ -128,7 +123,7 @@ class PostgresStore(AuditStore):
     def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
         count = 0
         with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            self._take_append_lock()
             if self._head()[0]:
                 raise GovkitError("the destination audit log is not empty", field="--to")
             for entry, body in rows:

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealer, filter_terms
+from govkit.audit.interface import Entry, EntryFilter, Sealer, SerialStore, filter_terms
 from govkit.errors import GovkitError
 
 SCHEMA_VERSION = "1"
@@ -53,7 +53,7 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
 
 
-class SQLiteStore(AuditStore):
+class SQLiteStore(SerialStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         if path.parent and not path.parent.exists():
@@ -114,12 +114,8 @@ class SQLiteStore(AuditStore):
         if body is not None:
             self.db.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [entry.seq, body])
 
-    def _insert(self, seal: Sealer) -> list[Entry]:
-        seq, prev = self._head()
-        sealed = seal(seq + 1, prev)
-        for item in sealed:
-            self._write(item.entry, item.payload)
-        return [s.entry for s in sealed]
+    def _take_append_lock(self) -> None:
+        """Nothing to do: every write transaction here starts with BEGIN IMMEDIATE."""
 
     def append(self, seal: Sealer) -> list[Entry]:
         conn = self.db.conn
