@@ -12,7 +12,7 @@ from typing import Any
 from govkit import __version__
 from govkit.baseline import Baseline, fingerprint
 from govkit.canonical import file_sha256
-from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome
+from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome, RuleParams
 from govkit.checks.registry import available_checks, rule_kinds
 from govkit.errors import CheckError
 from govkit.evaluation import Evaluation, Finding, WaiverUse
@@ -177,7 +177,8 @@ def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str, model: str, loc
 
 
 def _measure_all(
-    active: list[ResolvedRule], manifest: LoadedManifest, options: CheckOptions, progress: Progress
+    active: list[ResolvedRule], params: dict[str, RuleParams], manifest: LoadedManifest, options: CheckOptions,
+    progress: Progress,
 ) -> tuple[dict[str, Measurement], dict[str, str], dict[str, Check]]:
     checks = available_checks()
     kinds = rule_kinds()
@@ -194,7 +195,7 @@ def _measure_all(
             manifest=manifest,
             options=options,
             kinds=frozenset(r.check for r in rules),
-            params=tuple((r.check, kinds[r.check][1].model_validate(dict(r.params))) for r in rules),
+            params=tuple((r.check, params[r.id]) for r in rules),
         )
         with progress(check.title):
             try:
@@ -229,7 +230,9 @@ def evaluate(
             active.append(rule)
 
     check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model)
-    measurements, errors, instances = _measure_all(active, manifest, check_options, progress)
+    # validated once: the checks see these while measuring, and judge with the same objects
+    params = {r.id: kinds[r.check][1].model_validate(dict(r.params)) for r in active}
+    measurements, errors, instances = _measure_all(active, params, manifest, check_options, progress)
 
     for rule in active:
         check_name = kinds[rule.check][0].name
@@ -237,8 +240,7 @@ def evaluate(
             outcomes = [Outcome(subject=manifest.spec.model.name, status="error",
                                 message=f"check {check_name} could not run: {errors[check_name]}")]
         else:
-            params = kinds[rule.check][1].model_validate(dict(rule.params))
-            outcomes = instances[check_name].judge(rule.check, params, measurements[check_name])
+            outcomes = instances[check_name].judge(rule.check, params[rule.id], measurements[check_name])
         for outcome in outcomes:
             location = _location(manifest, rule, instances[check_name].locate(rule.check, outcome.subject))
             finding = _finding(rule, outcome, options.fail_on, manifest.spec.model.name, location)

@@ -73,8 +73,8 @@ def _check_features(manifest: Any, model: Any, features: list[str]) -> list[str]
     return features
 
 
-def _shares(values: np.ndarray) -> np.ndarray:
-    imp = importance(values)
+def _shares(imp: np.ndarray) -> np.ndarray:
+    """Each feature's share of the total mean |SHAP|."""
     total = imp.sum()
     return imp / total if total > 0 else imp
 
@@ -109,7 +109,8 @@ class ExplainabilityCheck(Check):
                                  ("model", "artifact")) from None
         done = sample.iloc[:attributions.rows_done]
         values = attributions.values
-        shares = _shares(values)
+        mean_abs = importance(values)
+        shares = _shares(mean_abs)
         order = np.argsort(-shares, kind="stable")
         data: dict[str, Any] = {
             "model": {"class": type(loaded.model).__name__, "loaded_with": loaded.loaded_with,
@@ -118,7 +119,7 @@ class ExplainabilityCheck(Check):
             "rows_explained": attributions.rows_done, "seconds": round(attributions.seconds, 3),
             "target_s": target, "time_budget_s": budget, "complete": attributions.complete,
             "features": features,
-            "importance": [{"feature": features[i], "mean_abs_shap": float(importance(values)[i]),
+            "importance": [{"feature": features[i], "mean_abs_shap": float(mean_abs[i]),
                             "share": float(shares[i])} for i in order],
             "top_k": [features[i] for i in order[:TOP_K]],
             "sensitive_in_model": [f for f in features if f in sensitive],
@@ -136,7 +137,7 @@ class ExplainabilityCheck(Check):
             groups = []
             for group in sorted(set(keys)):
                 mask = keys == group
-                shares = _shares(values[mask])
+                shares = _shares(importance(values[mask]))
                 groups.append({"group": group, "n": int(mask.sum()),
                                "shares": {f: round(float(s), 6) for f, s in zip(features, shares, strict=True)}})
             out.append({"feature": attr, "groups": groups})
