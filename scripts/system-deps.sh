@@ -5,6 +5,8 @@
 # elsewhere this prints what to install and carries on.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl postgresql)
+# Spark (tests of the Spark cohort engine) needs a Java runtime; any 17+ already on PATH will do.
+command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -119,19 +119,24 @@ def isolated_log(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setenv("NO_COLOR", "1")
-    p = Project(tmp_path, CliRunner())
+def new_project(root: Path) -> Project:
+    """A model folder with data, a fake installed environment, a manifest and a policy."""
+    p = Project(root, CliRunner())
     p.write("data/train.csv", CSV)
     p.write("data/eval.csv", CSV)
-    env = tmp_path / "env"
+    env = root / "env"
     fake_distribution(env, "numpy", "2.0", License_Expression="BSD-3-Clause")
     fake_distribution(env, "oldlib", "0.3", Classifier="License :: OSI Approved :: MIT License")
     p.manifest()
     p.policy()
     return p
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return new_project(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -57,10 +57,12 @@ def test_sigkill_mid_append_loses_nothing_acknowledged(tmp_path: Path) -> None:
     acknowledged: set[str] = set()
     for _ in range(25):
         writer = spawn(path, "victim", 100_000)
-        time.sleep(0.25 + rng.random() * 0.25)  # import time ~0.2 s, then appending
+        assert writer.stdout is not None
+        first = writer.stdout.readline()  # appending has begun, whatever the import time was
+        time.sleep(0.05 + rng.random() * 0.2)
         writer.send_signal(signal.SIGKILL)
         out, _ = writer.communicate()
-        acknowledged |= {line.split()[1] for line in out.splitlines() if len(line.split()) == 2}
+        acknowledged |= {line.split()[1] for line in (first + out).splitlines() if len(line.split()) == 2}
     with AuditLog(path) as log:
         result = log.verify()
         stored = {e.entry_id for e in log.entries(action="test.event")}

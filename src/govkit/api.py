@@ -27,6 +27,8 @@ def run_check(
     as_of: date | None = None,
     full_scan: bool = False,
     trust_model: bool = False,
+    engine: str = "auto",
+    duckdb_above: int = 10**9,
     baseline_path: Path | None = None,
     progress: Progress = no_progress,
 ) -> Evaluation:
@@ -38,7 +40,7 @@ def run_check(
     waivers = load_waivers(waivers_path) if waivers_path else WaiverSet.empty()
     options = EvaluationOptions(
         fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
-        trust_model=trust_model, team=team,
+        trust_model=trust_model, engine=engine, duckdb_above=duckdb_above, team=team,
         baseline=load_baseline(baseline_path) if baseline_path else None,
     )
     return evaluate(manifest, resolved, waivers, options, progress=progress)

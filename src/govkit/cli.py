@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from govkit import __version__
+from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
 
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
@@ -119,6 +120,12 @@ def evaluation_options(func: Any) -> Any:
         click.option("--full-scan", is_flag=True, help="Check every value for PII, not a 10,000-value sample."),
         click.option("--trust-model", is_flag=True,
                      help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files)."),
+        click.option("--engine", type=click.Choice(ENGINE_CHOICES), envvar="GOVKIT_ENGINE", default="auto",
+                     show_default=True,
+                     help="Where cohort counts run: pandas in memory, DuckDB out of core, or Spark. auto = pandas, "
+                          "or DuckDB above --duckdb-above."),
+        click.option("--duckdb-above", envvar="GOVKIT_DUCKDB_ABOVE", default=DEFAULT_DUCKDB_ABOVE, show_default=True,
+                     metavar="SIZE", help="With --engine auto, evaluation data over this size on disk goes to DuckDB."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -127,12 +134,13 @@ def evaluation_options(func: Any) -> Any:
 
 def _evaluate(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
               waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-              full_scan: bool, trust_model: bool, baseline: Path | None = None) -> Any:
+              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None) -> Any:
     from govkit.api import run_check
 
     return run_check(manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
                      use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
-                     full_scan=full_scan, trust_model=trust_model, progress=_progress)
+                     full_scan=full_scan, trust_model=trust_model, engine=engine,
+                     duckdb_above=parse_size(duckdb_above), progress=_progress)
 
 
 def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
@@ -212,6 +220,7 @@ Examples:
   govkit check govkit.yaml --team research --format json --output result.json
   govkit check govkit.yaml --format sarif -o govkit.sarif --format junit -o govkit.xml --format github
   govkit check govkit.yaml --output-dir reports/ --format json --format markdown --baseline .govkit-baseline.json
+  govkit check govkit.yaml --engine duckdb      # evaluation set: a big Parquet folder or glob
 """)
 @evaluation_options
 @click.option("--format", "formats", type=FORMAT_CHOICE, multiple=True,
@@ -230,14 +239,15 @@ Examples:
 @click.pass_context
 def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-          full_scan: bool, trust_model: bool, formats: tuple[str, ...], outputs: tuple[Path, ...],
+          full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, formats: tuple[str, ...],
+          outputs: tuple[Path, ...],
           output_dir: Path | None, baseline: Path | None,
           soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
           actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
     evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
-                           full_scan, trust_model, baseline)
+                           full_scan, trust_model, engine, duckdb_above, baseline)
     from govkit.formats.common import tally
     from govkit.formats.interface import get_formatter
 

@@ -14,6 +14,7 @@ from govkit.baseline import Baseline, fingerprint
 from govkit.canonical import file_sha256
 from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome, RuleParams
 from govkit.checks.registry import available_checks, rule_kinds
+from govkit.datasets import dataset_sha256
 from govkit.errors import CheckError
 from govkit.evaluation import Evaluation, Finding, WaiverUse
 from govkit.manifest import LoadedManifest
@@ -37,6 +38,8 @@ class EvaluationOptions:
     use_waivers: bool = True
     full_scan: bool = False
     trust_model: bool = False
+    engine: str = "auto"
+    duckdb_above: int = 10**9
     team: str | None = None
     baseline: Baseline | None = None
 
@@ -72,8 +75,8 @@ def _input_digests(manifest: LoadedManifest) -> dict[str, Any]:
     files: dict[str, Any] = {"manifest": {"path": manifest.path.name, "sha256": file_sha256(manifest.path)}}
     for name in ("training", "evaluation"):
         ds = getattr(spec.datasets, name)
-        if ds is not None and manifest.resolve(ds.path).is_file():
-            files[f"dataset:{name}"] = {"path": ds.path, "sha256": file_sha256(manifest.resolve(ds.path))}
+        if ds is not None:
+            files[f"dataset:{name}"] = {"path": ds.path, "sha256": dataset_sha256(manifest.resolve(ds.path))}
     if spec.model.artifact:
         files["model_artifact"] = {
             "path": spec.model.artifact,
@@ -229,7 +232,8 @@ def evaluate(
         else:
             active.append(rule)
 
-    check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model)
+    check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model,
+                                 engine=options.engine, duckdb_above=options.duckdb_above)
     # validated once: the checks see these while measuring, and judge with the same objects
     params = {r.id: kinds[r.check][1].model_validate(dict(r.params)) for r in active}
     measurements, errors, instances = _measure_all(active, params, manifest, check_options, progress)

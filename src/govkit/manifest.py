@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from govkit.datasets import read_columns
-from govkit.errors import ManifestError
+from govkit.datasets import dataset_files, read_columns
+from govkit.errors import DataError, ManifestError
 from govkit.licensing.expressions import check_expression_syntax
 from govkit.validation import StrictModel, dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
@@ -49,7 +49,7 @@ class ModelInfo(StrictModel):
 
 
 class DatasetSpec(StrictModel):
-    path: str = Field(description="CSV or Parquet file, relative to the manifest")
+    path: str = Field(description="CSV or Parquet file, a folder of Parquet files, or a glob; relative to the manifest")
     license: str
     pii: tuple[str, ...] = Field(default=(), description="columns declared to hold PII")
     quasi_identifiers: tuple[str, ...] = ()
@@ -135,8 +135,10 @@ def _check_files_and_columns(m: LoadedManifest) -> None:
         if ds is None:
             continue
         path = m.resolve(ds.path)
-        if not path.exists():
-            raise m.error(f"file not found: {path}", ("datasets", name, "path"))
+        try:
+            dataset_files(path)
+        except DataError as exc:
+            raise m.error(f"{exc.message}: {path}", ("datasets", name, "path")) from None
         columns = set(read_columns(path))
         wanted: list[tuple[str, KeyPath]] = [
             (c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)

@@ -40,6 +40,8 @@ class CheckOptions:
     as_of: date
     full_scan: bool = False
     trust_model: bool = False
+    engine: str = "auto"  # where cohort counts run: auto, pandas, duckdb, spark
+    duckdb_above: int = 10**9  # with engine auto, data larger than this (bytes on disk) goes to DuckDB
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

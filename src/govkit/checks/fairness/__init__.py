@@ -1,1 +1,1 @@
-"""Cohort fairness: per-group confusion counts in one vectorised pass, fairlearn's definitions."""
+"""Cohort fairness: per-group counts from a pandas, DuckDB or Spark engine; fairlearn's definitions."""

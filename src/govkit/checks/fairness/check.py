@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from govkit.checks.fairness.counts import CountTable, all_tables, encode
+from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts
+from govkit.checks.fairness.engines.registry import auto_engine, load_engine
 from govkit.checks.fairness.metrics import (
+    FN,
+    FP,
     RATES,
     SUMMARIES,
+    TN,
+    TP,
     Method,
     bootstrap_counts,
+    divide,
     gap_significance,
-    group_auc,
     rate_parts,
     rates,
-    scoring_rate,
     summaries,
     wilson,
     z_for,
 )
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
-from govkit.datasets import load_frame
+from govkit.datasets import dataset_bytes
 from govkit.errors import PolicyError
-from govkit.manifest import LoadedManifest
 
 DEFAULT_MIN_GROUP_SIZE = 30
 CONFIDENCE = 0.95
@@ -73,30 +77,12 @@ def _floats(values: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in values]
 
 
-def _binary(values: Any, positive: Any, manifest: LoadedManifest, key: str, file: str) -> np.ndarray:
-    if values.isna().any():
-        raise manifest.error(f"{int(values.isna().sum())} missing values in column {values.name!r} of {file}",
-                             ("datasets", "evaluation", key))
-    distinct = list(values.unique())
-    if len(distinct) > 2:
-        shown = ", ".join(map(str, sorted(distinct, key=str)[:5]))
-        raise manifest.error(f"column {values.name!r} of {file} is not binary ({len(distinct)} values: {shown})",
-                             ("datasets", "evaluation", key))
-    hits = values == positive
-    if not hits.any() and positive not in distinct:
-        hits = values.astype(str) == str(positive)  # e.g. positive_label "yes" vs a text column
-    return hits.to_numpy(dtype=np.int64)
+def _groupings(features: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Each feature alone, then every intersection of them."""
+    return [combo for k in range(1, len(features) + 1) for combo in combinations(features, k)]
 
 
-@dataclass(frozen=True)
-class Inputs:
-    y: np.ndarray
-    yhat: np.ndarray
-    score: np.ndarray | None
-    tables: list[CountTable]
-
-
-def _load(ctx: CheckContext) -> Inputs:
+def _cohorts(ctx: CheckContext) -> Cohorts:
     manifest = ctx.manifest
     spec = manifest.spec
     ds = spec.datasets.evaluation
@@ -110,28 +96,13 @@ def _load(ctx: CheckContext) -> Inputs:
         if unknown:
             raise PolicyError(f"rule {kind} judges {sorted(unknown)}, which the manifest's sensitive_features "
                               f"do not list", file=manifest.path, field="sensitive_features")
-    path = manifest.resolve(ds.path)
-    columns = [ds.label, ds.prediction, *([ds.score] if ds.score else []), *spec.sensitive_features]
-    frame = load_frame(path, columns)
-    y = _binary(frame[ds.label], ds.positive_label, manifest, "label", path.name)
-    yhat = _binary(frame[ds.prediction], ds.positive_label, manifest, "prediction", path.name)
-    score = None
-    if ds.score:
-        raw = frame[ds.score]
-        try:
-            score = raw.to_numpy(dtype=float)
-        except (TypeError, ValueError):
-            raise manifest.error(f"column {ds.score!r} of {path.name} is not numeric",
-                                 ("datasets", "evaluation", "score")) from None
-        bad = ~np.isfinite(score) | (score < 0) | (score > 1)
-        if bad.any():
-            raise manifest.error(f"{int(bad.sum())} values of {ds.score!r} in {path.name} are missing or outside "
-                                 "[0, 1]", ("datasets", "evaluation", "score"))
-    encoded = [encode(name, frame[name]) for name in spec.sensitive_features]
-    return Inputs(y=y, yhat=yhat, score=score, tables=all_tables(encoded, y, yhat))
+    engine = ctx.options.engine
+    if engine == "auto":
+        engine = auto_engine(dataset_bytes(manifest.resolve(ds.path)), ctx.options.duckdb_above)
+    return measure_cohorts(load_engine(engine), manifest, _groupings(tuple(spec.sensitive_features)))
 
 
-def _table_json(table: CountTable, inputs: Inputs, z: float) -> dict[str, Any]:
+def _table_json(table: CohortTable, z: float) -> dict[str, Any]:
     counts = table.counts
     n = counts.sum(axis=1)
     values = rates(counts)
@@ -141,9 +112,10 @@ def _table_json(table: CountTable, inputs: Inputs, z: float) -> dict[str, Any]:
     top = np.nanmax(sr[eligible]) if eligible.any() and np.isfinite(sr[eligible]).any() else np.nan
     impact = np.where(top > 0, sr / top, np.nan) if np.isfinite(top) else np.full(len(sr), np.nan)
     extra: dict[str, np.ndarray] = {}
-    if inputs.score is not None:
-        extra["auc"] = group_auc(inputs.score, inputs.y, table.codes, len(table.groups))
-        extra["scoring_rate"] = scoring_rate(inputs.score, table.codes, len(table.groups))
+    if table.doubled_u is not None:
+        extra["auc"] = divide(table.doubled_u, 2 * (counts[:, FN] + counts[:, TP]) * (counts[:, TN] + counts[:, FP]))
+    if table.above_median is not None:
+        extra["scoring_rate"] = divide(table.above_median, n)
     groups = []
     for i in range(len(table.groups)):
         entry: dict[str, Any] = {
@@ -170,7 +142,7 @@ def _table_json(table: CountTable, inputs: Inputs, z: float) -> dict[str, Any]:
     }
 
 
-def _summary_json(table: CountTable, min_group_size: int) -> dict[str, Any]:
+def _summary_json(table: CohortTable, min_group_size: int) -> dict[str, Any]:
     n = table.counts.sum(axis=1)
     keep = n >= min_group_size
     out: dict[str, Any] = {
@@ -264,24 +236,26 @@ class FairnessCheck(Check):
     }
 
     def measure(self, ctx: CheckContext) -> Measurement:
-        inputs = _load(ctx)
+        cohorts = _cohorts(ctx)
         z = z_for(CONFIDENCE)
-        total = np.array([int(((inputs.y == a) & (inputs.yhat == b)).sum()) for a in (0, 1) for b in (0, 1)])
+        total = cohorts.overall
         overall = {name: _floats(np.atleast_1d(v))[0] for name, v in rates(total).items()}
         overall.update({"n": int(total.sum()), "tn": int(total[0]), "fp": int(total[1]), "fn": int(total[2]),
                         "tp": int(total[3])})
         ds = ctx.manifest.spec.datasets.evaluation
         assert ds is not None
         return Measurement(self.name, {
-            "rows": len(inputs.y),
+            "rows": cohorts.rows,
+            "engine": cohorts.engine,
             "label": ds.label,
             "prediction": ds.prediction,
             "score": ds.score,
+            "median_score": cohorts.median,
             "positive_label": ds.positive_label,
             "confidence": CONFIDENCE,
             "interval": "wilson",
             "overall": overall,
-            "tables": [_table_json(t, inputs, z) for t in inputs.tables],
+            "tables": [_table_json(t, z) for t in cohorts.tables],
         })
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:

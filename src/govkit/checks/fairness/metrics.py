@@ -134,29 +134,3 @@ def gap_significance(k1: int, n1: int, k2: int, n2: int) -> GapTest | None:
         return GapTest(1.0, "z-test")
     z = (k1 / n1 - k2 / n2) / se
     return GapTest(math.erfc(abs(z) / math.sqrt(2)), "z-test")
-
-
-def group_auc(scores: np.ndarray, labels: np.ndarray, codes: np.ndarray, groups: int) -> np.ndarray:
-    """ROC AUC per group (Mann-Whitney U with tie-averaged ranks); NaN where a class is absent."""
-    from scipy.stats import rankdata
-
-    out = np.full(groups, np.nan)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(groups + 1))
-    for g in range(groups):
-        idx = order[bounds[g]:bounds[g + 1]]
-        y = labels[idx]
-        pos = int(y.sum())
-        neg = len(y) - pos
-        if pos == 0 or neg == 0:
-            continue
-        ranks = rankdata(scores[idx])
-        out[g] = (ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg)
-    return out
-
-
-def scoring_rate(scores: np.ndarray, codes: np.ndarray, groups: int) -> np.ndarray:
-    """NYC LL144 scoring rate: share of each group scoring above the full-sample median."""
-    above = scores > np.median(scores)
-    n = np.bincount(codes, minlength=groups)
-    return divide(np.bincount(codes, weights=above, minlength=groups), n)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from govkit.datasets import data_format
+from govkit.datasets import csv_delimiter, data_format, dataset_files
 from govkit.errors import DataError
 
 BATCH_BYTES = 1 << 24
@@ -32,30 +32,30 @@ def row_keys(start: int, count: int, seed: int = SEED) -> np.ndarray:
 
 
 def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
-    """Record batches of `columns` as strings (CSV streamed by pyarrow, Parquet by row group)."""
+    """Record batches of `columns` as strings (CSV streamed by pyarrow, Parquet by row group), file by file."""
     import pyarrow as pa
 
-    try:
-        if data_format(path) == "csv":
-            from pyarrow import csv
+    for file in dataset_files(path):
+        try:
+            if data_format(file) == "csv":
+                from pyarrow import csv
 
-            reader = csv.open_csv(
-                path,
-                read_options=csv.ReadOptions(block_size=BATCH_BYTES),
-                parse_options=csv.ParseOptions(delimiter="\t" if path.name.lower().endswith(".tsv") else ",",
-                                               newlines_in_values=True),
-                convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
-                                                   include_columns=list(columns), strings_can_be_null=True),
-            )
-            yield from reader
-        else:
-            import pyarrow.parquet as pq
+                reader = csv.open_csv(
+                    file,
+                    read_options=csv.ReadOptions(block_size=BATCH_BYTES),
+                    parse_options=csv.ParseOptions(delimiter=csv_delimiter(file), newlines_in_values=True),
+                    convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
+                                                       include_columns=list(columns), strings_can_be_null=True),
+                )
+                yield from reader
+            else:
+                import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(path).iter_batches(columns=list(columns), batch_size=256_000):
-                yield pa.RecordBatch.from_arrays([batch.column(c).cast(pa.string()) for c in columns],
-                                                 names=list(columns))
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise DataError(f"cannot read data: {exc}", file=path) from None
+                for batch in pq.ParquetFile(file).iter_batches(columns=list(columns), batch_size=256_000):
+                    yield pa.RecordBatch.from_arrays([batch.column(c).cast(pa.string()) for c in columns],
+                                                     names=list(columns))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise DataError(f"cannot read data: {exc}", file=file) from None
 
 
 @dataclass

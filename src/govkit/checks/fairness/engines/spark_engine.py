@@ -1,0 +1,89 @@
+"""Spark: the counts run as Spark SQL, for evaluation sets that live on a cluster.
+
+govkit joins the active SparkSession when there is one (under `spark-submit` or in a notebook),
+else starts one with master `GOVKIT_SPARK_MASTER` (default `local[*]`). The dataset's files must
+be readable by the driver and executors at the path the manifest gives (a shared mount).
+Only counts come back to the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from govkit.checks.fairness.engines.interface import CohortEngine, CohortSession, ColumnKind, Dataset
+from govkit.checks.fairness.engines.sql import SOURCE, Dialect, SqlSession
+from govkit.datasets import csv_delimiter
+from govkit.errors import CheckError, DataError
+
+SPARK_KINDS: dict[str, ColumnKind] = {
+    "boolean": "bool", "byte": "int", "short": "int", "integer": "int", "long": "int",
+    "float": "float", "double": "float", "string": "text",
+}
+
+
+QUIET_LOGGING = Path(__file__).with_name("spark-log4j2.properties")
+
+
+def spark_session() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pyspark's note on pandas versions: we use no pandas API
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise CheckError("the spark engine needs pyspark and a Java runtime: pip install 'govkit[spark]'") from None
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        spark = (SparkSession.builder.appName("govkit")
+                 .master(os.environ.get("GOVKIT_SPARK_MASTER", "local[*]"))
+                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.shuffle.partitions", os.environ.get("GOVKIT_SPARK_PARTITIONS", "8"))
+                 .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}")
+                 .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkCohortSession(SqlSession):
+    dialect = Dialect(text_type="STRING", quote="`", param_prefix=":")
+
+    def __init__(self, dataset: Dataset, columns: Sequence[str]) -> None:
+        from pyspark.errors import PySparkException
+
+        self._error = PySparkException
+        self.spark = spark_session()
+        files = [str(f) for f in dataset.files]
+        try:
+            if dataset.format == "csv":
+                frame = self.spark.read.csv(files, header=True, inferSchema=True, sep=csv_delimiter(dataset.files[0]))
+            else:
+                frame = self.spark.read.parquet(*files)
+            frame = frame.select(*[self.dialect.ident(c) for c in dict.fromkeys(columns)])
+        except PySparkException as exc:
+            raise DataError(f"cannot read {dataset.format} data: {exc}", file=dataset.path) from None
+        frame.createOrReplaceTempView(SOURCE)
+        self._kinds = {f.name: SPARK_KINDS.get(f.dataType.typeName(), "other") for f in frame.schema.fields}
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(row) for row in self.spark.sql(sql, args=params or None).collect()]
+        except self._error as exc:
+            raise CheckError(f"spark query failed: {exc}") from None
+
+    def column_kinds(self) -> dict[str, ColumnKind]:
+        return self._kinds
+
+    def close(self) -> None:
+        self.spark.catalog.dropTempView(SOURCE)
+
+
+class SparkEngine(CohortEngine):
+    name = "spark"
+
+    def open(self, dataset: Dataset, columns: Sequence[str]) -> CohortSession:
+        return SparkCohortSession(dataset, columns)

@@ -1,0 +1,166 @@
+"""The cohort queries in SQL, shared by the DuckDB and Spark engines.
+
+Both speak the same SQL for what we need (GROUPING SETS, window sums, CASE); a `Dialect`
+holds the few spellings that differ. Column names are quoted identifiers and every value
+(positive labels, the median) is a bound parameter: no input is formatted into the SQL.
+
+The counts take one scan: GROUPING SETS give every table's (group x y x yhat) cells at once.
+2U takes one query per table: rows collapse to (group, score) blocks of positives and
+negatives, and a running sum of negatives in score order per group gives, for each block,
+the negatives scoring lower. It is exact and needs no ranks of individual rows. (DuckDB
+replaces this with one sorted stream shared by all tables: see duckdb_engine.py.)
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from govkit.checks.fairness.engines.interface import (
+    UNKNOWN,
+    CohortSession,
+    ColumnKind,
+    ColumnProfile,
+    GroupCounts,
+    Grouping,
+    Profile,
+    Target,
+)
+
+SOURCE = "govkit_cohort_source"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    text_type: str  # VARCHAR / STRING
+    quote: str  # identifier quote: " / `
+    param_prefix: str  # $name / :name
+
+    def ident(self, name: str) -> str:
+        return f"{self.quote}{name.replace(self.quote, self.quote * 2)}{self.quote}"
+
+    def param(self, name: str) -> str:
+        return f"{self.param_prefix}{name}"
+
+
+class SqlSession(CohortSession):
+    """A session over a view named SOURCE; subclasses run queries and say what type each column is."""
+
+    dialect: ClassVar[Dialect]
+
+    @abstractmethod
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def column_kinds(self) -> dict[str, ColumnKind]: ...
+
+    def _raw(self, column: str, kind: ColumnKind) -> str:
+        """The column as grouped: its own values, NaN folded into NULL (both are a missing value)."""
+        c = self.dialect.ident(column)
+        return f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END" if kind == "float" else c
+
+    def _key(self, raw: str, kind: ColumnKind) -> str:
+        """The group key text of an already-grouped value: applied to a few result rows, not to every row."""
+        text = self.dialect.text_type
+        if kind == "bool":
+            expr = f"CASE WHEN {raw} THEN 'True' WHEN NOT {raw} THEN 'False' END"
+        elif kind == "float":
+            expr = (f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < 1e15 "
+                    f"THEN CAST(CAST({raw} AS BIGINT) AS {text}) ELSE CAST({raw} AS {text}) END")
+        else:
+            expr = f"CAST({raw} AS {text})"
+        return f"COALESCE({expr}, '{UNKNOWN}')"
+
+    def _flag(self, column: str, positive: Any, param: str, params: dict[str, Any]) -> str:
+        if positive is None:
+            return "0"
+        params[param] = positive
+        return f"CASE WHEN {self.dialect.ident(column)} = {self.dialect.param(param)} THEN 1 ELSE 0 END"
+
+    def _distinct(self, column: str, missing: int, limit: int) -> ColumnProfile:
+        c = self.dialect.ident(column)
+        values = [row[0] for row in self.query(f"SELECT DISTINCT {c} FROM {SOURCE} WHERE {c} IS NOT NULL "
+                                               f"LIMIT {int(limit) + 1}")]
+        return ColumnProfile(missing=int(missing), values=tuple(values[:limit]), more=len(values) > limit)
+
+    def profile(self, label: str, prediction: str, score: str | None, limit: int) -> Profile:
+        ident = self.dialect.ident
+        parts = ["count(*)", f"count(*) - count({ident(label)})", f"count(*) - count({ident(prediction)})"]
+        kind = self.column_kinds()[score] if score is not None else None
+        if score is not None and kind in ("int", "float"):
+            s = f"CAST({ident(score)} AS DOUBLE)"
+            parts.append(f"sum(CASE WHEN {s} IS NULL OR isnan({s}) OR {s} < 0 OR {s} > 1 THEN 1 ELSE 0 END)")
+        rows, label_missing, prediction_missing, *invalid = self.query(f"SELECT {', '.join(parts)} FROM {SOURCE}")[0]
+        return Profile(rows=int(rows), label=self._distinct(label, label_missing, limit),
+                       prediction=self._distinct(prediction, prediction_missing, limit),
+                       score_kind=kind, score_invalid=int(invalid[0] or 0) if invalid else 0)
+
+    def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:
+        first, last = min(ranks), max(ranks)
+        c = self.dialect.ident(column)
+        rows = self.query(f"SELECT CAST({c} AS DOUBLE) FROM {SOURCE} ORDER BY {c} "
+                          f"LIMIT {int(last - first + 1)} OFFSET {int(first)}")
+        return tuple(float(rows[k - first][0]) for k in ranks)
+
+    def _raws(self, features: Sequence[str]) -> str:
+        kinds = self.column_kinds()
+        return "".join(f"{self._raw(f, kinds[f])} AS k{i}, " for i, f in enumerate(features))
+
+    def _keys(self, features: Sequence[str]) -> str:
+        kinds = self.column_kinds()
+        return "".join(f"{self._key(f'k{i}', kinds[f])}, " for i, f in enumerate(features))
+
+    def counts(self, target: Target, median: float | None) -> dict[Grouping, list[GroupCounts]]:
+        features = list(dict.fromkeys(f for g in target.groupings for f in g))
+        params: dict[str, Any] = {}
+        y = self._flag(target.label, target.positive_label, "positive_label", params)
+        yhat = self._flag(target.prediction, target.positive_prediction, "positive_prediction", params)
+        above = "0"
+        if median is not None and target.score is not None:
+            params["median"] = median
+            above = (f"CASE WHEN CAST({self.dialect.ident(target.score)} AS DOUBLE) > {self.dialect.param('median')} "
+                     "THEN 1 ELSE 0 END")
+        index = {f: i for i, f in enumerate(features)}
+        sets = ", ".join("(" + ", ".join([*(f"k{index[f]}" for f in g), "y", "yhat"]) + ")" for g in target.groupings)
+        flags = "".join(f"grouping(k{i}) AS g{i}, " for i in range(len(features)))
+        keys = "".join(f"k{i}, " for i in range(len(features)))
+        rows = self.query(
+            f"WITH t AS (SELECT {self._raws(features)}{y} AS y, {yhat} AS yhat, {above} AS above FROM {SOURCE}), "
+            f"c AS (SELECT {flags}{keys}y, yhat, count(*) AS n, sum(above) AS top FROM t "
+            f"GROUP BY GROUPING SETS ({sets})) "
+            f"SELECT {''.join(f'g{i}, ' for i in range(len(features)))}{self._keys(features)}y, yhat, n, top FROM c",
+            params)
+        by_set = {frozenset(g): g for g in target.groupings}
+        cells: dict[Grouping, dict[tuple[str, ...], list[int]]] = {g: {} for g in target.groupings}
+        width = len(features)
+        for row in rows:
+            present = [f for i, f in enumerate(features) if row[i] == 0]
+            grouping = by_set[frozenset(present)]
+            key = tuple(row[width + index[f]] for f in grouping)
+            tally = cells[grouping].setdefault(key, [0, 0, 0, 0, 0])
+            tally[int(row[2 * width]) * 2 + int(row[2 * width + 1])] += int(row[2 * width + 2])
+            tally[4] += int(row[2 * width + 3] or 0)
+        return {g: [GroupCounts(k, tuple(v[:4]), v[4]) for k, v in groups.items()]  # type: ignore[arg-type]
+                for g, groups in cells.items()}
+
+    def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
+        return {g: self._doubled_u(target, g) for g in target.groupings if g}
+
+    def _doubled_u(self, target: Target, grouping: Grouping) -> dict[tuple[str, ...], int]:
+        """One windowed query per table, grouped by key text (so "Unknown" merges missing and NaN)."""
+        assert target.score is not None
+        params: dict[str, Any] = {}
+        y = self._flag(target.label, target.positive_label, "positive_label", params)
+        kinds = self.column_kinds()
+        texts = "".join(f"{self._key(self._raw(f, kinds[f]), kinds[f])} AS k{i}, " for i, f in enumerate(grouping))
+        keys = ", ".join(f"k{i}" for i in range(len(grouping)))
+        rows = self.query(
+            f"WITH t AS (SELECT {texts}{self.dialect.ident(target.score)} AS s, {y} AS y FROM {SOURCE}), "
+            f"b AS (SELECT {keys}, s, sum(y) AS pos, count(*) - sum(y) AS neg FROM t GROUP BY {keys}, s), "
+            f"w AS (SELECT {keys}, pos, neg, sum(neg) OVER (PARTITION BY {keys} ORDER BY s "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg AS below FROM b) "
+            f"SELECT {keys}, sum(pos * (2 * below + neg)) FROM w GROUP BY {keys}", params)
+        width = len(grouping)
+        return {tuple(row[:width]): int(row[width]) for row in rows}
