@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from govkit.checks.fairness.engines.interface import UNKNOWN
-
-JOIN = " & "
 
 
 @dataclass(frozen=True)
@@ -39,13 +36,6 @@ class CountTable:
     counts: np.ndarray  # shape (G, 4): tn, fp, fn, tp
     codes: np.ndarray  # the group index of each row (for score-based metrics)
     unknown_count: int  # rows with a missing value in any of the features
-
-    @property
-    def name(self) -> str:
-        return JOIN.join(self.features)
-
-    def label(self, i: int) -> str:
-        return JOIN.join(self.groups[i])
 
 
 def key_text(values: pd.Series) -> pd.Series:
@@ -107,13 +97,6 @@ def count_table(columns: Sequence[Encoded], y: np.ndarray, yhat: np.ndarray) -> 
             unknown_rows |= col.codes == col.labels.index(UNKNOWN)
     return CountTable(features=tuple(c.name for c in columns), groups=tuple(groups), counts=cells[present],
                       codes=remap[combined], unknown_count=int(unknown_rows.sum()))
-
-
-def all_tables(encoded: Sequence[Encoded], y: np.ndarray, yhat: np.ndarray, *, max_order: int | None = None,
-               ) -> list[CountTable]:
-    """Each feature alone, then every intersection up to `max_order` columns (default: all)."""
-    top = len(encoded) if max_order is None else min(max_order, len(encoded))
-    return [count_table(combo, y, yhat) for k in range(1, top + 1) for combo in combinations(encoded, k)]
 
 
 class RunningU:
