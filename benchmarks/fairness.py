@@ -7,7 +7,7 @@ rows, largest absolute difference <= 1e-9, 1,000 bootstrap resamples on 1M rows 
 Part 2 (issue: scale past one machine): the whole fairness check (counts, AUC, scoring rate for all
 7 tables) from Parquet parts. pandas and DuckDB side by side in this process on a 1M-row slice
 (identical tables required); then, each in its own process so that its peak RSS is its own,
-pandas / DuckDB / Spark local on 10M rows and DuckDB on 50M rows.
+pandas / DuckDB / Spark local on 10M rows and pandas / DuckDB on 50M rows.
 Run `python benchmarks/fairness.py --rows 50000000 --spark-rows 10000000` (the defaults).
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -150,16 +151,18 @@ def check_once(manifest: Path, engine: str) -> dict[str, object]:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def in_child(manifest: Path, engine: str) -> dict[str, object]:
+def in_child(manifest: Path, engine: str, **env: str) -> dict[str, object]:
     out = subprocess.run([sys.executable, __file__, "--child", str(manifest), engine], capture_output=True, text=True,
-                         check=True)
+                         check=True, env={**os.environ, **env})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def row(result: dict[str, object], reference: dict[str, object] | None, note: str = "") -> None:
     same = "-" if reference is None else ("yes" if result["tables"] == reference["tables"] else "NO")
     ratio = "" if reference is None else f"{float(result['seconds']) / float(reference['seconds']):.2f}x"  # type: ignore[arg-type]
-    print(f"{result['rows']:>12,} {result['engine']:>7} {result['seconds']:>9.1f} {result['peak_rss_mb']:>12,.0f} "
+    rss = result["peak_rss_mb"]
+    shown = "-" if rss is None else f"{rss:,.0f}"
+    print(f"{result['rows']:>12,} {result['engine']:>7} {result['seconds']:>9.1f} {shown:>12} "
           f"{ratio:>9} {same:>14}  {note}")
 
 
@@ -174,10 +177,10 @@ def engines(rows: int, spark_rows: int, data_dir: Path) -> None:
           f"{'same tables':>14}  (whole fairness check: 7 tables, AUC and scoring rate included)")
     small = write_project(data_dir, slice_path.name)
     reference = check_once(small, "pandas")
-    reference["peak_rss_mb"] = float("nan")  # shared process: see the per-process rows below
+    reference["peak_rss_mb"] = None  # shared process: see the per-process rows below
     row(reference, None, "in this process")
     duck = check_once(small, "duckdb")
-    duck["peak_rss_mb"] = float("nan")
+    duck["peak_rss_mb"] = None
     row(duck, reference, "in this process")
     subset = data_dir / f"parts-{spark_rows}"  # the first parts, linked into a folder of their own
     subset.mkdir(exist_ok=True)
@@ -189,15 +192,18 @@ def engines(rows: int, spark_rows: int, data_dir: Path) -> None:
     base = in_child(ten, "pandas")
     row(base, None, "own process")
     row(in_child(ten, "duckdb"), base, "own process")
-    row(in_child(ten, "spark"), base, "own process, local[*] on 2 cores")
+    row(in_child(ten, "spark"), base, "own process, local[*] on 2 cores; RSS of Python only, not the JVM")
     everything = write_project(data_dir, "parts")
-    row(in_child(everything, "duckdb"), None, f"own process; {rows * 6 // 10**6} MB of columns in memory "
-        "if loaded whole (pandas)")
+    whole = in_child(everything, "pandas")
+    row(whole, None, "own process: the columns loaded whole")
+    row(in_child(everything, "duckdb"), whole, "own process: streamed; DuckDB's default memory limit (80% of RAM)")
+    row(in_child(everything, "duckdb", GOVKIT_DUCKDB_MEMORY="2GB"), whole, "own process: GOVKIT_DUCKDB_MEMORY=2GB, "
+        "the sort spills")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=50_000_000, help="rows for the DuckDB run")
+    parser.add_argument("--rows", type=int, default=50_000_000, help="rows for the big pandas / DuckDB runs")
     parser.add_argument("--spark-rows", type=int, default=10_000_000, help="rows for pandas / DuckDB / Spark")
     parser.add_argument("--data-dir", type=Path, default=Path(__file__).parent / ".data")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

@@ -242,3 +242,30 @@ def test_duckdb_reads_text_booleans_like_pandas(tmp_path: Path) -> None:
     with DuckDBSession(Dataset(path, (path,), "csv"), ["answer", "flag"]) as session:
         assert session.column_kinds() == {"answer": "text", "flag": "bool"}
         assert sorted(v for (v,) in session.query("SELECT answer FROM govkit_cohort_source")) == ["no", "yes", "yes"]
+
+
+def test_an_engine_that_is_not_installed_is_exit_2(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as on a machine without the duckdb extra
+    engine_project(project, awkward_frame(n=300), "csv")
+    result = project.check("--no-log --engine duckdb")
+    assert result.exit_code == 2
+    assert "--engine: the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'" in result.stderr
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(1).random(10_001),  # continuous, odd n
+    np.random.default_rng(2).random(10_000) ** 4,  # skewed: most values in the lowest bins
+    np.repeat([0.25, 0.5, 0.75], [500, 1, 499]),  # ties, a median bin of one value
+    np.full(7, 0.3),  # every value equal
+])
+def test_sql_order_statistics_are_exact(tmp_path: Path, values: np.ndarray) -> None:
+    from govkit.checks.fairness.engines.duckdb_engine import DuckDBSession
+    from govkit.checks.fairness.engines.interface import Dataset
+
+    path = tmp_path / "s.parquet"
+    pd.DataFrame({"s": np.random.default_rng(0).permutation(values)}).to_parquet(path)
+    ranks = (0, (len(values) - 1) // 2, len(values) // 2, len(values) - 1)
+    with DuckDBSession(Dataset(path, (path,), "parquet"), ["s"]) as session:
+        assert session.order_statistics("s", ranks) == tuple(float(v) for v in np.sort(values)[list(ranks)])

@@ -33,7 +33,7 @@ from govkit.checks.fairness.engines.interface import (
 )
 from govkit.checks.fairness.engines.sql import SOURCE, Dialect, SqlSession
 from govkit.datasets import csv_delimiter
-from govkit.errors import CheckError, DataError
+from govkit.errors import CheckError, DataError, GovkitError
 
 CSV_TYPES = ["BIGINT", "DOUBLE", "VARCHAR"]
 STREAMABLE = frozenset({"bool", "int", "float", "text"})  # kinds whose values bind as a list parameter
@@ -62,7 +62,8 @@ class DuckDBSession(SqlSession):
         try:
             import duckdb
         except ImportError:
-            raise CheckError("the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'") from None
+            raise GovkitError("the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'",
+                              field="--engine") from None
         self._error = duckdb.Error
         self._spill = tempfile.mkdtemp(prefix="govkit-duckdb-")
         self.con = duckdb.connect(config={"temp_directory": self._spill})

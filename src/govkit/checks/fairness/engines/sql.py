@@ -6,8 +6,9 @@ holds the few spellings that differ. Column names are quoted identifiers and eve
 
 The counts take one scan: GROUPING SETS give every table's (group x y x yhat) cells at once.
 2U takes one query per table: rows collapse to (group, score) blocks of positives and
-negatives, and a running sum of negatives in score order per group gives, for each block,
-the negatives scoring lower. It is exact and needs no ranks of individual rows. (DuckDB
+negatives, and a running sum of negatives in score order gives, for each block, the negatives
+scoring lower: first within (group, score bucket), then over each group's buckets. It is exact
+(a lower score never lands in a higher bucket) and needs no ranks of individual rows. (DuckDB
 replaces this with one sorted stream shared by all tables: see duckdb_engine.py.)
 """
 
@@ -17,6 +18,8 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+import numpy as np
 
 from govkit.checks.fairness.engines.interface import (
     UNKNOWN,
@@ -30,6 +33,10 @@ from govkit.checks.fairness.engines.interface import (
 )
 
 SOURCE = "govkit_cohort_source"
+HISTOGRAM_BINS = 4096
+# A group's running sum runs inside (group, score bucket) partitions, then over the group's buckets:
+# many small partitions that a cluster sorts in parallel, where one partition per group would not.
+SCORE_BUCKETS = 1024
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class SqlSession(CohortSession):
         return f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END" if kind == "float" else c
 
     def _key(self, raw: str, kind: ColumnKind) -> str:
-        """The group key text of an already-grouped value: applied to a few result rows, not to every row."""
+        """The group key text of a value: applied after grouping where it can be, so to few rows."""
         text = self.dialect.text_type
         if kind == "bool":
             expr = f"CASE WHEN {raw} THEN 'True' WHEN NOT {raw} THEN 'False' END"
@@ -98,11 +105,27 @@ class SqlSession(CohortSession):
                        score_kind=kind, score_invalid=int(invalid[0] or 0) if invalid else 0)
 
     def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:
-        first, last = min(ranks), max(ranks)
-        c = self.dialect.ident(column)
-        rows = self.query(f"SELECT CAST({c} AS DOUBLE) FROM {SOURCE} ORDER BY {c} "
-                          f"LIMIT {int(last - first + 1)} OFFSET {int(first)}")
-        return tuple(float(rows[k - first][0]) for k in ranks)
+        """Exact, without sorting every row: a histogram of HISTOGRAM_BINS bins over [min, max] finds each
+        rank's bin, then only that bin's distinct values are sorted (a top-N with a 25M-row offset is
+        what ran Spark out of heap)."""
+        c = f"CAST({self.dialect.ident(column)} AS DOUBLE)"
+        low, high = (float(v) for v in self.query(f"SELECT min({c}), max({c}) FROM {SOURCE}")[0])
+        if low == high:
+            return tuple(low for _ in ranks)
+        params = {"low": low, "width": (high - low) / HISTOGRAM_BINS}
+        low_p, width_p = self.dialect.param("low"), self.dialect.param("width")
+        bin_of = f"least(floor(({c} - {low_p}) / {width_p}), {HISTOGRAM_BINS - 1})"
+        bins = sorted((int(b), int(n)) for b, n in self.query(
+            f"SELECT {bin_of} AS b, count(*) FROM {SOURCE} GROUP BY b", params))
+        starts = np.cumsum([0, *(n for _, n in bins)])
+        out = []
+        for rank in ranks:
+            i = int(np.searchsorted(starts, rank, side="right")) - 1
+            values = self.query(f"SELECT {c} AS v, count(*) FROM {SOURCE} WHERE {bin_of} = {self.dialect.param('bin')} "
+                                f"GROUP BY v ORDER BY v", {**params, "bin": bins[i][0]})
+            ends = np.cumsum([n for _, n in values])
+            out.append(float(values[int(np.searchsorted(ends, rank - starts[i], side="right"))][0]))
+        return tuple(out)
 
     def _raws(self, features: Sequence[str]) -> str:
         kinds = self.column_kinds()
@@ -156,11 +179,16 @@ class SqlSession(CohortSession):
         kinds = self.column_kinds()
         texts = "".join(f"{self._key(self._raw(f, kinds[f]), kinds[f])} AS k{i}, " for i, f in enumerate(grouping))
         keys = ", ".join(f"k{i}" for i in range(len(grouping)))
+        bucket = f"least(floor(s * {SCORE_BUCKETS}), {SCORE_BUCKETS - 1})"  # scores lie in [0, 1]
         rows = self.query(
             f"WITH t AS (SELECT {texts}{self.dialect.ident(target.score)} AS s, {y} AS y FROM {SOURCE}), "
             f"b AS (SELECT {keys}, s, sum(y) AS pos, count(*) - sum(y) AS neg FROM t GROUP BY {keys}, s), "
-            f"w AS (SELECT {keys}, pos, neg, sum(neg) OVER (PARTITION BY {keys} ORDER BY s "
-            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg AS below FROM b) "
-            f"SELECT {keys}, sum(pos * (2 * below + neg)) FROM w GROUP BY {keys}", params)
+            f"w AS (SELECT {keys}, {bucket} AS bucket, pos, neg, sum(neg) OVER (PARTITION BY {keys}, {bucket} "
+            f"ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg AS below FROM b), "
+            f"p AS (SELECT {keys}, bucket, sum(pos * (2 * below + neg)) AS inside, sum(pos) AS pos, sum(neg) AS neg "
+            f"FROM w GROUP BY {keys}, bucket), "
+            f"x AS (SELECT {keys}, inside + 2 * pos * (sum(neg) OVER (PARTITION BY {keys} ORDER BY bucket "
+            f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg) AS u2 FROM p) "
+            f"SELECT {keys}, sum(u2) FROM x GROUP BY {keys}", params)
         width = len(grouping)
         return {tuple(row[:width]): int(row[width]) for row in rows}
