@@ -218,3 +218,22 @@ def test_bad_privacy_input(project: Project, faker_frame: pd.DataFrame, setup: s
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert re.search(r"(train\.csv|govkit\.yaml)", result.stderr)
+
+
+def test_a_parquet_folder_is_scanned_like_one_file(project: Project, faker_frame: pd.DataFrame) -> None:
+    """Training data split into Parquet parts: the same columns are found as PII as from one CSV."""
+    privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
+    _, whole, _ = measure(project, "--no-log", "--full-scan")
+    parts = project.root / "data" / "train-parts"
+    parts.mkdir()
+    for i, idx in enumerate(np.array_split(np.arange(len(faker_frame)), 3)):
+        faker_frame.iloc[idx].astype(str).to_parquet(parts / f"part-{i}.parquet", index=False)
+    project.manifest(lambda m: m["datasets"]["training"].update(path="data/train-parts"))
+    _, split, _ = measure(project, "--no-log", "--full-scan")
+
+    def found(data: dict[str, Any]) -> dict[str, Any]:
+        columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
+        return {c["column"]: c.get("best") for c in columns}
+
+    assert found(split) == found(whole)
+    assert split["findings"][0]["measured"] == whole["findings"][0]["measured"] == len(PII_COLUMNS)
