@@ -32,6 +32,12 @@ RULES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def spark_on_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spark tests run in local[2] mode: a real scheduler with parallel tasks, on this machine."""
+    monkeypatch.setenv("GOVKIT_SPARK_MASTER", "local[2]")
+
+
 def awkward_frame(n: int = 4000, seed: int = 11) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     sex = rng.choice(["female", "male", None], n, p=[0.47, 0.48, 0.05])
@@ -107,6 +113,10 @@ def test_every_engine_gives_identical_values(project: Project, pandas_reference:
     engine_project(project, awkward_frame(), layout)
     measured = fairness(project, engine)
     assert measured["engine"] == engine
+    if engine == "spark":
+        from govkit.checks.fairness.engines.spark_engine import spark_session
+
+        assert spark_session().sparkContext.master == "local[2]"
     assert without_engine(measured) == without_engine(pandas_reference)
 
 
