@@ -77,7 +77,7 @@ def data_format(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
         return "csv"
-    if name.endswith(PARQUET_SUFFIXES) or path.is_dir():
+    if name.endswith(PARQUET_SUFFIXES):
         return "parquet"
     raise DataError(
         f"unsupported data format (expected {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)})",

@@ -21,6 +21,7 @@ from govkit.checks.fairness.engines.interface import (
     GroupCounts,
     Grouping,
     Target,
+    features_of,
 )
 from govkit.datasets import data_format, dataset_files
 from govkit.manifest import LoadedManifest
@@ -93,7 +94,7 @@ def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: S
     path = manifest.resolve(ds.path)
     files = tuple(dataset_files(path))
     dataset = Dataset(path=path, files=files, format=data_format(files[0]))
-    features = list(dict.fromkeys(f for g in groupings for f in g))
+    features = features_of(groupings)
     columns = [ds.label, ds.prediction, *([ds.score] if ds.score else []), *features]
     with engine.open(dataset, columns) as session:
         profile = session.profile(ds.label, ds.prediction, ds.score, SHOWN_VALUES)

@@ -8,6 +8,7 @@ Every rate, ratio, difference and bootstrap replicate derives from these counts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -73,24 +74,34 @@ def encode(name: str, values: pd.Series) -> Encoded:
                    unknown_count=int(missing.sum()))
 
 
+def mixed_radix(digits: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
+    """One integer code per row from each column's digit (the first column most significant)."""
+    code = np.zeros(len(digits[0]), dtype=np.int64)
+    for digit, radix in zip(digits, radices, strict=True):
+        code = code * radix + digit
+    return code
+
+
+def radix_digits(code: int, radices: Sequence[int]) -> tuple[int, ...]:
+    """The inverse of `mixed_radix` for one code."""
+    digits = []
+    for radix in reversed(radices):
+        code, digit = divmod(code, radix)
+        digits.append(digit)
+    return tuple(reversed(digits))
+
+
 def count_table(columns: Sequence[Encoded], y: np.ndarray, yhat: np.ndarray) -> CountTable:
     """Counts for the intersection of `columns` (one column = a plain sensitive feature)."""
-    combined = np.zeros(len(y), dtype=np.int64)
-    radix = 1
-    for col in reversed(columns):
-        combined += col.codes * radix
-        radix *= len(col.labels)
-    cells = np.bincount(combined * 4 + y * 2 + yhat, minlength=radix * 4).reshape(radix, 4)
+    radices = [len(col.labels) for col in columns]
+    combined = mixed_radix([col.codes for col in columns], radices)
+    size = math.prod(radices)
+    cells = np.bincount(combined * 4 + y * 2 + yhat, minlength=size * 4).reshape(size, 4)
     present = np.flatnonzero(cells.sum(axis=1))  # empty intersections are not groups
-    remap = np.full(radix, -1, dtype=np.int64)
+    remap = np.full(size, -1, dtype=np.int64)
     remap[present] = np.arange(len(present))
-    groups = []
-    for code in present:
-        labels, rest = [], int(code)
-        for col in reversed(columns):
-            rest, digit = divmod(rest, len(col.labels))
-            labels.append(col.labels[digit])
-        groups.append(tuple(reversed(labels)))
+    groups = [tuple(col.labels[d] for col, d in zip(columns, radix_digits(int(code), radices), strict=True))
+              for code in present]
     unknown_rows = np.zeros(len(y), dtype=bool)
     for col in columns:
         if col.unknown_count:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from govkit.checks.fairness.counts import RunningU
+from govkit.checks.fairness.counts import RunningU, mixed_radix, radix_digits
 from govkit.checks.fairness.engines.interface import (
     UNKNOWN,
     CohortEngine,
@@ -94,7 +94,7 @@ class DuckDBSession(SqlSession):
         return f"CASE lower({c}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS {c}" if booleans else c
 
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
-        features = [f for f in dict.fromkeys(f for g in target.groupings for f in g)]
+        features = target.features
         kinds = self.column_kinds()
         if any(kinds[f] not in STREAMABLE for f in features):
             return super().doubled_u(target)
@@ -170,20 +170,12 @@ class _StreamedTable:
         self.running = RunningU(math.prod(self.radices))
 
     def add(self, columns: list[np.ndarray], scores: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> None:
-        code = np.zeros(len(scores), dtype=np.int64)
-        for i, unify, radix in zip(self.positions, self.unify, self.radices, strict=True):
-            code = code * radix + unify[columns[i].astype(np.int64)]
-        self.running.add(code, scores, pos, neg)
+        digits = [unify[columns[i].astype(np.int64)] for i, unify in zip(self.positions, self.unify, strict=True)]
+        self.running.add(mixed_radix(digits, self.radices), scores, pos, neg)
 
     def result(self) -> dict[tuple[str, ...], int]:
-        out = {}
-        for code in np.flatnonzero(self.running.rows_seen):
-            key, rest = [], int(code)
-            for texts, radix in zip(reversed(self.texts), reversed(self.radices), strict=True):
-                rest, digit = divmod(rest, radix)
-                key.append(texts[digit])
-            out[tuple(reversed(key))] = int(self.running.doubled_u[code])
-        return out
+        return {tuple(texts[d] for texts, d in zip(self.texts, radix_digits(int(code), self.radices), strict=True)):
+                int(self.running.doubled_u[code]) for code in np.flatnonzero(self.running.rows_seen)}
 
 
 class DuckDBEngine(CohortEngine):

@@ -63,6 +63,15 @@ class Target:
     score: str | None
     groupings: tuple[Grouping, ...]
 
+    @property
+    def features(self) -> list[str]:
+        return features_of(self.groupings)
+
+
+def features_of(groupings: Sequence[Grouping]) -> list[str]:
+    """Every feature the groupings use, once, in order of first use."""
+    return list(dict.fromkeys(f for g in groupings for f in g))
+
 
 @dataclass(frozen=True)
 class GroupCounts:

@@ -51,6 +51,7 @@ class PandasSession(CohortSession):
         self.frame = load_frame(dataset.path, columns)
         self._encoded: dict[str, Encoded] = {}
         self._tables: dict[Grouping, CountTable] = {}
+        self._flag_cache: dict[tuple[str, Any], np.ndarray] = {}
 
     def _column(self, name: str, limit: int) -> ColumnProfile:
         values = self.frame[name]
@@ -74,9 +75,11 @@ class PandasSession(CohortSession):
         return tuple(float(values[k]) for k in ranks)
 
     def _flags(self, column: str, positive: Any) -> np.ndarray:
-        if positive is None:
-            return np.zeros(len(self.frame), dtype=np.int64)
-        return (self.frame[column] == positive).to_numpy(dtype=np.int64)
+        """1 where the column holds its positive value; computed once for `counts` and `doubled_u`."""
+        if (column, positive) not in self._flag_cache:
+            self._flag_cache[column, positive] = (np.zeros(len(self.frame), dtype=np.int64) if positive is None
+                                                  else (self.frame[column] == positive).to_numpy(dtype=np.int64))
+        return self._flag_cache[column, positive]
 
     def _table(self, grouping: Grouping, y: np.ndarray, yhat: np.ndarray) -> CountTable:
         if grouping not in self._tables:
@@ -127,6 +130,7 @@ class PandasSession(CohortSession):
     def close(self) -> None:
         self._tables.clear()
         self._encoded.clear()
+        self._flag_cache.clear()
 
 
 class PandasEngine(CohortEngine):

@@ -136,7 +136,7 @@ class SqlSession(CohortSession):
         return "".join(f"{self._key(f'k{i}', kinds[f])}, " for i, f in enumerate(features))
 
     def counts(self, target: Target, median: float | None) -> dict[Grouping, list[GroupCounts]]:
-        features = list(dict.fromkeys(f for g in target.groupings for f in g))
+        features = target.features
         params: dict[str, Any] = {}
         y = self._flag(target.label, target.positive_label, "positive_label", params)
         yhat = self._flag(target.prediction, target.positive_prediction, "positive_prediction", params)
