@@ -1,4 +1,12 @@
-"""YAML loading that remembers where each key is, for error messages and SARIF regions."""
+"""YAML loading that remembers where each key is, for error messages and SARIF regions.
+
+Every govkit YAML file (manifest, policies, waivers) comes through here, so this is where hostile
+input is bounded: a size cap, no aliases (govkit's files never need them, and they are how a
+400-byte "billion laughs" file expands to gigabytes), a nesting limit, integers within +-2^53
+(what JSON and the audit log's canonical form carry exactly), and no duplicate keys (a later
+`locked: false` must not silently win over `locked: true`). The document is composed once; the
+data and the line index both come from that one node tree.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent, CollectionStartEvent
 
 from govkit.errors import GovkitError
 
 KeyPath = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 1 << 20  # 1 MiB: hand-written configuration, never data
+MAX_DEPTH = 64
+MAX_INT = 2**53
+_MAX_INT_CHARS = 80  # longest spelling of an int within range (binary with underscores); int() never sees more
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that govkit refuses; its problem text is the whole message."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,60 @@ class YamlDocument:
         return None
 
 
+class GovkitLoader(yaml.SafeLoader):
+    """SafeLoader with govkit's limits: no aliases, bounded nesting, exact integers, unique keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise _Refused(problem="aliases (*name) are not allowed in govkit files; write the value out",
+                           problem_mark=event.start_mark)
+        is_collection = self.check_event(CollectionStartEvent)
+        if is_collection:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _Refused(problem=f"nesting deeper than {MAX_DEPTH} levels",
+                               problem_mark=self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            if is_collection:
+                self._depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        too_big = _Refused(problem=f"integer {node.value[:24]}{'...' if len(node.value) > 24 else ''} is outside "
+                                   f"+-2^53", problem_mark=node.start_mark)
+        if len(node.value) > _MAX_INT_CHARS:
+            raise too_big
+        value: int = super().construct_yaml_int(node)
+        if abs(value) > MAX_INT:
+            raise too_big
+        return value
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                line = first_line.get(key)
+            except TypeError:
+                continue  # an unhashable key: the base constructor reports it
+            if line is not None:
+                raise _Refused(problem=f"duplicate key {key!r} (first on line {line})",
+                               problem_mark=key_node.start_mark)
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+GovkitLoader.add_constructor("tag:yaml.org,2002:int", GovkitLoader.construct_yaml_int)
+
+
 def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -45,29 +117,43 @@ def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> N
             _index_lines(item, (*prefix, i), out)
 
 
-def load_yaml(path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocument:
-    """Read and parse one YAML file; any problem becomes a one-line `error`."""
+def _read(path: Path, error: type[GovkitError]) -> bytes:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise error("file not found", file=path) from None
     except IsADirectoryError:
         raise error("is a directory, expected a YAML file", file=path) from None
     except OSError as exc:
         raise error(f"cannot read file ({exc.strerror})", file=path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"file is larger than {MAX_FILE_BYTES:,} bytes; govkit YAML files are configuration", file=path)
+    return raw
+
+
+def load_yaml(path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocument:
+    """Read and parse one YAML file; any problem becomes a one-line `error`."""
+    raw = _read(path, error)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise error("not UTF-8 text", file=path) from None
+    loader = GovkitLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise error(str(exc.problem), file=path, line=mark.line + 1 if mark else None) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
         raise error(f"YAML syntax error: {exc.problem}", file=path, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML syntax error: {exc}", file=path) from None
+    finally:
+        loader.dispose()
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _index_lines(node, (), lines)
