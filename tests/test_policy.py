@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -125,3 +126,57 @@ def test_rule_out_of_scope_is_skipped(project: Project) -> None:
     data = json.loads(project.check("--format json").stdout)
     finding = next(f for f in data["findings"] if f["rule_id"] == "T-LIC-001")
     assert finding["status"] == "skipped" and "risk tier high" in finding["message"]
+
+
+def _with_rule(rule: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    return lambda p: p["rules"].append({"id": "T-X-001", "title": "scoped rule", "severity": "high", **rule})
+
+
+FAIRNESS = {"check": "fairness.demographic_parity_ratio", "params": {"min": 0.8}}
+KANON = {"check": "privacy.k_anonymity", "params": {}}
+
+
+@pytest.mark.parametrize(
+    ("base", "params", "relaxes"),
+    [
+        (FAIRNESS, {"sensitive_features": ["sex"]}, True),  # None = every sensitive feature: narrowing
+        (FAIRNESS, {"sensitive_features": []}, True),
+        ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex", "age"]}}, {"sensitive_features": ["sex"]},
+         True),
+        ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex"]}}, {"sensitive_features": ["sex", "age"]},
+         False),
+        ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex"]}}, {"sensitive_features": None}, False),
+        (KANON, {"quasi_identifiers": ["f1"]}, True),  # None = the manifest's declared ones
+        (KANON, {"quasi_identifiers": []}, True),
+        ({**KANON, "params": {"quasi_identifiers": ["f1", "f2"]}}, {"quasi_identifiers": None}, True),
+        ({**KANON, "params": {"quasi_identifiers": ["f1"]}}, {"quasi_identifiers": ["f1", "f2"]}, False),
+        (KANON, {"datasets": []}, True),
+        (KANON, {"datasets": ["training", "evaluation"]}, False),
+        ({"check": "privacy.no_undeclared_pii", "params": {}}, {"datasets": ["training"]}, True),
+    ],
+)
+def test_narrowing_a_scope_parameter_is_relaxing(project: Project, base: dict[str, Any], params: dict[str, Any],
+                                                  relaxes: bool) -> None:
+    project.policy(_with_rule(base))
+    project.write("policies/teams/alpha.yaml", overlay(overrides={"T-X-001": {"params": params}}))
+    if not relaxes:
+        load_policy(project.root / "policies", team="alpha")
+        return
+    with pytest.raises(PolicyError, match=f"relaxes {next(iter(params))}"):
+        load_policy(project.root / "policies", team="alpha")
+
+
+def test_every_declared_direction_is_known() -> None:
+    from govkit.checks.registry import rule_kinds
+    from govkit.policy.tightening import DIRECTIONS
+
+    for kind, (_, model) in rule_kinds().items():
+        for name, info in model.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            direction = extra.get("stricter")
+            if direction is None or isinstance(direction, list):
+                continue
+            assert direction in DIRECTIONS, f"{kind}.{name}: {direction}"
+            optional = info.default is None or "None" in str(info.annotation)
+            # None must mean something explicit: a plain deny-list superset cannot be None
+            assert not (direction == "superset" and optional), f"{kind}.{name} needs a direction that defines None"

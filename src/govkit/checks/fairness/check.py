@@ -41,7 +41,7 @@ GroupMetric = Literal["selection_rate", "tpr", "fpr", "fnr", "precision", "accur
 
 class FairnessParams(RuleParams):
     sensitive_features: tuple[str, ...] | None = Field(
-        default=None, json_schema_extra={"stricter": "superset"},
+        default=None, json_schema_extra={"stricter": "superset-or-all"},
         description="features to judge; absent = every sensitive feature in the manifest")
     intersectional: bool = Field(default=True, json_schema_extra={"stricter": [False, True]},
                                  description="judge intersections of the features too")

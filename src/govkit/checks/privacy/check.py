@@ -47,8 +47,9 @@ class ProxyParams(RuleParams):
 
 class KAnonymityParams(RuleParams):
     k: int = Field(default=5, ge=2, json_schema_extra={"stricter": "higher"})
-    quasi_identifiers: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset"},
-                                                      description="default: each dataset's declared ones")
+    quasi_identifiers: tuple[str, ...] | None = Field(
+        default=None, json_schema_extra={"stricter": "superset-or-default"},
+        description="default: each dataset's declared ones")
     max_share_below_k: float = Field(default=0.0, ge=0, le=1, json_schema_extra={"stricter": "lower"})
     datasets: tuple[Dataset, ...] = Field(default=("training",), json_schema_extra={"stricter": "superset"})
 
