@@ -54,6 +54,9 @@ def test_valid_waiver_turns_failure_into_waived(failing: Project) -> None:
     [
         ({"expires": "2029-01-01"}, "expired"),
         ({"approved_by": ["Alice@example.com"]}, "self-approved"),
+        ({"approved_by": ["bob@example.com", "\u0430lice@example.com"]}, "self-approved"),  # Cyrillic a
+        ({"approved_by": ["Alice <alice+ok@example.com>"]}, "self-approved"),
+        ({"approved_by": ["ali\u200bce@ｅｘａｍｐｌｅ.com"]}, "self-approved"),  # zero-width, fullwidth
         ({"target": {"model": "other-model"}}, "unused"),
         ({"target": {"model": "scorer", "version": ">=2"}}, "unused"),
         ({"target": {"model": "scorer", "subject": "dataset:evaluation"}}, "unused"),

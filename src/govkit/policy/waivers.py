@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 
 from govkit.canonical import sha256_hex
 from govkit.errors import PolicyError
+from govkit.policy.identity import identity_key
 from govkit.validation import StrictModel, validate_document
 from govkit.yamlio import load_yaml
 
@@ -55,6 +56,14 @@ class Waiver(StrictModel):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("requested_by", "approved_by")
+    @classmethod
+    def _real_identity(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for identity in (value,) if isinstance(value, str) else value:
+            if not identity_key(identity):
+                raise ValueError(f"{identity!r} names no one")
+        return value
 
 
 class WaiverFile(StrictModel):
@@ -134,7 +143,7 @@ def decide(
         return WaiverDecision("other-target", f"subject {subject!r} does not match {target.subject!r}")
     if not waivable:
         return WaiverDecision("not-waivable", f"rule {rule_id} is not waivable")
-    if waiver.requested_by.strip().lower() in {a.strip().lower() for a in waiver.approved_by}:
+    if identity_key(waiver.requested_by) in {identity_key(a) for a in waiver.approved_by}:
         return WaiverDecision("self-approved", f"approved by its requester {waiver.requested_by}")
     if waiver.expires < as_of:
         return WaiverDecision("expired", f"expired on {waiver.expires.isoformat()}")
