@@ -109,7 +109,10 @@ def evaluation_options(func: Any) -> Any:
         click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml"),
         click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
                      default="policies", show_default=True, help="Policy folder or file."),
-        click.option("--team", help="Team whose overlay applies (default: model.team)."),
+        click.option("--team", envvar="GOVKIT_TEAM",
+                     help="Team whose overlay applies (default: the manifest's model.team). CI should set it."),
+        click.option("--require-team", is_flag=True, envvar="GOVKIT_REQUIRE_TEAM",
+                     help="Refuse a manifest whose model.team is not --team / GOVKIT_TEAM."),
         click.option("--policy-set", help="Base policy set, when the folder holds several."),
         click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
                      help="Waivers file (default: waivers.yaml beside the manifest, if present)."),
@@ -132,12 +135,21 @@ def evaluation_options(func: Any) -> Any:
     return func
 
 
-def _evaluate(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+def _team_source() -> str:
+    """Where --team came from, recorded in the evaluation (the manifest's model.team is the fallback)."""
+    source = click.get_current_context().get_parameter_source("team")
+    return "GOVKIT_TEAM" if source == click.core.ParameterSource.ENVIRONMENT else "--team"
+
+
+def _evaluate(manifest: Path, policy_path: Path, team: str | None, require_team: bool, policy_set: str | None,
               waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
               full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None) -> Any:
     from govkit.api import run_check
 
-    return run_check(manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
+    if require_team and not team:
+        raise click.UsageError("--require-team needs --team or GOVKIT_TEAM")
+    return run_check(manifest, policy_path, team=team, team_source=_team_source(), require_team=require_team,
+                     policy_set=policy_set, waivers_path=waivers_path,
                      use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
                      full_scan=full_scan, trust_model=trust_model, engine=engine,
                      duckdb_above=parse_size(duckdb_above), progress=_progress)
@@ -237,7 +249,8 @@ Examples:
 @click.option("--no-log", is_flag=True, help="Do not record the evaluation in the audit log.")
 @click.option("--actor", help="Who runs the check (default: GOVKIT_ACTOR, the CI user, or user@host).")
 @click.pass_context
-def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
+def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, require_team: bool,
+          policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
           full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, formats: tuple[str, ...],
           outputs: tuple[Path, ...],
@@ -246,7 +259,8 @@ def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | Non
           actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
-    evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
+    evaluation = _evaluate(manifest, policy_path, team, require_team, policy_set, waivers_path, no_waivers, fail_on,
+                           as_of,
                            full_scan, trust_model, engine, duckdb_above, baseline)
     from govkit.formats.common import tally
     from govkit.formats.interface import get_formatter

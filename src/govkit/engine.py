@@ -41,6 +41,8 @@ class EvaluationOptions:
     engine: str = "auto"
     duckdb_above: int = 10**9
     team: str | None = None
+    team_source: str = "--team"  # where `team` came from; "model.team" when it is None
+    team_pinned: bool = False
     baseline: Baseline | None = None
 
 
@@ -106,6 +108,7 @@ class _WaiverBook:
                 waiver,
                 rule_id=rule.id,
                 waivable=rule.waivable,
+                locked=rule.locked,
                 model=self.model.name,
                 version=self.model.version,
                 subject=finding.subject,
@@ -219,6 +222,7 @@ def evaluate(
     now = datetime.now(UTC).replace(microsecond=0)
     as_of = options.as_of or now.date()
     team = options.team or manifest.spec.model.team
+    team_source = options.team_source if options.team else "model.team"
     kinds = rule_kinds()
     book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of)
 
@@ -251,7 +255,9 @@ def evaluate(
             findings.append(_apply_baseline(book.apply(finding, rule), options.baseline))
 
     waiver_report = book.report()
-    notices = [f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}" for w in waiver_report if w.status != "used"]
+    notices = [] if team == manifest.spec.model.team else [
+        f"team {team} (from {team_source}) is used, not the manifest's model.team {manifest.spec.model.team}"]
+    notices += [f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}" for w in waiver_report if w.status != "used"]
     notices += [f"waiver {w.id} expires soon ({w.expires})" for w in waiver_report if w.expiring_soon]
     if options.baseline is not None:
         stale = set(options.baseline.entries) - {f.fingerprint for f in findings if f.status == "baselined"}
@@ -287,7 +293,8 @@ def evaluate(
                         "path": display_path(waivers.path)} if waivers and waivers.path else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
-        options={"full_scan": options.full_scan, "trust_model": options.trust_model},
+        options={"full_scan": options.full_scan, "trust_model": options.trust_model,
+                 "team": {"name": team, "source": team_source, "pinned": options.team_pinned}},
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},

@@ -126,6 +126,7 @@ def decide(
     *,
     rule_id: str,
     waivable: bool,
+    locked: bool = False,
     model: str,
     version: str,
     subject: str,
@@ -141,6 +142,8 @@ def decide(
         return WaiverDecision("other-target", f"version {version} does not match {target.version!r}")
     if not fnmatch.fnmatchcase(subject, target.subject):
         return WaiverDecision("other-target", f"subject {subject!r} does not match {target.subject!r}")
+    if locked:
+        return WaiverDecision("not-waivable", f"rule {rule_id} is locked, and locked rules are never waived")
     if not waivable:
         return WaiverDecision("not-waivable", f"rule {rule_id} is not waivable")
     if identity_key(waiver.requested_by) in {identity_key(a) for a in waiver.approved_by}:
