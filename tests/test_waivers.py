@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -103,3 +103,74 @@ def test_decide_is_the_single_rule() -> None:
     assert decide(waiver, **{**args, "waivable": False}).decision == "not-waivable"
     assert decide(waiver, **{**args, "as_of": date(2030, 1, 2)}).decision == "expired"
     assert decide(waiver, **{**args, "as_of": date(2030, 1, 1)}).applies  # valid through its expiry day
+
+
+def test_past_as_of_says_it_revived_an_expired_waiver(failing: Project) -> None:
+    today = date.today()
+    expired = today - timedelta(days=10)
+    failing.write("waivers.yaml", waivers_file({**WAIVER, "expires": expired.isoformat()}))
+    as_of = (today - timedelta(days=30)).isoformat()
+    code, data = run(failing, f"--as-of {as_of} --no-log")
+    assert code == 0 and training_finding(data)["status"] == "waived"  # judged as of that date, as asked
+    use = data["waivers"][0]
+    assert use["status"] == "used" and f"as of {as_of}" in use["detail"] and "expired before today" in use["detail"]
+    assert any(f"--as-of {as_of}" in n and "before today" in n for n in data["notices"])
+    assert any("W-1" in n and "would not apply today" in n for n in data["notices"])
+
+
+def test_as_of_today_or_later_adds_no_notice(failing: Project) -> None:
+    failing.write("waivers.yaml", waivers_file(WAIVER))
+    _, data = run(failing, "--as-of 2029-06-01 --no-log")
+    assert not any("before today" in n for n in data["notices"])
+
+
+def _max_days(project: Project, days: int, rel: str = "policies/base.yaml") -> None:
+    project.policy(lambda p: p.update(waivers={"max_days": days}) or p["rules"][1].update(severity="high"), rel=rel)
+
+
+@pytest.mark.parametrize(("created", "status"), [("2029-01-01", "too-long"), ("2029-09-01", "used"), (None, "used")])
+def test_policy_caps_waiver_lifetime(failing: Project, created: str | None, status: str) -> None:
+    _max_days(failing, 180)
+    failing.write("waivers.yaml", waivers_file({**WAIVER, **({"created": created} if created else {})}))
+    code, data = run(failing, "--as-of 2029-09-01 --no-log")  # expires 2030-01-01: 122 days after as_of
+    use = data["waivers"][0]
+    assert use["status"] == status, use
+    assert (code == 1) == (status == "too-long")
+    if status == "too-long":
+        assert "365 days" in use["detail"] and "180" in use["detail"]
+
+
+def test_without_created_the_lifetime_counts_from_as_of(failing: Project) -> None:
+    _max_days(failing, 30)
+    failing.write("waivers.yaml", waivers_file(WAIVER))
+    _, data = run(failing, "--as-of 2029-09-01 --no-log")
+    assert data["waivers"][0]["status"] == "too-long"
+
+
+def test_overlay_may_only_shorten_waiver_lifetime(project: Project) -> None:
+    from govkit.errors import PolicyError
+    from govkit.policy.loader import load_policy
+
+    _max_days(project, 90)
+    overlay = {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": "alpha", "team": "alpha", "extends": "base"}
+    project.write("policies/alpha.yaml", {**overlay, "waivers": {"max_days": 30}})
+    assert load_policy(project.root / "policies", team="alpha").waiver_max_days == 30
+    project.write("policies/alpha.yaml", {**overlay, "waivers": {"max_days": 365}})
+    with pytest.raises(PolicyError, match="max_days") as err:
+        load_policy(project.root / "policies", team="alpha")
+    assert err.value.file and err.value.file.endswith("alpha.yaml")
+    project.policy()  # no cap in the base: any cap the overlay sets tightens
+    assert load_policy(project.root / "policies", team="alpha").waiver_max_days == 365
+
+
+@pytest.mark.parametrize("expires", ["2026-12-31T23:00:00+05:00", "2026-12-31 23:00:00", "2026-12-31T00:00:00Z"])
+def test_expiry_with_a_time_or_timezone_is_refused(project: Project, expires: str) -> None:
+    for text in (f"expires: {expires}", f"expires: '{expires}'"):
+        project.write("waivers.yaml", "apiVersion: govkit/v1\nkind: Waivers\nwaivers:\n  - id: W-1\n"
+                      "    rule: T-LIC-001\n    reason: r\n    ticket: T-1\n    requested_by: a@x.org\n"
+                      "    approved_by: [b@x.org]\n"
+                      f"    {text}\n")
+        result = project.check("--no-log")
+        assert result.exit_code == 2, result.output
+        assert "waivers.yaml:10" in result.stderr and "waivers[0].expires" in result.stderr
+        assert "YYYY-MM-DD" in result.stderr and result.stderr.count("\n") == 1

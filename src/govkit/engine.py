@@ -93,10 +93,13 @@ def _input_digests(manifest: LoadedManifest) -> dict[str, Any]:
 class _WaiverBook:
     """Applies waivers to findings and remembers what became of each waiver."""
 
-    def __init__(self, waivers: WaiverSet, manifest: LoadedManifest, as_of: date) -> None:
+    def __init__(self, waivers: WaiverSet, manifest: LoadedManifest, as_of: date, *, today: date,
+                 max_days: int | None) -> None:
         self.waivers = waivers.waivers
         self.model = manifest.spec.model
         self.as_of = as_of
+        self.today = today
+        self.max_days = max_days
         self.used: dict[str, str] = {}
         self.refused: dict[str, tuple[str, str]] = {}  # id -> (status, detail)
 
@@ -113,9 +116,10 @@ class _WaiverBook:
                 version=self.model.version,
                 subject=finding.subject,
                 as_of=self.as_of,
+                max_days=self.max_days,
             )
             if d.applies:
-                self.used[waiver.id] = d.detail
+                self.used[waiver.id] = d.detail + self._revived(waiver)
                 return replace(
                     finding,
                     status="waived",
@@ -123,9 +127,30 @@ class _WaiverBook:
                     waiver_id=waiver.id,
                     message=f"{finding.message} [waived by {waiver.id} until {waiver.expires}]",
                 )
-            if d.decision in ("expired", "self-approved", "not-waivable"):
+            if d.decision in ("expired", "self-approved", "not-waivable", "too-long"):
                 self.refused[waiver.id] = (d.decision, d.detail)
         return finding
+
+    def _revived(self, waiver: Waiver) -> str:
+        """Said of a waiver that applies only because --as-of lies before its expiry and today after it."""
+        if waiver.expires >= self.today:
+            return ""
+        return f" (judged as of {self.as_of.isoformat()}; expired before today, {self.today.isoformat()})"
+
+    def notices(self, report: tuple[WaiverUse, ...]) -> list[str]:
+        out = []
+        if self.as_of < self.today and self.waivers:
+            out.append(f"--as-of {self.as_of.isoformat()} is before today ({self.today.isoformat()}): "
+                       "waivers were judged as of that date")
+        for w in report:
+            if w.status == "used" and date.fromisoformat(w.expires) < self.today:
+                out.append(f"waiver {w.id} ({w.rule}) applied as of {self.as_of.isoformat()} but expired on "
+                           f"{w.expires} and would not apply today")
+            elif w.status != "used":
+                out.append(f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}")
+            if w.expiring_soon:
+                out.append(f"waiver {w.id} expires soon ({w.expires})")
+        return out
 
     def report(self) -> tuple[WaiverUse, ...]:
         out = []
@@ -224,7 +249,8 @@ def evaluate(
     team = options.team or manifest.spec.model.team
     team_source = options.team_source if options.team else "model.team"
     kinds = rule_kinds()
-    book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of)
+    book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of,
+                       today=now.date(), max_days=policy.waiver_max_days)
 
     findings: list[Finding] = []
     active: list[ResolvedRule] = []
@@ -257,8 +283,7 @@ def evaluate(
     waiver_report = book.report()
     notices = [] if team == manifest.spec.model.team else [
         f"team {team} (from {team_source}) is used, not the manifest's model.team {manifest.spec.model.team}"]
-    notices += [f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}" for w in waiver_report if w.status != "used"]
-    notices += [f"waiver {w.id} expires soon ({w.expires})" for w in waiver_report if w.expiring_soon]
+    notices += book.notices(waiver_report)
     if options.baseline is not None:
         stale = set(options.baseline.entries) - {f.fingerprint for f in findings if f.status == "baselined"}
         if stale:

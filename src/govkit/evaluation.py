@@ -51,7 +51,7 @@ class WaiverUse:
 
     id: str
     rule: str
-    status: Literal["used", "unused", "expired", "self-approved", "not-waivable"]
+    status: Literal["used", "unused", "expired", "self-approved", "not-waivable", "too-long"]
     detail: str
     expires: str
     expiring_soon: bool = False

@@ -112,13 +112,14 @@ class ResolvedPolicy:
     rules: tuple[ResolvedRule, ...]
     sources: tuple[SourceFile, ...]
     root: Path
+    waiver_max_days: int | None = None
 
     @property
     def digest(self) -> str:
         return digest(self.identity())
 
     def identity(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "team": self.team,
@@ -126,6 +127,9 @@ class ResolvedPolicy:
             "rules": [r.to_dict() for r in self.rules],
             "sources": [{"path": s.path, "sha256": s.sha256} for s in self.sources],
         }
+        if self.waiver_max_days is not None:  # absent when unset, so older digests stay valid
+            out["waivers"] = {"max_days": self.waiver_max_days}
+        return out
 
     def rule(self, rule_id: str) -> ResolvedRule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -351,8 +355,10 @@ def resolve(library: PolicyLibrary, *, team: str | None = None, policy_set: str 
     base = chain[0]
     assert isinstance(base.spec, PolicySet)
     rules = {r.id: _from_rule(r, base, ("rules", i)) for i, r in enumerate(base.spec.rules)}
+    max_days = base.spec.waivers.max_days
     for overlay in chain[1:]:
         _apply_overlay(rules, overlay)
+        max_days = _waiver_max_days(max_days, overlay)
     sources = tuple(SourceFile(d.rel, sha256_hex(d.doc.raw)) for d in chain)
     return ResolvedPolicy(
         name=base.spec.name,
@@ -362,7 +368,21 @@ def resolve(library: PolicyLibrary, *, team: str | None = None, policy_set: str 
         rules=tuple(rules.values()),
         sources=sources,
         root=library.root,
+        waiver_max_days=max_days,
     )
+
+
+def _waiver_max_days(current: int | None, pdoc: PolicyDoc) -> int | None:
+    """An overlay may shorten the longest allowed waiver, never lengthen or remove it."""
+    spec = pdoc.spec
+    assert isinstance(spec, PolicyOverlay)
+    new = spec.waivers.max_days if spec.waivers else None
+    if new is None:
+        return current
+    if current is not None and new > current:
+        raise pdoc.error(f"lengthens waivers.max_days {current} -> {new}; overlays may only shorten it",
+                         ("waivers", "max_days"))
+    return new
 
 
 def load_policy(path: Path, *, team: str | None = None, policy_set: str | None = None) -> ResolvedPolicy:

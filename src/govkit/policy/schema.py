@@ -40,12 +40,20 @@ class Rule(StrictModel):
     waivable: bool = True
 
 
+class WaiverPolicy(StrictModel):
+    """Limits on the waivers a policy accepts; overlays may only tighten them."""
+
+    max_days: int | None = Field(default=None, ge=1, le=36600,
+                                 description="longest allowed waiver: expires - created (or - the evaluation date)")
+
+
 class PolicySet(StrictModel):
     apiVersion: Literal["govkit/v1"]
     kind: Literal["PolicySet"]
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     description: str | None = None
+    waivers: WaiverPolicy = WaiverPolicy()
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
@@ -67,6 +75,7 @@ class PolicyOverlay(StrictModel):
     extends: str = Field(min_length=1, description="name of a PolicySet or another overlay")
     team: str | None = None
     description: str | None = None
+    waivers: WaiverPolicy | None = None
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
     add: tuple[Rule, ...] = ()
     disable: dict[str, Disable] = Field(default_factory=dict)

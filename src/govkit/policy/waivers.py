@@ -7,8 +7,9 @@ by everything that reports on waivers, so the CLI, reports and the audit log can
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from govkit.validation import StrictModel, validate_document
 from govkit.yamlio import load_yaml
 
 EXPIRING_SOON_DAYS = 14
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class WaiverTarget(StrictModel):
@@ -56,6 +58,14 @@ class Waiver(StrictModel):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("created", "expires", mode="before")
+    @classmethod
+    def _plain_date(cls, value: object) -> object:
+        """A day, nothing finer: a time or timezone would be silently dropped, moving the expiry."""
+        if isinstance(value, datetime) or (isinstance(value, str) and not _DATE.fullmatch(value)):
+            raise ValueError(f"give a plain date (YYYY-MM-DD), without time or timezone: {value!s}")
+        return value
 
     @field_validator("requested_by", "approved_by")
     @classmethod
@@ -97,7 +107,7 @@ def load_waivers(path: Path) -> WaiverSet:
     return WaiverSet(path=path, sha256=sha256_hex(doc.raw), waivers=spec.waivers)
 
 
-Decision = Literal["applies", "other-rule", "other-target", "expired", "self-approved", "not-waivable"]
+Decision = Literal["applies", "other-rule", "other-target", "expired", "self-approved", "not-waivable", "too-long"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,7 @@ def decide(
     version: str,
     subject: str,
     as_of: date,
+    max_days: int | None = None,
 ) -> WaiverDecision:
     """Does `waiver` cover this finding on `as_of`? The single source of truth."""
     if waiver.rule != rule_id:
@@ -150,4 +161,10 @@ def decide(
         return WaiverDecision("self-approved", f"approved by its requester {waiver.requested_by}")
     if waiver.expires < as_of:
         return WaiverDecision("expired", f"expired on {waiver.expires.isoformat()}")
+    if max_days is not None:
+        start, since = (waiver.created, "created") if waiver.created else (as_of, "the evaluation date")
+        days = (waiver.expires - start).days
+        if days > max_days:
+            return WaiverDecision("too-long", f"runs {days} days from {since} {start.isoformat()} to "
+                                              f"{waiver.expires.isoformat()}; the policy allows at most {max_days}")
     return WaiverDecision("applies", f"valid until {waiver.expires.isoformat()}")
