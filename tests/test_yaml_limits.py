@@ -71,6 +71,15 @@ def test_duplicate_keys_are_refused(tmp_path: Path, text: str, line: int) -> Non
     assert refused(tmp_path, text, "duplicate key").line == line
 
 
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("a: 1\nb:\n  <<: {locked: true}\n  locked: false\n", "merge keys"),
+    ("a: 1\nb: !!set {x, y}\n", "'set'"), ("a: 1\nb: !!binary aGk=\n", "'binary'"),
+    ("a: 1\nb: !!omap [x: 1, x: 2]\n", "'omap'"),
+])
+def test_merge_keys_and_exotic_tags_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    assert refused(tmp_path, text, fragment).line in (2, 3)
+
+
 def test_document_is_composed_once_and_lines_are_indexed(tmp_path: Path) -> None:
     path = tmp_path / "f.yaml"
     path.write_text("a: 1\nb:\n  - c: 2\n    d: [3, 4]\n")

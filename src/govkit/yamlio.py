@@ -1,7 +1,7 @@
 """YAML loading that remembers where each key is, for error messages and SARIF regions.
 
 Every govkit YAML file (manifest, policies, waivers) comes through here, so this is where hostile
-input is bounded: a size cap, no aliases (govkit's files never need them, and they are how a
+input is bounded: a size cap, no aliases or merge keys (govkit's files never need them, and they are how a
 400-byte "billion laughs" file expands to gigabytes), a nesting limit, integers within +-2^53
 (what JSON and the audit log's canonical form carry exactly), and no duplicate keys (a later
 `locked: false` must not silently win over `locked: true`). The document is composed once; the
@@ -88,8 +88,9 @@ class GovkitLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_line: dict[Any, int] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` would let a later key silently win
+                raise _Refused(problem="merge keys (<<) are not allowed in govkit files",
+                               problem_mark=key_node.start_mark)
             key = self.construct_object(key_node, deep=True)
             try:
                 line = first_line.get(key)
@@ -102,7 +103,14 @@ class GovkitLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
+def _refuse_tag(loader: GovkitLoader, node: yaml.Node) -> Any:
+    raise _Refused(problem=f"YAML tag {node.tag.rsplit(':', 1)[-1]!r} is not allowed in govkit files",
+                   problem_mark=node.start_mark)
+
+
 GovkitLoader.add_constructor("tag:yaml.org,2002:int", GovkitLoader.construct_yaml_int)
+for _tag in ("binary", "set", "omap", "pairs"):  # nothing govkit reads is one of these
+    GovkitLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
 def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> None:
