@@ -180,3 +180,14 @@ def test_every_declared_direction_is_known() -> None:
             optional = info.default is None or "None" in str(info.annotation)
             # None must mean something explicit: a plain deny-list superset cannot be None
             assert not (direction == "superset" and optional), f"{kind}.{name} needs a direction that defines None"
+
+
+def test_policy_show_prints_user_text_literally(project: Project) -> None:
+    project.write("policies/teams/alpha.yaml", overlay(
+        name="alpha[/]", disable={"T-LIC-002": {"justification": "[red]fake[/]"}}))
+    project.policy(lambda p: p.update(waivers={"max_days": 90}))
+    result = project.run(f"policy show --policy {project.root / 'policies'} --team alpha")
+    assert result.exit_code == 0, result.output
+    assert "[red]fake[/]" in result.stdout
+    assert "alpha[/]" in result.stdout
+    assert "waivers: at most 90 days" in result.stdout

@@ -19,13 +19,18 @@ def render_json(policy: ResolvedPolicy) -> str:
 
 def render_text(policy: ResolvedPolicy, *, color: bool = False) -> str:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, width=140, highlight=False)
-    console.print(f"[bold]policy {policy.name} {policy.version}[/bold]  team {policy.team or '-'}")
-    console.print("layers (base first): " + " -> ".join(policy.layers))
+    # every name and justification is user text: escaped so it prints literally, never as markup
+    console.print(f"[bold]policy {escape(policy.name)} {escape(policy.version)}[/bold]  "
+                  f"team {escape(policy.team or '-')}")
+    console.print(escape("layers (base first): " + " -> ".join(policy.layers)))
     console.print(f"digest: {policy.digest}")
+    if policy.waiver_max_days is not None:
+        console.print(f"waivers: at most {policy.waiver_max_days} days")
     table = Table(expand=True)
     table.add_column("rule", no_wrap=True)
     table.add_column("check", no_wrap=True)
@@ -45,6 +50,6 @@ def render_text(policy: ResolvedPolicy, *, color: bool = False) -> str:
             lines.append(f"applies_to: {json.dumps(scope)}  <-  {rule.provenance.get('applies_to')}")
         if not rule.enabled:
             lines.append(f"disabled  <-  {rule.disabled_by}: {rule.justification}")
-        table.add_row(rule.id, rule.check, state, "\n".join(lines))
+        table.add_row(escape(rule.id), escape(rule.check), state, escape("\n".join(lines)))
     console.print(table)
     return out.getvalue()
