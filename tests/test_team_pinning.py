@@ -35,6 +35,10 @@ def test_overlay_cannot_escape_the_selected_set(project: Project) -> None:
     # several sets and no --policy-set: the overlay may not pick its own base
     with pytest.raises(PolicyError, match="several policy sets"):
         load_policy(project.root / "policies", team="alpha")
+    # naming an overlay of base selects base too
+    project.write("policies/division.yaml", overlay(name="division", team=None))
+    with pytest.raises(PolicyError, match="but this run uses set 'base'"):
+        load_policy(project.root / "policies", team="alpha", policy_set="division")
     # the set the overlay was written for still works when the run selects it
     rule = load_policy(project.root / "policies", team="alpha", policy_set="sandbox").rule("T-LIC-001")
     assert rule is not None and not rule.enabled

@@ -128,21 +128,30 @@ def _max_days(project: Project, days: int, rel: str = "policies/base.yaml") -> N
     project.policy(lambda p: p.update(waivers={"max_days": days}) or p["rules"][1].update(severity="high"), rel=rel)
 
 
-@pytest.mark.parametrize(("created", "status"), [("2029-01-01", "too-long"), ("2029-09-01", "used"), (None, "used")])
-def test_policy_caps_waiver_lifetime(failing: Project, created: str | None, status: str) -> None:
+def test_policy_caps_waiver_lifetime(failing: Project) -> None:
     _max_days(failing, 180)
-    failing.write("waivers.yaml", waivers_file({**WAIVER, **({"created": created} if created else {})}))
-    code, data = run(failing, "--as-of 2029-09-01 --no-log")  # expires 2030-01-01: 122 days after as_of
-    use = data["waivers"][0]
-    assert use["status"] == status, use
-    assert (code == 1) == (status == "too-long")
-    if status == "too-long":
-        assert "365 days" in use["detail"] and "180" in use["detail"]
+    today = date.today()
+    for created, expires, status in [
+        (today - timedelta(days=200), today + timedelta(days=10), "too-long"),  # 210 days in all
+        (today - timedelta(days=100), today + timedelta(days=60), "used"),
+        (None, today + timedelta(days=150), "used"),  # no created: counted from today
+        (None, today + timedelta(days=400), "too-long"),
+        (today + timedelta(days=300), today + timedelta(days=400), "too-long"),  # a future `created` counts as today
+    ]:
+        waiver = {**WAIVER, "expires": expires.isoformat(), **({"created": created.isoformat()} if created else {})}
+        failing.write("waivers.yaml", waivers_file(waiver))
+        code, data = run(failing, "--no-log")
+        use = data["waivers"][0]
+        assert use["status"] == status, (created, expires, use)
+        assert (code == 1) == (status == "too-long")
+        if status == "too-long":
+            assert "the policy allows at most 180" in use["detail"]
+            assert f"runs {(expires - min(created or today, today)).days} days" in use["detail"]
 
 
-def test_without_created_the_lifetime_counts_from_as_of(failing: Project) -> None:
-    _max_days(failing, 30)
-    failing.write("waivers.yaml", waivers_file(WAIVER))
+def test_future_as_of_does_not_shorten_a_waiver(failing: Project) -> None:
+    _max_days(failing, 180)
+    failing.write("waivers.yaml", waivers_file(WAIVER))  # expires 2030-01-01, years from today
     _, data = run(failing, "--as-of 2029-09-01 --no-log")
     assert data["waivers"][0]["status"] == "too-long"
 

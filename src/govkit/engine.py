@@ -117,6 +117,7 @@ class _WaiverBook:
                 subject=finding.subject,
                 as_of=self.as_of,
                 max_days=self.max_days,
+                today=self.today,
             )
             if d.applies:
                 self.used[waiver.id] = d.detail + self._revived(waiver)

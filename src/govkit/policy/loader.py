@@ -213,18 +213,13 @@ def _chain(library: PolicyLibrary, top: PolicyDoc) -> list[PolicyDoc]:
     return list(reversed(chain))
 
 
-def _base_set(library: PolicyLibrary, policy_set: str | None) -> PolicyDoc | None:
-    """The set this run is judged against: `--policy-set`, or the folder's only set.
-
-    Never chosen by an overlay: with several sets and no `--policy-set` a team overlay could
-    otherwise pick the laxest set as its base and escape the baseline's locked rules.
-    """
+def _named(library: PolicyLibrary, policy_set: str | None) -> PolicyDoc:
+    """What `--policy-set` names (a set, or an overlay for `policy validate/show`), else the only set."""
     if policy_set is not None:
-        if policy_set in library.sets:
-            return library.sets[policy_set]
-        if policy_set in library.overlays:
-            return None  # an overlay named explicitly (policy validate/show): its own chain decides
-        raise PolicyError(f"no policy named {policy_set!r}", file=library.root)
+        found = library.sets.get(policy_set) or library.overlays.get(policy_set)
+        if found is None:
+            raise PolicyError(f"no policy named {policy_set!r}", file=library.root)
+        return found
     if len(library.sets) == 1:
         return next(iter(library.sets.values()))
     names = ", ".join(sorted(library.sets))
@@ -232,7 +227,10 @@ def _base_set(library: PolicyLibrary, policy_set: str | None) -> PolicyDoc | Non
 
 
 def _select_top(library: PolicyLibrary, team: str | None, policy_set: str | None) -> PolicyDoc:
-    base = _base_set(library, policy_set)
+    """The top of the chain to resolve. The base set is the run's choice (`--policy-set` or the
+    folder's only set), never the overlay's: with several sets a team overlay could otherwise
+    build on the laxest one and escape the baseline's locked rules."""
+    named = _named(library, policy_set)
     if team is not None:
         matches = [o for o in library.overlays.values() if o.spec.team == team]
         if len(matches) > 1:
@@ -240,16 +238,13 @@ def _select_top(library: PolicyLibrary, team: str | None, policy_set: str | None
             raise PolicyError(f"several overlays declare team {team!r}: {names}", file=library.root)
         if matches:
             top = matches[0]
-            root = _chain(library, top)[0]
-            if base is not None and root.spec.name != base.spec.name:
+            base, root = _chain(library, named)[0], _chain(library, top)[0]
+            if root.spec.name != base.spec.name:
                 raise top.error(f"overlay for team {team!r} extends set {root.spec.name!r}, but this run uses "
                                 f"set {base.spec.name!r}; an overlay may only build on the selected set",
                                 ("extends",))
             return top
-    if base is None:
-        assert policy_set is not None
-        return library.overlays[policy_set]
-    return base
+    return named
 
 
 def _scope_relaxed(old: AppliesTo, new: AppliesTo) -> bool:

@@ -142,6 +142,7 @@ def decide(
     subject: str,
     as_of: date,
     max_days: int | None = None,
+    today: date | None = None,
 ) -> WaiverDecision:
     """Does `waiver` cover this finding on `as_of`? The single source of truth."""
     if waiver.rule != rule_id:
@@ -162,9 +163,11 @@ def decide(
     if waiver.expires < as_of:
         return WaiverDecision("expired", f"expired on {waiver.expires.isoformat()}")
     if max_days is not None:
-        start, since = (waiver.created, "created") if waiver.created else (as_of, "the evaluation date")
+        # counted from the earliest of created, as_of and today: neither a future `created` nor a
+        # future --as-of can make a long waiver look short
+        start = min(d for d in (waiver.created, as_of, today) if d is not None)
         days = (waiver.expires - start).days
         if days > max_days:
-            return WaiverDecision("too-long", f"runs {days} days from {since} {start.isoformat()} to "
+            return WaiverDecision("too-long", f"runs {days} days from {start.isoformat()} to "
                                               f"{waiver.expires.isoformat()}; the policy allows at most {max_days}")
     return WaiverDecision("applies", f"valid until {waiver.expires.isoformat()}")
