@@ -126,6 +126,16 @@ CASES: list[tuple[str, Setup, list[str]]] = [
     ("waiver-bad-date", write("waivers.yaml", waiver(expires="next tuesday")), ["waivers[0].expires:"]),
     ("waiver-bad-version", write("waivers.yaml", waiver(target={"version": ">=>1"})),
      ["waivers[0].target.version:", "invalid version specifier"]),
+    ("waiver-duplicate-key", write("waivers.yaml", "apiVersion: govkit/v1\nkind: Waivers\nwaivers: []\n"
+                                                   "kind: Waivers\n"), ["waivers.yaml:4", "duplicate key 'kind'"]),
+    ("waiver-expiry-timezone", write("waivers.yaml", waiver(expires="2026-12-31T23:00:00+05:00")),
+     ["waivers[0].expires:", "YYYY-MM-DD"]),
+    ("waiver-blank-approver", write("waivers.yaml", waiver(approved_by=["\u200b"])),
+     ["waivers[0].approved_by:", "names no one"]),
+    ("policy-alias", write("policies/base.yaml", "a: &x [1]\nb: *x\n"), ["base.yaml:2", "aliases"]),
+    ("overlay-lengthens-waivers", lambda p: (p.policy(lambda d: d.update(waivers={"max_days": 30})),
+                                             p.write("policies/alpha.yaml", overlay(waivers={"max_days": 90})),
+                                             "")[-1], ["alpha.yaml:", "waivers.max_days:", "only shorten"]),
     ("waiver-file-missing", lambda p: "--waivers missing-waivers.yaml", ["missing-waivers.yaml", "file not found"]),
 ]
 
