@@ -1,8 +1,9 @@
 """YAML loading that remembers where each key is, for error messages and SARIF regions.
 
 Every govkit YAML file (manifest, policies, waivers) comes through here, so this is where hostile
-input is bounded: a size cap, no aliases or merge keys (govkit's files never need them, and they are how a
-400-byte "billion laughs" file expands to gigabytes), a nesting limit, integers within +-2^53
+input is bounded: a size cap, a cap on the number of values, no aliases or merge keys (govkit's
+files never need them, and aliases are how a 400-byte "billion laughs" file expands to
+gigabytes), a nesting limit, integers within +-2^53
 (what JSON and the audit log's canonical form carry exactly), and no duplicate keys (a later
 `locked: false` must not silently win over `locked: true`). The document is composed once; the
 data and the line index both come from that one node tree.
@@ -22,8 +23,9 @@ from govkit.errors import GovkitError
 
 KeyPath = tuple[str | int, ...]
 
-MAX_FILE_BYTES = 1 << 20  # 1 MiB: hand-written configuration, never data
+MAX_FILE_BYTES = 512 * 1024  # hand-written configuration, never data
 MAX_DEPTH = 64
+MAX_NODES = 20_000  # a 200-rule policy or a 5,000-feature manifest is far below; bounds time and memory
 MAX_INT = 2**53
 _MAX_INT_CHARS = 80  # longest spelling of an int within range (binary with underscores); int() never sees more
 
@@ -57,12 +59,17 @@ class GovkitLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         if self.check_event(AliasEvent):
             event = self.peek_event()
             raise _Refused(problem="aliases (*name) are not allowed in govkit files; write the value out",
                            problem_mark=event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(problem=f"more than {MAX_NODES:,} values; govkit files are configuration",
+                           problem_mark=self.peek_event().start_mark)
         is_collection = self.check_event(CollectionStartEvent)
         if is_collection:
             self._depth += 1
