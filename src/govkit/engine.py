@@ -13,7 +13,7 @@ from govkit import __version__
 from govkit.baseline import Baseline, fingerprint
 from govkit.canonical import file_sha256
 from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome, RuleParams
-from govkit.checks.registry import available_checks, rule_kinds
+from govkit.checks.registry import rule_kinds
 from govkit.datasets import dataset_sha256
 from govkit.errors import CheckError
 from govkit.evaluation import Evaluation, Finding, WaiverUse
@@ -212,7 +212,6 @@ def _measure_all(
     active: list[ResolvedRule], params: dict[str, RuleParams], manifest: LoadedManifest, options: CheckOptions,
     progress: Progress,
 ) -> tuple[dict[str, Measurement], dict[str, str], dict[str, Check]]:
-    checks = available_checks()
     kinds = rule_kinds()
     measurements: dict[str, Measurement] = {}
     errors: dict[str, str] = {}
@@ -221,7 +220,7 @@ def _measure_all(
     for rule in active:
         by_check.setdefault(kinds[rule.check][0].name, []).append(rule)
     for name, rules in by_check.items():
-        check = checks[name]()
+        check = kinds[rules[0].check][0]()
         instances[name] = check
         ctx = CheckContext(
             manifest=manifest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -30,9 +31,14 @@ def _load(target: str) -> type[Check]:
 
 
 @cache
+def _builtin(name: str) -> type[Check]:
+    return _load(BUILTIN[name])
+
+
+@cache
 def available_checks() -> dict[str, type[Check]]:
     """All checks by name; a plug-in may not shadow a built-in."""
-    found = {name: _load(target) for name, target in BUILTIN.items()}
+    found = {name: _builtin(name) for name in BUILTIN}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found:
             continue
@@ -46,10 +52,36 @@ def available_checks() -> dict[str, type[Check]]:
     return found
 
 
-def rule_kinds() -> dict[str, tuple[type[Check], type[RuleParams]]]:
-    """Every judgeable rule kind (`license.model`, ...) with its check and parameter model."""
+def _every_kind() -> dict[str, tuple[type[Check], type[RuleParams]]]:
     kinds: dict[str, tuple[type[Check], type[RuleParams]]] = {}
     for cls in available_checks().values():
         for kind, params in cls.rule_kinds.items():
             kinds[kind] = (cls, params)
     return kinds
+
+
+class RuleKinds(Mapping[str, tuple[type[Check], type[RuleParams]]]):
+    """Every judgeable rule kind (`license.model`, ...) with its check and parameter model.
+
+    Looking up one kind imports only the built-in check its family names (`fairness.*` ->
+    the fairness check), so a gate whose policy judges fairness alone never imports pandas-heavy
+    privacy code or SHAP. Anything else (plug-ins, listing every kind) loads every check.
+    """
+
+    def __getitem__(self, kind: str) -> tuple[type[Check], type[RuleParams]]:
+        family = kind.split(".", 1)[0]
+        if family in BUILTIN:
+            cls = _builtin(family)
+            if kind in cls.rule_kinds:
+                return cls, cls.rule_kinds[kind]
+        return _every_kind()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_every_kind())
+
+    def __len__(self) -> int:
+        return len(_every_kind())
+
+
+def rule_kinds() -> RuleKinds:
+    return RuleKinds()
