@@ -248,10 +248,22 @@ def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | Non
     plan = _plan_outputs(ctx, output_dir)
     evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
                            full_scan, trust_model, engine, duckdb_above, baseline)
-    from govkit.formats.common import tally
+    from govkit.formats.common import printable, tally
     from govkit.formats.interface import get_formatter
 
     digest = evaluation.digest
+    silent = quiet or (_in_ci() and evaluation.verdict == "pass")
+    verdict_line = (f"govkit: {evaluation.verdict.upper()} {printable(evaluation.model['name'])} "
+                    f"{printable(evaluation.model['version'])} ({tally(evaluation.counts)})")
+    # rendered before recording, so a format that fails leaves no recorded evaluation without its outputs
+    files = [(path, get_formatter(fmt).render(evaluation, digest=digest)) for fmt, path in plan if path is not None]
+    to_stdout = next((fmt for fmt, path in plan if path is None), None)
+    if to_stdout == "text" and silent:
+        shown = verdict_line + "\n"
+    elif to_stdout is not None:
+        shown = get_formatter(to_stdout).render(evaluation, digest=digest, color=_color(sys.stdout))
+    else:
+        shown = verdict_line + "\n" if not silent or evaluation.verdict == "fail" else ""
     if not no_log:
         from govkit.audit.log import AuditLog
         from govkit.audit.records import record_evaluation
@@ -260,22 +272,10 @@ def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | Non
             entry = record_evaluation(log, evaluation)
         if not quiet and not _in_ci():
             click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
-    silent = quiet or (_in_ci() and evaluation.verdict == "pass")
-    verdict_line = (f"govkit: {evaluation.verdict.upper()} {evaluation.model['name']} "
-                    f"{evaluation.model['version']} ({tally(evaluation.counts)})")
-    to_stdout = None
-    for fmt, path in plan:
-        if path is None:
-            to_stdout = fmt
-            continue
+    for path, text in files:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
-    if to_stdout == "text" and silent:
-        click.echo(verdict_line)
-    elif to_stdout is not None:
-        click.echo(get_formatter(to_stdout).render(evaluation, digest=digest, color=_color(sys.stdout)), nl=False)
-    elif not silent or evaluation.verdict == "fail":
-        click.echo(verdict_line)
+        path.write_text(text, encoding="utf-8")
+    click.echo(shown, nl=False)
     warned = any(f.status == "warn" or (f.status == "fail" and not f.blocking) for f in evaluation.findings)
     if evaluation.verdict == "fail" and not soft_fail:
         sys.exit(EXIT_BLOCKING)
@@ -432,8 +432,11 @@ def log_show(db: str, model: str | None, action: str | None, since: date | None,
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in found], indent=2))
         return
+    from govkit.formats.common import printable
+
     for e in found:
-        click.echo(f"{e.seq:>6}  {e.recorded_at}  {e.action:<22} {e.subject:<32} {e.actor}  {e.entry_hash[:16]}")
+        click.echo(f"{e.seq:>6}  {e.recorded_at}  {printable(e.action):<22} {printable(e.subject):<32} "
+                   f"{printable(e.actor)}  {e.entry_hash[:16]}")
     click.echo(f"{len(found)} entries", err=True)
 
 

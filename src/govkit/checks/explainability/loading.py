@@ -27,7 +27,6 @@ SKOPS_TRUSTED_TYPES = frozenset({
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.metrics._dist_metrics.EuclideanDistance64",
     "sklearn.metrics._dist_metrics.ManhattanDistance64",
-    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
@@ -140,7 +139,7 @@ def _lightgbm(manifest: LoadedManifest, path: Path, lightgbm: Any) -> Any:
     except UnicodeDecodeError:
         raise _refuse(manifest, f"{path.name} is not a LightGBM text model file (not UTF-8)") from None
     try:
-        probe = subprocess.run([sys.executable, "-P", "-c", _LIGHTGBM_PROBE], input=data, capture_output=True,
+        probe = subprocess.run([sys.executable, "-P", "-c", _LIGHTGBM_PROBE], input=data, capture_output=True,  # noqa: S603
                                timeout=LIGHTGBM_PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise _refuse(manifest, f"LightGBM did not finish reading {path.name} in {LIGHTGBM_PROBE_TIMEOUT_S:g} s; "
