@@ -30,9 +30,10 @@ def run_check(
     engine: str = "auto",
     duckdb_above: int = 10**9,
     baseline_path: Path | None = None,
+    allow_outside: tuple[Path, ...] = (),
     progress: Progress = no_progress,
 ) -> Evaluation:
-    manifest = load_manifest(manifest_path)
+    manifest = load_manifest(manifest_path, allow_outside=allow_outside)
     team = team or manifest.spec.model.team
     resolved = load_policy(policy_path, team=team, policy_set=policy_set)
     if waivers_path is None and (manifest.folder / DEFAULT_WAIVERS).is_file():

@@ -58,7 +58,9 @@ def _debug(ctx: click.Context) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+    from govkit.formats.common import printable  # errors quote file names and values: no terminal escapes
+
+    click.echo(printable(message), err=True)
     sys.exit(code)
 
 
@@ -120,6 +122,8 @@ def evaluation_options(func: Any) -> Any:
         click.option("--full-scan", is_flag=True, help="Check every value for PII, not a 10,000-value sample."),
         click.option("--trust-model", is_flag=True,
                      help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files)."),
+        click.option("--allow-outside", type=click.Path(path_type=Path), multiple=True, metavar="FOLDER",
+                     help="Let the manifest point into this folder outside its own (recorded); repeatable."),
         click.option("--engine", type=click.Choice(ENGINE_CHOICES), envvar="GOVKIT_ENGINE", default="auto",
                      show_default=True,
                      help="Where cohort counts run: pandas in memory, DuckDB out of core, or Spark. auto = pandas, "
@@ -134,13 +138,14 @@ def evaluation_options(func: Any) -> Any:
 
 def _evaluate(manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
               waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None) -> Any:
+              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None,
+              allow_outside: tuple[Path, ...] = ()) -> Any:
     from govkit.api import run_check
 
     return run_check(manifest, policy_path, team=team, policy_set=policy_set, waivers_path=waivers_path,
                      use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
                      full_scan=full_scan, trust_model=trust_model, engine=engine,
-                     duckdb_above=parse_size(duckdb_above), progress=_progress)
+                     duckdb_above=parse_size(duckdb_above), allow_outside=allow_outside, progress=_progress)
 
 
 def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
@@ -239,15 +244,15 @@ Examples:
 @click.pass_context
 def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-          full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, formats: tuple[str, ...],
-          outputs: tuple[Path, ...],
+          full_scan: bool, trust_model: bool, allow_outside: tuple[Path, ...], engine: str, duckdb_above: str,
+          formats: tuple[str, ...], outputs: tuple[Path, ...],
           output_dir: Path | None, baseline: Path | None,
           soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
           actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
     evaluation = _evaluate(manifest, policy_path, team, policy_set, waivers_path, no_waivers, fail_on, as_of,
-                           full_scan, trust_model, engine, duckdb_above, baseline)
+                           full_scan, trust_model, engine, duckdb_above, baseline, allow_outside)
     from govkit.formats.common import printable, tally
     from govkit.formats.interface import get_formatter
 
