@@ -132,3 +132,11 @@ def test_log_show_prints_no_terminal_escapes(hostile: Project) -> None:
     out = hostile.run("log show").stdout
     assert "scorer x" in out and "\x1b" not in out
     assert all(not line.startswith("::") for line in out.splitlines())
+
+
+def test_error_lines_show_escapes_instead_of_obeying_them(project: Project) -> None:
+    project.manifest(lambda m: m["datasets"]["training"].update(path="data/\x1b]0;pwned\x07\x1b[2J.csv"))
+    result = project.check()
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "datasets.training.path" in line and "\x1b" not in line and "\\x1b[2J" in line
