@@ -82,6 +82,47 @@ def test_sarif_is_valid_and_complete(demo: Path) -> None:
     assert "license: CC-BY-NC-4.0" in lines[licence["locations"][0]["physicalLocation"]["region"]["startLine"] - 1]
 
 
+def sarif_locations(sarif: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every artifact location, checked the way SARIF1004 does: a uriBaseId only on a relative
+    reference, and every base id declared as an absolute file URI ending in a slash."""
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    (run_,) = sarif["runs"]
+    bases = run_.get("originalUriBaseIds", {})
+    for base in bases.values():
+        assert base["uri"].startswith("file:///") and base["uri"].endswith("/")
+    found = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run_["results"] if "locations" in r]
+    assert found
+    for loc in found:
+        if "uriBaseId" in loc:
+            assert loc["uriBaseId"] in bases and not loc["uri"].startswith(("/", "file:")), loc
+        else:
+            assert loc["uri"].startswith("file:///"), loc
+    return found
+
+
+def test_sarif_paths_when_the_manifest_is_outside_the_working_directory(demo: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    args = ["check", str(demo / "govkit.yaml"), "--policy", str(demo / "policies"), "--no-log", "--format", "sarif"]
+    found = sarif_locations(json.loads(CliRunner().invoke(cli, args).stdout))
+    assert {loc["uri"] for loc in found} >= {(demo / "govkit.yaml").as_uri()}  # absolute, no base id
+
+
+def test_sarif_paths_are_relative_to_the_repository_root(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(demo)], check=True)
+    (demo / "ci").mkdir()
+    monkeypatch.chdir(demo / "ci")  # a job that runs in a sub-folder of the checkout
+    args = ["check", "../govkit.yaml", "--policy", "../policies", "--no-log", "--format", "sarif"]
+    sarif = json.loads(CliRunner().invoke(cli, args).stdout)
+    found = sarif_locations(sarif)
+    assert {loc["uri"] for loc in found} == {"govkit.yaml"}
+    assert sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == demo.resolve().as_uri() + "/"
+
+
 def test_sarif_fingerprints_are_stable(demo: Path) -> None:
     run("--format", "sarif", "-o", "a.sarif")
     run("--format", "sarif", "-o", "b.sarif", "--fail-on", "critical")

@@ -126,3 +126,17 @@ def test_dataset_findings_name_the_dataset(project: Project) -> None:
     items = {f["subject"]: f for f in by_rule(findings(project), "T-LIC-002")}
     assert items["dataset:training"]["status"] == "fail"
     assert items["dataset:evaluation"]["status"] == "pass"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x89PNG\r\n\x1a\n\xff\xfe binary", "not a UTF-8 text file"),
+    (b"numpy\n" * 200_000, "larger than 1 MiB"),
+])
+def test_requirements_that_are_not_a_requirements_file_are_exit_2(project: Project, content: bytes,
+                                                                   message: str) -> None:
+    (project.root / "requirements.txt").write_bytes(content)
+    project.manifest(lambda m: m["dependencies"].update(requirements="requirements.txt"))
+    result = project.check()
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "requirements.txt" in line and message in line

@@ -33,13 +33,14 @@ def run_check(
     engine: str = "auto",
     duckdb_above: int = 10**9,
     baseline_path: Path | None = None,
+    allow_outside: tuple[Path, ...] = (),
     progress: Progress = no_progress,
 ) -> Evaluation:
     """Evaluate one manifest. The team (which overlay applies) is `team` when the caller gives one
     (the CLI: --team or GOVKIT_TEAM), else the manifest's own model.team; with `require_team` a
     manifest whose model.team differs is refused, so a model's author cannot pick a laxer overlay.
     """
-    manifest = load_manifest(manifest_path)
+    manifest = load_manifest(manifest_path, allow_outside=allow_outside)
     declared = manifest.spec.model.team
     if require_team and team != declared:
         raise ManifestError(f"model.team is {declared!r}, but this run is pinned to team {team!r} ({team_source})",

@@ -58,7 +58,9 @@ def _debug(ctx: click.Context) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
+    from govkit.formats.common import printable  # errors quote file names and values: no terminal escapes
+
+    click.echo(printable(message), err=True)
     sys.exit(code)
 
 
@@ -123,6 +125,8 @@ def evaluation_options(func: Any) -> Any:
         click.option("--full-scan", is_flag=True, help="Check every value for PII, not a 10,000-value sample."),
         click.option("--trust-model", is_flag=True,
                      help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files)."),
+        click.option("--allow-outside", type=click.Path(path_type=Path), multiple=True, metavar="FOLDER",
+                     help="Let the manifest point into this folder outside its own (recorded); repeatable."),
         click.option("--engine", type=click.Choice(ENGINE_CHOICES), envvar="GOVKIT_ENGINE", default="auto",
                      show_default=True,
                      help="Where cohort counts run: pandas in memory, DuckDB out of core, or Spark. auto = pandas, "
@@ -143,7 +147,8 @@ def _team_source() -> str:
 
 def _evaluate(manifest: Path, policy_path: Path, team: str | None, require_team: bool, policy_set: str | None,
               waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None) -> Any:
+              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None,
+              allow_outside: tuple[Path, ...] = ()) -> Any:
     from govkit.api import run_check
 
     if require_team and not team:
@@ -152,7 +157,7 @@ def _evaluate(manifest: Path, policy_path: Path, team: str | None, require_team:
                      policy_set=policy_set, waivers_path=waivers_path,
                      use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
                      full_scan=full_scan, trust_model=trust_model, engine=engine,
-                     duckdb_above=parse_size(duckdb_above), progress=_progress)
+                     duckdb_above=parse_size(duckdb_above), allow_outside=allow_outside, progress=_progress)
 
 
 def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
@@ -252,20 +257,31 @@ Examples:
 def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, require_team: bool,
           policy_set: str | None,
           waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-          full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, formats: tuple[str, ...],
-          outputs: tuple[Path, ...],
+          full_scan: bool, trust_model: bool, allow_outside: tuple[Path, ...], engine: str, duckdb_above: str,
+          formats: tuple[str, ...], outputs: tuple[Path, ...],
           output_dir: Path | None, baseline: Path | None,
           soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
           actor: str | None) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
     evaluation = _evaluate(manifest, policy_path, team, require_team, policy_set, waivers_path, no_waivers, fail_on,
-                           as_of,
-                           full_scan, trust_model, engine, duckdb_above, baseline)
-    from govkit.formats.common import tally
+                           as_of, full_scan, trust_model, engine, duckdb_above, baseline, allow_outside)
+    from govkit.formats.common import printable, tally
     from govkit.formats.interface import get_formatter
 
     digest = evaluation.digest
+    silent = quiet or (_in_ci() and evaluation.verdict == "pass")
+    verdict_line = (f"govkit: {evaluation.verdict.upper()} {printable(evaluation.model['name'])} "
+                    f"{printable(evaluation.model['version'])} ({tally(evaluation.counts)})")
+    # rendered before recording, so a format that fails leaves no recorded evaluation without its outputs
+    files = [(path, get_formatter(fmt).render(evaluation, digest=digest)) for fmt, path in plan if path is not None]
+    to_stdout = next((fmt for fmt, path in plan if path is None), None)
+    if to_stdout == "text" and silent:
+        shown = verdict_line + "\n"
+    elif to_stdout is not None:
+        shown = get_formatter(to_stdout).render(evaluation, digest=digest, color=_color(sys.stdout))
+    else:
+        shown = verdict_line + "\n" if not silent or evaluation.verdict == "fail" else ""
     if not no_log:
         from govkit.audit.log import AuditLog
         from govkit.audit.records import record_evaluation
@@ -274,22 +290,10 @@ def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | Non
             entry = record_evaluation(log, evaluation)
         if not quiet and not _in_ci():
             click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
-    silent = quiet or (_in_ci() and evaluation.verdict == "pass")
-    verdict_line = (f"govkit: {evaluation.verdict.upper()} {evaluation.model['name']} "
-                    f"{evaluation.model['version']} ({tally(evaluation.counts)})")
-    to_stdout = None
-    for fmt, path in plan:
-        if path is None:
-            to_stdout = fmt
-            continue
+    for path, text in files:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(get_formatter(fmt).render(evaluation, digest=digest), encoding="utf-8")
-    if to_stdout == "text" and silent:
-        click.echo(verdict_line)
-    elif to_stdout is not None:
-        click.echo(get_formatter(to_stdout).render(evaluation, digest=digest, color=_color(sys.stdout)), nl=False)
-    elif not silent or evaluation.verdict == "fail":
-        click.echo(verdict_line)
+        path.write_text(text, encoding="utf-8")
+    click.echo(shown, nl=False)
     warned = any(f.status == "warn" or (f.status == "fail" and not f.blocking) for f in evaluation.findings)
     if evaluation.verdict == "fail" and not soft_fail:
         sys.exit(EXIT_BLOCKING)
@@ -446,8 +450,11 @@ def log_show(db: str, model: str | None, action: str | None, since: date | None,
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in found], indent=2))
         return
+    from govkit.formats.common import printable
+
     for e in found:
-        click.echo(f"{e.seq:>6}  {e.recorded_at}  {e.action:<22} {e.subject:<32} {e.actor}  {e.entry_hash[:16]}")
+        click.echo(f"{e.seq:>6}  {e.recorded_at}  {printable(e.action):<22} {printable(e.subject):<32} "
+                   f"{printable(e.actor)}  {e.entry_hash[:16]}")
     click.echo(f"{len(found)} entries", err=True)
 
 

@@ -313,13 +313,16 @@ def evaluate(
         },
         inputs={
             "files": _input_digests(manifest),
+            **({"outside_manifest_folder": dict(manifest.outside)} if manifest.outside else {}),
             "policy_root": display_path(policy.root),
             "waivers": {"sha256": waivers.sha256, "used": options.use_waivers,
                         "path": display_path(waivers.path)} if waivers and waivers.path else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
         options={"full_scan": options.full_scan, "trust_model": options.trust_model,
-                 "team": {"name": team, "source": team_source, "pinned": options.team_pinned}},
+                 "team": {"name": team, "source": team_source, "pinned": options.team_pinned},
+                 **({"allow_outside": [a.as_posix() for a in manifest.allowed_outside]}
+                    if manifest.allowed_outside else {})},
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from govkit.datasets import dataset_files, read_columns
+from govkit.datasets import dataset_files, is_pattern, pattern_root, read_columns
 from govkit.errors import DataError, ManifestError
 from govkit.licensing.expressions import check_expression_syntax
 from govkit.validation import StrictModel, dotted, validate_document
@@ -95,10 +96,16 @@ class Manifest(StrictModel):
 
 @dataclass(frozen=True)
 class LoadedManifest:
-    """A validated manifest with its source document, so errors and SARIF can cite lines."""
+    """A validated manifest with its source document, so errors and SARIF can cite lines.
+
+    Every path it names lies inside its folder tree, or inside a place the user running govkit
+    allowed (`allowed_outside`); `outside` maps the keys that use such a place to the real path.
+    """
 
     doc: YamlDocument
     spec: Manifest
+    allowed_outside: tuple[Path, ...] = ()
+    outside: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -121,24 +128,61 @@ class LoadedManifest:
         return self.resolve(spec.path)
 
 
-def _check_files_and_columns(m: LoadedManifest) -> None:
+class _Confinement:
+    """Checks that what a manifest points at (symlinks resolved) stays in its folder tree.
+
+    A manifest cannot allow itself out: only the user running govkit can (--allow-outside), so a
+    change to govkit.yaml in a merge request cannot make the gate read /etc or a home folder.
+    """
+
+    def __init__(self, m: LoadedManifest, allowed: Sequence[Path]) -> None:
+        self.m = m
+        self.home = m.folder.resolve()
+        self.allowed = tuple(a.resolve() for a in allowed)
+        self.outside: dict[str, str] = {}
+
+    def check(self, path: Path, key: KeyPath) -> None:
+        real = path.resolve()
+        if real.is_relative_to(self.home):
+            return
+        if any(real.is_relative_to(a) for a in self.allowed):
+            self.outside.setdefault(dotted(key), real.as_posix())
+            return
+        shown = str(real) if real == path else f"{path} (-> {real})"
+        raise self.m.error(f"{shown} is outside the manifest's folder {self.home}; refused (pass "
+                           "--allow-outside FOLDER to read from there)", key)
+
+
+def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) -> dict[str, str]:
+    """Validates every path and column the manifest names; returns the allowed paths outside its folder."""
     spec = m.spec
-    if spec.model.artifact is not None and not m.resolve(spec.model.artifact).exists():
-        raise m.error("file not found", ("model", "artifact"))
+    confine = _Confinement(m, allowed)
+    if spec.model.artifact is not None:
+        confine.check(m.resolve(spec.model.artifact), ("model", "artifact"))
+        if not m.resolve(spec.model.artifact).exists():
+            raise m.error("file not found", ("model", "artifact"))
     deps = spec.dependencies
-    if deps and deps.requirements and not m.resolve(deps.requirements).is_file():
-        raise m.error("file not found", ("dependencies", "requirements"))
-    if deps and deps.environment not in (None, "current") and not m.resolve(deps.environment).is_dir():
-        raise m.error("not 'current' and not a folder", ("dependencies", "environment"))
+    if deps and deps.requirements:
+        confine.check(m.resolve(deps.requirements), ("dependencies", "requirements"))
+        if not m.resolve(deps.requirements).is_file():
+            raise m.error("file not found", ("dependencies", "requirements"))
+    if deps and deps.environment not in (None, "current"):
+        confine.check(m.resolve(deps.environment), ("dependencies", "environment"))
+        if not m.resolve(deps.environment).is_dir():
+            raise m.error("not 'current' and not a folder", ("dependencies", "environment"))
     for name in ("training", "evaluation"):
         ds = getattr(spec.datasets, name)
         if ds is None:
             continue
+        path_key: KeyPath = ("datasets", name, "path")
         path = m.resolve(ds.path)
+        confine.check(pattern_root(path) if is_pattern(path) else path, path_key)
         try:
-            dataset_files(path)
+            files = dataset_files(path)
         except DataError as exc:
-            raise m.error(f"{exc.message}: {path}", ("datasets", name, "path")) from None
+            raise m.error(f"{exc.message}: {path}", path_key) from None
+        for file in files:  # a symlink inside the folder or among a glob's matches
+            confine.check(file, path_key)
         columns = set(read_columns(path))
         wanted: list[tuple[str, KeyPath]] = [
             (c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)
@@ -153,13 +197,14 @@ def _check_files_and_columns(m: LoadedManifest) -> None:
         for column, key in wanted:
             if column not in columns:
                 raise m.error(f"column {json.dumps(column)} not in {path.name}", key)
+    return confine.outside
 
 
-def load_manifest(path: Path) -> LoadedManifest:
+def load_manifest(path: Path, *, allow_outside: Sequence[Path] = ()) -> LoadedManifest:
+    """Load and validate; paths outside the manifest's folder only inside `allow_outside` folders."""
     doc = load_yaml(path, error=ManifestError)
     if not isinstance(doc.data, dict):
         raise ManifestError("expected a mapping at the top level", file=path)
     spec = validate_document(Manifest, doc.data, doc=doc, error=ManifestError)
-    loaded = LoadedManifest(doc=doc, spec=spec)
-    _check_files_and_columns(loaded)
-    return loaded
+    loaded = LoadedManifest(doc=doc, spec=spec, allowed_outside=tuple(a.resolve() for a in allow_outside))
+    return replace(loaded, outside=_check_files_and_columns(loaded, loaded.allowed_outside))

@@ -104,16 +104,28 @@ def _distribution_licence(dist: Distribution) -> tuple[str | None, str]:
     return None, "no licence metadata"
 
 
+MAX_REQUIREMENTS_BYTES = 1 << 20
+
+
 def _requirement_names(path: Path) -> list[str]:
+    """Package names only. A line that is not a requirement is reported by its number, never
+    quoted: whatever the file holds must not travel into outputs and the audit log."""
+    if path.stat().st_size > MAX_REQUIREMENTS_BYTES:
+        raise ManifestError(f"larger than {MAX_REQUIREMENTS_BYTES >> 20} MiB; not a requirements file", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError("not a UTF-8 text file; not a requirements file", file=path) from None
     names = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue  # comments and pip options (-r, -e, --index-url) carry no licence
         try:
             names.append(Requirement(line).name)
-        except InvalidRequirement as exc:
-            raise ManifestError(f"invalid requirement: {str(exc).splitlines()[0]}", file=path, line=number) from None
+        except InvalidRequirement:
+            raise ManifestError("invalid requirement (not PEP 508; the line is not shown)", file=path,
+                                line=number) from None
     return names
 
 

@@ -1,11 +1,34 @@
-"""Small pieces every format needs: value formatting and the measured-vs-threshold sentence."""
+"""Small pieces every format needs: value formatting, the measured-vs-threshold sentence, and
+`printable`, the first step of every format's escaping of user strings.
+
+Model names, versions, rule titles, waiver fields and data values are user input. Each format
+escapes them in one place (markdown._md, github._data/_prop, text._text, junit._xml, sarif._text);
+all of them start from `printable`, so a control character never reaches a terminal, a CI log
+or an XML parser as itself.
+"""
 
 from __future__ import annotations
 
+import re
+
 from govkit.evaluation import STATUSES, Finding
+
+# C0/C1 controls (newlines, ESC of ANSI sequences, NUL), Unicode line/paragraph separators, bidi
+# overrides and isolates (they reorder what a reader sees), and code points XML 1.0 forbids.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff\ufffe\uffff]")
 
 REPORTED = ("fail", "error", "warn", "waived", "baselined")  # statuses a CI surface shows
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+def printable(text: object) -> str:
+    """One line of inert text: every control character shown as its escape (`\\n`, `\\x1b`)."""
+    return _UNPRINTABLE.sub(_show, "" if text is None else str(text))
+
+
+def _show(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 def value(v: object) -> str:

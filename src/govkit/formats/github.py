@@ -1,17 +1,23 @@
-"""GitHub Actions workflow commands: one annotation per finding that needs attention."""
+"""GitHub Actions workflow commands: one annotation per finding that needs attention.
+
+Every user string goes through `_data` (message) or `_prop` (file, title): the escaping GitHub's
+own toolkit applies, then `printable` for other control characters. A newline in a model name
+can never start a line, so it can never start a `::command::` of its own.
+"""
 
 from __future__ import annotations
 
 from govkit.evaluation import Evaluation, Finding
-from govkit.formats.common import detail, order
+from govkit.formats.common import detail, order, printable
 from govkit.formats.interface import Formatter
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def _data(text: object) -> str:
+    escaped = str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(escaped)
 
 
-def _prop(text: str) -> str:
+def _prop(text: object) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
@@ -38,5 +44,5 @@ class GithubFormatter(Formatter):
         lines += [f"::notice title={_prop('govkit waiver expiring')}::{_data(f'{w.id} ({w.rule}) expires {w.expires}')}"
                   for w in evaluation.waivers if w.expiring_soon]
         m = evaluation.model
-        lines.append(f"govkit: {evaluation.verdict.upper()} {m['name']} {m['version']}")
+        lines.append(f"govkit: {evaluation.verdict.upper()} {printable(m['name'])} {printable(m['version'])}")
         return "\n".join(lines) + "\n"

@@ -6,13 +6,22 @@ that expire soon.
 
 from __future__ import annotations
 
+import re
+
 from govkit.evaluation import Evaluation, Finding
-from govkit.formats.common import detail, order, tally
+from govkit.formats.common import detail, order, printable, tally
 from govkit.formats.interface import Formatter
 
+# Inline Markdown that user text could start: emphasis, code, links/images, tables, strikethrough,
+# headings; backslash-escaped. HTML is entity-escaped (GitHub would render <img>, <details>...).
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!|~#{}])")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+
+def _md(text: object) -> str:
+    """User text as inert inline Markdown on one line (safe in headings, lists and table cells)."""
+    escaped = _MARKDOWN.sub(r"\\\1", printable(text))
+    return "".join(_HTML.get(c, c) for c in escaped)
 
 
 class MarkdownFormatter(Formatter):
@@ -23,9 +32,10 @@ class MarkdownFormatter(Formatter):
         m = evaluation.model
         digest = digest or evaluation.digest
         lines = [
-            f"### govkit: {evaluation.verdict.upper()} - {m['name']} {m['version']} (team {evaluation.team})",
+            f"### govkit: {evaluation.verdict.upper()} - {_md(m['name'])} {_md(m['version'])} "
+            f"(team {_md(evaluation.team)})",
             "",
-            f"Policy {evaluation.policy['name']} {evaluation.policy['version']}, blocking at severity "
+            f"Policy {_md(evaluation.policy['name'])} {_md(evaluation.policy['version'])}, blocking at severity "
             f"{evaluation.fail_on} and above. Evaluation `{digest[:16]}`.",
             "",
             f"Result: {tally(evaluation.counts)}.",
@@ -44,8 +54,8 @@ class MarkdownFormatter(Formatter):
                       "|---|---|---|---|---|---|"]
             for f in waived:
                 w = by_id.get(f.waiver_id or "")
-                lines.append(f"| {f.rule_id} | {_cell(f.subject)} | {f.waiver_id} | {w.expires if w else ''} | "
-                             f"{_cell(w.ticket) if w else ''} | {_cell(w.reason) if w else ''} |")
+                cells = (w.expires, w.ticket, w.reason) if w else ("", "", "")
+                lines.append("| " + " | ".join(_md(c) for c in (f.rule_id, f.subject, f.waiver_id, *cells)) + " |")
             lines.append("")
         baselined = [f for f in evaluation.findings if f.status == "baselined"]
         if baselined:
@@ -53,16 +63,17 @@ class MarkdownFormatter(Formatter):
         expiring = [w for w in evaluation.waivers if w.expiring_soon]
         if expiring:
             lines += ["#### Waivers expiring soon", ""]
-            lines += [f"- {w.id} ({w.rule}) expires {w.expires}, ticket {w.ticket}" for w in expiring]
+            lines += [f"- {_md(w.id)} ({_md(w.rule)}) expires {_md(w.expires)}, ticket {_md(w.ticket)}"
+                      for w in expiring]
             lines.append("")
         problems = [w for w in evaluation.waivers if w.status not in ("used", "unused")]
         if problems:
             lines += ["#### Waivers that did not apply", ""]
-            lines += [f"- {w.id} ({w.rule}): {w.status}, {w.detail}" for w in problems]
+            lines += [f"- {_md(w.id)} ({_md(w.rule)}): {w.status}, {_md(w.detail)}" for w in problems]
             lines.append("")
         return "\n".join(lines)
 
     @staticmethod
     def _row(f: Finding) -> str:
         status = f.status.upper() + (" (blocking)" if f.blocking else "")
-        return f"| {status} | {f.severity} | {f.rule_id} | {_cell(f.subject)} | {_cell(detail(f))} |"
+        return f"| {status} | {f.severity} | {_md(f.rule_id)} | {_md(f.subject)} | {_md(detail(f))} |"

@@ -1,0 +1,100 @@
+"""Paths in a manifest stay inside its folder tree (symlinks resolved) unless the user running govkit
+allows a place outside with --allow-outside; the evaluation then records it. A requirements line
+that is not a requirement is reported by position, never echoed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CSV, Project, new_project
+
+SECRET = "root:x:0:0:hunter2-secret:/root:/bin/bash\n"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the project, holding what an attacker would like govkit to read."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text(SECRET)
+    (folder / "train.csv").write_text(CSV)
+    (folder / "model.skops").write_bytes(b"PK")
+    (folder / "site-packages").mkdir()
+    return folder
+
+
+@pytest.fixture
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return new_project(tmp_path / "project")
+
+
+Case = tuple[str, Callable[[Path], Callable[[dict[str, Any]], None]]]
+CASES: list[Case] = [
+    ("dependencies.requirements", lambda o: lambda m: m.update(dependencies={"requirements": str(o / "secret.txt")})),
+    ("dependencies.requirements", lambda o: lambda m: m.update(dependencies={"requirements": "../outside/secret.txt"})),
+    ("dependencies.environment", lambda o: lambda m: m.update(dependencies={"environment": str(o / "site-packages")})),
+    ("datasets.training.path", lambda o: lambda m: m["datasets"]["training"].update(path="../outside/train.csv")),
+    ("datasets.training.path", lambda o: lambda m: m["datasets"]["training"].update(path=str(o / "*.csv"))),
+    ("model.artifact", lambda o: lambda m: m["model"].update(artifact="../outside/model.skops")),
+]
+
+
+@pytest.mark.parametrize(("key", "change"), CASES)
+def test_paths_outside_the_manifest_folder_are_refused(proj: Project, outside: Path, key: str,
+                                                       change: Callable[[Path], Any]) -> None:
+    proj.manifest(change(outside))
+    result = proj.check("--format json")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert key in line and "outside" in line and "--allow-outside" in line
+    assert "hunter2" not in result.output
+
+
+def test_symlink_out_of_the_project_is_refused(proj: Project, outside: Path) -> None:
+    (proj.root / "data" / "linked.csv").symlink_to(outside / "train.csv")
+    proj.manifest(lambda m: m["datasets"]["training"].update(path="data/linked.csv"))
+    result = proj.check()
+    assert result.exit_code == 2 and "datasets.training.path" in result.stderr and "outside" in result.stderr
+
+
+def test_symlinked_file_inside_a_glob_is_refused(proj: Project, outside: Path) -> None:
+    (proj.root / "parts").mkdir()
+    (proj.root / "parts" / "a.csv").write_text(CSV)
+    (proj.root / "parts" / "b.csv").symlink_to(outside / "train.csv")
+    proj.manifest(lambda m: m["datasets"]["training"].update(path="parts/*.csv"))
+    result = proj.check()
+    assert result.exit_code == 2 and "datasets.training.path" in result.stderr and "b.csv" in result.stderr
+
+
+def test_allow_outside_accepts_and_records(proj: Project, outside: Path) -> None:
+    proj.manifest(lambda m: m["datasets"]["training"].update(path="../outside/train.csv"))
+    result = proj.check(f"--format json --allow-outside {outside}")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["options"]["allow_outside"] == [outside.resolve().as_posix()]
+    assert data["inputs"]["outside_manifest_folder"] == {
+        "datasets.training.path": (outside / "train.csv").resolve().as_posix()}
+    other = proj.check(f"--format json --allow-outside {proj.root / 'data'}")  # allowing another place is no help
+    assert other.exit_code == 2 and "datasets.training.path" in other.stderr
+
+
+def test_inside_paths_record_nothing_extra(proj: Project) -> None:
+    data = json.loads(proj.check("--format json").stdout)
+    assert "allow_outside" not in data["options"] and "outside_manifest_folder" not in data["inputs"]
+
+
+def test_unparseable_requirement_line_is_not_echoed(proj: Project) -> None:
+    proj.write("requirements.txt", "numpy\nDB_PASSWORD=hunter2 do-not-print\n")
+    proj.manifest(lambda m: m.update(dependencies={"requirements": "requirements.txt"}))
+    result = proj.check()
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "requirements.txt:2" in line and "invalid requirement" in line
+    assert "hunter2" not in result.output
