@@ -237,3 +237,45 @@ def test_a_parquet_folder_is_scanned_like_one_file(project: Project, faker_frame
 
     assert found(split) == found(whole)
     assert split["findings"][0]["measured"] == whole["findings"][0]["measured"] == len(PII_COLUMNS)
+
+
+def messy(faker_frame: pd.DataFrame) -> pd.DataFrame:
+    """Real exports: empty cells in text and numeric columns, a column with no value at all."""
+    frame = faker_frame.head(300).copy()
+    rng = np.random.default_rng(5)
+    for column in ["customer_name", "email", "notes", "sex", "zip", "amount", "home_address"]:
+        frame.loc[rng.random(len(frame)) < 0.2, column] = None
+    frame["nothing"] = None
+    frame["f1"] = rng.random(len(frame))
+    frame.loc[rng.random(len(frame)) < 0.2, "f1"] = np.nan
+    return frame
+
+
+@pytest.mark.filterwarnings("error::pandas.errors.Pandas4Warning", "error::RuntimeWarning")
+@pytest.mark.parametrize("mode", ["sample", "full"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_values_never_crash(project: Project, faker_frame: pd.DataFrame, mode: str, fmt: str) -> None:
+    """Issue 22: a null in a text column made the validity mask null and the scan crash with exit 3."""
+    frame = messy(faker_frame)
+    frame["y"] = np.arange(len(frame)) % 2
+    frame["yhat"] = (np.arange(len(frame)) // 2) % 2
+    frame["score"] = 0.5
+    path = project.root / "data" / f"train.{fmt}"
+    frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+    frame.to_csv(project.root / "data" / "eval.csv", index=False)
+    project.manifest(lambda m: (m["datasets"]["training"].update(path=f"data/train.{fmt}",
+                                                                  quasi_identifiers=["sex", "zip"]),
+                                m["datasets"]["evaluation"].update(features=["f1", "zip", "amount", "nothing"])))
+    project.policy(lambda p: p.update(rules=[
+        rule("privacy.no_undeclared_pii", datasets=["training"]),
+        rule("privacy.k_anonymity", "P-PRIV-002", k=2),
+        rule("privacy.proxy_features", "P-PRIV-003"),
+    ]))
+    _, data, _ = measure(project, "--no-log", *(["--full-scan"] if mode == "full" else []))
+    columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
+    assert columns["nothing"]["non_null"] == 0 and columns["nothing"]["best"] is None
+    assert columns["email"]["non_null"] == frame["email"].notna().sum()
+    assert columns["email"]["best"] == "email" and columns["customer_name"]["best"] == "person_name"
+    (k,) = data["measurements"]["privacy"]["k_anonymity"]
+    assert k["rows"] == len(frame)
+    assert {s["feature"] for s in data["measurements"]["privacy"]["proxies"]} == {"f1", "zip", "amount", "nothing"}
