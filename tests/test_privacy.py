@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,63 @@ def test_missing_values_never_crash(project: Project, faker_frame: pd.DataFrame,
     (k,) = data["measurements"]["privacy"]["k_anonymity"]
     assert k["rows"] == len(frame)
     assert {s["feature"] for s in data["measurements"]["privacy"]["proxies"]} == {"f1", "zip", "amount", "nothing"}
+
+
+def column_evidence(column: str, values: list[str]) -> tuple[str | None, float, list[str]]:
+    """(best type, its share, embedded types) of one column, scanned like a dataset column."""
+    import pyarrow as pa
+
+    from govkit.checks.privacy.detectors import ColumnScanner
+
+    scanner = ColumnScanner(column, date(2026, 11, 25))
+    scanner.feed(pa.array(values, pa.string()))
+    ev = scanner.evidence()
+    return (*ev.best(), ev.embedded if ev.free_text_share >= 0.05 else [])
+
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+def test_names_in_any_case_and_streets_without_postcode(locale: str) -> None:
+    """Issue 14: lower-case names in `name`/`first`/`last` and streets without a postcode went undetected."""
+    f = Faker(locale)
+    Faker.seed(2)
+    for column, make in {"name": lambda: f.name().lower(), "first": lambda: f.first_name().lower(),
+                         "last": lambda: f.last_name().lower(), "Last": f.last_name}.items():
+        kind, share, _ = column_evidence(column, [make() for _ in range(200)])
+        assert kind == "person_name" and share >= 0.5, (column, kind, share)
+    kind, share, _ = column_evidence("street", [f.street_address() for _ in range(200)])
+    assert kind == "postal_address" and share >= 0.8, (kind, share)
+
+
+def test_look_alikes_are_not_names_streets_or_phones() -> None:
+    rng = random.Random(4)
+    us = Faker("en_US")
+    Faker.seed(4)
+    products = [f"{us.color_name()} {rng.choice(['Widget', 'Lamp', 'Hose', 'Chair', 'Tea'])}" for _ in range(300)]
+    cities = [rng.choice(["Carson City", "San Jose", "Santa Clara", "Fort Worth", "Saint Paul", "Virginia Beach",
+                          "Baton Rouge", "Salt Lake City", "Des Moines", "Grand Rapids"]) for _ in range(300)]
+    for column, values in {"name": products, "product_name": products, "city": cities,
+                           "company": [us.company() for _ in range(300)],
+                           "last": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+                           "account_id": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+                           "item": [f"{us.word().title()} Pro {rng.randint(2, 900)}" for _ in range(300)],
+                           "description": [us.sentence(nb_words=9) for _ in range(300)]}.items():
+        kind, share, embedded = column_evidence(column, values)
+        assert share < 0.5 and not embedded, (column, kind, share, embedded)
+
+
+@pytest.mark.parametrize("phone", ["+1 (415) 555-2671", "415-555-2671", "+44 20 7946 0958", "0044 20 7946 0958",
+                                   "+49 30 1234567", "030 1234567", "06 12 34 56 78", "+33612345678",
+                                   "(415) 555 2671 ext. 12"])
+def test_phone_inside_free_text(phone: str) -> None:
+    """Issue 14: phone numbers embedded in notes were not found (with or without separators, country codes)."""
+    notes = [f"Please call the client back tomorrow morning at {phone} about the claim"] * 5
+    assert column_evidence("notes", notes)[2] == ["phone"]
+
+
+def test_plain_digits_in_text_are_a_phone_only_where_the_text_says_so() -> None:
+    called = ["Customer asked us to call her on 4155552671 about the claim today"] * 5
+    assert column_evidence("notes", called)[2] == ["phone"]
+    plain = [f"Order 4155552671 shipped on 2025-03-0{i} for 1,234,567.00 EUR, 12 items" for i in range(1, 6)]
+    assert column_evidence("notes", plain)[2] == []
+    iban = ["Refund to DE89 3704 0044 0532 0130 00 requested by the customer last week"] * 5
+    assert column_evidence("notes", iban)[2] == ["iban"]

@@ -31,7 +31,6 @@ IBAN = re.compile(r"^[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}$")
 IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 IPV6 = re.compile(r"^[0-9A-Fa-f:]{2,39}$")
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d")
-PERSON = re.compile(r"^(?:[A-Z][a-z]{0,3}\. )?[A-ZÀ-Þ][\w'’\-]+(?: (?:[a-z]{1,3} )?[A-ZÀ-Þ][\w'’\-]+\.?){1,3}$")
 POSTAL_TOKEN = re.compile(r"\b(\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{4} ?[A-Z]{2})\b")
 WORDS = re.compile(r"[^\W\d_]{3,}")
 EMBEDDED = {
@@ -44,7 +43,7 @@ EMBEDDED = {
                         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w/\-]|\.\d)", re.IGNORECASE),
 }
 PHONE_CONTEXT = re.compile(r"(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
-                           r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,3}$",
+                           r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,5}$",
                            re.IGNORECASE)
 THOUSANDS = re.compile(r"^\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d+)?$")
 
@@ -110,7 +109,7 @@ def _email(v: str) -> bool:
     return True
 
 
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # a leading + marks a country code, not a sign
 
 
 def _phone(v: str, signal: bool) -> bool:
@@ -230,9 +229,10 @@ PREFILTERS = {
 }
 
 
-# share of a column's name-shaped values the census lists must confirm before every name-shaped value counts
-# (names from outside the US are missing from the lists); lower where the column's name says "name"
-NAME_CONFIRM = {True: 0.1, False: 0.25}
+# share of a name-like column's name-shaped values the census lists must confirm before every name-shaped value
+# counts (names from outside the US are missing from the lists; product names confirm ~1%). Only where the
+# column's name says "name": elsewhere places named after people (Virginia Beach) would pass.
+NAME_CONFIRM = 0.1
 
 PRECEDENCE = ("email", "iban", "ssn", "payment_card", "ip_address", "date_of_birth", "phone", "postal_address",
               "person_name")
@@ -318,14 +318,13 @@ class ColumnScanner:
         return False
 
     def _person(self, v: str) -> bool:
-        """A name-like column takes a capitalised full name or any part of a name in the census lists (any
-        case); elsewhere a value needs the shape of a full name with a known first name and surname."""
+        """A value the census lists confirm (any case): in a name-like column also the part of a name the column's
+        name says (a lone first name); elsewhere only the shape of a full name, known first name and surname.
+        Name-shaped values are counted too: evidence() credits them all once enough are confirmed."""
         signal = self.signal == "person_name"
         if name_shaped(v, single=signal):
             self.name_shaped += 1
-        if not signal:
-            return is_person_name(v)
-        return bool(PERSON.match(v)) or is_person_name(v, self.part, single=True)
+        return is_person_name(v, self.part, single=True) if signal else is_person_name(v)
 
     def _dob_share(self) -> float:
         if not self.ages:
@@ -346,7 +345,7 @@ class ColumnScanner:
             return result
         result.shares = {k: n / self.scanned for k, n in self.hits.items()}
         confirmed = self.hits.get("person_name", 0)
-        if confirmed and confirmed >= NAME_CONFIRM[self.signal == "person_name"] * self.name_shaped:
+        if self.signal == "person_name" and confirmed and confirmed >= NAME_CONFIRM * self.name_shaped:
             result.shares["person_name"] = max(confirmed, self.name_shaped) / self.scanned
         dob = self._dob_share()
         if dob:
