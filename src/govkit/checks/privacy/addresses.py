@@ -20,8 +20,9 @@ STREET_WORDS = {"rue", "avenue", "boulevard", "bd", "chemin", "allée", "allee",
                 "praça", "praca", "estrada", "rodovia", "ulica", "ul."}
 STREET_ENDINGS = re.compile(r"(?:straße|strasse|str\.|gasse|platz|allee|damm|ufer|weg|straat|laan|plein|gracht|kade|"
                             r"dijk|singel|hof|steeg|boulevard)$", re.IGNORECASE)
-# RE2 prefilter (pyarrow.compute): a stand-alone house number somewhere among words
-STREET_SHAPE = r"(?:^|[\s,])\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?(?:[\s,]|$)"
+# RE2 prefilter (pyarrow.compute): a stand-alone house number before or after a word (never a bare number)
+_NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+STREET_SHAPE = rf"(?:^|[\s,]){_NUMBER}[\s,].*\pL\pL|\pL\pL.*[\s,]{_NUMBER}(?:[\s,]|$)"
 
 
 def _street_word(word: str) -> bool:
