@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,105 @@ def test_a_parquet_folder_is_scanned_like_one_file(project: Project, faker_frame
 
     assert found(split) == found(whole)
     assert split["findings"][0]["measured"] == whole["findings"][0]["measured"] == len(PII_COLUMNS)
+
+
+def messy(faker_frame: pd.DataFrame) -> pd.DataFrame:
+    """Real exports: empty cells in text and numeric columns, a column with no value at all."""
+    frame = faker_frame.head(300).copy()
+    rng = np.random.default_rng(5)
+    for column in ["customer_name", "email", "notes", "sex", "zip", "amount", "home_address"]:
+        frame.loc[rng.random(len(frame)) < 0.2, column] = None
+    frame["nothing"] = None
+    frame["f1"] = rng.random(len(frame))
+    frame.loc[rng.random(len(frame)) < 0.2, "f1"] = np.nan
+    return frame
+
+
+@pytest.mark.filterwarnings("error::pandas.errors.Pandas4Warning", "error::RuntimeWarning")
+@pytest.mark.parametrize("mode", ["sample", "full"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_values_never_crash(project: Project, faker_frame: pd.DataFrame, mode: str, fmt: str) -> None:
+    """Issue 22: a null in a text column made the validity mask null and the scan crash with exit 3."""
+    frame = messy(faker_frame)
+    frame["y"] = np.arange(len(frame)) % 2
+    frame["yhat"] = (np.arange(len(frame)) // 2) % 2
+    frame["score"] = 0.5
+    path = project.root / "data" / f"train.{fmt}"
+    frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+    frame.to_csv(project.root / "data" / "eval.csv", index=False)
+    project.manifest(lambda m: (m["datasets"]["training"].update(path=f"data/train.{fmt}",
+                                                                  quasi_identifiers=["sex", "zip"]),
+                                m["datasets"]["evaluation"].update(features=["f1", "zip", "amount", "nothing"])))
+    project.policy(lambda p: p.update(rules=[
+        rule("privacy.no_undeclared_pii", datasets=["training"]),
+        rule("privacy.k_anonymity", "P-PRIV-002", k=2),
+        rule("privacy.proxy_features", "P-PRIV-003"),
+    ]))
+    _, data, _ = measure(project, "--no-log", *(["--full-scan"] if mode == "full" else []))
+    columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
+    assert columns["nothing"]["non_null"] == 0 and columns["nothing"]["best"] is None
+    assert columns["email"]["non_null"] == frame["email"].notna().sum()
+    assert columns["email"]["best"] == "email" and columns["customer_name"]["best"] == "person_name"
+    (k,) = data["measurements"]["privacy"]["k_anonymity"]
+    assert k["rows"] == len(frame)
+    assert {s["feature"] for s in data["measurements"]["privacy"]["proxies"]} == {"f1", "zip", "amount", "nothing"}
+
+
+def column_evidence(column: str, values: list[str]) -> tuple[str | None, float, list[str]]:
+    """(best type, its share, embedded types) of one column, scanned like a dataset column."""
+    import pyarrow as pa
+
+    from govkit.checks.privacy.detectors import ColumnScanner
+
+    scanner = ColumnScanner(column, date(2026, 11, 25))
+    scanner.feed(pa.array(values, pa.string()))
+    ev = scanner.evidence()
+    return (*ev.best(), ev.embedded if ev.free_text_share >= 0.05 else [])
+
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+def test_names_in_any_case_and_streets_without_postcode(locale: str) -> None:
+    """Issue 14: lower-case names in `name`/`first`/`last` and streets without a postcode went undetected."""
+    f = Faker(locale)
+    Faker.seed(2)
+    for column, make in {"name": lambda: f.name().lower(), "first": lambda: f.first_name().lower(),
+                         "last": lambda: f.last_name().lower(), "Last": f.last_name}.items():
+        kind, share, _ = column_evidence(column, [make() for _ in range(200)])
+        assert kind == "person_name" and share >= 0.5, (column, kind, share)
+    kind, share, _ = column_evidence("street", [f.street_address() for _ in range(200)])
+    assert kind == "postal_address" and share >= 0.8, (kind, share)
+
+
+def test_look_alikes_are_not_names_streets_or_phones() -> None:
+    rng = random.Random(4)
+    us = Faker("en_US")
+    Faker.seed(4)
+    products = [f"{us.color_name()} {rng.choice(['Widget', 'Lamp', 'Hose', 'Chair', 'Tea'])}" for _ in range(300)]
+    cities = [rng.choice(["Carson City", "San Jose", "Santa Clara", "Fort Worth", "Saint Paul", "Virginia Beach",
+                          "Baton Rouge", "Salt Lake City", "Des Moines", "Grand Rapids"]) for _ in range(300)]
+    for column, values in {"name": products, "product_name": products, "city": cities,
+                           "company": [us.company() for _ in range(300)],
+                           "last": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+                           "account_id": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+                           "item": [f"{us.word().title()} Pro {rng.randint(2, 900)}" for _ in range(300)],
+                           "description": [us.sentence(nb_words=9) for _ in range(300)]}.items():
+        kind, share, embedded = column_evidence(column, values)
+        assert share < 0.5 and not embedded, (column, kind, share, embedded)
+
+
+@pytest.mark.parametrize("phone", ["+1 (415) 555-2671", "415-555-2671", "+44 20 7946 0958", "0044 20 7946 0958",
+                                   "+49 30 1234567", "030 1234567", "06 12 34 56 78", "+33612345678",
+                                   "(415) 555 2671 ext. 12"])
+def test_phone_inside_free_text(phone: str) -> None:
+    """Issue 14: phone numbers embedded in notes were not found (with or without separators, country codes)."""
+    notes = [f"Please call the client back tomorrow morning at {phone} about the claim"] * 5
+    assert column_evidence("notes", notes)[2] == ["phone"]
+
+
+def test_plain_digits_in_text_are_a_phone_only_where_the_text_says_so() -> None:
+    called = ["Customer asked us to call her on 4155552671 about the claim today"] * 5
+    assert column_evidence("notes", called)[2] == ["phone"]
+    plain = [f"Order 4155552671 shipped on 2025-03-0{i} for 1,234,567.00 EUR, 12 items" for i in range(1, 6)]
+    assert column_evidence("notes", plain)[2] == []
+    iban = ["Refund to DE89 3704 0044 0532 0130 00 requested by the customer last week"] * 5
+    assert column_evidence("notes", iban)[2] == ["iban"]

@@ -47,11 +47,16 @@ def is_categorical(series: pd.Series) -> bool:
     return series.nunique(dropna=True) <= 10
 
 
+def _labels(series: pd.Series, missing: str) -> pd.Series:
+    """Missing values as one more category; cast first, since a float column cannot hold the label."""
+    return series.astype(object).where(series.notna(), missing)
+
+
 def association(feature: pd.Series, sensitive: pd.Series) -> tuple[float, str]:
     """(score, method): Cramér's V for categorical features, correlation ratio for numeric ones."""
     if is_categorical(feature):
         if feature.nunique(dropna=True) > MAX_CATEGORIES:
             top = feature.value_counts().index[:MAX_CATEGORIES]
-            feature = feature.where(feature.isin(top), "other")
-        return cramers_v(feature.fillna("missing"), sensitive.fillna("Unknown")), "cramers_v"
-    return correlation_ratio(feature, sensitive.fillna("Unknown")), "correlation_ratio"
+            feature = feature.astype(object).where(feature.isin(top) | feature.isna(), "other")
+        return cramers_v(_labels(feature, "missing"), _labels(sensitive, "Unknown")), "cramers_v"
+    return correlation_ratio(feature, _labels(sensitive, "Unknown")), "correlation_ratio"

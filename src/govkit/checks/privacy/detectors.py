@@ -1,8 +1,9 @@
 """PII detectors: a pattern proposes a candidate, a well-kept library confirms it.
 
 Checksums and number plans come from python-stdnum (IBAN, Luhn, US SSN rules), phonenumbers
-and email-validator; nothing here re-implements them. Column names are a second signal,
-needed on their own only where values cannot tell (person names, undelimited SSNs).
+and email-validator, person names from the census name lists (names.py), streets from
+usaddress (addresses.py); nothing here re-implements them. Column names are a second signal,
+needed where values alone cannot tell (a lone first name, undelimited SSNs).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from govkit.checks.privacy.addresses import STREET_SHAPE, is_street
+from govkit.checks.privacy.names import FULL_NAME_SHAPE, Part, is_person_name, name_shaped
 
 PII_TYPES = ("email", "phone", "ssn", "payment_card", "iban", "ip_address", "date_of_birth", "person_name",
              "postal_address")
@@ -27,15 +31,21 @@ IBAN = re.compile(r"^[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}$")
 IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 IPV6 = re.compile(r"^[0-9A-Fa-f:]{2,39}$")
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d")
-PERSON = re.compile(r"^(?:[A-Z][a-z]{0,3}\. )?[A-ZÀ-Þ][\w'’\-]+(?: (?:[a-z]{1,3} )?[A-ZÀ-Þ][\w'’\-]+\.?){1,3}$")
 POSTAL_TOKEN = re.compile(r"\b(\d{4,5}|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{4} ?[A-Z]{2})\b")
 WORDS = re.compile(r"[^\W\d_]{3,}")
 EMBEDDED = {
     "email": re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"),
-    "phone": re.compile(r"(?<![\w.])\+?\(?\d{2,4}\)?[\s.\-]\d{2,4}[\s.\-]\d{2,5}(?:[\s.\-]\d{2,4})?(?![\w.])"),
     "ssn": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
+    "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
     "payment_card": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
+    # with or without separators, a country code (+44, 0044) and an extension
+    "phone": re.compile(r"(?<![\w.+/\-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .\-/]?\(?\d{1,5}\)?){0,6}\d"
+                        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w/\-]|\.\d)", re.IGNORECASE),
 }
+PHONE_CONTEXT = re.compile(r"(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
+                           r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,5}$",
+                           re.IGNORECASE)
+THOUSANDS = re.compile(r"^\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d+)?$")
 
 NAME_SIGNALS: dict[str, set[str]] = {
     "email": {"email", "e_mail", "mail", "emailaddress"},
@@ -46,10 +56,13 @@ NAME_SIGNALS: dict[str, set[str]] = {
     "ip_address": {"ip", "ip_address", "ipv4", "ipv6", "ipaddress", "client_ip"},
     "date_of_birth": {"dob", "birth", "birthdate", "birthday", "date_of_birth", "born"},
     "person_name": {"name", "first_name", "last_name", "full_name", "surname", "given_name", "family_name",
-                    "firstname", "lastname", "fullname", "forename", "middle_name", "maiden_name"},
+                    "firstname", "lastname", "fullname", "forename", "middle_name", "maiden_name", "nickname"},
     "postal_address": {"address", "street", "addr", "home_address", "postal_address", "street_address",
                        "mailing_address"},
 }
+NAME_PARTS = {"name", "first", "last", "given", "family", "middle", "full", "sur", "fore"}
+FIRST_PART = {"first", "given", "fore", "forename", "firstname", "given_name", "first_name"}
+LAST_PART = {"last", "family", "sur", "surname", "lastname", "last_name", "family_name", "maiden_name"}
 PERSON_WORDS = {"customer", "applicant", "employee", "patient", "contact", "holder", "person", "client", "user",
                 "member", "borrower", "beneficiary", "guarantor", "account_holder"}
 
@@ -71,11 +84,17 @@ def name_signal(column: str) -> str | None:
             return pii_type
     if found & (NAME_SIGNALS["person_name"] - {"name"}):
         return "person_name"
-    # "name" alone or with a person word (customer_name), or a person word alone (customer);
-    # not product_name, file_name, model_name
-    if words and (words - {"name"}) <= PERSON_WORDS:
+    # "name", "first" or "last" alone or with a person word (customer_name, applicant_first), or a person
+    # word alone (customer); not product_name, file_name, first_purchase_channel, last_login
+    if words and (words - NAME_PARTS) <= PERSON_WORDS and words & ({"name", "first", "last", "given"} | PERSON_WORDS):
         return "person_name"
     return None
+
+
+def name_part(column: str) -> Part:
+    """Which part of a person's name a column's name says it holds."""
+    found = tokens(column)
+    return "first" if found & FIRST_PART else "last" if found & LAST_PART else "full"
 
 
 def _email(v: str) -> bool:
@@ -90,7 +109,7 @@ def _email(v: str) -> bool:
     return True
 
 
-NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # a leading + marks a country code, not a sign
 
 
 def _phone(v: str, signal: bool) -> bool:
@@ -158,10 +177,13 @@ def parse_date(v: str) -> date | None:
     return None
 
 
-def _address(v: str) -> bool:
-    if len(v) > 200 or not ("\n" in v or "," in v) or not POSTAL_TOKEN.search(v):
-        return False
-    return len(WORDS.findall(v)) >= 2 and any(c.isdigit() for c in v)
+def _address(v: str, signal: bool) -> bool:
+    """A full address (lines, or a street then commas, with a postal code), or a street line alone."""
+    if len(v) <= 200 and ("\n" in v or "," in v) and POSTAL_TOKEN.search(v) and len(WORDS.findall(v)) >= 2:
+        parts = v.split(",")
+        if "\n" in v or any(is_street(",".join(parts[:i]), signal) for i in range(1, len(parts))):
+            return True
+    return is_street(v, signal)
 
 
 @dataclass
@@ -201,10 +223,16 @@ PREFILTERS = {
     "payment_card": r"^(\d[ -]?){11,18}\d$",
     "iban": r"^[A-Z]{2}\d{2}( ?[A-Z0-9]){11,30}$",
     "ip_address": r"^(\d{1,3}(\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:]+)$",
-    "postal_address": r"[\n,].*\d|\d.*[\n,]",
+    "postal_address": rf"[\n,].*\d|\d.*[\n,]|{STREET_SHAPE}",
+    "person_name": FULL_NAME_SHAPE,
     "date": r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}",
 }
 
+
+# share of a name-like column's name-shaped values the census lists must confirm before every name-shaped value
+# counts (names from outside the US are missing from the lists; product names confirm ~1%). Only where the
+# column's name says "name": elsewhere places named after people (Virginia Beach) would pass.
+NAME_CONFIRM = 0.1
 
 PRECEDENCE = ("email", "iban", "ssn", "payment_card", "ip_address", "date_of_birth", "phone", "postal_address",
               "person_name")
@@ -217,12 +245,14 @@ class ColumnScanner:
         self.column = column
         self.as_of = as_of
         self.signal = name_signal(column)
+        self.part = name_part(column)
         self.scanned = 0
         self.hits: dict[str, int] = {}
         self.masked: dict[str, list[str]] = {}
         self.ages: list[float] = []
         self.years: set[int] = set()
         self.texty = 0
+        self.name_shaped = 0
         self.containing = 0
         self.embedded: set[str] = set()
         self.checks: dict[str, Callable[[str], bool]] = {
@@ -232,7 +262,8 @@ class ColumnScanner:
             "payment_card": _card,
             "iban": _iban,
             "ip_address": _ip,
-            "postal_address": _address,
+            "postal_address": lambda v: _address(v, self.signal == "postal_address"),
+            "person_name": self._person,
         }
 
     def _hit(self, kind: str, value: str) -> None:
@@ -254,9 +285,8 @@ class ColumnScanner:
         texts = stripped.to_pylist()
         claimed = np.zeros(len(texts), dtype=bool)
         for kind in PRECEDENCE:
-            pattern = PREFILTERS["date" if kind == "date_of_birth" else kind] if kind != "person_name" else None
-            if kind == "person_name" and self.signal != "person_name":
-                continue
+            pattern = None if kind == "person_name" and self.signal == "person_name" else PREFILTERS[
+                "date" if kind == "date_of_birth" else kind]
             mask_ = (np.ones(len(texts), dtype=bool) if pattern is None
                      else pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False))
             for i in np.flatnonzero(mask_ & ~claimed):
@@ -267,7 +297,7 @@ class ColumnScanner:
         self.texty += len(long_text)
         for v in long_text.to_pylist():
             kinds = {k for k, pattern in EMBEDDED.items() if any(
-                _confirm_embedded(k, m.group(0)) for m in pattern.finditer(v))}
+                _confirm_embedded(k, m.group(0), v[:m.start()]) for m in pattern.finditer(v))}
             if kinds:
                 self.containing += 1
                 self.embedded |= kinds
@@ -282,19 +312,30 @@ class ColumnScanner:
             if len(self.masked.setdefault(kind, [])) < 3:
                 self.masked[kind].append(mask(v))
             return True
-        check = PERSON.match if kind == "person_name" else self.checks[kind]
-        if check(v):
+        if self.checks[kind](v):
             self._hit(kind, v)
             return True
         return False
 
+    def _person(self, v: str) -> bool:
+        """A value the census lists confirm (any case): in a name-like column also the part of a name the column's
+        name says (a lone first name); elsewhere only the shape of a full name, known first name and surname.
+        Name-shaped values are counted too: evidence() credits them all once enough are confirmed."""
+        signal = self.signal == "person_name"
+        if name_shaped(v, single=signal):
+            self.name_shaped += 1
+        return is_person_name(v, self.part, single=True) if signal else is_person_name(v)
+
     def _dob_share(self) -> float:
         if not self.ages:
             return 0.0
-        median_age = sorted(self.ages)[len(self.ages) // 2]
-        spread = max(self.years) - min(self.years)
-        # birth dates span decades; order or event dates cluster in a few recent years
-        if self.signal != "date_of_birth" and (spread < 20 or median_age < 10):
+        import numpy as np
+
+        median_age = float(np.median(self.ages))
+        low, high = np.percentile(self.ages, [10, 90])
+        # birth dates of a population span decades; order or event dates cluster in a few years, whatever a
+        # few outliers say (COMPAS custody dates run from the 1970s but 80% lie within two years)
+        if self.signal != "date_of_birth" and (high - low < 15 or median_age < 10):
             return 0.0
         return len(self.ages) / self.scanned
 
@@ -303,6 +344,9 @@ class ColumnScanner:
         if not self.scanned:
             return result
         result.shares = {k: n / self.scanned for k, n in self.hits.items()}
+        confirmed = self.hits.get("person_name", 0)
+        if self.signal == "person_name" and confirmed and confirmed >= NAME_CONFIRM * self.name_shaped:
+            result.shares["person_name"] = max(confirmed, self.name_shaped) / self.scanned
         dob = self._dob_share()
         if dob:
             result.shares["date_of_birth"] = dob
@@ -314,9 +358,21 @@ class ColumnScanner:
         return result
 
 
-def _confirm_embedded(kind: str, text: str) -> bool:
-    return {"email": _email, "phone": lambda v: _phone(v, False), "ssn": lambda v: _ssn(v, False),
-            "payment_card": _card}[kind](text)
+def _embedded_phone(candidate: str, before: str) -> bool:
+    """A phone number inside text: formatted or with a country code, or plain digits after a word such as
+    `call`; never a date, an amount with thousands separators, or a bare number nobody called a phone."""
+    if parse_date(candidate) or THOUSANDS.match(candidate):
+        return False
+    plain = candidate.isdigit()
+    if plain and not PHONE_CONTEXT.search(before):
+        return False
+    return _phone(candidate, plain)
+
+
+def _confirm_embedded(kind: str, text: str, before: str) -> bool:
+    if kind == "phone":
+        return _embedded_phone(text, before)
+    return {"email": _email, "ssn": lambda v: _ssn(v, False), "iban": _iban, "payment_card": _card}[kind](text)
 
 
 PROTECTED_NAMES = {"race", "ethnicity", "ethnic", "sex", "gender", "age", "age_band", "religion", "religious",

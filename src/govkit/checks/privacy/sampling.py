@@ -78,7 +78,10 @@ def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample:
         rows += batch.num_rows
         for name in columns:
             values = batch.column(name)
-            valid = pc.and_(pc.is_valid(values), pc.not_equal(pc.utf8_trim_whitespace(values), ""))
+            # a null cell makes not_equal null too; and_kleene(False, null) is False, but fill_null keeps the
+            # mask a plain boolean array even where every cell is null (numpy would get objects otherwise)
+            blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+            valid = pc.and_kleene(pc.is_valid(values), pc.invert(blank)).fill_null(False)
             present = values.filter(valid)
             non_null[name] += len(present)
             if sample is None:
