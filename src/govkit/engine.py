@@ -22,6 +22,7 @@ from govkit.policy.loader import ResolvedPolicy, ResolvedRule
 from govkit.policy.schema import severity_rank
 from govkit.policy.waivers import EXPIRING_SOON_DAYS, Waiver, WaiverSet, decide
 from govkit.validation import dotted
+from govkit.versions import library_versions
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
@@ -287,7 +288,8 @@ def evaluate(
                         "path": display_path(waivers.path)} if waivers and waivers.path else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
-        options={"full_scan": options.full_scan, "trust_model": options.trust_model},
+        options={"full_scan": options.full_scan, "trust_model": options.trust_model,
+                 "libraries": library_versions()},
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},
