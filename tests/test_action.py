@@ -145,8 +145,8 @@ def test_gitlab_template_runs_the_gate_and_keeps_junit(workspace: Path, setup_py
     out = workspace / "govkit-reports"
     assert job["artifacts"]["reports"]["junit"] == "$GOVKIT_OUTPUT_DIR/govkit.junit.xml"
     assert job["artifacts"]["when"] == "always"
-    failures = ET.parse(out / "govkit.junit.xml").getroot().iter("failure")
-    assert any("GK-LIC-002" in (f.get("message", "") + (f.text or "")) for f in failures)
+    cases = ET.parse(out / "govkit.junit.xml").getroot().iter("testcase")
+    assert any(c.get("classname", "").endswith(".GK-LIC-002") and c.find("failure") is not None for c in cases)
     assert after.stdout == (out / "govkit.md").read_text()
     assert json.loads((out / "govkit.sarif").read_text())["version"] == "2.1.0"
 
