@@ -113,9 +113,11 @@ def test_action_runs_the_gate_writes_summary_and_sarif_and_fails_with_it(workspa
 
 
 def test_action_passes_when_the_gate_passes_and_refuses_a_bad_format(workspace: Path, setup_python: Path) -> None:
-    code, temp, outputs = run_action({"team": "research", "formats": ""}, workspace, setup_python)
+    code, temp, outputs = run_action({"team": "research", "formats": "", "args": "--no-log --quiet"},
+                                     workspace, setup_python)
     assert code == 0 and outputs["exit-code"] == "0", outputs
     assert "PASS" in (temp / "step-summary.md").read_text()
+    assert not (temp / "govkit.db").exists()  # args reached govkit check
     shutil.rmtree(temp)
     code, temp, outputs = run_action({"formats": "html"}, workspace, setup_python)
     assert code == 2 and "unknown format" in outputs["stdout"]

@@ -4,8 +4,11 @@ virtualenv with no source tree on the path, running the demo end to end; metadat
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tarfile
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -40,6 +43,11 @@ def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> None:
     assert {p.name for p in dist.iterdir()} == {f"govkit-{__version__}.tar.gz", WHEEL_NAME}
+    with tarfile.open(dist / f"govkit-{__version__}.tar.gz") as sdist:
+        top = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
+    assert {"src", "policies", "examples", "schemas", "tests", "docs", "action.yml", ".pre-commit-hooks.yaml", "ci",
+            "LICENSE", "README.md", "pyproject.toml"} <= top, top
+    assert not {".ci", "benchmarks", "reports"} & top
     with zipfile.ZipFile(dist / WHEEL_NAME) as wheel:
         files = set(wheel.namelist())
         metadata = Parser().parsestr(wheel.read(f"govkit-{__version__}.dist-info/METADATA").decode())
@@ -160,6 +168,21 @@ def test_a_command_whose_extra_is_missing_names_the_extra(project) -> None:
     assert "Traceback" not in no_pdf.stderr + no_audit.stderr
 
 
+def test_every_named_extra_exists_and_lists_the_library() -> None:
+    from importlib.metadata import packages_distributions
+
+    from govkit.cli import EXTRA_OF_MODULE
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    distributions = packages_distributions()
+    for module, extra in EXTRA_OF_MODULE.items():
+        assert extra in extras, (module, extra)
+        listed = {re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].lower() for req in extras[extra]}
+        names = {d.lower() for d in distributions.get(module, [])}
+        if module != "pyhanko_certvalidator":  # comes with pyhanko
+            assert names & listed, (module, extra, names, listed)
+
+
 def test_the_core_install_runs_the_gate_without_any_extra(project) -> None:
     from govkit.cli import EXTRA_OF_MODULE
 
@@ -182,3 +205,15 @@ def test_committed_schemas_are_what_govkit_schema_writes(tmp_path: Path) -> None
         assert generated["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert (ROOT / "schemas" / name).read_text() == (out / name).read_text(), (
             f"schemas/{name} is stale: run govkit schema --all --output-dir schemas/")
+
+
+def test_validate_checks_each_file_against_the_schema_its_kind_names(project) -> None:
+    ok = project.run(["validate", str(project.manifest_path), str(project.root / "policies" / "base.yaml")])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.splitlines() == [f"ok: {project.manifest_path} (manifest)",
+                                      f"ok: {project.root / 'policies' / 'base.yaml'} (policy-set)"]
+    unknown = project.write("other.yaml", "apiVersion: govkit/v1\nkind: Pipeline\n")
+    bad = project.run(["validate", str(unknown)])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == (f"error: {unknown}:2: kind: kind must be one of ModelManifest, PolicySet, "
+                                  "PolicyOverlay, Waivers")
