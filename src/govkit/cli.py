@@ -20,6 +20,7 @@ import click
 from govkit import __version__
 from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
+from govkit.schemas import KINDS
 
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
 
@@ -411,14 +412,11 @@ def policy_show(policy_path: Path, team: str | None, policy_set: str | None, fmt
         click.echo(render_text(resolved, color=_color(sys.stdout)), nl=False)
 
 
-SCHEMA_KINDS = ("manifest", "policy-set", "policy-overlay", "waivers")  # govkit.schemas.KINDS, without importing it
-
-
 @cli.command(epilog="""\b
 Examples:
   govkit schema manifest > govkit.schema.json
   govkit schema --all --output-dir schemas/""")
-@click.argument("kind", type=click.Choice(SCHEMA_KINDS), required=False)
+@click.argument("kind", type=click.Choice(KINDS), required=False)
 @click.option("--all", "every", is_flag=True, help="Every kind, one KIND.json file each (needs --output-dir).")
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Write KIND.json files here.")
 def schema(kind: str | None, every: bool, output_dir: Path | None) -> None:
@@ -431,7 +429,7 @@ def schema(kind: str | None, every: bool, output_dir: Path | None) -> None:
         raise click.UsageError("give a KIND or --all")
     if every and output_dir is None:
         raise click.UsageError("--all writes one file per kind: give --output-dir")
-    for name in SCHEMA_KINDS if every else (kind,):
+    for name in KINDS if every else (kind,):
         text = json.dumps(json_schema(name), indent=2) + "\n"
         if output_dir is None:
             click.echo(text, nl=False)

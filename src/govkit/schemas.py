@@ -7,9 +7,10 @@ module generates) so editors can point a YAML language server at them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # the CLI imports KINDS; pydantic stays out of `govkit --help`
+    from pydantic import BaseModel
 
 SCHEMA_BASE = "https://govkit.example.org/schemas/v1/"
 KINDS = ("manifest", "policy-set", "policy-overlay", "waivers")
