@@ -20,6 +20,7 @@ import click
 from govkit import __version__
 from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
+from govkit.schemas import KINDS
 
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
 
@@ -49,8 +50,28 @@ class GovkitGroup(click.Group):
         except Exception as exc:
             if _debug(ctx):
                 traceback.print_exc()
+            if isinstance(exc, ModuleNotFoundError) and (extra := _missing_extra(exc)):
+                _fail(f"error: govkit {ctx.invoked_subcommand} needs {extra}", EXIT_INPUT_ERROR)
             _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
                   EXIT_INTERNAL_ERROR)
+
+
+# top-level module -> the extra that installs it ([project.optional-dependencies] in pyproject.toml)
+EXTRA_OF_MODULE = {
+    "scipy": "fairness", "shap": "explain", "weasyprint": "pdf", "jinja2": "pdf", "pyhanko": "pdf",
+    "pyhanko_certvalidator": "pdf", "sqlite_utils": "audit", "cryptography": "audit", "psycopg": "audit",
+    "duckdb": "duckdb", "pyspark": "spark", "lightgbm": "lightgbm", "onnxruntime": "onnx",
+}
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """What to install when an optional library is missing: the command stops there, not in a traceback."""
+    module = (exc.name or "").partition(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    hint = " (or run `govkit check` with --no-log)" if extra == "audit" else ""
+    return f"{module}, which is not installed: pip install 'govkit[{extra}]'{hint}"
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -77,8 +98,20 @@ def _progress(title: str) -> Iterator[None]:
         yield
 
 
+def _print_version(ctx: click.Context, _: Any, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from govkit.versions import library_versions
+
+    click.echo(f"govkit {__version__}")
+    for name, found in library_versions().items():
+        click.echo(f"  {name:<13} {found or 'not installed'}")
+    ctx.exit()
+
+
 @click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="govkit")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show govkit's version and those of the libraries that decide results, then exit.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -397,15 +430,44 @@ def policy_show(policy_path: Path, team: str | None, policy_set: str | None, fmt
         click.echo(render_text(resolved, color=_color(sys.stdout)), nl=False)
 
 
-@cli.command(epilog="Example:\n\n  govkit schema manifest > govkit.schema.json")
-@click.argument("kind", type=click.Choice(["manifest", "policy-set", "policy-overlay", "waivers"]))
-def schema(kind: str) -> None:
-    """Print the JSON Schema of a govkit file kind."""
+@cli.command(epilog="""\b
+Examples:
+  govkit schema manifest > govkit.schema.json
+  govkit schema --all --output-dir schemas/""")
+@click.argument("kind", type=click.Choice(KINDS), required=False)
+@click.option("--all", "every", is_flag=True, help="Every kind, one KIND.json file each (needs --output-dir).")
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write KIND.json files here.")
+def schema(kind: str | None, every: bool, output_dir: Path | None) -> None:
+    """Print or write the JSON Schema of a govkit file kind (for editors and CI)."""
     import json
 
     from govkit.schemas import json_schema
 
-    click.echo(json.dumps(json_schema(kind), indent=2))
+    if every == (kind is not None):
+        raise click.UsageError("give a KIND or --all")
+    if every and output_dir is None:
+        raise click.UsageError("--all writes one file per kind: give --output-dir")
+    for name in KINDS if every else (kind,):
+        text = json.dumps(json_schema(name), indent=2) + "\n"
+        if output_dir is None:
+            click.echo(text, nl=False)
+            continue
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / f"{name}.json").write_text(text, encoding="utf-8")
+        click.echo(f"{output_dir / name}.json")
+
+
+@cli.command(epilog="""\b
+Examples:
+  govkit validate govkit.yaml examples/credit-scoring/waivers.yaml
+  govkit validate policies/org-baseline.yaml""")
+@click.argument("files", type=click.Path(path_type=Path), nargs=-1, required=True)
+def validate(files: tuple[Path, ...]) -> None:
+    """Check govkit files against the schema their `kind:` names (no data read); exit 2 on the first problem."""
+    from govkit.schemas import validate_file
+
+    for path in files:
+        click.echo(f"ok: {path} ({validate_file(path)})")
 
 
 @cli.command(epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo\n\n  govkit demo --db postgresql://govkit@localhost/audit")

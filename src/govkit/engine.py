@@ -22,6 +22,7 @@ from govkit.policy.loader import ResolvedPolicy, ResolvedRule
 from govkit.policy.schema import severity_rank
 from govkit.policy.waivers import EXPIRING_SOON_DAYS, Waiver, WaiverSet, decide
 from govkit.validation import dotted
+from govkit.versions import library_versions
 
 Progress = Callable[[str], AbstractContextManager[None]]
 
@@ -321,6 +322,7 @@ def evaluate(
         },
         options={"full_scan": options.full_scan, "trust_model": options.trust_model,
                  "team": {"name": team, "source": team_source, "pinned": options.team_pinned},
+                 "libraries": library_versions(),
                  **({"allow_outside": [a.as_posix() for a in manifest.allowed_outside]}
                     if manifest.allowed_outside else {})},
         fail_on=options.fail_on,
