@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts
+from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts, positive_label_token
 from govkit.checks.fairness.engines.registry import auto_engine, load_engine
 from govkit.checks.fairness.metrics import (
     FN,
@@ -251,7 +251,8 @@ class FairnessCheck(Check):
             "prediction": ds.prediction,
             "score": ds.score,
             "median_score": cohorts.median,
-            "positive_label": ds.positive_label,
+            "positive_label": positive_label_token(ctx.manifest),
+            "dialect": cohorts.dialect.as_json() if cohorts.dialect else None,
             "confidence": CONFIDENCE,
             "interval": "wilson",
             "overall": overall,
