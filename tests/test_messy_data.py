@@ -252,7 +252,7 @@ def clean_numbers() -> dict[int, dict[str, Any]]:
     return {}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(variant=VARIANTS)
 def test_messy_variants_give_the_clean_numbers(tmp_path_factory: pytest.TempPathFactory, variant: dict[str, Any],
                                                clean_numbers: dict[int, dict[str, Any]]) -> None:
@@ -315,3 +315,16 @@ def test_explainability_explains_complete_rows_and_counts_the_rest(project: Proj
     explained = json.loads(result.stdout)["measurements"]["explainability"]
     assert explained["rows_with_missing_features"] == 60
     assert explained["rows_explained"] > 0
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    ({"encoding": "cp1252"}, "datasets.evaluation.format.encoding"),
+    ({"delimiter": ";;"}, "datasets.evaluation.format.delimiter"),
+    ({"sep": ";"}, "datasets.evaluation.format.sep"),
+])
+def test_a_bad_declared_format_is_exit_2(project: Project, declared: dict[str, Any], message: str) -> None:
+    write_variant(clean_frame(), project.root / "data" / "eval.csv")
+    manifest_for(project, "eval.csv", format=declared)
+    result = project.check("--no-log")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -224,7 +225,15 @@ def _open_bytes(path: Path) -> Any:
 
 
 def _is_utf8(path: Path) -> bool:
-    """The whole file decodes as UTF-8 (a Latin-1 byte may sit far past any sample); streamed, bounded memory."""
+    """The whole file decodes as UTF-8 (a Latin-1 byte may sit far past any sample); streamed, bounded memory.
+    Remembered per file version: the manifest, fairness and privacy each ask."""
+    stat = path.stat()
+    return _is_utf8_version(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_utf8_version(name: str, mtime_ns: int, size: int) -> bool:
+    path = Path(name)
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with _open_bytes(path) as fh:
