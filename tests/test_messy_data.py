@@ -80,7 +80,8 @@ def write_variant(frame: pd.DataFrame, path: Path, *, sep: str = ",", decimal: s
 # ---- the DuckDB refusal of RFC 4180 doubled quotes --------------------------------------------------------
 
 def test_duckdb_reads_rfc4180_doubled_quotes_like_pandas(project: Project) -> None:
-    """COMPAS's `"Poss Mot Veh Mfg ""ID"" Removed"` on a CRLF file: DuckDB's sniffer refused it."""
+    """COMPAS's `"Poss Mot Veh Mfg ""ID"" Removed"` on a CRLF file. DuckDB's sniffer refused the real file
+    (test_real_data.py); this small one it happened to sniff right, and with explicit options it must stay so."""
     frame = clean_frame()
     frame.loc[::7, "note"] = 'Poss Mot Veh Mfg "ID" Removed'
     frame.loc[::11, "note"] = None
