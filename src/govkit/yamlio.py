@@ -42,6 +42,7 @@ class YamlDocument:
     data: Any
     raw: bytes
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    texts: dict[KeyPath, str] = field(default_factory=dict)  # each scalar as written (`yes`, not True)
 
     def line_of(self, key_path: Iterable[str | int]) -> int | None:
         """Line of the deepest existing prefix of `key_path` (None if not even the root)."""
@@ -120,16 +121,18 @@ for _tag in ("binary", "set", "omap", "pairs"):  # nothing govkit reads is one o
     GovkitLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
-def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int]) -> None:
+def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int], texts: dict[KeyPath, str]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             out[(*prefix, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*prefix, key), out)
+            _index_lines(value_node, (*prefix, key), out, texts)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             out[(*prefix, i)] = item.start_mark.line + 1
-            _index_lines(item, (*prefix, i), out)
+            _index_lines(item, (*prefix, i), out, texts)
+    elif isinstance(node, yaml.ScalarNode):
+        texts[prefix] = node.value
 
 
 def _read(path: Path, error: type[GovkitError]) -> bytes:
@@ -170,6 +173,7 @@ def load_yaml(path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocu
     finally:
         loader.dispose()
     lines: dict[KeyPath, int] = {}
+    texts: dict[KeyPath, str] = {}
     if node is not None:
-        _index_lines(node, (), lines)
-    return YamlDocument(path=path, data=data, raw=raw, lines=lines)
+        _index_lines(node, (), lines, texts)
+    return YamlDocument(path=path, data=data, raw=raw, lines=lines, texts=texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,7 +11,7 @@ from pydantic import Field
 from govkit.checks.explainability.explain import explain, importance, stratified_sample
 from govkit.checks.explainability.loading import load_model
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
-from govkit.datasets import load_frame
+from govkit.datasets import dataset_dialect, load_frame
 
 SAMPLE_ROWS = 5000
 TIME_BUDGET_S = 120.0
@@ -99,7 +100,15 @@ class ExplainabilityCheck(Check):
         features = _check_features(manifest, loaded.model, list(ds.features))
         sensitive = list(spec.sensitive_features)
         rows, budget, target = _budget(ctx)
-        frame = load_frame(manifest.resolve(ds.path), [*features, *[s for s in sensitive if s not in features]])
+        path = manifest.resolve(ds.path)
+        frame = load_frame(path, [*features, *[s for s in sensitive if s not in features]],
+                           dataset_dialect(path, ds.format))
+        # Many models refuse NaN (and SHAP's masker passes it on): explain the complete rows, and say how many were not.
+        incomplete = frame[features].isna().any(axis=1)
+        if incomplete.all():
+            raise manifest.error(f"every row of {Path(ds.path).name} misses a feature value; nothing to explain",
+                                 ("datasets", "evaluation", "features"))
+        frame = frame[~incomplete]
         # shuffled, so that the rows explained first are a random part of the stratified sample
         sample = stratified_sample(frame, sensitive, rows, SEED).sample(frac=1.0, random_state=SEED)
         try:
@@ -115,6 +124,7 @@ class ExplainabilityCheck(Check):
         data: dict[str, Any] = {
             "model": {"class": type(loaded.model).__name__, "loaded_with": loaded.loaded_with,
                       "trusted_by_flag": loaded.trusted_by_flag, "explainer": attributions.explainer},
+            "rows_with_missing_features": int(incomplete.sum()),
             "rows_requested": len(sample), "rows_planned": attributions.rows_planned,
             "rows_explained": attributions.rows_done, "seconds": round(attributions.seconds, 3),
             "target_s": target, "time_budget_s": budget, "complete": attributions.complete,

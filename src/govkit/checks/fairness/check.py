@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts
+from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts, positive_label_token
 from govkit.checks.fairness.engines.registry import auto_engine, load_engine
 from govkit.checks.fairness.metrics import (
     FN,
@@ -110,7 +110,7 @@ def _table_json(table: CohortTable, z: float) -> dict[str, Any]:
     eligible = n >= DEFAULT_MIN_GROUP_SIZE
     sr = values["selection_rate"]
     top = np.nanmax(sr[eligible]) if eligible.any() and np.isfinite(sr[eligible]).any() else np.nan
-    impact = np.where(top > 0, sr / top, np.nan) if np.isfinite(top) else np.full(len(sr), np.nan)
+    impact = divide(sr, np.full(len(sr), top if np.isfinite(top) else 0.0))  # undefined when no group selects
     extra: dict[str, np.ndarray] = {}
     if table.doubled_u is not None:
         extra["auc"] = divide(table.doubled_u, 2 * (counts[:, FN] + counts[:, TP]) * (counts[:, TN] + counts[:, FP]))
@@ -251,7 +251,8 @@ class FairnessCheck(Check):
             "prediction": ds.prediction,
             "score": ds.score,
             "median_score": cohorts.median,
-            "positive_label": ds.positive_label,
+            "positive_label": positive_label_token(ctx.manifest),
+            "dialect": cohorts.dialect.as_json() if cohorts.dialect else None,
             "confidence": CONFIDENCE,
             "interval": "wilson",
             "overall": overall,

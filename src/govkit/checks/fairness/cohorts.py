@@ -16,6 +16,7 @@ import numpy as np
 from govkit.checks.fairness.engines.interface import (
     UNKNOWN,
     CohortEngine,
+    CohortSession,
     ColumnProfile,
     Dataset,
     GroupCounts,
@@ -23,7 +24,7 @@ from govkit.checks.fairness.engines.interface import (
     Target,
     features_of,
 )
-from govkit.datasets import data_format, dataset_files
+from govkit.datasets import Dialect, data_format, dataset_dialect, dataset_files
 from govkit.manifest import LoadedManifest
 
 JOIN = " & "
@@ -53,26 +54,97 @@ class CohortTable:
 class Cohorts:
     engine: str
     rows: int
+    dialect: Dialect | None  # how a CSV was read (None: Parquet)
     overall: np.ndarray  # (4,) cells of the whole sample
     median: float | None
     tables: tuple[CohortTable, ...]
 
 
-def positive_value(profile: ColumnProfile, positive: Any, manifest: LoadedManifest, key: str, column: str,
-                   file: str) -> Any:
-    """The column's own value that equals the manifest's positive label (e.g. 1 for `1`, "yes" for `yes`)."""
+TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "n", "off", "0"})
+MAX_GROUPS = 50
+
+
+def _value_key(value: Any) -> tuple[str, Any]:
+    """A value as the data holds it, comparable across types: 1 and 1.0 are one number, True is not 1."""
+    if isinstance(value, bool | np.bool_):
+        return "bool", bool(value)
+    if isinstance(value, int | float | np.number):
+        return "number", float(value)
+    return "text", str(value)
+
+
+def _means(value: Any, token: str) -> bool:
+    """Whether the manifest's token, as written in the YAML (`yes`, `1.0`, `"1"`), names this value of the data."""
+    kind, held = _value_key(value)
+    if kind == "bool":
+        return token.strip().lower() in (TRUE_WORDS if held else FALSE_WORDS)
+    if kind == "number":
+        try:
+            return float(token) == held
+        except ValueError:
+            return False
+    return held == token
+
+
+def _shown(values: Sequence[Any], more: bool = False) -> str:
+    return ", ".join(repr(v) for v in sorted(values, key=str)) + (", ..." if more else "")
+
+
+def positive_label_token(manifest: LoadedManifest) -> str:
+    """The positive label as written in the manifest: YAML reads `yes` as True, the data holds "yes"."""
+    ds = manifest.spec.datasets.evaluation
+    assert ds is not None
+    written = manifest.doc.texts.get(("datasets", "evaluation", "positive_label"))
+    return written if written is not None else str(ds.positive_label)
+
+
+def _binary(profile: ColumnProfile, manifest: LoadedManifest, key: str, column: str, file: str) -> None:
     where = ("datasets", "evaluation", key)
     if profile.missing:
         raise manifest.error(f"{profile.missing} missing values in column {column!r} of {file}", where)
     if len(profile.values) > 2:
-        shown = ", ".join(map(str, sorted(profile.values, key=str)))
         count = f"more than {len(profile.values)}" if profile.more else str(len(profile.values))
-        raise manifest.error(f"column {column!r} of {file} is not binary ({count} values: {shown})", where)
-    for match in (lambda v: v == positive, lambda v: str(v) == str(positive)):
-        for value in profile.values:
-            if match(value):
-                return value
-    return None  # no row is positive
+        raise manifest.error(f"column {column!r} of {file} is not binary ({count} values: "
+                             f"{_shown(profile.values, profile.more)})", where)
+
+
+def positive_values(label: ColumnProfile, prediction: ColumnProfile, token: str, manifest: LoadedManifest,
+                    columns: tuple[str, str], file: str) -> tuple[Any, Any]:
+    """The label's and the prediction's own values that mean positive; refuses what would make every row one class.
+
+    A label must hold both classes and the positive one; predictions must hold only label values (a model
+    that never predicts positive is allowed: its prediction value is then None)."""
+    _binary(label, manifest, "label", columns[0], file)
+    _binary(prediction, manifest, "prediction", columns[1], file)
+    where = ("datasets", "evaluation", "label")
+    positive = next((v for v in label.values if _means(v, token)), None)
+    if positive is None:
+        raise manifest.error(f"positive_label {token!r} does not occur in column {columns[0]!r} of {file} "
+                             f"(values: {_shown(label.values)})", ("datasets", "evaluation", "positive_label"))
+    if len(label.values) < 2:
+        raise manifest.error(f"column {columns[0]!r} of {file} holds one class ({_shown(label.values)}); "
+                             "rates per group need both", where)
+    keys = {_value_key(v) for v in label.values}
+    stray = [v for v in prediction.values if _value_key(v) not in keys]
+    if stray:
+        raise manifest.error(f"column {columns[1]!r} of {file} holds {_shown(stray)}, not among the label's values "
+                             f"({_shown(label.values)})", ("datasets", "evaluation", "prediction"))
+    return positive, next((v for v in prediction.values if _value_key(v) == _value_key(positive)), None)
+
+
+def _check_groups(session: CohortSession, manifest: LoadedManifest, features: Sequence[str], file: str) -> None:
+    """At least two groups to compare, and not so many that the column cannot be a cohort (an id or a number)."""
+    for feature in features:
+        count, values = session.groups(feature, SHOWN_VALUES)
+        where = ("sensitive_features", list(manifest.spec.sensitive_features).index(feature))
+        if count < 2:
+            raise manifest.error(f"sensitive feature {feature!r} of {file} has {count} group(s) besides missing "
+                                 f"values ({_shown(values)}); fairness compares at least two", where)
+        if count > MAX_GROUPS:
+            raise manifest.error(f"sensitive feature {feature!r} of {file} has {count} groups (more than "
+                                 f"{MAX_GROUPS}; e.g. {_shown(values, True)}): a number or an identifier? bin it into "
+                                 "a few bands first (e.g. age -> age_band)", where)
 
 
 def _table(grouping: Grouping, groups: list[GroupCounts], u2: dict[tuple[str, ...], int] | None,
@@ -93,19 +165,19 @@ def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: S
     assert ds is not None
     path = manifest.resolve(ds.path)
     files = tuple(dataset_files(path))
-    dataset = Dataset(path=path, files=files, format=data_format(files[0]))
+    dataset = Dataset(path=path, files=files, format=data_format(files[0]), dialect=dataset_dialect(path, ds.format))
     features = features_of(groupings)
     columns = [ds.label, ds.prediction, *([ds.score] if ds.score else []), *features]
     with engine.open(dataset, columns) as session:
         profile = session.profile(ds.label, ds.prediction, ds.score, SHOWN_VALUES)
         if profile.rows == 0:
             raise manifest.error(f"no rows in {path.name}", ("datasets", "evaluation", "path"))
-        target = Target(
-            label=ds.label, prediction=ds.prediction, score=ds.score, groupings=((), *groupings),
-            positive_label=positive_value(profile.label, ds.positive_label, manifest, "label", ds.label, path.name),
-            positive_prediction=positive_value(profile.prediction, ds.positive_label, manifest, "prediction",
-                                               ds.prediction, path.name),
-        )
+        positive_label, positive_prediction = positive_values(
+            profile.label, profile.prediction, positive_label_token(manifest), manifest, (ds.label, ds.prediction),
+            path.name)
+        _check_groups(session, manifest, features, path.name)
+        target = Target(label=ds.label, prediction=ds.prediction, score=ds.score, groupings=((), *groupings),
+                        positive_label=positive_label, positive_prediction=positive_prediction)
         median = None
         if ds.score:
             where = ("datasets", "evaluation", "score")
@@ -121,6 +193,7 @@ def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: S
     return Cohorts(
         engine=engine.name,
         rows=profile.rows,
+        dialect=dataset.dialect,
         overall=np.array(counted[()][0].cells, dtype=np.int64),
         median=median,
         tables=tuple(_table(g, counted[g], u2.get(g), ds.score is not None) for g in groupings),

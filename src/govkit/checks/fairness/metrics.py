@@ -66,21 +66,30 @@ def z_for(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def _most(values: np.ndarray) -> np.ndarray:
+    """Max over the last axis ignoring NaN; NaN (no warning, unlike np.nanmax) where every value is undefined."""
+    return np.fmax.reduce(values, axis=-1)
+
+
+def _least(values: np.ndarray) -> np.ndarray:
+    return np.fmin.reduce(values, axis=-1)
+
+
 def difference(values: np.ndarray, overall: np.ndarray | float, method: Method) -> np.ndarray:
     """Over the last axis (groups), ignoring undefined values."""
     with np.errstate(all="ignore"):
         if method == "between_groups":
-            return np.nanmax(values, axis=-1) - np.nanmin(values, axis=-1)
-        return np.nanmax(np.abs(values - np.asarray(overall)[..., None]), axis=-1)
+            return _most(values) - _least(values)
+        return _most(np.abs(values - np.asarray(overall)[..., None]))
 
 
 def ratio(values: np.ndarray, overall: np.ndarray | float, method: Method) -> np.ndarray:
     with np.errstate(all="ignore"):
         if method == "between_groups":
-            return divide(np.nanmin(values, axis=-1), np.nanmax(values, axis=-1))
+            return divide(_least(values), _most(values))
         r = values / np.asarray(overall)[..., None]
         r = np.where(r > 1, 1 / r, r)
-        return np.nanmin(r, axis=-1)
+        return _least(r)
 
 
 SUMMARIES = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",

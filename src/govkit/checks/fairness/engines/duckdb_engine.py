@@ -32,7 +32,7 @@ from govkit.checks.fairness.engines.interface import (
     Target,
 )
 from govkit.checks.fairness.engines.sql import SOURCE, Dialect, SqlSession
-from govkit.datasets import csv_delimiter
+from govkit.datasets import one_line
 from govkit.errors import CheckError, DataError, GovkitError
 
 CSV_TYPES = ["BIGINT", "DOUBLE", "VARCHAR"]
@@ -73,8 +73,11 @@ class DuckDBSession(SqlSession):
         wanted = list(dict.fromkeys(columns))
         try:
             if dataset.format == "csv":
-                relation = self.con.read_csv(files, header=True, delimiter=csv_delimiter(dataset.files[0]),
-                                             auto_type_candidates=CSV_TYPES)
+                options = dataset.csv_dialect().duckdb_options()
+                relation = self.con.sql(  # every option explicit and bound: the sniffer only types the columns
+                    "SELECT * FROM read_csv($files, header = true, "
+                    + ", ".join(f"{name} = ${name}" for name in options)
+                    + ", auto_type_candidates = $types)", params={"files": files, "types": CSV_TYPES, **options})
                 relation = relation.project(", ".join(self._csv_column(relation, c) for c in wanted))
             else:
                 relation = self.con.read_parquet(files).project(", ".join(self.dialect.ident(c) for c in wanted))
@@ -82,7 +85,7 @@ class DuckDBSession(SqlSession):
             self._kinds = {name: duckdb_kind(str(t)) for name, t in zip(relation.columns, relation.types, strict=True)}
         except duckdb.Error as exc:
             self.close()
-            raise DataError(f"cannot read {dataset.format} data: {exc}", file=dataset.path) from None
+            raise DataError(f"cannot read {dataset.format} data: {one_line(exc)}", file=dataset.path) from None
 
     def _csv_column(self, relation: Any, column: str) -> str:
         """Read true/false text (any case) as booleans, as pandas and Spark do; DuckDB's sniffer would also
@@ -128,7 +131,7 @@ class DuckDBSession(SqlSession):
         try:
             return self.con.execute(sql, params or {}).fetchall()
         except self._error as exc:
-            raise CheckError(f"duckdb query failed: {exc}") from None
+            raise CheckError(f"duckdb query failed: {one_line(exc)}") from None
 
     def column_kinds(self) -> dict[str, ColumnKind]:
         return self._kinds

@@ -18,7 +18,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from govkit.datasets import Dialect
 
 UNKNOWN = "Unknown"
 ColumnKind = Literal["bool", "int", "float", "text", "other"]
@@ -32,6 +35,13 @@ class Dataset:
     path: Path
     files: tuple[Path, ...]
     format: str  # "csv" or "parquet"
+    dialect: Dialect | None = None  # how every engine reads a CSV: detected once, or declared in the manifest
+
+    def csv_dialect(self) -> Dialect:
+        """The dialect every engine reads this CSV with (detected from the first file when none was given)."""
+        from govkit.datasets import csv_dialect
+
+        return self.dialect or csv_dialect(self.files[0])
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,10 @@ class CohortSession(ABC):
 
     @abstractmethod
     def profile(self, label: str, prediction: str, score: str | None, limit: int) -> Profile: ...
+
+    @abstractmethod
+    def groups(self, column: str, limit: int) -> tuple[int, tuple[Any, ...]]:
+        """How many distinct non-missing values the column holds, and up to `limit` of them."""
 
     @abstractmethod
     def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:

@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from govkit.checks.fairness.counts import CountTable, Encoded, RunningU, count_table, encode, tie_safe_slices
+from govkit.checks.fairness.counts import (
+    CountTable,
+    Encoded,
+    RunningU,
+    count_table,
+    encode,
+    key_text,
+    tie_safe_slices,
+)
 from govkit.checks.fairness.engines.interface import (
     CohortEngine,
     CohortSession,
@@ -48,7 +56,7 @@ def _python(value: Any) -> Any:
 
 class PandasSession(CohortSession):
     def __init__(self, dataset: Dataset, columns: Sequence[str]) -> None:
-        self.frame = load_frame(dataset.path, columns)
+        self.frame = load_frame(dataset.path, columns, dataset.dialect)
         self._encoded: dict[str, Encoded] = {}
         self._tables: dict[Grouping, CountTable] = {}
         self._flag_cache: dict[tuple[str, Any], np.ndarray] = {}
@@ -69,6 +77,10 @@ class PandasSession(CohortSession):
                     invalid = int((~np.isfinite(numbers) | (numbers < 0) | (numbers > 1)).sum())
         return Profile(rows=len(self.frame), label=self._column(label, limit),
                        prediction=self._column(prediction, limit), score_kind=kind, score_invalid=invalid)
+
+    def groups(self, column: str, limit: int) -> tuple[int, tuple[Any, ...]]:
+        distinct = key_text(self.frame[column]).dropna().unique()
+        return len(distinct), tuple(_python(v) for v in distinct[:limit])
 
     def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:
         values = np.partition(self.frame[column].to_numpy(dtype=float), list(ranks))

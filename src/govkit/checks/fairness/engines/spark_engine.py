@@ -16,7 +16,7 @@ from typing import Any
 
 from govkit.checks.fairness.engines.interface import CohortEngine, CohortSession, ColumnKind, Dataset
 from govkit.checks.fairness.engines.sql import SOURCE, Dialect, SqlSession
-from govkit.datasets import csv_delimiter
+from govkit.datasets import one_line
 from govkit.errors import CheckError, DataError, GovkitError
 
 SPARK_KINDS: dict[str, ColumnKind] = {
@@ -68,12 +68,15 @@ class SparkCohortSession(SqlSession):
         files = [str(f) for f in dataset.files]
         try:
             if dataset.format == "csv":
-                frame = self.spark.read.csv(files, header=True, inferSchema=True, sep=csv_delimiter(dataset.files[0]))
+                options = dataset.csv_dialect().spark_options()
+                frame = self.spark.read.options(**options).csv(files, inferSchema=True)
             else:
                 frame = self.spark.read.parquet(*files)
             frame = frame.select(*[self.dialect.ident(c) for c in dict.fromkeys(columns)])
         except PySparkException as exc:
-            raise DataError(f"cannot read {dataset.format} data: {exc}", file=dataset.path) from None
+            raise DataError(f"cannot read {dataset.format} data: {one_line(exc)}", file=dataset.path) from None
+        except DataError as exc:
+            raise DataError(exc.message, file=dataset.path) from None
         frame.createOrReplaceTempView(SOURCE)
         self._kinds = {f.name: SPARK_KINDS.get(f.dataType.typeName(), "other") for f in frame.schema.fields}
 
@@ -81,7 +84,7 @@ class SparkCohortSession(SqlSession):
         try:
             return [tuple(row) for row in self.spark.sql(sql, args=params or None).collect()]
         except self._error as exc:
-            raise CheckError(f"spark query failed: {exc}") from None
+            raise CheckError(f"spark query failed: {one_line(exc)}") from None
 
     def column_kinds(self) -> dict[str, ColumnKind]:
         return self._kinds

@@ -104,6 +104,12 @@ class SqlSession(CohortSession):
                        prediction=self._distinct(prediction, prediction_missing, limit),
                        score_kind=kind, score_invalid=int(invalid[0] or 0) if invalid else 0)
 
+    def groups(self, column: str, limit: int) -> tuple[int, tuple[Any, ...]]:
+        raw = self._raw(column, self.column_kinds()[column])
+        ((count,),) = self.query(f"SELECT count(DISTINCT {raw}) FROM {SOURCE}")
+        values = self.query(f"SELECT DISTINCT {raw} AS v FROM {SOURCE} WHERE {raw} IS NOT NULL LIMIT {int(limit)}")
+        return int(count), tuple(v for (v,) in values)
+
     def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:
         """Exact, without sorting every row: a histogram of HISTOGRAM_BINS bins over [min, max] finds each
         rank's bin, then only that bin's distinct values are sorted (a top-N with a 25M-row offset is
