@@ -338,5 +338,7 @@ def test_plain_digits_in_text_are_a_phone_only_where_the_text_says_so() -> None:
     assert column_evidence("notes", called)[2] == ["phone"]
     plain = [f"Order 4155552671 shipped on 2025-03-0{i} for 1,234,567.00 EUR, 12 items" for i in range(1, 6)]
     assert column_evidence("notes", plain)[2] == []
+    hotel = ["The booking for hotel 4155552671 was moved during 4155552672 by the agent"] * 5  # `tel`, `ring` inside
+    assert column_evidence("notes", hotel)[2] == []
     iban = ["Refund to DE89 3704 0044 0532 0130 00 requested by the customer last week"] * 5
     assert column_evidence("notes", iban)[2] == ["iban"]
