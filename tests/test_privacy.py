@@ -338,5 +338,21 @@ def test_plain_digits_in_text_are_a_phone_only_where_the_text_says_so() -> None:
     assert column_evidence("notes", called)[2] == ["phone"]
     plain = [f"Order 4155552671 shipped on 2025-03-0{i} for 1,234,567.00 EUR, 12 items" for i in range(1, 6)]
     assert column_evidence("notes", plain)[2] == []
+    hotel = ["The booking for hotel 4155552671 was moved during 4155552672 by the agent"] * 5  # `tel`, `ring` inside
+    assert column_evidence("notes", hotel)[2] == []
     iban = ["Refund to DE89 3704 0044 0532 0130 00 requested by the customer last week"] * 5
     assert column_evidence("notes", iban)[2] == ["iban"]
+
+
+def test_duplicate_and_empty_header_names(project: Project, faker_frame: pd.DataFrame) -> None:
+    """ProPublica's COMPAS header names `decile_score` twice and ends with a comma (an unnamed column)."""
+    frame = faker_frame.head(200)
+    header = "email,score,decile,score,\n"
+    body = "".join(f"{e},{i % 10},{i % 7},{i % 3},\n" for i, e in enumerate(frame["email"]))
+    project.write("data/train.csv", header + body)
+    project.policy(lambda p: p.update(rules=[rule("privacy.no_undeclared_pii", datasets=["training"])]))
+    for extra in ([], ["--full-scan"]):
+        _, data, _ = measure(project, "--no-log", *extra)
+        columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
+        assert [c["column"] for c in columns] == ["email", "score", "decile", "score (2)", "column 5"]
+        assert columns[0]["best"] == "email" and columns[3]["non_null"] == 200 and columns[4]["non_null"] == 0

@@ -11,7 +11,7 @@ from pydantic import Field
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
 from govkit.checks.privacy.association import association
 from govkit.checks.privacy.detectors import ColumnScanner, protected_by_name, tokens
-from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, scan
+from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, column_labels, scan
 from govkit.datasets import load_frame, read_columns
 from govkit.errors import PolicyError
 from govkit.manifest import LoadedManifest
@@ -64,7 +64,7 @@ def _pii_measure(ctx: CheckContext, names: set[str]) -> dict[str, Any]:
     for name in _declared_datasets(ctx.manifest, names):
         spec = getattr(ctx.manifest.spec.datasets, name)
         path = ctx.manifest.resolve(spec.path)
-        columns = read_columns(path)
+        columns = column_labels(read_columns(path))
         scanners = {c: ColumnScanner(c, ctx.options.as_of) for c in columns}
         result = scan(path, columns, scanners, sample=sample)
         reports = []

@@ -42,7 +42,7 @@ EMBEDDED = {
     "phone": re.compile(r"(?<![\w.+/\-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .\-/]?\(?\d{1,5}\)?){0,6}\d"
                         r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w/\-]|\.\d)", re.IGNORECASE),
 }
-PHONE_CONTEXT = re.compile(r"(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
+PHONE_CONTEXT = re.compile(r"\b(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
                            r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,5}$",
                            re.IGNORECASE)
 THOUSANDS = re.compile(r"^\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d+)?$")
@@ -250,7 +250,6 @@ class ColumnScanner:
         self.hits: dict[str, int] = {}
         self.masked: dict[str, list[str]] = {}
         self.ages: list[float] = []
-        self.years: set[int] = set()
         self.texty = 0
         self.name_shaped = 0
         self.containing = 0
@@ -307,7 +306,6 @@ class ColumnScanner:
             d = parse_date(v)
             if d is None or d > self.as_of or (self.as_of - d).days / 365.25 > 115:
                 return False
-            self.years.add(d.year)
             self.ages.append((self.as_of - d).days / 365.25)
             if len(self.masked.setdefault(kind, [])) < 3:
                 self.masked[kind].append(mask(v))

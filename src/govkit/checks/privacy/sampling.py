@@ -7,6 +7,7 @@ uniform sample without replacement, the same on every run and whatever the batch
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from govkit.datasets import csv_delimiter, data_format, dataset_files
+from govkit.datasets import csv_delimiter, data_format, dataset_files, read_columns
 from govkit.errors import DataError
 
 BATCH_BYTES = 1 << 24
@@ -31,8 +32,20 @@ def row_keys(start: int, count: int, seed: int = SEED) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def column_labels(header: Sequence[str]) -> list[str]:
+    """One label per column even where a header repeats a name (COMPAS has `decile_score` twice: ` (2)`) or
+    leaves it empty (a trailing comma: `column 5`), so that every column is scanned and reported."""
+    labels, seen = [], Counter[str]()
+    for position, name in enumerate(header, 1):
+        base = name or f"column {position}"
+        seen[base] += 1
+        labels.append(base if seen[base] == 1 else f"{base} ({seen[base]})")
+    return labels
+
+
 def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
-    """Record batches of `columns` as strings (CSV streamed by pyarrow, Parquet by row group), file by file."""
+    """Record batches of `columns` (labels from column_labels) as strings (CSV streamed by pyarrow, Parquet by
+    row group), file by file."""
     import pyarrow as pa
 
     for file in dataset_files(path):
@@ -42,7 +55,8 @@ def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
 
                 reader = csv.open_csv(
                     file,
-                    read_options=csv.ReadOptions(block_size=BATCH_BYTES),
+                    read_options=csv.ReadOptions(block_size=BATCH_BYTES, skip_rows=1,
+                                                 column_names=column_labels(read_columns(file))),
                     parse_options=csv.ParseOptions(delimiter=csv_delimiter(file), newlines_in_values=True),
                     convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
                                                        include_columns=list(columns), strings_can_be_null=True),
