@@ -86,7 +86,7 @@ class MerkleAccumulator:
         for part in filter(None, frontier.split(",")):
             height, _, node = part.partition(":")
             raw = bytes.fromhex(node)
-            if not height.isdigit() or len(raw) != 32:
+            if not height.isdigit() or int(height) > 63 or len(raw) != 32:
                 raise ValueError("malformed Merkle frontier")
             acc._stack.append((int(height), raw))
         heights = [h for h, _ in acc._stack]
