@@ -26,7 +26,8 @@ from test_audit_log import filled, raw_for
 def forge(db: str, key: SigningKey, action: str, subject: str, payload: dict[str, Any]) -> int:
     """Append a correctly hashed, linked and signed entry with `key`, bypassing govkit's own checks."""
     conn = raw_for(db)
-    seq, prev = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    last = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = last or (0, "0" * 64)
     body = canonical_bytes(payload)
     header = {"seq": seq + 1, "entry_id": uuid.uuid4().hex, "recorded_at": "2026-12-01T00:00:00.000000Z",
               "actor": "mallory", "action": action, "subject": subject,
@@ -146,6 +147,18 @@ def test_checkpoint_of_another_log_is_refused(db: str) -> None:
     with AuditLog(db) as log:
         result = log.verify(known_checkpoint=foreign)
     assert not result.ok and "is not this log" in str(result.first)
+
+
+def test_log_from_before_the_binding_says_so(tmp_path: Path, project) -> None:
+    location = str(tmp_path / "old.db")
+    with AuditLog(location) as log:  # schema only; the first entry is written as older govkit wrote it
+        key = log.signing_key()
+    forge(location, key, "key.added", f"key:{key.key_id}",
+          {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_raw.hex()})
+    with AuditLog(location) as log:
+        log.append("test.event", "model-0@1.0", {"i": 1})
+    result = project.run(f"log verify --db {location}")
+    assert result.exit_code == 0 and "note: this log's identity is not bound in its first entry" in result.stderr
 
 
 # -- 4. malformed rows are FAILED lines, never a crash ------------------------------------------------------------

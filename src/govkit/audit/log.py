@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import hashlib
 import os
@@ -112,10 +113,8 @@ class AuditLog:
             self._key = load_key(self.key_path) if self.key_path.exists() else create_key(self.key_path)
             pub = public_path(self.key_path)
             if not pub.exists():
-                try:
+                with contextlib.suppress(OSError):  # a read-only key folder: verify then says it is unanchored
                     pub.write_bytes(self._key.public_pem())
-                except OSError:
-                    pass  # a read-only key folder: verify then says it is unanchored
         return self._key
 
     def anchor_keys(self) -> list[tuple[Path, bytes]]:

@@ -160,8 +160,9 @@ class SQLiteStore(SerialStore):
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if not self._frontier:  # a log from before checkpoints kept their frontier
-                conn.execute("ALTER TABLE checkpoints ADD COLUMN frontier TEXT")
+            if not self._frontier:  # a log from before checkpoints kept their frontier (re-read: under the lock)
+                if "frontier" not in {c.name for c in self.db["checkpoints"].columns}:
+                    conn.execute("ALTER TABLE checkpoints ADD COLUMN frontier TEXT")
                 self._frontier = True
             self.db.execute("INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
                             [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier])

@@ -206,7 +206,7 @@ def verify_entries(
     sizes = {c.size for c in checkpoints if c.size > 0}
     roots: dict[int, tuple[bytes, str]] = {}
     acc = MerkleAccumulator()
-    to_verify: list[tuple[int, bool, KeyState, bytes, bytes]] = []
+    to_verify: list[tuple[int, bool, KeyState, str, bytes]] = []  # signature hex decoded only if checked
     redacted: set[int] = set()
     missing_payload: list[int] = []
     prev, expected = GENESIS, 1
@@ -238,7 +238,7 @@ def verify_entries(
         if signer is None:
             problems.append(Problem(seq, str(why)))
         else:
-            to_verify.append((seq, is_key, signer, hex_bytes(entry.signature, 64) or b"", leaf))
+            to_verify.append((seq, is_key, signer, entry.signature, leaf))
             if entry.action == "key.rotated" and (message := ring.observe(entry, body)):
                 problems.append(Problem(seq, message))
 
@@ -289,15 +289,15 @@ def verify_entries(
     return result
 
 
-def _bad_signatures(items: list[tuple[int, bool, KeyState, bytes, bytes]], workers: int | None) -> list[Problem]:
+def _bad_signatures(items: list[tuple[int, bool, KeyState, str, bytes]], workers: int | None) -> list[Problem]:
     if not items:
         return []
     workers = workers or min(8, os.cpu_count() or 1)
     chunk = max(1, len(items) // (workers * 4) + 1)
 
-    def run(part: list[tuple[int, bool, KeyState, bytes, bytes]]) -> list[Problem]:
+    def run(part: list[tuple[int, bool, KeyState, str, bytes]]) -> list[Problem]:
         return [Problem(seq, "signature does not verify") for seq, _, state, sig, msg in part
-                if not verifies(state.public, sig, msg)]
+                if not verifies(state.public, hex_bytes(sig, 64) or b"", msg)]
 
     parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     if workers == 1 or len(parts) == 1:
