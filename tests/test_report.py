@@ -84,7 +84,7 @@ def test_attachments_match_the_log(recorded: dict[str, Any]) -> None:
         (entry,) = log.entries(action="evaluation.recorded")
         assert log.payload(entry.seq)["evaluation"] == json.loads(body)
         note = Checkpoint.parse(attachments["checkpoint.txt"].decode())
-        assert note in log.store.checkpoints()
+        assert note in log.stored_checkpoints()[0]
         (rendered,) = log.entries(action="report.rendered")
         logged = log.payload(rendered.seq)
     assert logged["sha256"] == hashlib.sha256(recorded["pdf"].read_bytes()).hexdigest()

@@ -483,6 +483,8 @@ def demo(directory: Path | None, db: str | None) -> None:
 
 DB_OPTION = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True,
                          help="Audit log database (or GOVKIT_DB).")
+KEY_OPTION = click.option("--key", "key_path", type=click.Path(path_type=Path), envvar="GOVKIT_KEY",
+                          help="Key file (default: GOVKIT_KEY or ~/.config/govkit/log-signing-key.pem).")
 
 
 @cli.group("log")
@@ -507,7 +509,7 @@ def log_show(db: str, model: str | None, action: str | None, since: date | None,
 
     from govkit.audit.log import AuditLog
 
-    with AuditLog(db) as log:
+    with AuditLog(db, create=False) as log:
         found = log.entries(model=model, action=action, since=since.isoformat() if since else None, limit=limit)
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in found], indent=2))
@@ -523,31 +525,47 @@ def log_show(db: str, model: str | None, action: str | None, since: date | None,
 @log_group.command("verify", epilog="""\b
 Examples:
   govkit log verify
-  govkit log verify --known-checkpoint saved-checkpoint.txt --trusted-key log-key.pub""")
+  govkit log verify --require-anchor --trusted-key log-key.pub --known-checkpoint saved-checkpoint.txt""")
 @DB_OPTION
+@KEY_OPTION
 @click.option("--known-checkpoint", type=click.Path(path_type=Path),
               help="A checkpoint saved earlier; catches truncation and rollback.")
 @click.option("--trusted-key", "trusted_keys", type=click.Path(path_type=Path), multiple=True,
-              help="Pin the log's public key (PEM) instead of trusting the first key.added entry.")
-def log_verify(db: str, known_checkpoint: Path | None, trusted_keys: tuple[Path, ...]) -> None:
+              envvar="GOVKIT_TRUSTED_KEY",
+              help="The log's public key (PEM) kept outside the database (default: the signing key's .pub).")
+@click.option("--require-anchor", is_flag=True,
+              help="Exit 1 when no key from outside the database anchors the log (for CI and auditors).")
+@click.option("--full", is_flag=True, help="Check every entry's signature, also those a verified checkpoint covers.")
+def log_verify(db: str, key_path: Path | None, known_checkpoint: Path | None, trusted_keys: tuple[Path, ...],
+               require_anchor: bool, full: bool) -> None:
     """Check seq density, links, hashes, signatures, payloads and checkpoints; exit 1 on any failure."""
     from govkit.audit.keys import public_raw
     from govkit.audit.log import AuditLog
     from govkit.audit.verify_cli import read_checkpoint, read_public_key
 
     known = read_checkpoint(known_checkpoint) if known_checkpoint else None
-    pinned = [public_raw(read_public_key(p)) for p in trusted_keys]
-    if not Path(db).exists() and "://" not in db:
-        raise GovkitError("audit database not found", file=db)
-    with AuditLog(db) as log:
-        result = log.verify(known_checkpoint=known, trusted_keys=pinned)
-    if result.ok:
-        click.echo(f"ok: {result.size} entries, {result.checkpoints} checkpoint(s) verified; head {result.head[:16]}")
+    anchors = [(p, public_raw(read_public_key(p))) for p in trusted_keys]
+    with AuditLog(db, key_path=key_path, create=False) as log:
+        anchors = anchors or log.anchor_keys()
+        result = log.verify(known_checkpoint=known, trusted_keys=[raw for _, raw in anchors], full=full)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not result.ok:
+        click.echo(f"FAILED: {result.first}", err=True)
+        for problem in result.problems[1:10]:
+            click.echo(f"  also: {problem}", err=True)
+        sys.exit(EXIT_BLOCKING)
+    summary = (f"{result.size} entries, {result.checkpoints} checkpoint(s) verified; head {result.head[:16]}; "
+               f"{result.signatures_checked} signature(s) checked one by one"
+               + ("" if full else f", {result.covered} entries covered by a verified checkpoint"))
+    if result.anchored:
+        click.echo(f"ok: {summary}; anchored on {', '.join(str(p) for p, _ in anchors)}")
         return
-    click.echo(f"FAILED: {result.first}", err=True)
-    for problem in result.problems[1:10]:
-        click.echo(f"  also: {problem}", err=True)
-    sys.exit(EXIT_BLOCKING)
+    click.echo(f"ok (UNANCHORED: verified against keys found only in the database itself; pass --trusted-key "
+               f"or keep the key's .pub): {summary}")
+    if require_anchor:
+        click.echo("FAILED: --require-anchor: nothing outside the database anchors this log's keys", err=True)
+        sys.exit(EXIT_BLOCKING)
 
 
 @log_group.command("checkpoint", epilog="Example:\n\n  govkit log checkpoint --output checkpoints/$(date +%F).txt")
@@ -557,7 +575,7 @@ def log_checkpoint(db: str, output: Path | None) -> None:
     """Sign the log's current size and Merkle root; keep the note somewhere the log can't reach."""
     from govkit.audit.log import AuditLog
 
-    with AuditLog(db) as log:
+    with AuditLog(db, create=False) as log:
         note = log.checkpoint().note()
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -573,7 +591,7 @@ def log_redact(db: str, seq: int, reason: str) -> None:
     """Remove one entry's payload; the chain still verifies and the redaction is itself logged."""
     from govkit.audit.log import AuditLog
 
-    with AuditLog(db) as log:
+    with AuditLog(db, create=False) as log:
         entry = log.redact(seq, reason)
     click.echo(f"redacted payload of entry {seq}; recorded as entry {entry.seq}")
 
@@ -587,14 +605,12 @@ def log_copy(source: str, target: str) -> None:
     """Copy a whole log to another store, byte for byte, then verify both."""
     from govkit.audit.log import AuditLog
 
-    if "://" not in source and not Path(source).exists():
-        raise GovkitError("audit database not found", file=source)
-    with AuditLog(source) as src, AuditLog(target) as dst:
-        before = src.verify()
+    with AuditLog(source, create=False) as src, AuditLog(target) as dst:
+        before = src.verify(trusted_keys=())  # a byte-for-byte copy: anchoring is `log verify`'s job
         if not before.ok:
             raise GovkitError(f"the source log does not verify ({before.first}); not copying", file=source)
-        copied = dst.store.copy_in(src.store.log_id(), src.store.scan(), src.store.checkpoints())
-        after = dst.verify()
+        copied = dst.store.copy_in(src.store.log_id() or "", src.store.scan(), src.stored_checkpoints()[0])
+        after = dst.verify(trusted_keys=())
     if not after.ok or after.head != before.head:
         click.echo(f"FAILED: the copy does not verify like the source: {after.first}", err=True)
         sys.exit(EXIT_BLOCKING)
@@ -606,18 +622,15 @@ def keys_group() -> None:
     """Create, show and rotate the audit log's signing key."""
 
 
-KEY_OPTION = click.option("--key", "key_path", type=click.Path(path_type=Path), envvar="GOVKIT_KEY",
-                          help="Key file (default: GOVKIT_KEY or ~/.config/govkit/log-signing-key.pem).")
-
-
 @keys_group.command("init", epilog="Example:\n\n  govkit keys init --key /secure/govkit-log.pem")
 @KEY_OPTION
 def keys_init(key_path: Path | None) -> None:
-    """Create an Ed25519 log signing key (file mode 0600)."""
-    from govkit.audit.keys import create_key, default_key_path
+    """Create an Ed25519 log signing key (file mode 0600) and its public half beside it (KEY.pub)."""
+    from govkit.audit.keys import create_key, default_key_path, public_path
 
     key = create_key(key_path or default_key_path())
-    click.echo(f"created {key.path} (key id {key.key_id}); the public key:")
+    click.echo(f"created {key.path} (key id {key.key_id}) and {public_path(key.path)}, which `log verify` "
+               "anchors on (keep a copy where the database's writers cannot change it); the public key:")
     click.echo(key.public_pem().decode(), nl=False)
 
 
@@ -733,7 +746,7 @@ def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, db: str
     if no_log:
         result = verify_pdf(pdf, log=None, trust=list(trust))
     else:
-        with AuditLog(db) as log:
+        with AuditLog(db, create=False) as log:
             result = verify_pdf(pdf, log=log, trust=list(trust))
     click.echo(f"{pdf}  sha256 {result.sha256}")
     for sig in result.signatures:

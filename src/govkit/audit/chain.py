@@ -72,6 +72,30 @@ class MerkleAccumulator:
             node = node_hash(left, node)
         return node
 
+    def frontier(self) -> str:
+        """The compact range as text ("height:hex,..."), stored beside a checkpoint to resume from it."""
+        return ",".join(f"{height}:{node.hex()}" for height, node in self._stack)
+
+    @classmethod
+    def resume(cls, size: int, frontier: str) -> MerkleAccumulator:
+        """The accumulator after `size` leaves, from its frontier; ValueError unless it has the shape of `size`.
+
+        The caller still compares `root()` with a signed root: a frontier is only as good as that check.
+        """
+        acc = cls()
+        for part in filter(None, frontier.split(",")):
+            height, _, node = part.partition(":")
+            raw = bytes.fromhex(node)
+            if not height.isdigit() or int(height) > 63 or len(raw) != 32:
+                raise ValueError("malformed Merkle frontier")
+            acc._stack.append((int(height), raw))
+        heights = [h for h, _ in acc._stack]
+        if heights != sorted(heights, reverse=True) or len(set(heights)) != len(heights) or \
+                sum(1 << h for h in heights) != size:
+            raise ValueError("Merkle frontier does not match the checkpoint size")
+        acc.size = size
+        return acc
+
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
     """RFC 6962 Merkle Tree Hash of the given leaf data (entry hashes as raw bytes)."""
@@ -97,6 +121,7 @@ class Checkpoint:
     timestamp: str
     signature: str = ""  # base64(key id (4 bytes) || Ed25519 signature), C2SP style
     key_id: str = ""  # the log's key id (hex) that signed it
+    others: tuple[tuple[str, str], ...] = ()  # further signature lines (name, base64), e.g. witnesses
 
     def body(self) -> bytes:
         root_b64 = base64.b64encode(bytes.fromhex(self.root)).decode()
@@ -104,26 +129,57 @@ class Checkpoint:
                 f"key {self.key_id}\n").encode()
 
     def note(self) -> str:
-        """The C2SP tlog-checkpoint signed note: body, blank line, signature line."""
-        return self.body().decode() + f"\n\u2014 {self.origin} {self.signature}\n"
+        """The C2SP tlog-checkpoint signed note: body, blank line, signature lines (the log's first)."""
+        lines = [(self.origin, self.signature), *self.others]
+        return self.body().decode() + "\n" + "".join(f"\u2014 {name} {sig}\n" for name, sig in lines)
+
+    def log_signatures(self) -> list[bytes]:
+        """Every signature line in the log's name, decoded (4-byte key id || signature); bad base64 is skipped.
+
+        C2SP signed notes may carry several signatures (witnesses, a second key): a verifier picks
+        the ones from keys it knows and ignores the rest.
+        """
+        found = []
+        for name, sig in [(self.origin, self.signature), *self.others]:
+            if name != self.origin:
+                continue
+            try:
+                found.append(base64.b64decode(sig, validate=True))
+            except ValueError:
+                continue
+        return found
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
+        """A note's fields, strictly: ValueError for anything that is not a well-formed govkit checkpoint."""
         body, _, sigs = text.partition("\n\n")
         lines = body.split("\n")
         if len(lines) < 6 or not lines[3].startswith("head ") or not lines[4].startswith("time "):
             raise ValueError("not a govkit checkpoint note")
-        sig_line = next((s for s in sigs.splitlines() if s.startswith("\u2014 ")), None)
-        if sig_line is None:
-            raise ValueError("checkpoint has no signature line")
+        if not lines[1].isdigit() or (lines[1].startswith("0") and lines[1] != "0"):
+            raise ValueError("checkpoint size is not a decimal number")
+        root = base64.b64decode(lines[2], validate=True)
+        head = lines[3][5:]
+        if len(root) != 32 or len(head) != 64 or not all(c in "0123456789abcdef" for c in head):
+            raise ValueError("checkpoint root or head is malformed")
+        signed = []
+        for line in sigs.splitlines():
+            if line.startswith("\u2014 "):
+                name, _, sig = line[2:].rpartition(" ")
+                signed.append((name, sig))
+        own = [i for i, (name, _) in enumerate(signed) if name == lines[0]]
+        if not own:
+            raise ValueError("checkpoint has no signature line in the log's name")
+        first = signed.pop(own[0])
         return cls(
             origin=lines[0],
             size=int(lines[1]),
-            root=base64.b64decode(lines[2]).hex(),
-            head=lines[3][5:],
+            root=root.hex(),
+            head=head,
             timestamp=lines[4][5:],
             key_id=lines[5][4:] if lines[5].startswith("key ") else "",
-            signature=sig_line.rsplit(" ", 1)[1],
+            signature=first[1],
+            others=tuple(signed),
         )
 
     def raw_signature(self) -> bytes:

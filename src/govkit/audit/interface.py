@@ -78,8 +78,11 @@ class AuditStore(ABC):
     """Append-only storage. Implementations: sqlite.py (default)."""
 
     @abstractmethod
-    def log_id(self) -> str:
-        """A random id fixed when the log was created; names the log in checkpoints."""
+    def log_id(self) -> str | None:
+        """A random id fixed when the log was created (None if the row is gone); names the log in checkpoints.
+
+        New logs also bind it into their first entry, which is what verify trusts.
+        """
 
     @abstractmethod
     def append(self, seal: Sealer) -> list[Entry]:
@@ -103,10 +106,16 @@ class AuditStore(ABC):
     def payload(self, seq: int) -> bytes | None: ...
 
     @abstractmethod
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    def add_checkpoint(self, checkpoint: Checkpoint, frontier: str | None = None) -> None:
+        """Keep a signed checkpoint, with the Merkle frontier at its size so the next one resumes from it."""
 
     @abstractmethod
-    def checkpoints(self) -> list[Checkpoint]: ...
+    def checkpoint_notes(self) -> list[str]:
+        """Every stored checkpoint note as stored, oldest first (parsing is the caller's: rows are untrusted)."""
+
+    @abstractmethod
+    def latest_checkpoints(self, limit: int) -> list[tuple[str, str | None]]:
+        """(note, frontier) of the newest `limit` stored checkpoints, newest first."""
 
     @abstractmethod
     def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:

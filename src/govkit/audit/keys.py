@@ -25,6 +25,15 @@ def default_key_path() -> Path:
     return base / "govkit" / "log-signing-key.pem"
 
 
+def public_path(key_path: Path) -> Path:
+    """Where the public half of a key file lives: `<key>.pub`, written when the key is created.
+
+    It is what `log verify` anchors on by default: a copy of the log's key kept outside the
+    database, so a writer who rebuilds the log under a key of their own is caught.
+    """
+    return key_path.with_name(key_path.name + ".pub")
+
+
 def key_id(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).hexdigest()[:16]
 
@@ -68,7 +77,9 @@ def create_key(path: Path, *, overwrite: bool = False) -> SigningKey:
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
     tmp.replace(path)
-    return SigningKey(private, path)
+    key = SigningKey(private, path)
+    public_path(path).write_bytes(key.public_pem())
+    return key
 
 
 def load_key(path: Path) -> SigningKey:

@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS entries_subject ON govkit.entries (subject);
 CREATE TABLE IF NOT EXISTS govkit.payloads (
   seq bigint PRIMARY KEY REFERENCES govkit.entries (seq), body bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS govkit.checkpoints (id bigserial PRIMARY KEY, size bigint NOT NULL, root text NOT NULL,
-  head text NOT NULL, note text NOT NULL);
+  head text NOT NULL, note text NOT NULL, frontier text);
 CREATE OR REPLACE FUNCTION govkit.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'govkit audit log is append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$;
 CREATE OR REPLACE FUNCTION govkit.dense() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -64,6 +64,21 @@ DROP TRIGGER IF EXISTS checkpoints_no_change ON govkit.checkpoints;
 CREATE TRIGGER checkpoints_no_change BEFORE UPDATE OR DELETE ON govkit.checkpoints
   FOR EACH ROW EXECUTE FUNCTION govkit.refuse();
 """
+# Row triggers do not fire on TRUNCATE, so every table also gets a statement-level guard.
+TRUNCATE_GUARDS = """
+DROP TRIGGER IF EXISTS payloads_no_truncate ON govkit.payloads;
+CREATE TRIGGER payloads_no_truncate BEFORE TRUNCATE ON govkit.payloads
+  FOR EACH STATEMENT EXECUTE FUNCTION govkit.refuse();
+DROP TRIGGER IF EXISTS checkpoints_no_truncate ON govkit.checkpoints;
+CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON govkit.checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION govkit.refuse();
+DROP TRIGGER IF EXISTS meta_no_truncate ON govkit.meta;
+CREATE TRIGGER meta_no_truncate BEFORE TRUNCATE ON govkit.meta
+  FOR EACH STATEMENT EXECUTE FUNCTION govkit.refuse();
+"""
+SCHEMA += TRUNCATE_GUARDS
+# Logs created before the guards and the checkpoint frontier get both when a writer who owns the schema opens them.
+UPGRADE = "ALTER TABLE govkit.checkpoints ADD COLUMN IF NOT EXISTS frontier text;\n" + TRUNCATE_GUARDS
 INSERT_ENTRY = ("INSERT INTO govkit.entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, "
                 "prev_hash, key_id, entry_hash, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 SCAN = ("SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
@@ -74,7 +89,8 @@ SELECT_ENTRIES = ("SELECT seq, entry_id, recorded_at, actor, action, subject, pa
 
 
 class PostgresStore(SerialStore):
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        """Connect; only with `create` is the schema made (readers never write)."""
         import psycopg
 
         self.url = url
@@ -83,6 +99,11 @@ class PostgresStore(SerialStore):
         except psycopg.Error as exc:
             raise GovkitError(f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}",
                               field="--db") from None
+        if not create:
+            if not self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]:
+                self.conn.close()
+                raise GovkitError("no govkit audit log in this PostgreSQL database", field="--db")
+            return
         with self.conn.transaction():
             self._take_append_lock()  # first use by several writers at once: one creates the schema
             exists = self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]
@@ -90,9 +111,21 @@ class PostgresStore(SerialStore):
                 self.conn.execute(SCHEMA)
                 self.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('schema_version', '1'), "
                                   "('log_id', %s)", [secrets.token_hex(8)])
+            elif self._needs_upgrade():
+                try:
+                    with self.conn.transaction():
+                        self.conn.execute(UPGRADE)
+                except psycopg.errors.InsufficientPrivilege:
+                    pass  # a writer role that does not own the schema: the owner's next open upgrades it
 
-    def log_id(self) -> str:
-        return self.conn.execute("SELECT value FROM govkit.meta WHERE key = 'log_id'").fetchone()[0]
+    def _needs_upgrade(self) -> bool:
+        row = self.conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'checkpoints_no_truncate' AND "
+                                "tgrelid = to_regclass('govkit.checkpoints')").fetchone()
+        return not row[0]
+
+    def log_id(self) -> str | None:
+        row = self.conn.execute("SELECT value FROM govkit.meta WHERE key = 'log_id'").fetchone()
+        return row[0] if row else None
 
     def _head(self) -> tuple[int, str]:
         row = self.conn.execute("SELECT seq, entry_hash FROM govkit.entries ORDER BY seq DESC LIMIT 1").fetchone()
@@ -116,9 +149,10 @@ class PostgresStore(SerialStore):
             self.conn.execute("DELETE FROM govkit.payloads WHERE seq = %s", [seq])
         return entry
 
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        self.conn.execute("INSERT INTO govkit.checkpoints (size, root, head, note) VALUES (%s, %s, %s, %s)",
-                          [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note()])
+    def add_checkpoint(self, checkpoint: Checkpoint, frontier: str | None = None) -> None:
+        self.conn.execute("INSERT INTO govkit.checkpoints (size, root, head, note, frontier) "
+                          "VALUES (%s, %s, %s, %s, %s)",
+                          [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier])
 
     def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
         count = 0
@@ -157,9 +191,19 @@ class PostgresStore(SerialStore):
         row = self.conn.execute("SELECT body FROM govkit.payloads WHERE seq = %s", [seq]).fetchone()
         return bytes(row[0]) if row else None
 
-    def checkpoints(self) -> list[Checkpoint]:
+    def checkpoint_notes(self) -> list[str]:
         rows: Any = self.conn.execute("SELECT note FROM govkit.checkpoints ORDER BY id").fetchall()
-        return [Checkpoint.parse(r[0]) for r in rows]
+        return [r[0] for r in rows]
+
+    def latest_checkpoints(self, limit: int) -> list[tuple[str, str | None]]:
+        import psycopg
+
+        try:
+            rows: Any = self.conn.execute("SELECT note, frontier FROM govkit.checkpoints ORDER BY id DESC LIMIT %s",
+                                          [limit]).fetchall()
+        except psycopg.errors.UndefinedColumn:  # not upgraded yet: no frontiers to resume from
+            return []
+        return [(r[0], r[1]) for r in rows]
 
     def close(self) -> None:
         self.conn.close()

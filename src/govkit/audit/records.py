@@ -35,7 +35,11 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
 
 def find_evaluation(log: AuditLog, *, digest: str | None = None, model: str | None = None,
                     ) -> tuple[Entry, dict[str, Any]]:
-    """The recorded evaluation with this digest (or unique prefix), or the latest one for `model`."""
+    """The recorded evaluation with this digest (or unique prefix), or the latest one for `model`.
+
+    The entry found is verified (`AuditLog.read_verified`) before its payload is returned: a
+    forged or edited row raises LogIntegrityError instead of rendering as the recorded result.
+    """
     if digest is not None and len(digest) < 8:
         raise GovkitError("give at least 8 characters of the evaluation digest", field="EVALUATION_DIGEST")
     candidates = log.entries(action=EVALUATION_RECORDED, model=model)
@@ -44,23 +48,24 @@ def find_evaluation(log: AuditLog, *, digest: str | None = None, model: str | No
         payload = log.payload(entry.seq)
         if payload is None:
             continue  # redacted
-        if digest is None or payload["evaluation_digest"].startswith(digest):
+        if digest is None or str(payload.get("evaluation_digest", "")).startswith(digest):
             matches.append((entry, payload))
             if digest is None:
                 break
     if not matches:
         what = f"digest {digest}" if digest else f"model {model}"
         raise GovkitError(f"no recorded evaluation for {what} in {log.location}")
-    if len({p["evaluation_digest"] for _, p in matches}) > 1:
+    if len({p.get("evaluation_digest") for _, p in matches}) > 1:
         raise GovkitError(f"digest prefix {digest} is ambiguous; give more characters")
-    return matches[0]
+    entry = matches[0][0]
+    return entry, log.read_verified(entry)  # found by an unverified read: act only on what verifies
 
 
 def find_by_file_digest(log: AuditLog, sha256: str) -> tuple[Entry, dict[str, Any]] | None:
-    """The report rendering or sign-off that produced a file with this SHA-256, newest first."""
+    """The report rendering or sign-off that produced a file with this SHA-256, newest first (verified, as above)."""
     for action, key in ((SIGNOFF_RECORDED, "signed_sha256"), (REPORT_RENDERED, "sha256")):
         for entry in reversed(log.entries(action=action)):
             payload = log.payload(entry.seq)
             if payload is not None and payload.get(key) == sha256:
-                return entry, payload
+                return entry, log.read_verified(entry)
     return None

@@ -53,21 +53,37 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
 """
 
 
+GOVKIT_TABLES = {"meta", "entries", "payloads", "checkpoints"}
+
+
 class SQLiteStore(SerialStore):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open the log; only with `create` may a missing or empty file become one (readers never write)."""
         self.path = path
         if path.parent and not path.parent.exists():
             raise GovkitError("folder for the audit database does not exist", file=path)
+        if not create and not path.is_file():
+            raise GovkitError("audit database not found", file=path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                    check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise GovkitError(f"not an audit database: {exc}", file=path) from None
+        if not tables >= GOVKIT_TABLES and (tables or not create):
+            conn.close()
+            raise GovkitError("not a govkit audit database (no govkit tables in it)", file=path)
+        try:
+            if create:
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             raise GovkitError(f"not an audit database: {exc}", file=path) from None
         self.db = sqlite_utils.Database(conn)
-        self._ensure_schema()
+        if create:
+            self._ensure_schema()
+        self._frontier = "frontier" in {c.name for c in self.db["checkpoints"].columns}
 
     # -- schema ---------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
@@ -87,7 +103,7 @@ class SQLiteStore(SerialStore):
                 self.db["payloads"].create({"seq": int, "body": bytes}, pk="seq", not_null={"body"},
                                            foreign_keys=[("seq", "entries", "seq")], strict=True)
                 self.db["checkpoints"].create(
-                    {"id": int, "size": int, "root": str, "head": str, "note": str},
+                    {"id": int, "size": int, "root": str, "head": str, "note": str, "frontier": str},
                     pk="id", not_null={"size", "root", "head", "note"}, strict=True,
                 )
                 for statement in TRIGGERS.split("END;"):
@@ -100,9 +116,9 @@ class SQLiteStore(SerialStore):
             conn.execute("ROLLBACK")
             raise
 
-    def log_id(self) -> str:
+    def log_id(self) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", ["log_id"]).fetchone()
-        return row[0]
+        return row[0] if row else None
 
     # -- writes ---------------------------------------------------------------------------
     def _head(self) -> tuple[int, str]:
@@ -140,12 +156,16 @@ class SQLiteStore(SerialStore):
             raise
         return entry
 
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+    def add_checkpoint(self, checkpoint: Checkpoint, frontier: str | None = None) -> None:
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
-                            [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note()])
+            if not self._frontier:  # a log from before checkpoints kept their frontier (re-read: under the lock)
+                if "frontier" not in {c.name for c in self.db["checkpoints"].columns}:
+                    conn.execute("ALTER TABLE checkpoints ADD COLUMN frontier TEXT")
+                self._frontier = True
+            self.db.execute("INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
+                            [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -191,8 +211,13 @@ class SQLiteStore(SerialStore):
         row = self.db.execute("SELECT body FROM payloads WHERE seq = ?", [seq]).fetchone()
         return row[0] if row else None
 
-    def checkpoints(self) -> list[Checkpoint]:
-        return [Checkpoint.parse(r[0]) for r in self.db.execute("SELECT note FROM checkpoints ORDER BY id")]
+    def checkpoint_notes(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT note FROM checkpoints ORDER BY id")]
+
+    def latest_checkpoints(self, limit: int) -> list[tuple[str, str | None]]:
+        if not self._frontier:
+            return []
+        return list(self.db.execute("SELECT note, frontier FROM checkpoints ORDER BY id DESC LIMIT ?", [limit]))
 
     def close(self) -> None:
         self.db.conn.close()

@@ -1,18 +1,22 @@
-"""Verify a log: seq density, links, entry hashes, payload digests, signatures, checkpoints.
+"""Verify a log: seq density, links, entry hashes, payload digests, signatures, checkpoints, anchor.
 
 Pure over (entry, payload) pairs, so any store verifies identically. Signatures are checked on
-a thread pool: `cryptography` releases the GIL, so this scales with cores.
+a thread pool: `cryptography` releases the GIL, so this scales with cores. A checkpoint whose
+signature and Merkle root check already authenticates every entry below it, so by default only
+the entries above the newest such checkpoint (and every key entry) have their signatures
+checked one by one; `full=True` checks them all.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -22,6 +26,12 @@ from govkit.audit.keys import key_id, load_public, verifies
 
 KEY_ACTIONS = ("key.added", "key.rotated")
 REDACTION = "log.redacted"
+REDACTED_SUBJECT = re.compile(r"seq:([1-9][0-9]{0,17})")
+ORIGIN_PREFIX = "govkit.local/log/"
+
+
+def origin_of(log_id: str) -> str:
+    return ORIGIN_PREFIX + log_id
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,10 @@ class VerifyResult:
     problems: list[Problem] = field(default_factory=list)
     head: str = GENESIS
     keys: dict[str, bytes] = field(default_factory=dict)
+    anchored: bool = False  # a key from outside the database vouched for the log's keys
+    notes: list[str] = field(default_factory=list)  # true but worth saying (e.g. an unbound old log)
+    signatures_checked: int = 0
+    covered: int = 0  # entries authenticated by the newest verified checkpoint
 
     @property
     def ok(self) -> bool:
@@ -51,13 +65,130 @@ class VerifyResult:
         return min(with_seq, key=lambda p: p.seq or 0) if with_seq else (self.problems[0] if self.problems else None)
 
 
-def _key_from_payload(body: bytes | None, field_name: str) -> bytes | None:
-    if body is None:
+def hex_bytes(text: object, size: int | None = None) -> bytes | None:
+    """Lower/upper hex of the given byte length, or None: rows are read as untrusted text."""
+    if not isinstance(text, str):
         return None
     try:
-        return bytes.fromhex(json.loads(body)[field_name])
-    except (ValueError, KeyError, TypeError):
+        raw = bytes.fromhex(text)
+    except ValueError:
         return None
+    return raw if size is None or len(raw) == size else None
+
+
+def payload_json(body: bytes | None) -> dict[str, Any]:
+    """A payload as a dict; {} for a missing or unreadable one (rows are untrusted)."""
+    if body is None:
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _public(raw: bytes | None) -> Ed25519PublicKey | None:
+    if raw is None or len(raw) != 32:
+        return None
+    try:
+        return load_public(raw)
+    except ValueError:
+        return None
+
+
+@dataclass
+class KeyState:
+    public: Ed25519PublicKey
+    raw: bytes
+    added: int  # seq of the entry that introduced the key
+    retired: int | None = None  # seq of the rotation away from it: it signs nothing after
+
+
+class KeyRing:
+    """The log's keys as its own key entries introduce and retire them (the rotation rule lives here)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, KeyState] = {}
+        self.first: str | None = None
+        self.log_id: str | None = None  # the identity bound in the first key.added entry (None: an older log)
+
+    def observe(self, entry: Entry, body: bytes | None) -> str | None:
+        """Learn from a key entry; a problem message when it cannot be read. Its signature is checked elsewhere."""
+        payload = payload_json(body)
+        if entry.action == "key.added" and entry.seq == 1:
+            raw = hex_bytes(payload.get("public_key"), 32)
+            public = _public(raw)
+            if raw is None or public is None or key_id(raw) != entry.key_id:
+                return "key.added without a readable public key matching its key id"
+            self.keys[entry.key_id] = KeyState(public, raw, 1)
+            self.first = entry.key_id
+            log_id = payload.get("log_id")
+            self.log_id = log_id if isinstance(log_id, str) else None
+        elif entry.action == "key.rotated":
+            old = self.keys.get(entry.key_id)
+            raw = hex_bytes(payload.get("new_public_key"), 32)
+            public = _public(raw)
+            if raw is None or public is None or payload.get("new_key_id", key_id(raw)) != key_id(raw):
+                return "key rotation without a readable new key"
+            if old is not None and old.retired is None:
+                old.retired = entry.seq
+            self.keys.setdefault(key_id(raw), KeyState(public, raw, entry.seq))
+        return None
+
+    def signer(self, kid: str, seq: int) -> tuple[KeyState | None, str | None]:
+        """The key that may sign entry `seq`, or why none may."""
+        state = self.keys.get(kid)
+        if state is None:
+            return None, f"signed by unknown key {kid}"
+        if state.retired is not None and seq > state.retired:
+            return None, f"signed by key {kid} after it was rotated out at entry {state.retired}"
+        if seq < state.added:
+            return None, f"signed by key {kid} before the log introduced it at entry {state.added}"
+        return state, None
+
+    def checkpoint_signer(self, kid: str, size: int) -> tuple[KeyState | None, str | None]:
+        """A checkpoint of `size` entries may be signed by a key live at that size."""
+        return self.signer(kid, max(size, 1))
+
+    def successors(self, kid: str) -> set[str]:
+        """`kid` and every key introduced after it: what a key trusted from outside vouches for."""
+        start = self.keys[kid].added
+        return {k for k, s in self.keys.items() if s.added >= start}
+
+    def anchored_keys(self, trusted: Sequence[bytes]) -> set[str]:
+        """The keys a trusted public key vouches for: itself (if this log has it) and its successors."""
+        found: set[str] = set()
+        for raw in trusted:
+            kid = key_id(raw)
+            if kid in self.keys and self.keys[kid].raw == raw:
+                found |= self.successors(kid)
+        return found
+
+
+def content_problem(entry: Entry, body: bytes | None) -> str | None:
+    """What is wrong with an entry's own bytes (hash, header, payload digest), or None."""
+    if hex_bytes(entry.entry_hash, 32) is None:
+        return "entry hash is not 64 hex digits"
+    if entry_hash(entry.header()) != entry.entry_hash:
+        return "entry hash does not match its header (header edited)"
+    if body is not None and hashlib.sha256(body).hexdigest() != entry.payload_digest:
+        return "payload does not match its digest (payload edited)"
+    return None
+
+
+def signature_problem(entry: Entry, ring: KeyRing) -> str | None:
+    """Why the entry is not signed by a key the ring allows at its seq, or None (checks one signature)."""
+    state, why = ring.signer(entry.key_id, entry.seq)
+    if state is None:
+        return why
+    leaf = hex_bytes(entry.entry_hash, 32) or b""
+    return None if verifies(state.public, hex_bytes(entry.signature, 64) or b"", leaf) else "signature does not verify"
+
+
+def note_signed(cp: Checkpoint, state: KeyState) -> bool:
+    """One of the note's signature lines in the log's name is by this key (others are skipped, per C2SP)."""
+    prefix = note_key_id(cp.origin, state.raw)
+    return any(sig[:4] == prefix and verifies(state.public, sig[4:], cp.body()) for sig in cp.log_signatures())
 
 
 def verify_entries(
@@ -65,20 +196,17 @@ def verify_entries(
     *,
     checkpoints: Sequence[Checkpoint] = (),
     trusted_keys: Sequence[bytes] = (),
+    log_id: str | None = None,
+    full: bool = False,
     workers: int | None = None,
 ) -> VerifyResult:
-    """Check everything that can be checked from the log itself, plus the given checkpoints."""
+    """Check everything that can be checked from the log itself, plus the given checkpoints and trusted keys."""
     result = VerifyResult()
-    keys: dict[str, Ed25519PublicKey] = {}
-    raw_keys: dict[str, bytes] = {}
-    for raw in trusted_keys:
-        keys[key_id(raw)] = load_public(raw)
-        raw_keys[key_id(raw)] = raw
-    pinned = bool(trusted_keys)
-    sizes = sorted({c.size for c in checkpoints if c.size > 0})
+    ring = KeyRing()
+    sizes = {c.size for c in checkpoints if c.size > 0}
     roots: dict[int, tuple[bytes, str]] = {}
     acc = MerkleAccumulator()
-    to_verify: list[tuple[int, Ed25519PublicKey, bytes, bytes]] = []
+    to_verify: list[tuple[int, bool, KeyState, str, bytes]] = []  # signature hex decoded only if checked
     redacted: set[int] = set()
     missing_payload: list[int] = []
     prev, expected = GENESIS, 1
@@ -91,64 +219,85 @@ def verify_entries(
             expected = seq
         if entry.prev_hash != prev:
             problems.append(Problem(seq, "prev_hash does not link to the previous entry"))
-        if entry_hash(entry.header()) != entry.entry_hash:
-            problems.append(Problem(seq, "entry hash does not match its header (header edited)"))
+        if message := content_problem(entry, body):
+            problems.append(Problem(seq, message))
+        leaf = hex_bytes(entry.entry_hash, 32) or hashlib.sha256(str(entry.entry_hash).encode()).digest()
         if body is None:
             missing_payload.append(seq)
-        elif hashlib.sha256(body).hexdigest() != entry.payload_digest:
-            problems.append(Problem(seq, "payload does not match its digest (payload edited)"))
-        if entry.action == REDACTION and entry.subject.startswith("seq:"):
-            redacted.add(int(entry.subject[4:]))
-
-        signer = keys.get(entry.key_id)
-        if entry.action == "key.added" and seq == 1 and not pinned:
-            new = _key_from_payload(body, "public_key")
-            if new is not None and key_id(new) == entry.key_id:
-                signer = keys[entry.key_id] = load_public(new)
-                raw_keys[entry.key_id] = new
-        if signer is None:
-            problems.append(Problem(seq, f"signed by unknown key {entry.key_id}"))
-        else:
-            try:
-                sig = bytes.fromhex(entry.signature)
-            except ValueError:
-                sig = b""
-            to_verify.append((seq, signer, sig, bytes.fromhex(entry.entry_hash)))
-        if entry.action == "key.rotated" and signer is not None:
-            new = _key_from_payload(body, "new_public_key")
-            if new is None:
-                problems.append(Problem(seq, "key rotation without a readable new key"))
+        if entry.action == REDACTION:
+            match = REDACTED_SUBJECT.fullmatch(entry.subject)
+            if match:
+                redacted.add(int(match[1]))
             else:
-                keys[key_id(new)] = load_public(new)
-                raw_keys[key_id(new)] = new
+                problems.append(Problem(seq, f"redaction of a malformed subject {entry.subject[:40]!r}"))
 
-        acc.append(bytes.fromhex(entry.entry_hash))
+        is_key = entry.action in KEY_ACTIONS
+        if entry.action == "key.added" and seq == 1 and (message := ring.observe(entry, body)):
+            problems.append(Problem(seq, message))
+        signer, why = ring.signer(entry.key_id, seq)
+        if signer is None:
+            problems.append(Problem(seq, str(why)))
+        else:
+            to_verify.append((seq, is_key, signer, entry.signature, leaf))
+            if entry.action == "key.rotated" and (message := ring.observe(entry, body)):
+                problems.append(Problem(seq, message))
+
+        acc.append(leaf)
         if acc.size in sizes:
             roots[acc.size] = (acc.root(), entry.entry_hash)
         prev, expected = entry.entry_hash, seq + 1
 
     result.size = acc.size
     result.head = prev
-    result.keys = raw_keys
+    result.keys = {kid: state.raw for kid, state in ring.keys.items()}
     for seq in missing_payload:
         if seq not in redacted:
             problems.append(Problem(seq, "payload missing without a logged redaction"))
-    problems.extend(_bad_signatures(to_verify, workers))
+
+    if ring.log_id is None:
+        result.notes.append("this log's identity is not bound in its first entry (created before govkit bound "
+                            "it); the database's log id is taken as is")
+    elif log_id is not None and log_id != ring.log_id:
+        problems.append(Problem(1, f"the database names the log {log_id!r} but its first entry binds "
+                                   f"{ring.log_id!r} (log identity edited)"))
+    identity = ring.log_id or log_id
+
+    good: list[Checkpoint] = []
     for cp in checkpoints:
-        problems.extend(_check_checkpoint(cp, keys, roots, acc.size))
+        found = _check_checkpoint(cp, ring, roots, acc.size, identity)
+        problems.extend(found)
+        if not found:
+            good.append(cp)
     result.checkpoints = len(checkpoints)
+
+    anchored = ring.anchored_keys(trusted_keys)
+    if trusted_keys:
+        first_ok = ring.first in anchored
+        covering = any(cp.key_id in anchored and cp.size >= min(ring.keys[k].added for k in anchored)
+                       for cp in good) if anchored else False
+        if first_ok or covering:
+            result.anchored = True
+        else:
+            problems.append(Problem(1, f"signed by unknown key {ring.first}: none of the trusted keys "
+                                       f"({', '.join(key_id(r) for r in trusted_keys)}) is this log's first key or "
+                                       "signed a checkpoint over its history"))
+
+    result.covered = max((cp.size for cp in good), default=0)
+    chosen = to_verify if full else [t for t in to_verify if t[1] or t[0] > result.covered]
+    result.signatures_checked = len(chosen)
+    problems.extend(_bad_signatures(chosen, workers))
     return result
 
 
-def _bad_signatures(items: list[tuple[int, Ed25519PublicKey, bytes, bytes]], workers: int | None) -> list[Problem]:
+def _bad_signatures(items: list[tuple[int, bool, KeyState, str, bytes]], workers: int | None) -> list[Problem]:
     if not items:
         return []
     workers = workers or min(8, os.cpu_count() or 1)
     chunk = max(1, len(items) // (workers * 4) + 1)
 
-    def run(part: list[tuple[int, Ed25519PublicKey, bytes, bytes]]) -> list[Problem]:
-        return [Problem(seq, "signature does not verify") for seq, pub, sig, msg in part
-                if not verifies(pub, sig, msg)]
+    def run(part: list[tuple[int, bool, KeyState, str, bytes]]) -> list[Problem]:
+        return [Problem(seq, "signature does not verify") for seq, _, state, sig, msg in part
+                if not verifies(state.public, hex_bytes(sig, 64) or b"", msg)]
 
     parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     if workers == 1 or len(parts) == 1:
@@ -157,19 +306,24 @@ def _bad_signatures(items: list[tuple[int, Ed25519PublicKey, bytes, bytes]], wor
         return [p for found in pool.map(run, parts) for p in found]
 
 
-def _check_checkpoint(cp: Checkpoint, keys: dict[str, Ed25519PublicKey], roots: dict[int, tuple[bytes, str]],
-                      size: int) -> list[Problem]:
-    label = f"checkpoint at size {cp.size} ({cp.timestamp})"
-    signer = keys.get(cp.key_id)
-    if signer is None:
-        return [Problem(None, f"{label}: signed by unknown key {cp.key_id}")]
-    raw = signer.public_bytes_raw()
-    try:
-        prefix_ok = base64.b64decode(cp.signature)[:4] == note_key_id(cp.origin, raw)
-    except ValueError:
-        prefix_ok = False
-    if not prefix_ok or not verifies(signer, cp.raw_signature(), cp.body()):
-        return [Problem(None, f"{label}: signature does not verify")]
+def check_checkpoint_signature(cp: Checkpoint, ring: KeyRing, identity: str | None) -> str | None:
+    """Why this checkpoint is not a statement by this log's key at its size, or None."""
+    if identity is not None and cp.origin != origin_of(identity):
+        return f"origin {cp.origin[:80]!r} is not this log ({origin_of(identity)})"
+    state, why = ring.checkpoint_signer(cp.key_id, cp.size)
+    if state is None:
+        return str(why)
+    if not note_signed(cp, state):
+        return "signature does not verify"
+    return None
+
+
+def _check_checkpoint(cp: Checkpoint, ring: KeyRing, roots: dict[int, tuple[bytes, str]], size: int,
+                      identity: str | None) -> list[Problem]:
+    label = f"checkpoint at size {cp.size} ({cp.timestamp[:40]})"
+    why = check_checkpoint_signature(cp, ring, identity)
+    if why:
+        return [Problem(None, f"{label}: {why}")]
     if cp.size > size:
         return [Problem(None, f"{label}: log has only {size} entries (truncated or rolled back)")]
     if cp.size == 0:
