@@ -76,8 +76,6 @@ def test_compas_gets_a_verdict_with_the_same_numbers_from_pandas_and_duckdb(proj
     assert code == (1 if any(f["status"] == "fail" and f["severity"] == "high" for f in pandas["findings"]) else 0)
 
 
-@pytest.mark.xfail(strict=True, reason="privacy scan: null in a text column (issue 22) and duplicated header names "
-                                       "crash it; fixed in checks/privacy by the privacy helper, then drop this mark")
 def test_compas_under_the_whole_demo_baseline_with_a_full_scan(project: Project) -> None:
     compas_project(project, ("fairness.", "privacy."))
     for engine in ("pandas", "duckdb"):
