@@ -356,3 +356,20 @@ def test_duplicate_and_empty_header_names(project: Project, faker_frame: pd.Data
         columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
         assert [c["column"] for c in columns] == ["email", "score", "decile", "score (2)", "column 5"]
         assert columns[0]["best"] == "email" and columns[3]["non_null"] == 200 and columns[4]["non_null"] == 0
+
+
+def test_privacy_reads_a_csv_in_the_dialect_every_engine_uses(project: Project, faker_frame: pd.DataFrame) -> None:
+    """A ';'-separated Latin-1 export with CRLF: the same PII as the plain CSV (it used to be one wide column)."""
+    privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
+    _, plain, _ = measure(project, "--no-log")
+    faker_frame.to_csv(project.root / "data" / "train.csv", index=False, sep=";", encoding="latin-1",
+                       errors="replace", lineterminator="\r\n")
+    _, exported, _ = measure(project, "--no-log")
+
+    def found(data: dict[str, Any]) -> dict[str, Any]:
+        columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
+        return {c["column"]: c.get("best") for c in columns}
+
+    assert len(found(exported)) == len(faker_frame.columns)
+    assert found(exported) == found(plain)
+    assert exported["findings"][0]["measured"] == plain["findings"][0]["measured"] == len(PII_COLUMNS)

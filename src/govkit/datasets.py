@@ -206,11 +206,6 @@ class Dialect:
                 "nullValue": token, "header": "true"}
 
 
-def csv_delimiter(path: Path) -> str:
-    """The delimiter of `path` (see `csv_dialect` for the whole dialect; `privacy/sampling.py` still calls this)."""
-    return csv_dialect(path).delimiter
-
-
 def _open_text(path: Path, encoding: str) -> Any:
     import gzip
 

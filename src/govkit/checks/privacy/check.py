@@ -12,7 +12,7 @@ from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, R
 from govkit.checks.privacy.association import association
 from govkit.checks.privacy.detectors import ColumnScanner, protected_by_name, tokens
 from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, column_labels, scan
-from govkit.datasets import load_frame, read_columns
+from govkit.datasets import dataset_dialect, load_frame, read_columns
 from govkit.errors import PolicyError
 from govkit.manifest import LoadedManifest
 
@@ -64,9 +64,9 @@ def _pii_measure(ctx: CheckContext, names: set[str]) -> dict[str, Any]:
     for name in _declared_datasets(ctx.manifest, names):
         spec = getattr(ctx.manifest.spec.datasets, name)
         path = ctx.manifest.resolve(spec.path)
-        columns = column_labels(read_columns(path))
+        columns = column_labels(read_columns(path, spec.format))
         scanners = {c: ColumnScanner(c, ctx.options.as_of) for c in columns}
-        result = scan(path, columns, scanners, sample=sample)
+        result = scan(path, columns, scanners, sample=sample, declared=spec.format)
         reports = []
         for column in columns:
             ev = scanners[column].evidence()
@@ -91,7 +91,7 @@ def _qi_sets(ctx: CheckContext) -> list[tuple[str, tuple[str, ...]]]:
             qis = params.quasi_identifiers or spec.quasi_identifiers
             if not qis:
                 continue
-            columns = set(read_columns(ctx.manifest.resolve(spec.path)))
+            columns = set(read_columns(ctx.manifest.resolve(spec.path), spec.format))
             unknown = [q for q in qis if q not in columns]
             if unknown:
                 raise PolicyError(f"quasi-identifier {unknown[0]!r} is not a column of {spec.path}",
@@ -107,10 +107,10 @@ def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
 
     results = []
     for name, qis in _qi_sets(ctx):
-        path = ctx.manifest.resolve(getattr(ctx.manifest.spec.datasets, name).path)
+        spec = getattr(ctx.manifest.spec.datasets, name)
         counts: Counter[tuple[Any, ...]] = Counter()
         rows = 0
-        for batch in batches(path, qis):
+        for batch in batches(ctx.manifest.resolve(spec.path), qis, spec.format):
             frame = batch.to_pandas().fillna("(missing)")
             rows += len(frame)
             counts.update(frame.value_counts(list(qis)).to_dict())
@@ -127,7 +127,8 @@ def _proxies(ctx: CheckContext) -> list[dict[str, Any]]:
     if ds is None or not spec.sensitive_features:
         return []
     features = [f for f in ds.features if f not in spec.sensitive_features]
-    frame = load_frame(ctx.manifest.resolve(ds.path), [*features, *spec.sensitive_features])
+    path = ctx.manifest.resolve(ds.path)
+    frame = load_frame(path, [*features, *spec.sensitive_features], dataset_dialect(path, ds.format))
     if len(frame) > PROXY_ROWS:
         frame = frame.sample(PROXY_ROWS, random_state=0)
     scores = []

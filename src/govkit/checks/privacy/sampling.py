@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from govkit.datasets import csv_delimiter, data_format, dataset_files, read_columns
+from govkit.datasets import CsvFormat, csv_dialect, data_format, dataset_files, read_columns
 from govkit.errors import DataError
 
 BATCH_BYTES = 1 << 24
@@ -43,9 +43,9 @@ def column_labels(header: Sequence[str]) -> list[str]:
     return labels
 
 
-def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
+def batches(path: Path, columns: Sequence[str], declared: CsvFormat | None = None) -> Iterator[Any]:
     """Record batches of `columns` (labels from column_labels) as strings (CSV streamed by pyarrow, Parquet by
-    row group), file by file."""
+    row group), file by file. A CSV is read in the dialect every engine uses (`datasets.csv_dialect`)."""
     import pyarrow as pa
 
     for file in dataset_files(path):
@@ -53,13 +53,16 @@ def batches(path: Path, columns: Sequence[str]) -> Iterator[Any]:
             if data_format(file) == "csv":
                 from pyarrow import csv
 
+                read, parse, convert = csv_dialect(file, declared).arrow_options()
                 reader = csv.open_csv(
                     file,
-                    read_options=csv.ReadOptions(block_size=BATCH_BYTES, skip_rows=1,
-                                                 column_names=column_labels(read_columns(file))),
-                    parse_options=csv.ParseOptions(delimiter=csv_delimiter(file), newlines_in_values=True),
+                    read_options=csv.ReadOptions(block_size=BATCH_BYTES, skip_rows=1, encoding=read.encoding,
+                                                 column_names=column_labels(read_columns(file, declared))),
+                    parse_options=parse,
                     convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
-                                                       include_columns=list(columns), strings_can_be_null=True),
+                                                       include_columns=list(columns), strings_can_be_null=True,
+                                                       null_values=convert.null_values,
+                                                       quoted_strings_can_be_null=False),
                 )
                 yield from reader
             else:
@@ -79,7 +82,8 @@ class Scan:
     non_null: dict[str, int]
 
 
-def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample: int | None) -> Scan:
+def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample: int | None,
+         declared: CsvFormat | None = None) -> Scan:
     """Feed each column's values to its scanner: a bottom-k sample of `sample`, or all (None)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -87,7 +91,7 @@ def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample:
     rows = 0
     non_null = dict.fromkeys(columns, 0)
     kept: dict[str, tuple[np.ndarray, list[Any]]] = {c: (np.empty(0, np.uint64), []) for c in columns}
-    for batch in batches(path, columns):
+    for batch in batches(path, columns, declared):
         keys = row_keys(rows, batch.num_rows)
         rows += batch.num_rows
         for name in columns:
