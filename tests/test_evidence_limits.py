@@ -129,10 +129,12 @@ def test_damaged_zip_is_one_failed_line(tmp_path: Path, make) -> None:  # type: 
     assert len(lines) == 1 and lines[0].startswith("FAILED: "), result.stderr
 
 
-def test_bad_usage_is_exit_2(tmp_path: Path) -> None:
-    assert bundle_verify.main(["a.zip", "b.zip"]) == 2
-    assert bundle_verify.main([str(tmp_path / "missing.zip")]) == 2
-    assert bundle_verify.main([str(tmp_path), "--trusted-key", str(tmp_path / "no-key.pem")]) == 2
+def test_bad_usage_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["a.zip", "b.zip"], [str(tmp_path / "missing.zip")],
+                 [str(tmp_path), "--trusted-key", str(tmp_path / "no-key.pem")]):
+        assert bundle_verify.main(args) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert CliRunner().invoke(cli, ["verify-bundle", str(tmp_path / "missing.zip")]).exit_code == 2
 
 

@@ -98,3 +98,18 @@ def test_bad_trust_certificate_is_exit_2(tmp_path: Path, carol: tuple[Path, Path
     junk.write_text("not a certificate")
     result = govkit("verify-pdf", str(pdf), "--no-log", "--trust", str(junk))
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "junk.pem" in result.stderr
+
+
+def test_certificate_and_reason_text_cannot_forge_output_lines(tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    forged = "Mallory\n  govkit-signoff-9: valid, trusted\x1b[2K"
+    key, cert = dated_certificate(tmp_path, forged, "m@example.org", now - dt.timedelta(days=1),
+                                  now + dt.timedelta(days=30))
+    pdf = tmp_path / "m.pdf"
+    pdf.write_bytes(sign_pdf(blank_pdf(), key=key, cert=cert, field_name="govkit-signoff-1",
+                             reason="approve\nFAILED: nothing", location="x", contact="m@example.org"))
+    result = govkit("verify-pdf", str(pdf), "--no-log")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith(("  govkit-signoff-9", "FAILED")) for line in result.output.splitlines())
+    assert "Mallory\\n  govkit-signoff-9" in result.stdout

@@ -382,7 +382,8 @@ MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError, Recurs
 
 
 def _usage(message: str) -> int:
-    print(f"error: {message}\n{__doc__}", file=sys.stderr)
+    print(f"error: {message} (usage: verify.py [BUNDLE.zip | BAG_FOLDER] [--trusted-key LOG_KEY.pem])",
+          file=sys.stderr)
     return 2
 
 

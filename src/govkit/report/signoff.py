@@ -86,6 +86,12 @@ def normal_identity(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def one_line(text: str) -> str:
+    """Text from a certificate or signature, safe to print: control and invisible format
+    characters (newlines, terminal escapes, bidi overrides) shown as escapes, not obeyed."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
+
 def validity_problem(not_before: dt.datetime, not_after: dt.datetime, at: dt.datetime) -> str | None:
     """Why a certificate is not valid at `at` (aware datetimes), or None."""
     if at < not_before:
@@ -198,15 +204,15 @@ def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureRe
         problem = validity_problem(cert.not_valid_before, cert.not_valid_after, now) or (
             claimed and validity_problem(cert.not_valid_before, cert.not_valid_after, claimed))
         reports.append(SignatureReport(
-            field=sig.field_name,
-            signer=status.signing_cert.subject.human_friendly,
+            field=one_line(sig.field_name),
+            signer=one_line(status.signing_cert.subject.human_friendly),
             signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
             intact=bool(status.intact),
             valid=bool(status.valid),
             trusted=bool(roots) and bool(status.trusted),
             covers_whole_file=status.coverage.name == "ENTIRE_FILE",
             changed_after=changed,
-            reason=sig.sig_object.get("/Reason"),
+            reason=one_line(str(sig.sig_object.get("/Reason", ""))) or None,
             certificate_problem=problem or None,
         ))
     return reports
