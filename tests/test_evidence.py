@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import base64
+import dataclasses
+import hashlib
 import io
 import json
 import re
@@ -38,7 +41,8 @@ def bundle(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     govkit("check", manifest, "--policy", policies, "--team", "research", "-q")
     reports = home / "reports"
     govkit("report", "--latest", "credit-scorer", "--out", str(reports / "credit.pdf"))
-    govkit("keys", "signer-cert", "--name", "Carol Officer", "--out", str(home / "signers"))
+    govkit("keys", "signer-cert", "--name", "Carol Officer", "--email", "carol@example.org",
+           "--out", str(home / "signers"))
     signed = govkit("signoff", str(reports / "credit.pdf"), "--signer", "Carol Officer <carol@example.org>",
                     "--role", "Compliance Officer", "--decision", "approve",
                     "--key", str(home / "signers" / "carol-officer.key.pem"),
@@ -248,3 +252,129 @@ def test_team_scope(bundle: dict[str, Any], tmp_path: Path) -> None:
     empty = govkit("export", "--model", "nothing-here", "--out", str(tmp_path / "e.zip"))
     assert empty.exit_code == 2 and "no audit-log entries" in empty.stderr
     assert io.BytesIO(files[f"{root}/bagit.txt"]).read().startswith(b"BagIt-Version: 1.0")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def published_hashes() -> dict[str, str]:
+    """The `sha256sum` lines for the stand-alone verifier in docs/evidence-bundle.md."""
+    docs = (REPO / "docs" / "evidence-bundle.md").read_text()
+    return {name: digest for digest, name in re.findall(r"^\s*([0-9a-f]{64})  (\S+\.py)$", docs, re.MULTILINE)}
+
+
+def test_docs_publish_the_verifier_hashes(bundle: dict[str, Any]) -> None:
+    from govkit.audit import chain
+    from govkit.evidence import verify
+
+    real = {"verify.py": hashlib.sha256(Path(verify.__file__).read_bytes()).hexdigest(),
+            "chain.py": hashlib.sha256(Path(chain.__file__).read_bytes()).hexdigest()}
+    assert published_hashes() == real, "update the SHA-256 values in docs/evidence-bundle.md"
+    files, root = members(bundle["zip"]), bag_root(bundle["zip"])
+    assert {n: hashlib.sha256(files[f"{root}/{n}"]).hexdigest() for n in real} == real
+
+
+def test_readme_sends_the_auditor_to_an_independent_verifier(bundle: dict[str, Any]) -> None:
+    readme = members(bundle["zip"])[f"{bag_root(bundle['zip'])}/README.txt"].decode()
+    assert "govkit verify-bundle" in readme and "docs/evidence-bundle.md" in readme
+    assert "Do not trust the verify.py inside this folder" in readme
+    assert not re.search(r"python3 verify\.py", readme)  # never the bundled copy
+
+
+def test_lying_verify_py_is_rejected_and_never_run(bundle: dict[str, Any], tmp_path: Path) -> None:
+    files, root = members(bundle["zip"]), bag_root(bundle["zip"])
+    marker = tmp_path / "bundled-code-ran"
+    lying = (f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+             "print('bundle verified')\n").encode()
+    naive = rewrite(bundle["zip"], tmp_path / "naive.zip", {f"{root}/verify.py": lying})
+    result = govkit("verify-bundle", str(naive))
+    assert result.exit_code == 1 and "verify.py: SHA-256 does not match tagmanifest-sha256.txt" in result.stderr
+    tags = files[f"{root}/tagmanifest-sha256.txt"].decode().replace(
+        hashlib.sha256(files[f"{root}/verify.py"]).hexdigest(), hashlib.sha256(lying).hexdigest())
+    forged = rewrite(bundle["zip"], tmp_path / "forged.zip",
+                     {f"{root}/verify.py": lying, f"{root}/tagmanifest-sha256.txt": tags.encode()})
+    result = govkit("verify-bundle", str(forged))
+    assert result.exit_code == 1 and "tagmanifest-sha256.txt.sig: signature does not verify" in result.stderr
+    with zipfile.ZipFile(forged) as z:
+        z.extractall(tmp_path / "x")
+    folder = tmp_path / "x" / root
+    assert govkit("verify-bundle", str(folder)).exit_code == 1
+    assert not marker.exists()  # govkit never imports or runs code from the bundle
+    lie = subprocess.run([sys.executable, "verify.py"], cwd=folder, capture_output=True, text=True)
+    assert "bundle verified" in lie.stdout and marker.exists()  # why the README says not to use it
+
+
+def test_verify_py_without_argument_checks_its_own_folder(bundle: dict[str, Any], tmp_path: Path) -> None:
+    with zipfile.ZipFile(bundle["zip"]) as z:
+        z.extractall(tmp_path)
+    folder = tmp_path / bag_root(bundle["zip"])
+    blocker = "import sys, runpy; sys.modules['govkit'] = None; sys.argv = [sys.argv[1]]; " \
+              "runpy.run_path(sys.argv[0], run_name='__main__')"
+    run = subprocess.run([sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "bundle verified" in run.stdout and "came with the bundle it checked" in run.stdout
+    (folder / "data" / "export.json").write_bytes(b"{}")
+    run = subprocess.run([sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.startswith("FAILED: data/export.json")
+
+
+def reseal(zip_path: Path, out: Path, files: dict[str, bytes], key: Any) -> Path:
+    """What a writer holding the current log key makes of changed log files: a fresh signed
+    checkpoint over the leaves, fresh manifests, a fresh tag-manifest signature."""
+    from govkit.audit.chain import Checkpoint, merkle_root, note_key_id
+
+    leaves = files["data/log/leaves.txt"].decode().split()
+    checkpoint = Checkpoint.parse(files["data/log/checkpoint.txt"].decode())
+    checkpoint = dataclasses.replace(checkpoint, root=merkle_root([bytes.fromhex(x) for x in leaves]).hex(),
+                                     head=leaves[-1])
+    signature = note_key_id(checkpoint.origin, key.public_raw) + key.sign(checkpoint.body())
+    checkpoint = dataclasses.replace(checkpoint, signature=base64.b64encode(signature).decode())
+    files.update({"data/log/checkpoint.txt": checkpoint.note().encode(), "data/log/checkpoint.body": checkpoint.body(),
+                  "data/log/checkpoint.sig": checkpoint.raw_signature()})
+
+    def manifest(names: list[str]) -> bytes:
+        return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(names)).encode()
+
+    files["manifest-sha256.txt"] = manifest([n for n in files if n.startswith("data/")])
+    files["tagmanifest-sha256.txt"] = manifest([n for n in files if not n.startswith("data/")
+                                                and not n.startswith("tagmanifest-sha256.txt")])
+    files["tagmanifest-sha256.txt.sig"] = key.sign(files["tagmanifest-sha256.txt"])
+    root = bag_root(zip_path)
+    with zipfile.ZipFile(out, "w") as z:
+        for rel in sorted(files):
+            z.writestr(f"{root}/{rel}", files[rel])
+    return out
+
+
+def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
+    from govkit.audit.chain import entry_hash
+    from govkit.audit.keys import create_key
+    from govkit.evidence.export import Scope, export_bundle
+
+    with AuditLog(tmp_path / "rot.db", key_path=tmp_path / "old.pem") as log:
+        old = log.signing_key()
+        log.append("evaluation.note", "m@1", {"n": 1})
+        rotation = log.rotate_key(create_key(tmp_path / "new.pem"))
+        log.append("evaluation.note", "m@1", {"n": 2})
+        new = log.signing_key()
+        result = export_bundle(log, Scope(), tmp_path / "rot.zip", [])
+    assert govkit("verify-bundle", str(result.path)).exit_code == 0  # a proper rotation verifies
+    root = bag_root(result.path)
+    files = {n.split("/", 1)[1]: data for n, data in members(result.path).items()}
+    lines = files["data/log/entries.jsonl"].decode().splitlines()
+    last = json.loads(lines[-1])
+    assert last["key_id"] == new.key_id and last["seq"] > rotation.seq
+    last["key_id"] = old.key_id
+    last["entry_hash"] = entry_hash(last)
+    last["signature"] = old.sign(bytes.fromhex(last["entry_hash"])).hex()
+    files["data/log/entries.jsonl"] = ("\n".join([*lines[:-1], json.dumps(last, sort_keys=True)]) + "\n").encode()
+    leaves = files["data/log/leaves.txt"].decode().split()
+    files["data/log/leaves.txt"] = ("\n".join([*leaves[:-1], last["entry_hash"]]) + "\n").encode()
+    forged = reseal(result.path, tmp_path / "retired.zip", files, new)
+    assert bag_root(forged) == root
+    verdict = govkit("verify-bundle", str(forged))
+    assert verdict.exit_code == 1
+    assert f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}" \
+        in verdict.stderr

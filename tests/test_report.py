@@ -8,6 +8,7 @@ import io
 import json
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,52 @@ def test_bad_signoff_input(recorded: dict[str, Any], args: list[str], message: s
         base += ["--signer", "Carol Officer <carol@example.org>"]
     result = govkit(*base, *args)
     assert result.exit_code == 2 and message in result.stderr
+
+
+def log_length() -> int:
+    with module_log() as log:
+        return len(log.entries())
+
+
+def signoff_args(recorded: dict[str, Any], signer: str, key: Path, cert: Path) -> list[str]:
+    return ["signoff", str(recorded["pdf"]), "--signer", signer, "--role", "CO", "--decision", "approve",
+            "--key", str(key), "--cert", str(cert)]
+
+
+@pytest.mark.parametrize(("signer", "key_of", "cert_of", "message"), [
+    ("Carol Officer <carol@example.org>", "dan-risk", "dan-risk", "signer name 'Carol Officer' is not the certificate"),
+    ("Dan Risk <carol@example.org>", "dan-risk", "dan-risk", "signer e-mail 'carol@example.org' is not in the"),
+    ("\u0421arol Officer <carol@example.org>", "carol-officer", "carol-officer", "is not the certificate's subject"),
+    ("Carol Officer <carol@example.org>", "dan-risk", "carol-officer", "does not belong to the certificate"),
+])
+def test_signoff_refused_before_anything_is_logged(recorded: dict[str, Any], signer: str, key_of: str,
+                                                   cert_of: str, message: str) -> None:
+    signers = recorded["home"] / "signers"
+    before = log_length()
+    result = govkit(*signoff_args(recorded, signer, signers / f"{key_of}.key.pem", signers / f"{cert_of}.cert.pem"))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert log_length() == before
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [(-800, -30, "certificate expired"),
+                                                     (30, 800, "certificate not valid before")])
+def test_signoff_with_expired_or_future_certificate_is_refused(recorded: dict[str, Any], tmp_path: Path,
+                                                               start: int, end: int, words: str) -> None:
+    from certs import dated_certificate
+
+    now = datetime.now(UTC)
+    key, cert = dated_certificate(tmp_path, "Carol Officer", "carol@example.org", now + timedelta(days=start),
+                                  now + timedelta(days=end))
+    before = log_length()
+    result = govkit(*signoff_args(recorded, "Carol Officer <carol@example.org>", key, cert))
+    assert result.exit_code == 2 and words in result.stderr, result.output
+    assert log_length() == before
+
+
+def test_signer_identities_are_compared_normalised() -> None:
+    from govkit.report.signoff import normal_identity
+
+    assert normal_identity("\uff23arol\u200b  OFFICER ") == normal_identity("carol officer")  # fullwidth, zero-width
+    assert normal_identity("CAROL@Example.org") == normal_identity("carol@example.org")
+    assert normal_identity("\u0421arol Officer") != normal_identity("Carol Officer")  # Cyrillic С stays distinct

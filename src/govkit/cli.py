@@ -85,6 +85,19 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _quiet_pdf_libraries() -> None:
+    """pyHanko logs warnings, some with tracebacks, about odd PDFs and certificates; govkit reports
+    each problem itself as one line, so their logs reach stderr only with --debug."""
+    import logging
+
+    if _debug(click.get_current_context()):
+        return
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logger = logging.getLogger(name)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 @contextmanager
 def _progress(title: str) -> Iterator[None]:
     """A transient spinner on stderr for interactive terminals; silent in CI and pipes."""
@@ -665,11 +678,11 @@ def keys_rotate(db: str, key_path: Path | None, new_key: Path) -> None:
 Example:
   govkit keys signer-cert --name "Carol Officer" --email carol@example.org --out ~/.config/govkit/signers""")
 @click.option("--name", required=True, help="The signer's full name (certificate common name).")
-@click.option("--email", help="The signer's e-mail address.")
+@click.option("--email", required=True, help="The signer's e-mail address (sign-off checks --signer against it).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for key and certificate.")
 @click.option("--algorithm", type=click.Choice(["rsa-3072", "ecdsa-p256"]), default="rsa-3072", show_default=True)
-def keys_signer_cert(name: str, email: str | None, out_dir: Path, algorithm: str) -> None:
+def keys_signer_cert(name: str, email: str, out_dir: Path, algorithm: str) -> None:
     """Create a self-signed signing certificate (the fallback for organisations without a PKI)."""
     from govkit.report.signoff import make_signer_certificate
 
@@ -725,6 +738,7 @@ def signoff(pdf: Path, signer: str, role: str, decision: str, conditions: str, k
 
     request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions,  # type: ignore[arg-type]
                              key=key, cert=cert)
+    _quiet_pdf_libraries()
     with _progress("the signed report"), AuditLog(db) as log:
         path, sha, seq = sign_off(log, pdf, request, out)
     click.echo(f"{path}  sha256 {sha}  (audit log entry {seq})")
@@ -733,28 +747,33 @@ def signoff(pdf: Path, signer: str, role: str, decision: str, conditions: str, k
 @cli.command("verify-pdf", epilog="""\b
 Examples:
   govkit verify-pdf reports/credit-scorer-signed2.pdf
-  govkit verify-pdf signed.pdf --trust carol.cert.pem --trust dan.cert.pem --no-log""")
+  govkit verify-pdf signed.pdf --trust carol.cert.pem --trust dan.cert.pem --no-log
+  govkit verify-pdf reports/credit-scorer.pdf --allow-unsigned""")
 @click.argument("pdf", type=click.Path(path_type=Path))
 @click.option("--trust", type=click.Path(path_type=Path), multiple=True, help="Trusted signer or CA certificate.")
 @click.option("--no-log", is_flag=True, help="Do not check the file digest against the audit log.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="A PDF without signatures is not a failure (a rendered report before sign-off); not with --trust.")
 @DB_OPTION
-def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, db: str) -> None:
+def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, allow_unsigned: bool, db: str) -> None:
     """Validate a report's signatures and check its digest against the audit log; exit 1 on any problem."""
     from govkit.audit.log import AuditLog
     from govkit.report.workflow import verify_pdf
 
+    _quiet_pdf_libraries()
     if no_log:
-        result = verify_pdf(pdf, log=None, trust=list(trust))
+        result = verify_pdf(pdf, log=None, trust=list(trust), allow_unsigned=allow_unsigned)
     else:
         with AuditLog(db, create=False) as log:
-            result = verify_pdf(pdf, log=log, trust=list(trust))
+            result = verify_pdf(pdf, log=log, trust=list(trust), allow_unsigned=allow_unsigned)
     click.echo(f"{pdf}  sha256 {result.sha256}")
     for sig in result.signatures:
-        state = "valid" if sig.ok else "INVALID"
+        state = "valid" if sig.ok else f"INVALID (certificate {sig.certificate_problem})" \
+            if sig.certificate_problem else "INVALID"
         trusted = "trusted" if sig.trusted else "not checked against a trust root" if not trust else "UNTRUSTED"
         click.echo(f"  {sig.field}: {state}, {trusted}; signed by {sig.signer} at {sig.signing_time}; {sig.reason}")
     if not result.signatures:
-        click.echo("  no signatures")
+        click.echo("  signatures unreadable" if result.unreadable else "  no signatures")
     if result.log_entry is not None:
         click.echo(f"  matches audit log entry {result.log_entry} ({result.log_action})")
     for problem in result.problems:
@@ -796,7 +815,7 @@ Examples:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--trusted-key", type=click.Path(path_type=Path), help="The log public key published separately.")
 def verify_bundle(bundle: Path, trusted_key: Path | None) -> None:
-    """Verify an evidence bundle exactly as its own verify.py does; exit 1 on any failure."""
+    """Verify an evidence bundle with govkit's own verifier, never code from the bundle; exit 1 on any failure."""
     from govkit.evidence import verify as bundle_verify
 
     args = [str(bundle)] + (["--trusted-key", str(trusted_key)] if trusted_key else [])

@@ -117,7 +117,7 @@ What is inside
   data/evaluations/DIGEST.json  each evaluation (RFC 8785 JSON; its SHA-256 is its name)
   data/reports/                 PDF reports and signed sign-offs
   data/policies/, data/waivers/ the exact policy and waiver files the evaluations used
-  verify.py, chain.py           a verifier needing only Python and `cryptography`
+  verify.py, chain.py           a copy of govkit's verifier, for reference only (see 2.)
 
 1. With standard tools (run inside this folder, {root}/):
 
@@ -132,13 +132,19 @@ What is inside
    Compare {key_file} with the log public key your organisation published separately:
    a bundle can only prove it was signed by the key it carries.
 
-2. With the included verifier (checks all of the above, plus every entry's hash, signature,
-   link to the log and payload, the Merkle root over all entries, and that every report's
-   digest matches its logged digest):
+2. With a verifier you obtained independently of this bundle (it checks all of the above,
+   plus every entry's hash, signature, signing key, link to the log and payload, the Merkle
+   root over all entries, and that every report's digest matches its logged digest).
+   Do not trust the verify.py inside this folder: a forged bundle would bring a verifier
+   that says "verified". Use either
 
-   pip install cryptography
-   python3 verify.py ../bundle.zip --trusted-key PUBLISHED_LOG_KEY.pem
-   (or: python3 verify.py .)
+   govkit verify-bundle ../bundle.zip --trusted-key PUBLISHED_LOG_KEY.pem
+
+   or verify.py and chain.py from govkit {__version__}, after checking their SHA-256 against
+   the values published in govkit's docs/evidence-bundle.md (pip install cryptography):
+
+   python3 /path/to/your/verify.py ../bundle.zip --trusted-key PUBLISHED_LOG_KEY.pem
+   (or: python3 /path/to/your/verify.py .)
 
 govkit {__version__}
 """

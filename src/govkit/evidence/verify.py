@@ -2,13 +2,18 @@
 """Verify a govkit evidence bundle offline.
 
 Needs only Python 3.9+ and the `cryptography` package (pip install cryptography); it does not
-need govkit. Usage:
+need govkit. Use a copy obtained independently of the bundle (`govkit verify-bundle`, or this
+file and chain.py from govkit, checked against the SHA-256 values published in govkit's
+docs/evidence-bundle.md): a forged bundle can carry a verifier that says "verified". Usage:
 
     python3 verify.py BUNDLE.zip [--trusted-key LOG_PUBLIC_KEY.pem]
-    python3 verify.py EXTRACTED_BAG_FOLDER
+    python3 verify.py EXTRACTED_BAG_FOLDER [--trusted-key LOG_PUBLIC_KEY.pem]
+    python3 verify.py            (the bag folder this file sits in)
 
-It never writes anything: a zip is read in memory, after refusing absolute paths, "..",
-links, duplicate names and oversized members. Exit 0 when everything checks, 1 otherwise.
+It never writes anything: a zip is read in memory, after refusing absolute paths, "..", links
+and duplicate names, and within hard limits on member count, total size and compression ratio
+that are enforced on the bytes actually decompressed. Exit 0 when everything checks, 1 when
+the bundle fails (one FAILED line), 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -16,20 +21,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import stat
 import sys
 import zipfile
-from pathlib import Path, PurePosixPath
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 try:  # inside govkit
     from govkit.audit.chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id
-except ImportError:  # stand-alone, beside the chain.py shipped in the bundle
+except ImportError:  # stand-alone, beside the chain.py obtained with this file
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id  # type: ignore[no-redef]
 
-MAX_MEMBER = 2 << 30
-MAX_TOTAL = 8 << 30
+MAX_MEMBERS = 400_000  # a 100,000-entry log makes a bundle of about 100,000 members
+MAX_DIRECTORY = 64 << 20  # central directory bytes, checked before zipfile parses it (memory per member)
+MAX_TOTAL = 2 << 30  # bytes actually decompressed, all members together
+MAX_RATIO = 200  # uncompressed : compressed, for any member or whole zip bigger than RATIO_FROM
+RATIO_FROM = 1 << 20  # small members compress freely (repetitive JSON reaches 100:1 and more)
+PARALLEL_FROM = 4096  # fewer signatures are checked faster than worker processes start
 SIGNED_TAGS = "tagmanifest-sha256.txt"
+ALLOWED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 class BundleError(Exception):
@@ -39,51 +57,101 @@ class BundleError(Exception):
 def _safe_name(name: str) -> str:
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise BundleError(f"unsafe path in zip: {name!r} (absolute)")
-    parts = PurePosixPath(name).parts
-    if any(p == ".." for p in parts):
+    if ".." in name.split("/"):
         raise BundleError(f"unsafe path in zip: {name!r} (parent directory)")
     return name
+
+
+def _check_directory(fh) -> None:
+    """Refuse too many members before zipfile builds an object for each one.
+
+    Reads the end-of-central-directory record (and its ZIP64 form): member count and directory
+    size. A record that cannot be found is left to zipfile, which reports the file as not a zip.
+    """
+    fh.seek(0, os.SEEK_END)
+    fh.seek(max(0, fh.tell() - (22 + 65535)))
+    tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    size = int.from_bytes(tail[at + 12:at + 16], "little")
+    if at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":
+        fh.seek(int.from_bytes(tail[at - 12:at - 4], "little"))
+        record = fh.read(56)
+        if record[:4] == b"PK\x06\x06" and len(record) == 56:
+            count = int.from_bytes(record[32:40], "little")
+            size = int.from_bytes(record[40:48], "little")
+    if count > MAX_MEMBERS or size > MAX_DIRECTORY:
+        raise BundleError(f"zip has {count} members in a {size}-byte directory; the limit is {MAX_MEMBERS} "
+                          f"members, {MAX_DIRECTORY} bytes")
+
+
+def _check_limits(infos: list[zipfile.ZipInfo], zip_size: int) -> None:
+    if len(infos) > MAX_MEMBERS:
+        raise BundleError(f"zip has {len(infos)} members; the limit is {MAX_MEMBERS}")
+    names = [i.filename for i in infos]
+    if len(names) != len(set(names)):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise BundleError(f"duplicate name in zip: {dup!r}")
+    total = 0
+    for info in infos:
+        _safe_name(info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise BundleError(f"link in zip: {info.filename!r}")
+        if info.compress_type not in ALLOWED_COMPRESSION or info.flag_bits & 0x1:
+            raise BundleError(f"zip member {info.filename!r}: encrypted or compression method "
+                              f"{info.compress_type} (only stored and deflate are read)")
+        if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise BundleError(f"zip member {info.filename!r}: compression ratio above {MAX_RATIO}:1 (zip bomb?)")
+        total += info.file_size
+        if total > MAX_TOTAL:
+            raise BundleError(f"zip member {info.filename!r}: members add up to more than {MAX_TOTAL} bytes")
+    if total > 64 * RATIO_FROM and total > MAX_RATIO * zip_size:
+        raise BundleError(f"zip expands to {total} bytes, more than {MAX_RATIO}x its size (zip bomb?)")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, decompressed as a stream that stops one byte past its declared size
+    (which the limits checked): a header that understates the size cannot make it read more."""
+    with archive.open(info) as stream:
+        data = stream.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise BundleError(f"zip member {info.filename!r}: {'more' if len(data) > info.file_size else 'less'} "
+                          "data than its header declares")
+    return data
 
 
 def read_zip(path: Path) -> dict[str, bytes]:
     """All files of the single bag folder in the zip, keyed by path inside the bag."""
     files: dict[str, bytes] = {}
     try:
-        archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise BundleError(f"{path}: not a readable zip ({exc})") from None
-    with archive:
-        infos = archive.infolist()
-        names = [i.filename for i in infos]
-        if len(names) != len(set(names)):
-            dup = next(n for n in names if names.count(n) > 1)
-            raise BundleError(f"duplicate name in zip: {dup!r}")
-        total = 0
-        for info in infos:
-            _safe_name(info.filename)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise BundleError(f"link in zip: {info.filename!r}")
-            total += info.file_size
-            if info.file_size > MAX_MEMBER or total > MAX_TOTAL:
-                raise BundleError(f"zip member too large: {info.filename!r}")
-        roots = {PurePosixPath(n).parts[0] for n in names}
-        if len(roots) != 1:
-            raise BundleError(f"expected one bag folder in the zip, found {sorted(roots)}")
-        for info in infos:
-            if info.is_dir():
-                continue
-            inner = "/".join(PurePosixPath(info.filename).parts[1:])
-            files[inner] = archive.read(info)
+        with Path(path).open("rb") as fh:
+            _check_directory(fh)
+            zip_size = fh.seek(0, os.SEEK_END)
+            with zipfile.ZipFile(fh) as archive:
+                infos = archive.infolist()
+                _check_limits(infos, zip_size)
+                roots = {i.filename.split("/", 1)[0] for i in infos}
+                if len(roots) != 1:
+                    raise BundleError(f"expected one bag folder in the zip, found {sorted(roots)}")
+                for info in infos:
+                    if not info.is_dir():
+                        files[info.filename.partition("/")[2]] = _read_member(archive, info)
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as exc:
+        raise BundleError(f"{path}: damaged or unreadable zip ({type(exc).__name__}: {exc})") from None
     return files
 
 
 def read_folder(path: Path) -> dict[str, bytes]:
-    files = {}
+    files, total = {}, 0
     for item in sorted(path.rglob("*")):
         if item.is_symlink():
             raise BundleError(f"link in bag: {item}")
         if item.is_file():
+            total += item.stat().st_size
+            if len(files) >= MAX_MEMBERS or total > MAX_TOTAL:
+                raise BundleError(f"{path}: more than {MAX_MEMBERS} files or {MAX_TOTAL} bytes")
             files[item.relative_to(path).as_posix()] = item.read_bytes()
     return files
 
@@ -116,30 +184,78 @@ def _check_manifest(files: dict[str, bytes], name: str, expected: set[str]) -> N
         raise BundleError(f"{sorted(unlisted)[0]}: present but not listed in {name}")
 
 
-def _public_key(pem: bytes, label: str):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+def _public_key(pem: bytes, label: str) -> Ed25519PublicKey:
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, Ed25519PublicKey):
         raise BundleError(f"{label}: not an Ed25519 public key")
     return key
 
 
-def _raw(key) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
+def _raw(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _verifies(key, signature: bytes, data: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-
+def _verifies(key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
     try:
         key.verify(signature, data)
     except InvalidSignature:
         return False
     return True
+
+
+def _first_bad_in(batch: list[tuple[bytes, bytes, bytes]]) -> int | None:
+    """Offset of the first (raw public key, signature, data) in `batch` that fails; runs in a worker."""
+    keys: dict[bytes, Ed25519PublicKey] = {}
+    for i, (raw, signature, data) in enumerate(batch):
+        if raw not in keys:
+            keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
+        if not _verifies(keys[raw], signature, data):
+            return i
+    return None
+
+
+def _first_bad_signature(jobs: list[tuple[bytes, bytes, bytes]]) -> int | None:
+    """Index of the first (raw public key, signature, data) that fails.
+
+    Worker processes, not threads: `cryptography` holds the GIL while it verifies an Ed25519
+    signature, so threads would take turns on one core. Where processes cannot start (some
+    sandboxes lack the semaphores they need) the same check runs here.
+    """
+    workers = min(os.cpu_count() or 1, 16)
+    if workers == 1 or len(jobs) < PARALLEL_FROM:
+        return _first_bad_in(jobs)
+    size = -(-len(jobs) // (workers * 4))
+    starts = range(0, len(jobs), size)
+    try:
+        with ProcessPoolExecutor(workers) as pool:
+            found = list(pool.map(_first_bad_in, [jobs[s:s + size] for s in starts]))
+    except (OSError, BrokenProcessPool):
+        return _first_bad_in(jobs)
+    return next((starts[i] + bad for i, bad in enumerate(found) if bad is not None), None)
+
+
+def _key_windows(entries: list[dict], payloads: dict[int, dict]) -> dict[str, tuple[int, int | None]]:
+    """For each log key, the first and last entry it may sign, from the key entries in the log.
+
+    The first key signs from its own `key.added` entry (entry 1), a later one from the entry after
+    the `key.rotated` entry that introduced it; a rotated key signs up to and including its rotation entry, never after
+    (the rule `govkit log verify` applies).
+    """
+    windows: dict[str, tuple[int, int | None]] = {}
+    for e in entries:
+        body = payloads.get(e["seq"])
+        if body is None:
+            continue
+        if e["action"] == "key.added" and e["seq"] == 1 and body.get("key_id") == e["key_id"]:
+            windows[e["key_id"]] = (1, None)
+        elif e["action"] == "key.rotated" and "new_public_key" in body:
+            where = f"data/log/entries.jsonl entry {e['seq']}"
+            old = body.get("old_key_id", e["key_id"])
+            if old != e["key_id"] or old not in windows:
+                raise BundleError(f"{where}: key rotation not signed by the key it retires")
+            windows[old] = (windows[old][0], e["seq"])
+            windows.setdefault(body["new_key_id"], (e["seq"] + 1, None))
+    return windows
 
 
 def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> list[str]:
@@ -171,6 +287,9 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     prefix_ok = note_key_id(checkpoint.origin, _raw(signing)) == base64.b64decode(checkpoint.signature)[:4]
     if not prefix_ok or not _verifies(signing, checkpoint.raw_signature(), checkpoint.body()):
         raise BundleError("data/log/checkpoint.txt: signature does not verify")
+    if checkpoint.origin.rsplit("/", 1)[-1] != export["log_id"]:
+        raise BundleError(f"data/log/checkpoint.txt: checkpoint of log {checkpoint.origin!r}, not of log "
+                          f"{export['log_id']} named in data/export.json")
     if files["data/log/checkpoint.body"] != checkpoint.body():
         raise BundleError("data/log/checkpoint.body: differs from checkpoint.txt")
     leaves = files["data/log/leaves.txt"].decode().split()
@@ -186,7 +305,6 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     entries = [json.loads(line) for line in files["data/log/entries.jsonl"].decode().splitlines() if line]
     if [e["seq"] for e in entries] != export["entries"]:
         raise BundleError("data/log/entries.jsonl: entries differ from the scope in export.json (entry missing?)")
-    registered = {kid: key for kid, key in keys.items()}
     redacted = {int(e["subject"][4:]) for e in entries if e["action"] == "log.redacted"}
     payloads: dict[int, dict] = {}
     for e in entries:
@@ -198,9 +316,6 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             raise BundleError(f"{where}: hash does not match its header or the log")
         if e["prev_hash"] != (leaves[seq - 2] if seq > 1 else GENESIS):
             raise BundleError(f"{where}: prev_hash does not link to the log")
-        key = registered.get(e["key_id"])
-        if key is None or not _verifies(key, bytes.fromhex(e["signature"]), bytes.fromhex(e["entry_hash"])):
-            raise BundleError(f"{where}: signature does not verify")
         body_path = f"data/log/payloads/{seq}.json"
         if body_path in files:
             body = files[body_path]
@@ -209,12 +324,29 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             payloads[seq] = json.loads(body)
         elif seq not in redacted:
             raise BundleError(f"{body_path}: missing, and the entry was not redacted")
-    introduced = {body.get("key_id") for body in payloads.values() if "public_key" in body}
-    introduced |= {body.get("new_key_id") for body in payloads.values() if "new_public_key" in body}
+    windows = _key_windows(entries, payloads)
     for kid in keys:
-        if kid not in introduced:
+        if kid not in windows:
             raise BundleError(f"{export['keys'][kid]}: key not introduced by any key entry in the log")
-    done.append(f"log entries: {len(entries)} hashes, links to the log, signatures, payload digests")
+    if windows[export["checkpoint_key_id"]][1] is not None:
+        raise BundleError(f"data/log/checkpoint.txt: signed by key {export['checkpoint_key_id']}, retired at entry "
+                          f"{windows[export['checkpoint_key_id']][1]}")
+    raw_keys = {kid: _raw(key) for kid, key in keys.items()}
+    jobs = []
+    for e in entries:
+        where = f"data/log/entries.jsonl entry {e['seq']}"
+        first, last = windows.get(e["key_id"], (None, None))
+        if first is None or e["key_id"] not in keys:
+            raise BundleError(f"{where}: signed by key {e['key_id']}, which the log never introduced")
+        if e["seq"] < first:
+            raise BundleError(f"{where}: signed by key {e['key_id']} before the log introduced it (entry {first})")
+        if last is not None and e["seq"] > last:
+            raise BundleError(f"{where}: signed by key {e['key_id']}, retired by its rotation at entry {last}")
+        jobs.append((raw_keys[e["key_id"]], bytes.fromhex(e["signature"]), bytes.fromhex(e["entry_hash"])))
+    bad = _first_bad_signature(jobs)
+    if bad is not None:
+        raise BundleError(f"data/log/entries.jsonl entry {entries[bad]['seq']}: signature does not verify")
+    done.append(f"log entries: {len(entries)} hashes, links to the log, signing keys, signatures, payload digests")
 
     logged_files: dict[str, str] = {}
     for seq, body in payloads.items():
@@ -246,22 +378,52 @@ def verify(path: Path, trusted_key: bytes | None = None) -> list[str]:
     return verify_files(files, trusted_key)
 
 
+MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError, RecursionError)
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message} (usage: verify.py [BUNDLE.zip | BAG_FOLDER] [--trusted-key LOG_KEY.pem])",
+          file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str]) -> int:
+    """Exit 0 verified, 1 the bundle failed (one FAILED line), 2 bad usage."""
     args = list(argv)
     trusted = None
     if "--trusted-key" in args:
         i = args.index("--trusted-key")
-        trusted = _raw(_public_key(Path(args[i + 1]).read_bytes(), args[i + 1]))
+        if i + 1 >= len(args):
+            return _usage("--trusted-key needs a PEM file")
+        key_file = args[i + 1]
         del args[i:i + 2]
-    if len(args) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
+        try:
+            trusted = _raw(_public_key(Path(key_file).read_bytes(), key_file))
+        except (OSError, ValueError, BundleError) as exc:
+            return _usage(f"{key_file}: cannot read an Ed25519 public key ({exc})")
+    if len(args) > 1 or any(a.startswith("-") for a in args):
+        return _usage(f"unexpected arguments {args}")
+    here = Path(__file__).resolve().parent
+    target = Path(args[0]) if args else here
+    if not target.exists():
+        return _usage(f"{target}: no such bundle")
+    if not args and not (here / "bagit.txt").is_file():
+        return _usage(f"no bundle given, and {here} is not a bag folder")
     try:
-        for line in verify(Path(args[0]), trusted):
-            print(f"ok  {line}")
-    except (BundleError, KeyError, ValueError) as exc:
+        lines = verify(target, trusted)
+    except BundleError as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
+    except MALFORMED as exc:
+        print(f"FAILED: malformed bundle ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(f"ok  {line}")
+    if trusted is None:
+        print("note: no --trusted-key: this proves only that the bundle is signed by the key it carries")
+    if target.is_dir() and target.resolve() in (here, *here.parents):
+        print("note: this verify.py came with the bundle it checked; a forged bundle can bring a verifier that "
+              "lies. Use govkit verify-bundle, or verify.py and chain.py obtained from govkit.")
     print("bundle verified")
     return 0
 

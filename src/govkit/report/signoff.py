@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -60,17 +62,76 @@ def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
     return key_path, cert_path
 
 
-def certificate_sha256(cert_path: Path) -> str:
+def _load_certificate(cert_path: Path):  # -> x509.Certificate
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
 
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        return x509.load_pem_x509_certificate(cert_path.read_bytes())
     except FileNotFoundError:
         raise GovkitError("certificate not found", file=cert_path) from None
     except ValueError as exc:
         raise GovkitError(f"not a PEM certificate: {exc}", file=cert_path) from None
-    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def certificate_sha256(cert_path: Path) -> str:
+    from cryptography.hazmat.primitives import hashes
+
+    return _load_certificate(cert_path).fingerprint(hashes.SHA256()).hex()
+
+
+def normal_identity(text: str) -> str:
+    """Compare names and addresses as people read them: NFKC, no invisible format characters,
+    case-folded, runs of whitespace as one space."""
+    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())
+
+
+def one_line(text: str) -> str:
+    """Text from a certificate or signature, safe to print: control and invisible format
+    characters (newlines, terminal escapes, bidi overrides) shown as escapes, not obeyed."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
+
+def validity_problem(not_before: dt.datetime, not_after: dt.datetime, at: dt.datetime) -> str | None:
+    """Why a certificate is not valid at `at` (aware datetimes), or None."""
+    if at < not_before:
+        return f"not valid before {not_before.isoformat()}"
+    if at > not_after:
+        return f"expired {not_after.isoformat()}"
+    return None
+
+
+def check_signer(key_path: Path, cert_path: Path, name: str, email: str, at: dt.datetime) -> None:
+    """Refuse a sign-off before anything is logged: the key must belong to the certificate, the
+    certificate must be valid now, and name and e-mail must be the certificate's subject."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+
+    cert = _load_certificate(cert_path)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise GovkitError("signing key not found", file=key_path) from None
+    except (ValueError, TypeError) as exc:
+        raise GovkitError(f"cannot load the signing key (PEM, unencrypted): {exc}", file=key_path) from None
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        raise GovkitError(f"this key does not belong to the certificate {cert_path}", file=key_path)
+    problem = validity_problem(cert.not_valid_before_utc, cert.not_valid_after_utc, at)
+    if problem:
+        raise GovkitError(f"certificate {problem}", file=cert_path)
+    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    emails = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    with contextlib.suppress(x509.ExtensionNotFound):
+        alt_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        emails += alt_names.get_values_for_type(x509.RFC822Name)
+    if normal_identity(name) not in {normal_identity(str(n)) for n in names}:
+        shown = ", ".join(map(str, names)) or "no common name"
+        raise GovkitError(f"signer name {name!r} is not the certificate's subject ({shown})", field="--signer")
+    if normal_identity(email) not in {normal_identity(str(e)) for e in emails}:
+        shown = ", ".join(map(str, emails)) or "it names no e-mail address"
+        raise GovkitError(f"signer e-mail {email!r} is not in the certificate ({shown})", field="--signer")
 
 
 def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str, location: str,
@@ -108,38 +169,64 @@ class SignatureReport:
     covers_whole_file: bool
     changed_after: bool
     reason: str | None
+    certificate_problem: str | None = None  # e.g. "expired 2025-01-01T00:00:00+00:00"
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.valid and not self.changed_after
+        return self.intact and self.valid and not self.changed_after and self.certificate_problem is None
 
 
 def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureReport]:
-    """Validate every signature: integrity, cryptographic validity, trust, later changes."""
-    from pyhanko.keys import load_cert_from_pemder
+    """Validate every signature: integrity, cryptographic validity, trust, later changes, and the
+    signer certificate's validity period.
+
+    pyHanko judges the certificate path at the ValidationContext's `moment` (now) but not the
+    validity of a trust anchor itself, and a self-signed signer certificate is its own anchor:
+    its period is checked here, now and at the time the signer claims, as pyHanko would without a
+    trusted timestamp.
+    """
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    roots = [load_cert_from_pemder(str(p)) for p in trust_roots]
+    roots = [_load_trust_root(p) for p in trust_roots]
+    now = dt.datetime.now(dt.UTC)
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     reports = []
     for sig in reader.embedded_signatures:
-        status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots, allow_fetching=False))
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots, allow_fetching=False, moment=now))
         level = status.modification_level
         changed = (status.docmdp_ok is False) or (level is not None and level.name == "OTHER")
+        cert = status.signing_cert
+        claimed = status.signer_reported_dt
+        if claimed is not None and claimed.tzinfo is None:
+            claimed = claimed.replace(tzinfo=dt.UTC)
+        problem = validity_problem(cert.not_valid_before, cert.not_valid_after, now) or (
+            claimed and validity_problem(cert.not_valid_before, cert.not_valid_after, claimed))
         reports.append(SignatureReport(
-            field=sig.field_name,
-            signer=status.signing_cert.subject.human_friendly,
+            field=one_line(sig.field_name),
+            signer=one_line(status.signing_cert.subject.human_friendly),
             signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
             intact=bool(status.intact),
             valid=bool(status.valid),
             trusted=bool(roots) and bool(status.trusted),
             covers_whole_file=status.coverage.name == "ENTIRE_FILE",
             changed_after=changed,
-            reason=sig.sig_object.get("/Reason"),
+            reason=one_line(str(sig.sig_object.get("/Reason", ""))) or None,
+            certificate_problem=problem or None,
         ))
     return reports
+
+
+def _load_trust_root(path: Path):  # -> asn1crypto.x509.Certificate
+    from pyhanko.keys import load_cert_from_pemder
+
+    try:
+        return load_cert_from_pemder(str(path))
+    except FileNotFoundError:
+        raise GovkitError("trusted certificate not found", file=path) from None
+    except Exception as exc:  # asn1crypto and pyHanko raise several types for a bad file
+        raise GovkitError(f"not a PEM or DER certificate: {type(exc).__name__}", file=path, field="--trust") from None
 
 
 def file_digest(data: bytes) -> str:

@@ -21,7 +21,7 @@ from govkit.audit.records import (
 from govkit.errors import GovkitError
 from govkit.report.context import SignoffBlock
 from govkit.report.render import ReportInputs, render_html, render_pdf
-from govkit.report.signoff import Decision, certificate_sha256, file_digest, sign_pdf, validate_signatures
+from govkit.report.signoff import Decision, certificate_sha256, check_signer, file_digest, sign_pdf, validate_signatures
 
 TRAIL_LENGTH = 25
 SIGNER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
@@ -88,6 +88,7 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
     if request.decision == "approve-with-conditions" and not request.conditions.strip():
         raise GovkitError("approve-with-conditions needs --conditions", field="--conditions")
     name, email = parse_signer(request.signer)
+    check_signer(request.key, request.cert, name, email, datetime.now(UTC))  # before anything is logged
     sha = file_digest(original)
     found = find_by_file_digest(log, sha)
     if found is None:
@@ -138,13 +139,17 @@ class PdfVerification:
     log_entry: int | None = None
     log_action: str | None = None
     problems: list[str] = field(default_factory=list)
+    unreadable: bool = False  # the PDF parser failed: "no signatures" would be a guess
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path]) -> PdfVerification:
+def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path], allow_unsigned: bool = False
+               ) -> PdfVerification:
+    """Check signatures and the logged digest; no signature at all is a problem unless the caller
+    accepts unsigned files, and never when it asked for trusted signers."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -152,8 +157,17 @@ def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path]) -> PdfVer
     result = PdfVerification(sha256=file_digest(data))
     try:
         result.signatures = validate_signatures(data, trust)
+    except GovkitError:
+        raise
     except Exception as exc:  # a damaged file makes the PDF parser itself fail
-        result.problems.append(f"cannot read the signatures: {type(exc).__name__}: {exc}")
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        result.unreadable = True
+        result.problems.append(f"cannot read the PDF's signatures ({type(exc).__name__}: {first_line})")
+    else:
+        if not result.signatures and trust:
+            result.problems.append("no signatures, and --trust asks for a trusted signer")
+        elif not result.signatures and not allow_unsigned:
+            result.problems.append("no signatures (pass --allow-unsigned to check an unsigned report)")
     for i, sig in enumerate(result.signatures):
         if not sig.intact:
             result.problems.append(f"signature {sig.field}: the signed bytes were altered")
@@ -163,6 +177,8 @@ def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path]) -> PdfVer
             result.problems.append(f"signature {sig.field}: the document was changed after signing")
         if i == len(result.signatures) - 1 and not sig.covers_whole_file:
             result.problems.append(f"signature {sig.field}: content was added after the last signature")
+        if sig.certificate_problem:
+            result.problems.append(f"signature {sig.field}: signer certificate {sig.certificate_problem}")
         if trust and not sig.trusted:
             result.problems.append(f"signature {sig.field}: signer certificate not trusted")
     if log is not None:
