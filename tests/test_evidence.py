@@ -378,3 +378,20 @@ def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
     assert verdict.exit_code == 1
     assert f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}" \
         in verdict.stderr
+
+
+def test_bundle_of_a_log_whose_identity_was_edited_fails(tmp_path: Path) -> None:
+    """meta.log_id edited in the database: the bundle's export.json disagrees with the log's own binding."""
+    import sqlite3
+
+    from govkit.evidence.export import Scope, export_bundle
+
+    with AuditLog(tmp_path / "id.db", key_path=tmp_path / "k.pem") as log:
+        log.append("evaluation.note", "m@1", {"n": 1})
+    with sqlite3.connect(tmp_path / "id.db") as conn:
+        conn.execute("UPDATE meta SET value = 'ffffffffffffffff' WHERE key = 'log_id'")
+    with AuditLog(tmp_path / "id.db", key_path=tmp_path / "k.pem") as log:
+        result = export_bundle(log, Scope(), tmp_path / "id.zip", [])
+    verdict = govkit("verify-bundle", str(result.path))
+    assert verdict.exit_code == 1
+    assert "ffffffffffffffff" in verdict.stderr

@@ -324,6 +324,12 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             payloads[seq] = json.loads(body)
         elif seq not in redacted:
             raise BundleError(f"{body_path}: missing, and the entry was not redacted")
+    genesis_log = payloads.get(1, {}).get("log_id")
+    if genesis_log is not None and genesis_log != export["log_id"]:
+        raise BundleError(f"data/log/payloads/1.json: the log names itself {genesis_log}, data/export.json says "
+                          f"{export['log_id']}")
+    if 1 in payloads and genesis_log is None:
+        done.append("note: the log predates govkit's log-identity binding (entry 1 names no log id)")
     windows = _key_windows(entries, payloads)
     for kid in keys:
         if kid not in windows:
