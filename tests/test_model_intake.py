@@ -183,3 +183,47 @@ def test_valid_lightgbm_file_still_loads(project: Project) -> None:
     result = project.check("--format json --no-log")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["measurements"]["explainability"]["model"]["loaded_with"] == "lightgbm"
+
+
+def corrupt_tree_links(path: Path, model: BaseEstimator, field: str) -> None:
+    """The model saved by skops, with its first tree's root pointing far outside the node array --
+    scikit-learn follows such links without checking (a segfault when it predicts)."""
+
+    def first_nodes(node: Any) -> dict[str, Any] | None:
+        if isinstance(node, dict):
+            if isinstance(node.get("nodes"), dict):
+                return node["nodes"]
+            children = node.values()
+        else:
+            children = node if isinstance(node, list) else []
+        return next(filter(None, (first_nodes(c) for c in children)), None)
+
+    original = zipfile.ZipFile(io.BytesIO(sio.dumps(model)))
+    nodes = first_nodes(json.loads(original.read("schema.json")))
+    assert nodes is not None
+    array = np.load(io.BytesIO(original.read(nodes["file"])), allow_pickle=False)
+    array[field][0] = array[field.replace("left", "right")][0] = 10**7
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    with zipfile.ZipFile(path, "w") as out:
+        for name in original.namelist():
+            out.writestr(name, buffer.getvalue() if name == nodes["file"] else original.read(name))
+
+
+@pytest.mark.parametrize("kind", ["forest", "hist"])
+def test_tree_with_links_outside_its_nodes_is_refused_not_a_segfault(project: Project, kind: str) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    frame = data(n=300)
+    features = ["income", "debt", "tenure"]
+    model = (RandomForestClassifier(n_estimators=3, random_state=0) if kind == "forest"
+             else HistGradientBoostingClassifier(max_iter=5)).fit(frame[features], frame["y"])
+    setup(project, model, frame, features, rules=[RULES[0]])
+    corrupt_tree_links(project.root / "model.skops", model, "left_child" if kind == "forest" else "left")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(  # in a child: before the fix this killed the process
+        [sys.executable, "-m", "govkit", "check", str(project.manifest_path), "--policy",
+         str(project.root / "policies"), "--no-log"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    (line,) = result.stderr.strip().splitlines()
+    assert "model.artifact" in line and "malformed tree" in line and "child outside the tree" in line

@@ -9,6 +9,7 @@ loaded, so they are refused unless the user passes --trust-model, and the evalua
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,4 +176,66 @@ def _skops(manifest: LoadedManifest, path: Path, trust_model: bool) -> LoadedMod
         model = sio.loads(data, trusted=trusted)
     except Exception as exc:  # a well-formed archive whose content skops cannot rebuild
         raise _refuse(manifest, f"not a loadable skops model: {type(exc).__name__}: {exc}") from None
+    problem = next(filter(None, (_tree_problem(tree, n) for tree, n in _trees(model, None, set()))), None)
+    if problem:
+        raise _refuse(manifest, f"malformed tree in the model: {problem}")
     return LoadedModel(model, how, bool(foreign))
+
+
+def _trees(obj: Any, n_features: int | None, seen: set[int]) -> Iterator[tuple[Any, int | None]]:
+    """Every scikit-learn Tree and HistGradientBoosting TreePredictor inside a loaded model, with the
+    feature count of the estimator that holds it."""
+    import numpy as np
+
+    if id(obj) in seen or isinstance(obj, str | bytes | int | float | bool | type(None)):
+        return
+    seen.add(id(obj))
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if kind in ("sklearn.tree._tree.Tree", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"):
+        yield obj, n_features
+        return
+    if isinstance(obj, np.ndarray):
+        children: Iterable[Any] = obj.ravel() if obj.dtype == object else ()
+    elif isinstance(obj, dict):
+        children = obj.values()
+    elif isinstance(obj, list | tuple):
+        children = obj
+    else:
+        width = getattr(obj, "__dict__", {}).get("n_features_in_")
+        n_features = width if isinstance(width, int) else n_features
+        children = getattr(obj, "__dict__", {}).values()
+    for child in children:
+        yield from _trees(child, n_features, seen)
+
+
+def _tree_problem(tree: Any, n_features: int | None) -> str | None:
+    """Why a tree's node links could make scikit-learn or shap read outside its arrays (they do not
+    check): a child must come after its parent and inside the tree, a split feature inside X."""
+    import numpy as np
+
+    if hasattr(tree, "capacity"):  # sklearn.tree._tree.Tree: node_count is trusted by its accessors
+        if not 0 < tree.node_count <= tree.capacity:
+            return f"node_count {tree.node_count} with room for {tree.capacity}"
+        left, right, feature = tree.children_left, tree.children_right, tree.feature
+        leaf = left == -1
+        width = tree.n_features
+        if np.any(leaf != (right == -1)):
+            return "a node with one child"
+    else:
+        nodes = tree.nodes
+        if not len(nodes):
+            return "a tree without nodes"
+        left, right, feature = nodes["left"], nodes["right"], nodes["feature_idx"]
+        leaf = nodes["is_leaf"].astype(bool)
+        width = n_features
+        split = ~leaf & nodes["is_categorical"].astype(bool)
+        sets = min(len(tree.raw_left_cat_bitsets), len(tree.binned_left_cat_bitsets))
+        if np.any(nodes["bitset_idx"][split] >= sets):
+            return "a categorical split without its bitset"
+    index = np.arange(len(left))[~leaf]
+    for name, child in (("left", left[~leaf]), ("right", right[~leaf])):
+        if np.any((child <= index) | (child >= len(left))):
+            return f"a {name} child outside the tree"
+    if np.any(feature[~leaf] < 0) or (width is not None and np.any(feature[~leaf] >= width)):
+        return "a split on a feature the model does not have"
+    return None
