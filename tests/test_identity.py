@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from govkit.policy.identity import identity_key, same_identity
+from govkit.identity import identity_key, same_identity
 from govkit.policy.waivers import Waiver, decide
 
 REQUESTER = "alice@example.com"

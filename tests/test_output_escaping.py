@@ -140,3 +140,15 @@ def test_error_lines_show_escapes_instead_of_obeying_them(project: Project) -> N
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert "datasets.training.path" in line and "\x1b" not in line and "\\x1b[2J" in line
+
+
+def test_printable_escapes_every_control_and_invisible_format_character() -> None:
+    """Every Cc and Cf code point (zero-width spaces, bidi marks, tag characters) is shown, never obeyed."""
+    import sys
+    import unicodedata
+
+    from govkit.formats.common import printable
+
+    hidden = [c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) in ("Cc", "Cf")]
+    assert len(hidden) > 150
+    assert [hex(ord(c)) for c in hidden if printable(c) == c] == []

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from govkit.canonical import sha256_hex
 from govkit.errors import PolicyError
-from govkit.policy.identity import identity_key
+from govkit.identity import identity_key
 from govkit.validation import StrictModel, validate_document
 from govkit.yamlio import load_yaml
 

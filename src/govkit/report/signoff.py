@@ -7,12 +7,13 @@ import datetime as dt
 import hashlib
 import io
 import os
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from govkit.errors import GovkitError
+from govkit.formats.common import printable
+from govkit.identity import plain_text
 
 Decision = Literal["approve", "reject", "approve-with-conditions"]
 
@@ -79,19 +80,6 @@ def certificate_sha256(cert_path: Path) -> str:
     return _load_certificate(cert_path).fingerprint(hashes.SHA256()).hex()
 
 
-def normal_identity(text: str) -> str:
-    """Compare names and addresses as people read them: NFKC, no invisible format characters,
-    case-folded, runs of whitespace as one space."""
-    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
-    return " ".join(text.casefold().split())
-
-
-def one_line(text: str) -> str:
-    """Text from a certificate or signature, safe to print: control and invisible format
-    characters (newlines, terminal escapes, bidi overrides) shown as escapes, not obeyed."""
-    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
-
-
 def validity_problem(not_before: dt.datetime, not_after: dt.datetime, at: dt.datetime) -> str | None:
     """Why a certificate is not valid at `at` (aware datetimes), or None."""
     if at < not_before:
@@ -126,10 +114,10 @@ def check_signer(key_path: Path, cert_path: Path, name: str, email: str, at: dt.
     with contextlib.suppress(x509.ExtensionNotFound):
         alt_names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         emails += alt_names.get_values_for_type(x509.RFC822Name)
-    if normal_identity(name) not in {normal_identity(str(n)) for n in names}:
+    if plain_text(name) not in {plain_text(str(n)) for n in names}:
         shown = ", ".join(map(str, names)) or "no common name"
         raise GovkitError(f"signer name {name!r} is not the certificate's subject ({shown})", field="--signer")
-    if normal_identity(email) not in {normal_identity(str(e)) for e in emails}:
+    if plain_text(email) not in {plain_text(str(e)) for e in emails}:
         shown = ", ".join(map(str, emails)) or "it names no e-mail address"
         raise GovkitError(f"signer e-mail {email!r} is not in the certificate ({shown})", field="--signer")
 
@@ -204,15 +192,15 @@ def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureRe
         problem = validity_problem(cert.not_valid_before, cert.not_valid_after, now) or (
             claimed and validity_problem(cert.not_valid_before, cert.not_valid_after, claimed))
         reports.append(SignatureReport(
-            field=one_line(sig.field_name),
-            signer=one_line(status.signing_cert.subject.human_friendly),
+            field=printable(sig.field_name),
+            signer=printable(status.signing_cert.subject.human_friendly),
             signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
             intact=bool(status.intact),
             valid=bool(status.valid),
             trusted=bool(roots) and bool(status.trusted),
             covers_whole_file=status.coverage.name == "ENTIRE_FILE",
             changed_after=changed,
-            reason=one_line(str(sig.sig_object.get("/Reason", ""))) or None,
+            reason=printable(sig.sig_object.get("/Reason", "")) or None,
             certificate_problem=problem or None,
         ))
     return reports
