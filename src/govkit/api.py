@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from govkit.baseline import load_baseline
 from govkit.engine import EvaluationOptions, Progress, evaluate, no_progress
@@ -31,6 +33,8 @@ def run_check(
     duckdb_above: int = 10**9,
     baseline_path: Path | None = None,
     progress: Progress = no_progress,
+    purpose: str = "gate",
+    extra: Mapping[str, Any] | None = None,
 ) -> Evaluation:
     manifest = load_manifest(manifest_path)
     team = team or manifest.spec.model.team
@@ -41,6 +45,6 @@ def run_check(
     options = EvaluationOptions(
         fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
         trust_model=trust_model, engine=engine, duckdb_above=duckdb_above, team=team,
-        baseline=load_baseline(baseline_path) if baseline_path else None,
+        baseline=load_baseline(baseline_path) if baseline_path else None, purpose=purpose, extra=extra or {},
     )
     return evaluate(manifest, resolved, waivers, options, progress=progress)

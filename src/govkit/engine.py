@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class EvaluationOptions:
     duckdb_above: int = 10**9
     team: str | None = None
     baseline: Baseline | None = None
+    purpose: str = "gate"  # judge only the rules of checks with this purpose (gate: `check`, monitor: `monitor`)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # passed to checks as CheckOptions.extra
 
 
 def display_path(path: Path) -> str:
@@ -225,6 +227,8 @@ def evaluate(
     findings: list[Finding] = []
     active: list[ResolvedRule] = []
     for rule in policy.rules:
+        if kinds[rule.check][0].purpose != options.purpose:
+            continue
         if not rule.enabled:
             findings.append(_skipped(rule, f"disabled by {rule.disabled_by}: {rule.justification}"))
         elif reason := _out_of_scope(rule, manifest, team):
@@ -233,7 +237,7 @@ def evaluate(
             active.append(rule)
 
     check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model,
-                                 engine=options.engine, duckdb_above=options.duckdb_above)
+                                 engine=options.engine, duckdb_above=options.duckdb_above, extra=options.extra)
     # validated once: the checks see these while measuring, and judge with the same objects
     params = {r.id: kinds[r.check][1].model_validate(dict(r.params)) for r in active}
     measurements, errors, instances = _measure_all(active, params, manifest, check_options, progress)
@@ -287,7 +291,8 @@ def evaluate(
                         "path": display_path(waivers.path)} if waivers and waivers.path else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
-        options={"full_scan": options.full_scan, "trust_model": options.trust_model},
+        options={"full_scan": options.full_scan, "trust_model": options.trust_model,
+                 **({"purpose": options.purpose} if options.purpose != "gate" else {})},
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},

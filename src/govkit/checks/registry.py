@@ -16,6 +16,7 @@ BUILTIN = {
     "fairness": "govkit.checks.fairness.check:FairnessCheck",
     "privacy": "govkit.checks.privacy.check:PrivacyCheck",
     "explainability": "govkit.checks.explainability.check:ExplainabilityCheck",
+    "monitoring": "govkit.checks.monitoring:MonitoringCheck",
 }
 
 
