@@ -44,6 +44,9 @@ def production(seed: int = 7, rows: int = 400) -> pd.DataFrame:
         if shifted:
             flip = (frame["sex"] == "F").to_numpy() & (rng.random(rows) < 0.6)
             frame.loc[flip, "yhat"] = 1 - frame.loc[flip, "yhat"]
+        if month == MONTHS:  # late labels: half of the last month has none yet; some regions unrecorded
+            frame["y"] = frame["y"].astype(float).where(rng.random(rows) < 0.5)
+        frame.loc[rng.random(rows) < 0.02, "region"] = None
         days = rng.integers(0, 28, rows)
         frame.insert(0, "ts", [f"2026-{month:02d}-{d + 1:02d}T12:00:00Z" for d in days])
         parts.append(frame)
@@ -98,6 +101,16 @@ def _cells(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarra
     c = cell_of(values, edges)
     size = 2 * len(edges) + 1
     return np.bincount(c, minlength=size), np.bincount(c, weights=values, minlength=size)
+
+
+def test_cells_are_searchsorted_cells() -> None:
+    rng = np.random.default_rng(11)
+    for scale, decimals in ((1e-3, 6), (1.0, 2), (1e5, 0)):
+        ref = np.round(rng.standard_t(3, 20_000) * scale, decimals)
+        edges, _ = numeric_edges(ref)
+        x = np.concatenate([np.round(rng.standard_t(3, 100_000) * scale * 1.5, decimals), edges,
+                            [np.inf, -np.inf, np.nextafter(edges[0], -1e300), np.nextafter(edges[-1], 1e300)]])
+        assert np.array_equal(cell_of(x, edges), np.searchsorted(edges, x, "left") + np.searchsorted(edges, x, "right"))
 
 
 @pytest.mark.parametrize("n,m", [(300, 250), (800, 20_000)])

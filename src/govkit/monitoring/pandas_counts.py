@@ -17,11 +17,11 @@ from govkit.checks.fairness.engines.pandas_engine import column_kind
 from govkit.datasets import load_frame
 from govkit.errors import DataError
 from govkit.monitoring.slices import (
+    CellFinder,
     NumericCounts,
     SliceKey,
     Slices,
     categorical_from_maps,
-    cell_of,
 )
 from govkit.monitoring.windows import REFERENCE, CountPlan, fit_plan, label_of, rows_starts, unit_of
 
@@ -59,17 +59,21 @@ def window_codes(times: np.ndarray, plan: CountPlan) -> tuple[np.ndarray, list[s
     return codes.astype(np.int64), [label_of(unit, pd.Timestamp(u).to_pydatetime()) for u in uniques]
 
 
-def _numeric(values: np.ndarray, edges: np.ndarray, slice_codes: np.ndarray, size: int) -> NumericCounts:
+def numeric_counts(values: np.ndarray, finder: CellFinder, slice_codes: np.ndarray, size: int,
+                   extremes: bool = True) -> NumericCounts:
+    """One column's counts per slice: `slice_codes` gives each row's slice (0..size-1). Without
+    `extremes`, min and max are left NaN (an engine that aggregates them itself)."""
     missing = np.isnan(values)
     ok = ~missing
     v, codes = values[ok], slice_codes[ok]
-    cells = 2 * len(edges) + 1
-    flat = codes * cells + cell_of(v, edges)
+    cells = 2 * len(finder.edges) + 1
+    flat = codes * cells + finder(v)
     low = np.full(size, np.nan)
     high = np.full(size, np.nan)
-    if len(v):
-        np.fmin.at(low, codes, v)
-        np.fmax.at(high, codes, v)
+    if len(v) and extremes:
+        extremes = pd.Series(v).groupby(codes).agg(["min", "max"])
+        low[extremes.index.to_numpy()] = extremes["min"].to_numpy()
+        high[extremes.index.to_numpy()] = extremes["max"].to_numpy()
     return NumericCounts(
         counts=np.bincount(flat, minlength=size * cells).reshape(size, cells),
         sums=np.bincount(flat, weights=v, minlength=size * cells).reshape(size, cells),
@@ -109,7 +113,8 @@ def count_frame(frame: pd.DataFrame, plan: CountPlan, windows: tuple[np.ndarray,
     out = Slices(keys=keys, rows=rows, engine="pandas")
     for column, edges in plan.numeric.items():
         values = frame[column].to_numpy(dtype=float, na_value=np.nan)
-        counted = [_numeric(values, edges, c, s) for c, s, _ in parts]
+        finder = CellFinder(edges)
+        counted = [numeric_counts(values, finder, c, s) for c, s, _ in parts]
         out.numeric[column] = NumericCounts(*(np.concatenate([getattr(x, f)[p] for x, (_, _, p) in
                                                                zip(counted, parts, strict=True)])
                                               for f in ("counts", "sums", "sumsq", "missing", "low", "high")))

@@ -39,6 +39,16 @@ class NumericCounts:
     high: np.ndarray
 
 
+    def add(self, other: NumericCounts) -> None:
+        """Fold in the counts of more rows of the same slices (another batch)."""
+        self.counts += other.counts
+        self.sums += other.sums
+        self.sumsq += other.sumsq
+        self.missing += other.missing
+        self.low = np.fmin(self.low, other.low)
+        self.high = np.fmax(self.high, other.high)
+
+
 @dataclass
 class CategoricalCounts:
     counts: np.ndarray  # (S, K + 1): the reference's categories, then every other value
@@ -60,12 +70,55 @@ class Slices:
         return {k: i for i, k in enumerate(self.keys)}
 
 
+BUCKETS_PER_EDGE = 16
+
+
+class CellFinder:
+    """`searchsorted(left) + searchsorted(right)` over fixed edges, about 5x faster on many values.
+
+    A binary search per value misses the cache at every step. Instead, values fall into
+    16 uniform buckets per edge over [e_0, e_k-1]; the bucket function is monotone, so a bucket
+    that holds no edge lies inside one open cell, known in advance. Only values in the few
+    buckets that hold an edge (about 1/16 of them) are searched. The result is the same array.
+    """
+
+    def __init__(self, edges: np.ndarray) -> None:
+        self.edges = edges
+        self.size = BUCKETS_PER_EDGE * len(edges)
+        self.lo, self.hi = (float(edges[0]), float(edges[-1])) if len(edges) else (0.0, 0.0)
+        with np.errstate(divide="ignore", over="ignore"):
+            self.scale = self.size / (self.hi - self.lo) if len(edges) > 1 else np.inf
+        self.bucketed = len(edges) > 1 and bool(np.isfinite(self.scale))
+        if self.bucketed:
+            edge_buckets = self._bucket(edges)
+            self.base = 2 * np.searchsorted(edge_buckets, np.arange(self.size), "left")
+            self.split = np.zeros(self.size, dtype=bool)
+            self.split[edge_buckets] = True
+
+    def _bucket(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.minimum(np.floor((x - self.lo) * self.scale), self.size - 1).astype(np.int64)
+
+    def _search(self, x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.edges, x, "left") + np.searchsorted(self.edges, x, "right")
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if not self.bucketed or len(values) < 4 * len(self.edges):
+            return self._search(values)
+        inside = (values >= self.lo) & (values <= self.hi)
+        b = self._bucket(np.where(inside, values, self.lo))
+        out = np.where(inside, self.base[b], np.where(values < self.lo, 0, 2 * len(self.edges)))
+        searched = inside & self.split[b]
+        out[searched] = self._search(values[searched])
+        return out
+
+
 def cell_of(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return np.searchsorted(edges, values, "left") + np.searchsorted(edges, values, "right")
+    return CellFinder(edges)(values)
 
 
 def cell_starts(edges: np.ndarray) -> np.ndarray:
-    """The lowest value of each cell, for engines that find cells with a sorted (ASOF) join."""
+    """The lowest value of each cell (below e_0: minus infinity)."""
     starts = np.empty(2 * len(edges) + 1)
     starts[0] = -np.inf
     starts[1::2] = edges

@@ -1,0 +1,177 @@
+"""Monitoring at scale: 1M reference rows against 10M production rows x 20 columns in 12 monthly windows.
+
+Part 1 (govkit, end to end through the CLI, each step in its own process so peak RSS is its own):
+`govkit profile create` on the 1M-row reference (Parquet), then `govkit monitor --engine duckdb`
+on 10M production rows in 10 Parquet parts (12 numeric, 8 categorical columns, 12 months, a shift
+in two columns from month 7). Goals (issue 16): < 60 s and < 4 GB peak RSS on 2 cores.
+
+Part 2: Evidently's DataDriftPreset beside govkit at a size Evidently handles here (default 100k
+reference rows against 100k current rows, one window), both in this process, best of `--repeat`.
+govkit's time there is the whole measurement: profile the reference, count the window, every measure.
+
+Run `python benchmarks/monitoring.py` (defaults: --rows 10000000 --reference-rows 1000000 --evidently-rows 100000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+NUMERIC = [f"n{i:02d}" for i in range(12)]
+CATEGORICAL = [f"c{i}" for i in range(8)]
+LEVELS = [3, 5, 8, 12, 20, 4, 6, 30]
+SHIFT_FROM_MONTH = 7
+
+
+def frame(n: int, seed: int, months: np.ndarray | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    shift = np.zeros(n) if months is None else (months >= SHIFT_FROM_MONTH).astype(float)
+    data: dict[str, np.ndarray] = {}
+    for i, name in enumerate(NUMERIC):
+        values = rng.normal(100 * (i + 1), 10 * (i + 1), n)
+        if i == 0:
+            values = values + shift * 8  # 0.8 std from month 7
+        data[name] = np.round(values, 3)
+    for i, (name, k) in enumerate(zip(CATEGORICAL, LEVELS, strict=True)):
+        p = np.arange(1, k + 1, dtype=float)[::-1]
+        codes = rng.choice(k, n, p=p / p.sum())
+        if i == 0:
+            codes = np.where((shift > 0) & (rng.random(n) < 0.3), k - 1, codes)
+        data[name] = np.array([f"v{j}" for j in range(k)])[codes]
+    return pd.DataFrame(data)
+
+
+def write_data(root: Path, rows: int, ref_rows: int, parts: int = 10) -> None:
+    (root / "prod").mkdir(parents=True, exist_ok=True)
+    frame(ref_rows, 1).to_parquet(root / "reference.parquet", index=False)
+    per = rows // parts
+    for part in range(parts):
+        rng = np.random.default_rng(100 + part)
+        seconds = rng.integers(0, 365 * 86400, per)
+        ts = np.datetime64("2026-01-01T00:00:00") + seconds.astype("timedelta64[s]")
+        months = pd.DatetimeIndex(ts).month.to_numpy()
+        f = frame(per, 200 + part, months)
+        f.insert(0, "ts", ts)
+        f.to_parquet(root / "prod" / f"part-{part:02d}.parquet", index=False)
+
+
+MANIFEST = {
+    "apiVersion": "govkit/v1", "kind": "ModelManifest",
+    "model": {"name": "bench", "version": "1", "team": "t", "owner": "o", "risk_tier": "low",
+              "task": "binary-classification", "license": "MIT", "intended_use": "benchmark"},
+    "datasets": {"training": {"path": "reference.parquet", "license": "MIT"}},
+    "monitoring": {"production": "prod", "timestamp": "ts", "window": "month",
+                   "reference": {"profile": "profile.json"}, "min_rows": 1000},
+}
+POLICY = {"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "bench", "version": "1", "rules": [
+    {"id": "B-1", "title": "feature drift", "check": "drift.feature", "severity": "high", "params": {}},
+    {"id": "B-2", "title": "dataset drift", "check": "drift.dataset", "severity": "high", "params": {}},
+    {"id": "B-3", "title": "data quality", "check": "monitoring.data_quality", "severity": "medium", "params": {}},
+    {"id": "B-4", "title": "schema", "check": "monitoring.schema", "severity": "high", "params": {}},
+]}
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time and the child's peak RSS (GB), from a fresh `python -c` wrapper so only it is measured."""
+    wrapper = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+               "p = subprocess.run(sys.argv[1:]); "
+               "print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+               "p.returncode]))")
+    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=cwd, capture_output=True, text=True, check=False)
+    seconds, rss_kb, code = json.loads(out.stdout.strip().splitlines()[-1])
+    if code not in (0, 1):
+        raise SystemExit(f"{cmd} exited {code}: {out.stderr}")
+    return seconds, rss_kb / 1e6, out
+
+
+def part1(rows: int, ref_rows: int, root: Path) -> None:
+    t = time.perf_counter()
+    write_data(root, rows, ref_rows)
+    print(f"data: {ref_rows:,} reference + {rows:,} production rows written in {time.perf_counter() - t:.1f} s")
+    (root / "govkit.yaml").write_text(yaml.safe_dump(MANIFEST))
+    (root / "policies").mkdir(exist_ok=True)
+    (root / "policies" / "bench.yaml").write_text(yaml.safe_dump(POLICY))
+    govkit = [sys.executable, "-m", "govkit"]
+    s, rss, _ = timed([*govkit, "profile", "create", "govkit.yaml", "--db", "bench.db"], root)
+    print(f"govkit profile create ({ref_rows:,} rows): {s:.1f} s, peak RSS {rss:.2f} GB, "
+          f"profile {(root / 'profile.json').stat().st_size / 1e6:.2f} MB")
+    s, rss, _ = timed([*govkit, "monitor", "govkit.yaml", "--policy", "policies", "--engine", "duckdb", "--db",
+                       "bench.db", "--format", "json", "-o", "monitor.json"], root)
+    report = json.loads((root / "monitor.json").read_text())
+    failed = sorted({f["subject"].split()[-1] for f in report["findings"]
+                     if f["status"] == "fail" and f["rule_id"] == "B-1"})
+    windows = report["measurements"]["monitoring"]["windows"]
+    print(f"govkit monitor --engine duckdb ({rows:,} rows, {len(windows)} windows, 20 columns): {s:.1f} s, "
+          f"peak RSS {rss:.2f} GB; drifted columns: {', '.join(failed)}")
+
+
+def govkit_measure(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
+    """Profile the reference, count one window and compute every measure, in memory (the pandas engine)."""
+    from govkit.monitoring.measure import compare
+    from govkit.monitoring.pandas_counts import count_frame
+    from govkit.monitoring.profile import Reference, Roles, plan_from
+
+    roles = Roles(features=tuple(reference.columns), cohorts=(), label=None, prediction=None, score=None,
+                  positive_label="1")
+    plan, described = plan_from(reference, roles)
+    ref = Reference(data={"columns": described}, plan=plan, slices=count_frame(reference, plan), sha256=None)
+    cur = count_frame(current, plan)
+    out = {}
+    for name in reference.columns:
+        measures = compare(ref, 0, cur, 0, name)
+        assert measures is not None
+        out[name] = measures["measures"]["wasserstein" if name in plan.numeric else "jensenshannon"]
+    return out
+
+
+def evidently_measure(reference: pd.DataFrame, current: pd.DataFrame) -> object:
+    from evidently import Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    report = Report([DataDriftPreset()])
+    return report.run(Dataset.from_pandas(current), Dataset.from_pandas(reference))
+
+
+def part2(rows: int, repeat: int) -> None:
+    reference, current = frame(rows, 1), frame(rows, 2, np.full(rows, 12))
+    timings = {}
+    for name, fn in (("govkit", govkit_measure), ("evidently", evidently_measure)):
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn(reference, current)
+            best = min(best, time.perf_counter() - t)
+        timings[name] = best
+        print(f"{name} drift, {rows:,} vs {rows:,} rows x 20 columns: {best:.2f} s")
+    print(f"ratio evidently / govkit: {timings['evidently'] / timings['govkit']:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--reference-rows", type=int, default=1_000_000)
+    parser.add_argument("--evidently-rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--skip-evidently", action="store_true")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="govkit-bench-monitoring-") as tmp:
+        part1(args.rows, args.reference_rows, Path(tmp))
+    if not args.skip_evidently:
+        part2(args.evidently_rows, args.repeat)
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
