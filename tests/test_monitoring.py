@@ -303,3 +303,71 @@ def test_unparseable_timestamps(project: Path, engine: str) -> None:
     frame.to_parquet(first, index=False)
     line = _error(_monitor("--engine", engine)[0])
     assert "timestamp column 'ts'" in line and "last tuesday" in line and "prod" in line
+
+
+def test_every_rule_kind_on_one_run(project: Path) -> None:
+    """drift.dataset, drift.prediction, data quality and fairness per window, with the reference a dataset."""
+    spec = {**MANIFEST, "monitoring": {**MANIFEST["monitoring"], "reference": {"dataset": "evaluation"}}}
+    (project / "govkit.yaml").write_text(yaml.safe_dump(spec))
+    last = sorted((project / "prod").glob("*.parquet"))[-1]
+    frame = pd.read_parquet(last)
+    frame.loc[:99, "region"] = "atlantis"  # a category the reference never had
+    frame.loc[100:199, "debt"] = np.nan
+    frame.to_parquet(last, index=False)
+    rules = [
+        {"id": "M-SHARE", "title": "dataset drift", "check": "drift.dataset", "severity": "high",
+         "params": {"measure": "psi", "max_distance": 0.2, "max_share": 0.2}},
+        {"id": "M-PRED", "title": "score drift", "check": "drift.prediction", "severity": "high",
+         "params": {"measure": "psi", "max_distance": 0.2}},
+        {"id": "M-DQ", "title": "data quality", "check": "monitoring.data_quality", "severity": "high", "params": {}},
+        {"id": "M-FAIR", "title": "equal opportunity every month", "check": "monitoring.fairness",
+         "severity": "high", "params": {"metric": "equalized_odds_difference", "max": 0.25}},
+    ]
+    (project / "policies" / "monitoring.yaml").write_text(yaml.safe_dump(policy(rules)))
+    result, report = _monitor()
+    assert result.exit_code == 1, result.output
+    assert report["measurements"]["monitoring"]["reference"]["source"] == "dataset"
+    # income is 1 of 4 features: share 0.25 > 0.2 from month 5
+    assert _failed(report, "M-SHARE") == ["2026-05", "2026-06"]
+    # richer applicants score higher: the score drifts with income
+    assert _failed(report, "M-PRED") == ["2026-05 score", "2026-06 score"]
+    dq = [f for f in report["findings"] if f["rule_id"] == "M-DQ" and f["status"] == "fail"]
+    assert sorted(f["subject"] for f in dq) == ["2026-06 debt", "2026-06 region"]
+    assert "atlantis" in next(f["message"] for f in dq if f["subject"] == "2026-06 region")
+    assert _failed(report, "M-FAIR") == ["2026-05 sex", "2026-06 sex"]
+
+
+def test_row_windows_are_the_same_in_both_engines(project: Path) -> None:
+    from dataclasses import replace
+
+    from govkit.manifest import WindowRows, load_manifest
+    from govkit.monitoring.duckdb_counts import count_dataset as duck
+    from govkit.monitoring.measure import load_reference, production
+    from govkit.monitoring.pandas_counts import count_dataset as pand
+
+    spec = {**MANIFEST, "monitoring": {**MANIFEST["monitoring"], "reference": {"dataset": "evaluation"}}}
+    (project / "govkit.yaml").write_text(yaml.safe_dump(spec))
+    manifest = load_manifest(project / "govkit.yaml")
+    ref = load_reference(manifest, None)
+    path, columns = production(manifest)
+    plan = replace(ref.plan, timestamp="ts", window=WindowRows(rows=500))
+    a, _ = pand(path, plan, columns)
+    b, _ = duck(path, plan, columns)
+    assert a.keys == b.keys and np.array_equal(a.rows, b.rows)
+    overall = a.rows[[k.feature is None for k in a.keys]]
+    assert overall.sum() == MONTHS * 400 and (overall[:-1] >= 500).all()
+    assert np.array_equal(a.numeric["income"].counts, b.numeric["income"].counts)
+
+
+def test_monitor_needs_a_monitoring_section(project: Path) -> None:
+    spec = {k: v for k, v in MANIFEST.items() if k != "monitoring"}
+    (project / "govkit.yaml").write_text(yaml.safe_dump(spec))
+    line = _error(_monitor()[0])
+    assert "monitoring" in line and "govkit.yaml" in line
+
+
+def test_monitor_needs_monitoring_rules(project: Path) -> None:
+    (project / "policies" / "monitoring.yaml").write_text(yaml.safe_dump(policy([
+        {"id": "T-LIC", "title": "licence", "check": "license.model", "severity": "high",
+         "params": {"deny_traits": ["non-commercial"]}}])))
+    assert "has no monitor rules" in _error(_monitor()[0])

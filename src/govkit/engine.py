@@ -15,7 +15,7 @@ from govkit.canonical import file_sha256
 from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome, RuleParams
 from govkit.checks.registry import available_checks, rule_kinds
 from govkit.datasets import dataset_sha256
-from govkit.errors import CheckError
+from govkit.errors import CheckError, PolicyError
 from govkit.evaluation import Evaluation, Finding, WaiverUse
 from govkit.manifest import LoadedManifest
 from govkit.policy.loader import ResolvedPolicy, ResolvedRule
@@ -226,6 +226,8 @@ def evaluate(
 
     findings: list[Finding] = []
     active: list[ResolvedRule] = []
+    if options.purpose != "gate" and not any(kinds[r.check][0].purpose == options.purpose for r in policy.rules):
+        raise PolicyError(f"policy {policy.name} has no {options.purpose} rules", file=policy.root)
     for rule in policy.rules:
         if kinds[rule.check][0].purpose != options.purpose:
             continue
