@@ -223,6 +223,10 @@ def evaluate(
     team = options.team or manifest.spec.model.team
     kinds = rule_kinds()
     book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of)
+    # a waiver of a rule the other command judges is not this run's business (`check` vs `monitor`)
+    check_of = {r.id: r.check for r in policy.rules}
+    book.waivers = tuple(w for w in book.waivers
+                         if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose)
 
     findings: list[Finding] = []
     active: list[ResolvedRule] = []

@@ -269,15 +269,15 @@ class MonitoringCheck(Check):
         if p.cohorts:
             scopes += [(f"{w['window']} {c['feature']}={c['group']}", f"{c['feature']}={c['group']}",
                         c["performance"], p.min_group_size) for c in w["cohorts"]]
-        out = []
+        fails, passes, notes = [], [], []
         for subject, ref_key, perf, needed in scopes:
             if perf is None:
-                out.append(Outcome(subject, "warn", f"{subject}: no label and prediction columns; not judged"))
-                break
+                return [Outcome(subject, "warn", f"{subject}: no label and prediction columns; not judged")]
             if perf["labelled"] < needed:
                 if ref_key == "overall":
-                    out.append(Outcome(subject, "warn", f"{subject}: {perf['labelled']} labelled rows < {needed}; "
-                                                        "not judged (labels may not have arrived yet)"))
+                    return [Outcome(subject, "warn", f"{subject}: {perf['labelled']} labelled rows < {needed}; "
+                                                     "not judged (labels may not have arrived yet)")]
+                notes.append(ref_key)
                 continue
             value = perf[p.metric]
             base = (ref_perf.get(ref_key) or {}).get(p.metric)
@@ -294,10 +294,17 @@ class MonitoringCheck(Check):
             message = f"{subject}: {p.metric} {_fmt(value)} on {perf['labelled']} labelled rows"
             if base is not None:
                 message += f" (reference {base:.4f})"
-            out.append(Outcome(subject, "fail" if problems else "pass",
-                               message + (": " + "; ".join(problems) if problems else ""),
-                               measured=value, threshold={**threshold, "metric": p.metric}))
-        return out
+            if problems:
+                fails.append(Outcome(subject, "fail", message + ": " + "; ".join(problems), measured=value,
+                                     threshold={**threshold, "metric": p.metric}))
+            else:
+                passes.append((ref_key, value))
+        if fails:
+            return fails
+        overall = next((v for k, v in passes if k == "overall"), None)
+        small = f"; {len(notes)} cohort(s) under {p.min_group_size} labelled rows not judged" if notes else ""
+        return [Outcome(w["window"], "pass", f"{w['window']}: {p.metric} {_fmt(overall)}; {len(passes) - 1} "
+                                             f"cohort(s) within the limits{small}", measured=overall)]
 
     # --- fairness -----------------------------------------------------------------------------
     def _fairness(self, p: FairnessParams, w: dict[str, Any]) -> list[Outcome]:
