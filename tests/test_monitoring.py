@@ -282,6 +282,16 @@ def test_a_profile_from_a_newer_govkit_is_refused(project: Path) -> None:
     assert "profile.json" in line and "newer than this govkit" in line
 
 
+def test_a_profile_of_another_schema_is_refused(project: Path) -> None:
+    assert run("profile", "create", "govkit.yaml").exit_code == 0
+    for f in (project / "prod").glob("*.parquet"):
+        frame = pd.read_parquet(f)
+        frame.columns = ["ts", *(f"x{i}" for i in range(len(frame.columns) - 1))]
+        frame.to_parquet(f, index=False)
+    line = _error(_monitor()[0])
+    assert "govkit.yaml" in line and "monitoring.reference" in line and "another schema" in line
+
+
 @pytest.mark.parametrize("change,expected", [
     ({"production": "nothing/*.parquet"}, "monitoring.production: no files match this pattern"),
     ({"timestamp": "when"}, "monitoring.timestamp: column 'when' not in"),

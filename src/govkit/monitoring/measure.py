@@ -20,7 +20,14 @@ from govkit.datasets import dataset_bytes, dataset_files, read_columns
 from govkit.errors import DataError
 from govkit.manifest import LoadedManifest, MonitoringSpec
 from govkit.monitoring.drift import categorical_measures, default_measure, numeric_measures, std_of
-from govkit.monitoring.profile import ProfileError, Reference, build_profile, read_profile, reference_from
+from govkit.monitoring.profile import (
+    ProfileError,
+    Reference,
+    build_profile,
+    check_schema_fits,
+    read_profile,
+    reference_from,
+)
 from govkit.monitoring.slices import Slices
 from govkit.monitoring.windows import LOGICAL, REFERENCE, unit_of
 
@@ -75,6 +82,7 @@ def count_production(manifest: LoadedManifest, ref: Reference, engine: str, duck
 
     spec = spec_of(manifest)
     path, columns = production(manifest)
+    check_schema_fits(ref, manifest, columns, path)
     plan = replace(ref.plan, timestamp=spec.timestamp, window=spec.window)
     if engine == "auto":
         engine = auto_engine(dataset_bytes(path), duckdb_above)

@@ -257,11 +257,11 @@ def reference_from(data: dict[str, Any], sha256: str | None, file: Path) -> Refe
     return Reference(data=data, plan=plan, slices=slices, sha256=sha256)
 
 
-def check_schema_fits(ref: Reference, manifest: LoadedManifest, file: Path) -> None:
+def check_schema_fits(ref: Reference, manifest: LoadedManifest, columns: list[str], file: Path) -> None:
     """A profile of another model's data: none of its watched columns is in the production data."""
-    columns = set(read_columns(file))
     watched = list(ref.data["columns"])
-    if watched and not columns & set(watched):
-        raise ManifestError(f"the reference profile describes columns {watched[:5]} and none is in {file.name}; "
-                            "it was built from another schema", file=manifest.path, field="monitoring.reference")
-
+    if watched and not set(columns) & set(watched):
+        shown = ", ".join(watched[:5])
+        raise ManifestError(f"the reference profile describes columns {shown} and none is in {file.name}; it was "
+                            "built from another schema", file=manifest.path, field="monitoring.reference",
+                            line=manifest.doc.line_of(("monitoring", "reference")))
