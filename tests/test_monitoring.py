@@ -332,6 +332,8 @@ def test_every_rule_kind_on_one_run(project: Path) -> None:
         {"id": "M-DQ", "title": "data quality", "check": "monitoring.data_quality", "severity": "high", "params": {}},
         {"id": "M-FAIR", "title": "equal opportunity every month", "check": "monitoring.fairness",
          "severity": "high", "params": {"metric": "equalized_odds_difference", "max": 0.25}},
+        {"id": "M-COHORT", "title": "income drift per cohort", "check": "drift.feature", "severity": "high",
+         "params": {"features": ["income"], "measure": "psi", "max_distance": 0.2, "cohorts": True}},
     ]
     (project / "policies" / "monitoring.yaml").write_text(yaml.safe_dump(policy(rules)))
     result, report = _monitor()
@@ -345,6 +347,7 @@ def test_every_rule_kind_on_one_run(project: Path) -> None:
     assert sorted(f["subject"] for f in dq) == ["2026-06 debt", "2026-06 region"]
     assert "atlantis" in next(f["message"] for f in dq if f["subject"] == "2026-06 region")
     assert _failed(report, "M-FAIR") == ["2026-05 sex", "2026-06 sex"]
+    assert _failed(report, "M-COHORT") == [f"2026-0{m} {c}income" for m in (5, 6) for c in ("", "sex=F ", "sex=M ")]
 
 
 def test_row_windows_are_the_same_in_both_engines(project: Path) -> None:
