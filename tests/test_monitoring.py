@@ -103,6 +103,19 @@ def _cells(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.bincount(c, minlength=size), np.bincount(c, weights=values, minlength=size)
 
 
+def test_edges_are_numpy_quantiles_or_every_value() -> None:
+    from govkit.monitoring.profile import MAX_EDGES
+
+    rng = np.random.default_rng(2)
+    for n in (1500, 7777, 100_000):
+        v = rng.normal(0, 1, n)
+        edges, exact = numeric_edges(v)
+        assert not exact
+        assert np.array_equal(edges, np.unique(np.quantile(v, np.linspace(0, 1, MAX_EDGES), method="inverted_cdf")))
+    edges, exact = numeric_edges(np.array([3.0, 1.0, np.nan, 1.0]))
+    assert exact and edges.tolist() == [1.0, 3.0]
+
+
 def test_cells_are_searchsorted_cells() -> None:
     rng = np.random.default_rng(11)
     for scale, decimals in ((1e-3, 6), (1.0, 2), (1e5, 0)):

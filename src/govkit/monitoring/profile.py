@@ -50,11 +50,15 @@ def logical_type(series: pd.Series) -> tuple[str, str]:
 
 
 def numeric_edges(values: np.ndarray) -> tuple[np.ndarray, bool]:
-    finite = values[~np.isnan(values)]
-    distinct = np.unique(finite)
+    """Every distinct value (exact) or MAX_EDGES inverted-CDF quantiles, from one sort."""
+    ordered = np.sort(values[~np.isnan(values)])
+    distinct = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
     if len(distinct) <= MAX_EDGES:
         return distinct, True
-    return np.unique(np.quantile(finite, np.linspace(0, 1, MAX_EDGES), method="inverted_cdf")), False
+    # numpy's inverted_cdf quantile q of n sorted values is the value at ceil(n q) - 1 (clipped at 0)
+    n = len(ordered)
+    at = np.clip(np.ceil(n * np.linspace(0, 1, MAX_EDGES)).astype(np.int64) - 1, 0, n - 1)
+    return np.unique(ordered[at]), False
 
 
 def top_categories(texts: pd.Series) -> tuple[list[str], bool]:
