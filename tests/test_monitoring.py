@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,9 @@ def test_profile_then_monitor_finds_the_shift_and_the_decaying_cohort(project: P
     result, report = _monitor()
     assert result.exit_code == 1, result.output
     assert report["options"]["purpose"] == "monitor"
+    measured = report["measurements"]["monitoring"]
+    assert measured["reference"]["sha256"] == hashlib.sha256(Path("profile.json").read_bytes()).hexdigest()
+    assert len(measured["production"]["sha256"]) == 64
     assert {f["check"] for f in report["findings"]} == {"drift.feature", "monitoring.schema", "monitoring.performance"}
     # the income shift from month 5 is the only drift
     assert _failed(report, "M-DRIFT") == ["2026-05 income", "2026-06 income"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from govkit.checks.fairness.metrics import rates
-from govkit.datasets import dataset_bytes, dataset_files, read_columns
+from govkit.datasets import dataset_bytes, dataset_files, dataset_sha256, read_columns
 from govkit.errors import DataError
 from govkit.manifest import LoadedManifest, MonitoringSpec
 from govkit.monitoring.drift import categorical_measures, default_measure, numeric_measures, std_of
@@ -229,7 +229,8 @@ def build_measurement(manifest: LoadedManifest, ref: Reference, slices: Slices, 
         "engine": slices.engine,
         "window": unit_of(spec.window) if not hasattr(spec.window, "rows") else f"rows:{spec.window.rows}",  # type: ignore[union-attr]
         "min_rows": spec.min_rows,
-        "production": {"path": spec.production, "rows": int(sum(w["rows"] for w in windows.values()))},
+        "production": {"path": spec.production, "sha256": dataset_sha256(manifest.resolve(spec.production)),
+                       "rows": int(sum(w["rows"] for w in windows.values()))},
         "reference": _reference_json(ref, spec),
         "roles": ref.roles,
         "schema": schema_json(ref, kinds, columns, spec.timestamp),
