@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -292,9 +293,12 @@ def test_a_profile_from_a_newer_govkit_is_refused(project: Path) -> None:
     assert run("profile", "create", "govkit.yaml").exit_code == 0
     data = yaml.safe_load(Path("profile.json").read_text())
     data["govkit_version"] = "99.0.0"
-    import json
+    from govkit.audit.log import AuditLog
+    from govkit.monitoring.profile import write_profile
+    from govkit.monitoring.records import record_profile
 
-    Path("profile.json").write_text(json.dumps(data))
+    with AuditLog(os.environ["GOVKIT_DB"]) as log:  # as a newer govkit would have written and logged it
+        record_profile(log, data, Path("profile.json"), write_profile(data, Path("profile.json")))
     line = _error(_monitor()[0])
     assert "profile.json" in line and "newer than this govkit" in line
 

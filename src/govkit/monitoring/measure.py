@@ -21,7 +21,6 @@ from govkit.errors import DataError
 from govkit.manifest import LoadedManifest, MonitoringSpec
 from govkit.monitoring.drift import categorical_measures, default_measure, numeric_measures, std_of
 from govkit.monitoring.profile import (
-    ProfileError,
     Reference,
     build_profile,
     check_schema_fits,
@@ -54,10 +53,7 @@ def load_reference(manifest: LoadedManifest, trusted: Collection[str] | None) ->
         assert spec.reference.dataset is not None
         data = build_profile(manifest, spec.reference.dataset)
         return reference_from(data, None, manifest.dataset_path(spec.reference.dataset))
-    data, sha256 = read_profile(path)
-    if trusted is not None and sha256 not in trusted:
-        raise ProfileError(f"sha256 {sha256[:16]}… is not recorded in the audit log (profile.created): the file was "
-                           "edited after `govkit profile create`, or comes from another log", file=path)
+    data, sha256 = read_profile(path, trusted)
     return reference_from(data, sha256, path)
 
 

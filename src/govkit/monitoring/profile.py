@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,8 +197,9 @@ def _need(data: Any, key: str, kind: type | tuple[type, ...], file: Path) -> Any
     return data[key]
 
 
-def read_profile(path: Path) -> tuple[dict[str, Any], str]:
-    """The profile and the SHA-256 of the bytes read; refuses other formats and newer govkits."""
+def read_profile(path: Path, trusted: Collection[str] | None = None) -> tuple[dict[str, Any], str]:
+    """The profile and the SHA-256 of the bytes read; refuses other formats and newer govkits, and (given the
+    digests the audit log holds) a profile whose digest is not among them, before parsing it."""
     try:
         if path.stat().st_size > MAX_PROFILE_BYTES:
             raise ProfileError(f"larger than {MAX_PROFILE_BYTES >> 20} MiB; not a govkit profile", file=path)
@@ -206,9 +208,13 @@ def read_profile(path: Path) -> tuple[dict[str, Any], str]:
         raise ProfileError("profile file not found (create it with `govkit profile create`)", file=path) from None
     except OSError as exc:
         raise ProfileError(f"cannot read profile: {exc.strerror}", file=path) from None
+    sha256 = sha256_hex(raw)
+    if trusted is not None and sha256 not in trusted:
+        raise ProfileError(f"sha256 {sha256[:16]}… is not recorded in the audit log (profile.created): the file was "
+                           "edited after `govkit profile create`, or comes from another log", file=path)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ProfileError("not JSON; not a govkit profile", file=path) from None
     if _need(data, "format", str, path) != FORMAT:
         raise ProfileError(f"format {data['format']!r} is not {FORMAT!r}", file=path)
@@ -220,7 +226,7 @@ def read_profile(path: Path) -> tuple[dict[str, Any], str]:
     if newer or _need(data, "version", int, path) > VERSION:
         raise ProfileError(f"made by govkit {made_by} (profile version {data['version']}), newer than this govkit "
                            f"{__version__}; upgrade govkit", file=path)
-    return data, sha256_hex(raw)
+    return data, sha256
 
 
 def reference_from(data: dict[str, Any], sha256: str | None, file: Path) -> Reference:
