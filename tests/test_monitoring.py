@@ -405,3 +405,20 @@ def test_monitor_needs_monitoring_rules(project: Path) -> None:
         {"id": "T-LIC", "title": "licence", "check": "license.model", "severity": "high",
          "params": {"deny_traits": ["non-commercial"]}}])))
     assert "has no monitor rules" in _error(_monitor()[0])
+
+
+def test_every_format_renders_a_monitor_evaluation(project: Path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    assert run("profile", "create", "govkit.yaml").exit_code == 0
+    result = run("monitor", "govkit.yaml", "--policy", "policies", "--output-dir", "out", "--format", "json",
+                 "--format", "sarif", "--format", "junit", "--format", "markdown", "--format", "github")
+    assert result.exit_code == 1, result.output
+    github = [f for f in Path("out").iterdir() if "::error" in f.read_text()]
+    assert len(github) == 1 and "2026-05 income" in github[0].read_text()
+    sarif = json.loads(Path("out/govkit.sarif").read_text())
+    assert any(r["ruleId"] == "M-DRIFT" for r in sarif["runs"][0]["results"])
+    suites = ET.parse("out/govkit.junit.xml").getroot()
+    assert any("monitoring" in (s.get("name") or "").lower() for s in suites)
+    assert "2026-05 income" in Path("out/govkit.md").read_text()
