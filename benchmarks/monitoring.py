@@ -5,11 +5,16 @@ Part 1 (govkit, end to end through the CLI, each step in its own process so peak
 on 10M production rows in 10 Parquet parts (12 numeric, 8 categorical columns, 12 months, a shift
 in two columns from month 7). Goals (issue 16): < 60 s and < 4 GB peak RSS on 2 cores.
 
-Part 2: Evidently's DataDriftPreset beside govkit at a size Evidently handles here (default 100k
-reference rows against 100k current rows, one window), both in this process, best of `--repeat`.
-govkit's time there is the whole measurement: profile the reference, count the window, every measure.
+Part 2: Evidently's DataDriftPreset beside govkit at a size Evidently handles here: 100k reference
+rows against one window of 100k rows, then against 12 such windows (a year of monthly runs against
+one reference), best of `--repeat`. govkit's time is the whole measurement: profile the reference,
+count the windows, every measure. Evidently 0.7.23 does not import under pandas 3 (it needs
+`pandas.core.dtypes.common.infer_dtype_from_object`); `--evidently-python` runs it from another
+environment (e.g. a venv with `pip install evidently "pandas<3"`) on the same rows via Parquet,
+timing only the reports. Without it the comparison is with scipy's per-column calls on raw rows.
 
-Run `python benchmarks/monitoring.py` (defaults: --rows 10000000 --reference-rows 1000000 --evidently-rows 100000).
+Run `python benchmarks/monitoring.py --evidently-python /path/to/evidently-venv/bin/python`
+(defaults: --rows 10000000 --reference-rows 1000000 --evidently-rows 100000 --windows 12).
 """
 
 from __future__ import annotations
@@ -118,8 +123,8 @@ def part1(rows: int, ref_rows: int, root: Path) -> None:
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-def govkit_measure(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
-    """Profile the reference, count one window and compute every measure, in memory (the pandas engine)."""
+def govkit_measure(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict[tuple[int, str], float]:
+    """Profile the reference once, count every window in one pass and compute every measure (pandas engine)."""
     from govkit.monitoring.measure import compare
     from govkit.monitoring.pandas_counts import count_frame
     from govkit.monitoring.profile import Reference, Roles, plan_from
@@ -128,38 +133,40 @@ def govkit_measure(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, 
                   positive_label="1")
     plan, described = plan_from(reference, roles)
     ref = Reference(data={"columns": described}, plan=plan, slices=count_frame(reference, plan), sha256=None)
-    cur = count_frame(current, plan)
+    codes = np.repeat(np.arange(len(windows)), [len(w) for w in windows])
+    cur = count_frame(pd.concat(windows, ignore_index=True), plan, (codes, [str(i) for i in range(len(windows))]))
     out = {}
-    for name in reference.columns:
-        measures = compare(ref, 0, cur, 0, name)
-        assert measures is not None
-        out[name] = measures["measures"]["wasserstein" if name in plan.numeric else "jensenshannon"]
+    for i in range(len(windows)):
+        for name in reference.columns:
+            measures = compare(ref, 0, cur, i, name)
+            assert measures is not None
+            out[i, name] = measures["measures"]["wasserstein" if name in plan.numeric else "jensenshannon"]
     return out
 
 
-def evidently_measure(reference: pd.DataFrame, current: pd.DataFrame) -> object:
+def evidently_measure(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> object:
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    report = Report([DataDriftPreset()])
-    return report.run(Dataset.from_pandas(current), Dataset.from_pandas(reference))
+    return [Report([DataDriftPreset()]).run(Dataset.from_pandas(w), Dataset.from_pandas(reference)) for w in windows]
 
 
-def scipy_measure(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
+def scipy_measure(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict[tuple[int, str], float]:
     """What Evidently's default tests compute per column above 1,000 reference rows, on the raw rows:
     scipy's wasserstein_distance (numeric, normed by the reference std) and jensenshannon on value shares."""
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import wasserstein_distance
 
     out = {}
-    for name in NUMERIC:
-        ref = reference[name].to_numpy()
-        out[name] = wasserstein_distance(ref, current[name].to_numpy()) / max(float(np.std(ref)), 0.001)
-    for name in CATEGORICAL:
-        keys = sorted(set(reference[name]) | set(current[name]))
-        p = reference[name].value_counts().reindex(keys, fill_value=0).to_numpy()
-        q = current[name].value_counts().reindex(keys, fill_value=0).to_numpy()
-        out[name] = float(jensenshannon(p / p.sum(), q / q.sum(), base=2))
+    for i, current in enumerate(windows):
+        for name in NUMERIC:
+            ref = reference[name].to_numpy()
+            out[i, name] = wasserstein_distance(ref, current[name].to_numpy()) / max(float(np.std(ref)), 0.001)
+        for name in CATEGORICAL:
+            keys = sorted(set(reference[name]) | set(current[name]))
+            p = reference[name].value_counts().reindex(keys, fill_value=0).to_numpy()
+            q = current[name].value_counts().reindex(keys, fill_value=0).to_numpy()
+            out[i, name] = float(jensenshannon(p / p.sum(), q / q.sum(), base=2))
     return out
 
 
@@ -168,56 +175,65 @@ import json, sys, time
 import pandas as pd
 from evidently import Dataset, Report
 from evidently.presets import DataDriftPreset
-ref, cur, repeat = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2]), int(sys.argv[3])
-Report([DataDriftPreset()]).run(Dataset.from_pandas(cur.head(2000)), Dataset.from_pandas(ref.head(2000)))
+ref, repeat = pd.read_parquet(sys.argv[1]), int(sys.argv[2])
+windows = [pd.read_parquet(p) for p in sys.argv[3:]]
+Report([DataDriftPreset()]).run(Dataset.from_pandas(windows[0].head(2000)), Dataset.from_pandas(ref.head(2000)))
 best = float("inf")
 for _ in range(repeat):
     t = time.perf_counter()
-    Report([DataDriftPreset()]).run(Dataset.from_pandas(cur), Dataset.from_pandas(ref))
+    for w in windows:
+        Report([DataDriftPreset()]).run(Dataset.from_pandas(w), Dataset.from_pandas(ref))
     best = min(best, time.perf_counter() - t)
 import evidently
 print(json.dumps([best, evidently.__version__, pd.__version__]))
 """
 
 
-def evidently_elsewhere(python: str, reference: pd.DataFrame, current: pd.DataFrame, repeat: int) -> float:
+def evidently_elsewhere(python: str, reference: pd.DataFrame, windows: list[pd.DataFrame], repeat: int) -> float:
     """Evidently in its own environment (it does not import under pandas 3), on the same rows via Parquet."""
     with tempfile.TemporaryDirectory() as tmp:
-        ref, cur = Path(tmp) / "ref.parquet", Path(tmp) / "cur.parquet"
+        ref = Path(tmp) / "ref.parquet"
         reference.to_parquet(ref, index=False)
-        current.to_parquet(cur, index=False)
-        out = subprocess.run([python, "-c", EVIDENTLY_SCRIPT, str(ref), str(cur), str(repeat)], capture_output=True,
-                             text=True, check=True)
+        paths = []
+        for i, w in enumerate(windows):
+            paths.append(Path(tmp) / f"w{i}.parquet")
+            w.to_parquet(paths[-1], index=False)
+        out = subprocess.run([python, "-c", EVIDENTLY_SCRIPT, str(ref), str(repeat), *map(str, paths)],
+                             capture_output=True, text=True, check=True)
     seconds, version, pandas_version = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"evidently {version} (pandas {pandas_version}, {python})")
     return float(seconds)
 
 
-def part2(rows: int, repeat: int, evidently_python: str | None) -> None:
-    reference, current = frame(rows, 1), frame(rows, 2, np.full(rows, 12))
+def part2(rows: int, n_windows: int, repeat: int, evidently_python: str | None) -> None:
+    reference = frame(rows, 1)
+    windows = [frame(rows, 2 + i, np.full(rows, i + 1)) for i in range(n_windows)]
     try:
         import evidently  # noqa: F401
 
-        other = ("evidently", evidently_measure)
+        here = True
     except ImportError as exc:
-        if evidently_python:
-            other = ("evidently", lambda r, c: None)
-        else:
+        here = False
+        if not evidently_python:
             print(f"evidently cannot run here ({exc}); comparing with scipy per-window calls on the raw rows instead")
-            other = ("scipy", scipy_measure)
-    govkit_measure(reference.head(2000), current.head(2000))  # imports (scipy.stats) outside the timing
+    other = "evidently" if here or evidently_python else "scipy"
+    govkit_measure(reference.head(2000), [w.head(2000) for w in windows[:1]])  # imports outside the timing
     timings = {}
-    for name, fn in (("govkit", govkit_measure), other):
-        best = float("inf")
-        if evidently_python and name == "evidently" and fn is not evidently_measure:
-            best = evidently_elsewhere(evidently_python, reference, current, repeat)
-        for _ in range(repeat if best == float("inf") else 0):
-            t = time.perf_counter()
-            fn(reference, current)
-            best = min(best, time.perf_counter() - t)
-        timings[name] = best
-        print(f"{name} drift, {rows:,} vs {rows:,} rows x 20 columns: {best:.2f} s")
-    print(f"ratio {other[0]} / govkit: {timings[other[0]] / timings['govkit']:.1f}x")
+    for name in ("govkit", other):
+        if name == "evidently" and not here:
+            assert evidently_python is not None
+            timings[name] = evidently_elsewhere(evidently_python, reference, windows, repeat)
+        else:
+            fn = {"govkit": govkit_measure, "evidently": evidently_measure, "scipy": scipy_measure}[name]
+            best = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                fn(reference, windows)
+                best = min(best, time.perf_counter() - t)
+            timings[name] = best
+        print(f"{name} drift, {rows:,} reference rows vs {n_windows} window(s) of {rows:,} rows x 20 columns: "
+              f"{timings[name]:.2f} s")
+    print(f"ratio {other} / govkit: {timings[other] / timings['govkit']:.1f}x")
 
 
 def main() -> None:
@@ -226,6 +242,7 @@ def main() -> None:
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
     parser.add_argument("--evidently-rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--windows", type=int, default=12, help="windows in the second comparison (one reference)")
     parser.add_argument("--skip-evidently", action="store_true")
     parser.add_argument("--skip-scale", action="store_true", help="only part 2")
     parser.add_argument("--evidently-python", help="a Python with evidently installed, when it cannot import here")
@@ -235,7 +252,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="govkit-bench-monitoring-") as tmp:
             part1(args.rows, args.reference_rows, Path(tmp))
     if not args.skip_evidently:
-        part2(args.evidently_rows, args.repeat, args.evidently_python)
+        for n_windows in (1, args.windows):
+            part2(args.evidently_rows, n_windows, args.repeat, args.evidently_python)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 
