@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-UNKNOWN = "Unknown"
 MAX_UNSEEN = 20  # unseen category values kept per slice (the count is always complete)
 
 
@@ -23,10 +22,6 @@ class SliceKey:
     window: str
     feature: str | None = None  # None: the whole window
     group: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.window if self.feature is None else f"{self.window} {self.feature}={self.group}"
 
 
 @dataclass
@@ -65,9 +60,6 @@ class Slices:
     categorical: dict[str, CategoricalCounts] = field(default_factory=dict)
     cells: np.ndarray | None = None  # (S, 4) tn, fp, fn, tp over rows with label and prediction
     engine: str = "pandas"
-
-    def index(self) -> dict[SliceKey, int]:
-        return {k: i for i, k in enumerate(self.keys)}
 
 
 BUCKETS_PER_EDGE = 16
