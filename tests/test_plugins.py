@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,3 +70,15 @@ def test_unknown_check_without_plugin_is_an_error(project: Project) -> None:
         {"id": "ACME-CARD-001", "title": "t", "check": "modelcard.intended_use", "severity": "high"}))
     result = project.check()
     assert result.exit_code == 2 and "unknown check 'modelcard.intended_use'" in result.stderr
+
+
+def test_a_rule_kind_imports_only_its_own_check() -> None:
+    """The gate imports the checks its policy names: a fairness rule never imports SHAP or privacy code."""
+    code = ("import sys; from govkit.checks.registry import rule_kinds\n"
+            "kinds = rule_kinds()\n"
+            "assert kinds['fairness.demographic_parity_ratio'][0].name == 'fairness'\n"
+            "assert kinds['drift.feature'][0].name == 'monitoring'\n"
+            "print(sorted(m for m in ('govkit.checks.privacy.check', 'govkit.checks.explainability.check', 'shap',"
+            " 'scipy.stats', 'govkit.checks.license') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

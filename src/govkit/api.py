@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from govkit.baseline import load_baseline
 from govkit.engine import EvaluationOptions, Progress, evaluate, no_progress
@@ -35,6 +37,8 @@ def run_check(
     baseline_path: Path | None = None,
     allow_outside: tuple[Path, ...] = (),
     progress: Progress = no_progress,
+    purpose: str = "gate",
+    extra: Mapping[str, Any] | None = None,
 ) -> Evaluation:
     """Evaluate one manifest. The team (which overlay applies) is `team` when the caller gives one
     (the CLI: --team or GOVKIT_TEAM), else the manifest's own model.team; with `require_team` a
@@ -55,6 +59,6 @@ def run_check(
         fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
         trust_model=trust_model, engine=engine, duckdb_above=duckdb_above, team=team,
         team_source=team_source, team_pinned=require_team,
-        baseline=load_baseline(baseline_path) if baseline_path else None,
+        baseline=load_baseline(baseline_path) if baseline_path else None, purpose=purpose, extra=extra or {},
     )
     return evaluate(manifest, resolved, waivers, options, progress=progress)

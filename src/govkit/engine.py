@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from govkit.canonical import file_sha256
 from govkit.checks.interface import Check, CheckContext, CheckOptions, Measurement, Outcome, RuleParams
 from govkit.checks.registry import rule_kinds
 from govkit.datasets import dataset_sha256
-from govkit.errors import CheckError
+from govkit.errors import CheckError, PolicyError
 from govkit.evaluation import Evaluation, Finding, WaiverUse
 from govkit.manifest import LoadedManifest
 from govkit.policy.loader import ResolvedPolicy, ResolvedRule
@@ -45,6 +45,8 @@ class EvaluationOptions:
     team_source: str = "--team"  # where `team` came from; "model.team" when it is None
     team_pinned: bool = False
     baseline: Baseline | None = None
+    purpose: str = "gate"  # judge only the rules of checks with this purpose (gate: `check`, monitor: `monitor`)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # passed to checks as CheckOptions.extra
 
 
 def display_path(path: Path) -> str:
@@ -252,10 +254,18 @@ def evaluate(
     kinds = rule_kinds()
     book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of,
                        today=now.date(), max_days=policy.waiver_max_days)
+    # a waiver of a rule the other command judges is not this run's business (`check` vs `monitor`)
+    check_of = {r.id: r.check for r in policy.rules}
+    book.waivers = tuple(w for w in book.waivers
+                         if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose)
 
     findings: list[Finding] = []
     active: list[ResolvedRule] = []
+    if options.purpose != "gate" and not any(kinds[r.check][0].purpose == options.purpose for r in policy.rules):
+        raise PolicyError(f"policy {policy.name} has no {options.purpose} rules", file=policy.root)
     for rule in policy.rules:
+        if kinds[rule.check][0].purpose != options.purpose:
+            continue
         if not rule.enabled:
             findings.append(_skipped(rule, f"disabled by {rule.disabled_by}: {rule.justification}"))
         elif reason := _out_of_scope(rule, manifest, team):
@@ -264,7 +274,7 @@ def evaluate(
             active.append(rule)
 
     check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model,
-                                 engine=options.engine, duckdb_above=options.duckdb_above)
+                                 engine=options.engine, duckdb_above=options.duckdb_above, extra=options.extra)
     # validated once: the checks see these while measuring, and judge with the same objects
     params = {r.id: kinds[r.check][1].model_validate(dict(r.params)) for r in active}
     measurements, errors, instances = _measure_all(active, params, manifest, check_options, progress)
@@ -324,7 +334,8 @@ def evaluate(
                  "team": {"name": team, "source": team_source, "pinned": options.team_pinned},
                  "libraries": library_versions(),
                  **({"allow_outside": [a.as_posix() for a in manifest.allowed_outside]}
-                    if manifest.allowed_outside else {})},
+                    if manifest.allowed_outside else {}),
+                 **({"purpose": options.purpose} if options.purpose != "gate" else {})},
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},

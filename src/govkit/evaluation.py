@@ -17,6 +17,8 @@ AREA_TITLES = {
     "privacy": "Privacy",
     "explainability": "Explainability",
     "fairness": "Cohort fairness",
+    "drift": "Drift (monitoring)",
+    "monitoring": "Post-market monitoring",
 }
 
 

@@ -101,6 +101,37 @@ class Dependencies(StrictModel):
         return self
 
 
+class WindowRows(StrictModel):
+    rows: int = Field(ge=1, description="windows of at least this many rows, in timestamp order")
+
+
+class MonitoringReference(StrictModel):
+    profile: str | None = Field(default=None, description="a profile file from `govkit profile create`")
+    dataset: Literal["training", "evaluation"] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MonitoringReference:
+        if (self.profile is None) == (self.dataset is None):
+            raise ValueError("give either 'profile' or 'dataset'")
+        return self
+
+
+class MonitoringSpec(StrictModel):
+    """Post-market monitoring (docs/monitoring.md): production data judged window by window."""
+
+    production: str = Field(description="CSV or Parquet file, a folder of Parquet files, or a glob")
+    timestamp: str = Field(min_length=1, description="column with each row's time")
+    window: Literal["day", "week", "month", "quarter"] | WindowRows = "month"
+    reference: MonitoringReference
+    features: tuple[str, ...] = Field(default=(), description="columns to watch; default: the evaluation "
+                                      "features, else every reference column")
+    label: str | None = Field(default=None, description="label column; may be empty until labels arrive")
+    prediction: str | None = None
+    score: str | None = None
+    positive_label: str | int | bool = 1
+    min_rows: int = Field(default=100, ge=1, description="windows with fewer rows are skipped, with a warning")
+
+
 class Manifest(StrictModel):
     apiVersion: Literal["govkit/v1"]
     kind: Literal["ModelManifest"]
@@ -108,6 +139,7 @@ class Manifest(StrictModel):
     datasets: Datasets = Datasets()
     sensitive_features: tuple[str, ...] = ()
     dependencies: Dependencies | None = None
+    monitoring: MonitoringSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,8 @@ class Check(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     rule_kinds: ClassVar[Mapping[str, type[RuleParams]]]
+    # which command judges its rules: "gate" (`govkit check`) or "monitor" (`govkit monitor`)
+    purpose: ClassVar[Literal["gate", "monitor"]] = "gate"
 
     @abstractmethod
     def measure(self, ctx: CheckContext) -> Measurement:

@@ -17,7 +17,10 @@ BUILTIN = {
     "fairness": "govkit.checks.fairness.check:FairnessCheck",
     "privacy": "govkit.checks.privacy.check:PrivacyCheck",
     "explainability": "govkit.checks.explainability.check:ExplainabilityCheck",
+    "monitoring": "govkit.checks.monitoring:MonitoringCheck",
 }
+# rule-kind families that are not a check's own name (`drift.feature` is the monitoring check's)
+FAMILIES = {"drift": "monitoring"}
 
 
 def _load(target: str) -> type[Check]:
@@ -70,6 +73,7 @@ class RuleKinds(Mapping[str, tuple[type[Check], type[RuleParams]]]):
 
     def __getitem__(self, kind: str) -> tuple[type[Check], type[RuleParams]]:
         family = kind.split(".", 1)[0]
+        family = FAMILIES.get(family, family)
         if family in BUILTIN:
             cls = _builtin(family)
             if kind in cls.rule_kinds:

@@ -74,11 +74,15 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
         with progress("the compliance report"):
             report, sha = render_report(log, digest=digests["lending"], model=None,
                                         out=manifest.parent / "reports" / "credit-scorer-lending.pdf", paper="a4")
+        from govkit.demo.monitoring import run_monitoring
+
+        monitored = run_monitoring(manifest, policies, log, echo=echo, color=color, progress=progress)
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
     echo(f"same model, two team overlays -> {summary}")
     echo(f"why: govkit policy show --policy {policies} --team <team>")
     echo(f"compliance report (lending): {report}  sha256 {sha[:16]}")
+    echo(f"post-market monitoring, 8 months (income shift and a decaying cohort from month 5): {monitored.upper()}")
     state = "verified" if result.ok else f"FAILED: {result.first}"
     echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")
