@@ -174,7 +174,7 @@ class AuditLog:
     def _seal(self, encoded: Sequence[tuple[str, str, bytes]], key: SigningKey, seq: int, prev: str) -> list[Sealed]:
         sealed = []
         for action, subject, body in encoded:
-            header = {
+            header: dict[str, Any] = {
                 "seq": seq,
                 "entry_id": uuid.uuid4().hex,
                 "recorded_at": _now(),

@@ -31,4 +31,5 @@ FORMATS = {
 
 def get_formatter(name: str) -> Formatter:
     module, _, cls = FORMATS[name].partition(":")
-    return getattr(import_module(module), cls)()
+    formatter_class: type[Formatter] = getattr(import_module(module), cls)
+    return formatter_class()
