@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from govkit.canonical import digest, jsonable_mapping
 
+__all__ = ["AREA_TITLES", "SCHEMA_VERSION", "STATUSES", "Evaluation", "Finding", "Status", "WaiverUse"]
+
 SCHEMA_VERSION = "1.0"
 Status = Literal["pass", "fail", "warn", "waived", "baselined", "error", "skipped"]
 STATUSES: tuple[Status, ...] = ("fail", "error", "warn", "waived", "baselined", "pass", "skipped")

@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from govkit.evaluation import Evaluation
 
+__all__ = ["FORMATS", "Formatter", "get_formatter"]
+
 
 class Formatter(ABC):
     name: ClassVar[str]

@@ -21,6 +21,8 @@ from govkit.policy.tightening import relaxed_params, relaxes_severity
 from govkit.validation import dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
+__all__ = ["ResolvedPolicy", "ResolvedRule", "load_library", "load_policy", "resolve"]
+
 POLICY_KINDS: dict[str, type[PolicySet] | type[PolicyOverlay]] = {
     "PolicySet": PolicySet,
     "PolicyOverlay": PolicyOverlay,
