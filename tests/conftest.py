@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+import evaluations
 from govkit.cli import cli
+from govkit.evaluation import Evaluation
 
 BASE_MANIFEST: dict[str, Any] = {
     "apiVersion": "govkit/v1",
@@ -108,6 +111,16 @@ class Project:
     def check(self, extra: str = "") -> Result:
         return self.run(f"check {self.manifest_path} --policy {self.root / 'policies'} {extra}")
 
+    def check_json(self, *extra: str, log: bool = False) -> tuple[int, dict[str, Any]]:
+        """`check --format json`: its exit code, which must be a verdict (0 or 1, never 2 or 3), and the
+        evaluation parsed. Each `extra` is split like a shell line. Not recorded unless `log`."""
+        argv = ["check", str(self.manifest_path), "--policy", str(self.root / "policies"), "--format", "json"]
+        argv += [] if log else ["--no-log"]
+        argv += [word for words in extra for word in shlex.split(words)]
+        result = self.run(argv)
+        assert result.exit_code in (0, 1), result.output
+        return result.exit_code, json.loads(result.stdout)
+
 
 @pytest.fixture(autouse=True)
 def isolated_log(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -137,6 +150,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     return new_project(tmp_path)
+
+
+@pytest.fixture
+def sample_evaluation() -> Evaluation:
+    """A hand-built evaluation with every status, waivers and hostile strings (tests/evaluations.py)."""
+    return evaluations.sample_evaluation()
 
 
 @pytest.fixture(scope="session")

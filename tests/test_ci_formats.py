@@ -1,5 +1,6 @@
-"""CI outputs on the demo (with waivers): SARIF against the OASIS schema, JUnit through junitparser,
-Markdown, GitHub annotations, gate controls and baselines."""
+"""CI outputs: SARIF against the OASIS schema, JUnit through junitparser, Markdown, GitHub annotations
+(rendered from the hand-built sample evaluation where only the format is under test), and on the demo
+(with waivers) what needs a real run: locations in the manifest, fingerprints, gate controls, baselines."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from govkit.cli import cli
 from govkit.demo.run import asset_root
-from govkit.evaluation import AREA_TITLES
+from govkit.evaluation import AREA_TITLES, Evaluation
+from govkit.formats.github import GithubFormatter, _data, _prop
+from govkit.formats.junit import JunitFormatter
+from govkit.formats.markdown import MarkdownFormatter
+from govkit.formats.sarif import SarifFormatter
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -82,6 +87,19 @@ def test_sarif_is_valid_and_complete(demo: Path) -> None:
     assert "license: CC-BY-NC-4.0" in lines[licence["locations"][0]["physicalLocation"]["region"]["startLine"] - 1]
 
 
+def test_sarif_of_every_status_is_valid(sample_evaluation: Evaluation) -> None:
+    sarif = json.loads(SarifFormatter().render(sample_evaluation))
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    results = sarif["runs"][0]["results"]
+    statuses = [f.status for f in sample_evaluation.findings]
+    assert sorted(r["properties"]["status"] for r in results) == sorted(
+        s for s in statuses if s in ("fail", "warn", "error", "waived", "baselined"))
+    assert [r["ruleId"] for r in results if "suppressions" in r] == ["GK-LIC-002"]
+    assert [r["ruleId"] for r in results if r.get("baselineState") == "unchanged"] == ["GK-FAIR-002"]
+    texts = [r["message"]["text"] for r in results]
+    assert any("red" in t for t in texts) and not any("\x1b" in t for t in texts)  # escapes shown, not obeyed
+
+
 def sarif_locations(sarif: dict[str, Any]) -> list[dict[str, Any]]:
     """Every artifact location, checked the way SARIF1004 does: a uriBaseId only on a relative
     reference, and every base id declared as an absolute file URI ending in a slash."""
@@ -131,10 +149,10 @@ def test_sarif_fingerprints_are_stable(demo: Path) -> None:
     assert fps[0] == fps[1] and len(set(fps[0])) == len(fps[0])
 
 
-def test_junit_counts_read_by_junitparser(demo: Path) -> None:
-    run("--format", "junit", "-o", "govkit.xml")
-    data = evaluation()
-    xml = JUnitXml.fromfile(str(demo / "govkit.xml"))
+def test_junit_counts_read_by_junitparser(sample_evaluation: Evaluation, tmp_path: Path) -> None:
+    (tmp_path / "govkit.xml").write_text(JunitFormatter().render(sample_evaluation), encoding="utf-8")
+    data = sample_evaluation.to_dict()
+    xml = JUnitXml.fromfile(str(tmp_path / "govkit.xml"))
     cases = [case for suite in xml for case in suite]
     assert len(cases) == len(data["findings"])
     kinds = {"failure": 0, "skipped": 0, "error": 0}
@@ -153,22 +171,25 @@ def test_junit_counts_read_by_junitparser(demo: Path) -> None:
     assert waived and "2027-04-01" in waived[0].result[0].message
 
 
-def test_markdown_summary_is_plain(demo: Path) -> None:
-    md = run("--format", "markdown").stdout
+def test_markdown_summary_is_plain(sample_evaluation: Evaluation) -> None:
+    md = MarkdownFormatter().render(sample_evaluation)
     assert md.startswith("### govkit: FAIL - credit-scorer 2.1.0 (team lending)")
     assert "#### Failing rules" in md and "| FAIL (blocking) | critical | GK-LIC-002 |" in md
     assert "#### Waived" in md and "WVR-2026-021" in md and "LEGAL-1302" in md
     assert "http" not in md and "](" not in md  # link-free
     assert "WVR-2026-014 (GK-LIC-002): expired" in md
+    assert "<img" not in md and not any(line.startswith("### Forged") for line in md.splitlines())
 
 
-def test_github_annotations(demo: Path) -> None:
-    out = run("--format", "github").stdout.splitlines()
+def test_github_annotations(sample_evaluation: Evaluation) -> None:
+    out = GithubFormatter().render(sample_evaluation).splitlines()
     errors = [line for line in out if line.startswith("::error ")]
     assert errors and all("file=govkit.yaml,line=" in line for line in errors)
     assert any("title=GK-LIC-002 Training and evaluation data may be used commercially" in line for line in errors)
     assert out[-1] == "govkit: FAIL credit-scorer 2.1.0"
-    from govkit.formats.github import _data, _prop
+    attention = sum(f.status in ("fail", "error", "warn") for f in sample_evaluation.findings)
+    assert len(out) == attention + sum(w.expiring_soon for w in sample_evaluation.waivers) + 1  # nothing forged
+    assert all(line.startswith(("::error ", "::warning ", "::notice ", "govkit: ")) for line in out)
 
     assert _data("50% done\nnext") == "50%25 done%0Anext"
     assert _prop("a:b,c") == "a%3Ab%2Cc"

@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import jsonschema
+import pytest
 import yaml
 
 from conftest import Project
 from govkit.canonical import digest
+from govkit.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,11 +94,29 @@ def test_help_imports_nothing_heavy() -> None:
     assert "govkit check" in out  # the help shows an example
 
 
-def test_every_command_help_shows_an_example(project: Project) -> None:
-    for command in ["check", "policy validate", "policy show", "schema", "demo"]:
-        result = project.run(f"{command} --help")
-        assert result.exit_code == 0
-        assert "Example" in result.stdout, command
+def _leaf_commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every runnable command under `group`, as the words a user types, found by walking the click tree."""
+    leaves = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            leaves += _leaf_commands(command, (*path, name))
+        else:
+            leaves.append((*path, name))
+    return leaves
+
+
+@pytest.mark.parametrize("words", _leaf_commands(cli), ids=" ".join)
+def test_every_command_help_shows_an_example(project: Project, words: tuple[str, ...]) -> None:
+    """A new command without an example in its help fails here."""
+    result = project.run([*words, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.stdout, " ".join(words)
+
+
+def test_the_command_walk_sees_subcommands() -> None:
+    leaves = _leaf_commands(cli)
+    assert ("check",) in leaves and ("policy", "validate") in leaves and ("log", "verify") in leaves
+    assert ("policy",) not in leaves
 
 
 def test_internal_error_is_exit_3_not_0(project: Project, monkeypatch) -> None:

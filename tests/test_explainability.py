@@ -3,7 +3,6 @@ proxies caught, pickles refused, a time budget that ends in a clear error, bad i
 
 from __future__ import annotations
 
-import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -59,12 +58,6 @@ def setup(project: Project, model: Any, frame: pd.DataFrame, features: list[str]
     project.policy(lambda p: p.update(rules=rules or RULES))
 
 
-def run(project: Project, *extra: str) -> tuple[int, dict[str, Any]]:
-    result = project.check(f"--format json --no-log {' '.join(extra)}")
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
 def finding(data: dict[str, Any], rule: str) -> dict[str, Any]:
     return next(f for f in data["findings"] if f["rule_id"] == rule)
 
@@ -74,7 +67,7 @@ def test_model_trained_on_protected_attribute_fails(project: Project) -> None:
     features = ["income", "debt", "tenure", "sex"]
     setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
           frame, features)
-    code, result = run(project)
+    code, result = project.check_json()
     assert code == 1
     share = finding(result, "X-EXPL-002")
     assert share["status"] == "fail" and "sex" in share["message"] and share["measured"] > 0.1
@@ -87,7 +80,7 @@ def test_model_without_it_passes(project: Project) -> None:
     features = ["income", "debt", "tenure"]
     setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
           frame, features)
-    code, result = run(project)
+    code, result = project.check_json()
     assert code == 0
     assert finding(result, "X-EXPL-002")["status"] == "pass"
     m = result["measurements"]["explainability"]
@@ -101,7 +94,7 @@ def test_proxy_feature_counts_as_protected(project: Project) -> None:
     features = ["income", "debt", "height"]  # height stands in for sex
     setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
           frame, features)
-    _, result = run(project)
+    _, result = project.check_json()
     share = finding(result, "X-EXPL-002")
     assert share["status"] == "fail" and "height" in share["message"]
     assert result["measurements"]["explainability"]["associations"][0]["feature"] == "height"
@@ -114,7 +107,7 @@ def test_attributions_equal_shap_tree_explainer(project: Project) -> None:
     features = ["income", "debt", "tenure", "sex"]
     model = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"])
     setup(project, model, frame, features)
-    _, result = run(project)
+    _, result = project.check_json()
     expected = np.abs(shap.TreeExplainer(model).shap_values(frame[features].to_numpy(float))).mean(axis=0)
     ours = {i["feature"]: i["mean_abs_shap"] for i in result["measurements"]["explainability"]["importance"]}
     assert [ours[f] for f in features] == pytest.approx(list(expected), rel=1e-9)  # 1,500 rows: all explained
@@ -129,7 +122,7 @@ def test_explainer_fits_the_model(project: Project, model: Any, kind: str) -> No
     features = ["income", "debt", "tenure"]
     setup(project, model.fit(frame[features], frame["y"]), frame, features,
           rules=[{**RULES[0], "params": {"sample_rows": 100}}])
-    _, result = run(project)
+    _, result = project.check_json()
     assert result["measurements"]["explainability"]["model"]["explainer"] == kind
     assert finding(result, "X-EXPL-001")["status"] == "pass"
 
@@ -140,7 +133,7 @@ def test_pipeline_with_one_hot_maps_back_to_features(project: Project) -> None:
     pre = ColumnTransformer([("num", StandardScaler(), ["income", "debt"]), ("cat", OneHotEncoder(), ["region"])])
     model = Pipeline([("pre", pre), ("clf", LogisticRegression())]).fit(frame[features], frame["y"])
     setup(project, model, frame, features)
-    _, result = run(project)
+    _, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert {i["feature"] for i in m["importance"]} == set(features)
     assert m["model"]["explainer"] == "linear"
@@ -151,7 +144,7 @@ def test_time_budget_ends_in_error_not_a_hang(project: Project) -> None:
     features = ["income", "debt", "tenure"]
     setup(project, KNeighborsClassifier().fit(frame[features], frame["y"]), frame, features,
           rules=[{**RULES[0], "params": {"sample_rows": 600, "time_budget_s": 0.01}}])
-    code, result = run(project)
+    code, result = project.check_json()
     assert code == 1
     f = finding(result, "X-EXPL-001")
     assert f["status"] == "error" and "time budget" in f["message"] and f["blocking"]
@@ -183,7 +176,7 @@ def test_trusted_pickle_loads_and_is_recorded(project: Project) -> None:
     frame = data(n=300)
     features = ["income", "debt", "tenure"]
     setup(project, LogisticRegression().fit(frame[features], frame["y"]), frame, features, artifact="model.pkl")
-    _, result = run(project, "--trust-model")
+    _, result = project.check_json("--trust-model")
     m = result["measurements"]["explainability"]["model"]
     assert m["trusted_by_flag"] is True and "trusted by --trust-model" in m["loaded_with"]
     assert result["options"]["trust_model"] is True
@@ -218,7 +211,7 @@ def test_soft_target_explains_fewer_rows_and_says_so(project: Project) -> None:
     features = ["income", "debt", "tenure"]
     setup(project, KNeighborsClassifier().fit(frame[features], frame["y"]), frame, features,
           rules=[{**RULES[0], "params": {"sample_rows": 800, "target_s": 0.001, "time_budget_s": 60}}])
-    code, result = run(project)
+    code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert code == 0 and m["complete"] is True
     assert m["rows_explained"] < m["rows_requested"] == 800
@@ -235,7 +228,7 @@ def test_lightgbm_native_model_file(project: Project) -> None:
     model.booster_.save_model(str(project.root / "model.lgb"))
     project.manifest(lambda m: (m["model"].update(artifact="model.lgb"), m["datasets"]["evaluation"].update(
         features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
-    code, result = run(project)
+    code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert m["model"] == {"class": "Booster", "loaded_with": "lightgbm", "trusted_by_flag": False, "explainer": "tree"}
     assert finding(result, "X-EXPL-002")["status"] == "fail" and code == 1  # it leans on sex
@@ -252,7 +245,7 @@ def test_onnx_model(project: Project) -> None:
     (project.root / "model.onnx").write_bytes(onnx.SerializeToString())
     project.manifest(lambda m: (m["model"].update(artifact="model.onnx"), m["datasets"]["evaluation"].update(
         features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
-    code, result = run(project)
+    code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert code == 1
     assert m["model"]["loaded_with"] == "onnx (onnxruntime)" and m["model"]["explainer"] == "permutation"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -173,15 +172,9 @@ def rule(check: str, **params: Any) -> dict[str, Any]:
             "params": params, "severity": "high"}
 
 
-def run_json(project: Project) -> tuple[int, dict[str, Any]]:
-    result = project.check("--format json --no-log")
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
 def test_check_reports_tables_and_names_worst_pair(project: Project) -> None:
     fair_project(project, biased_frame(), [rule("fairness.demographic_parity_ratio", min=0.8)])
-    code, data = run_json(project)
+    code, data = project.check_json()
     assert code == 1
     tables = {t["feature"]: t for t in data["measurements"]["fairness"]["tables"]}
     assert set(tables) == {"sex", "age", "sex & age"}
@@ -206,7 +199,7 @@ def test_check_reports_tables_and_names_worst_pair(project: Project) -> None:
 def test_intersectional_switch_and_feature_selection(project: Project) -> None:
     fair_project(project, biased_frame(), [rule("fairness.demographic_parity_difference", max=1.0,
                                                 sensitive_features=["age"], intersectional=False)])
-    _, data = run_json(project)
+    _, data = project.check_json()
     subjects = [f["subject"] for f in data["findings"]]
     assert subjects == ["age"]
 
@@ -219,7 +212,7 @@ def test_require_significance_turns_noise_into_warning(project: Project) -> None
                           "age": rng.choice(["young", "old"], n)})
     fair_project(project, frame, [rule("fairness.demographic_parity_difference", max=0.0, require_significance=True,
                                        intersectional=False)])
-    _, data = run_json(project)
+    _, data = project.check_json()
     statuses = {f["subject"]: f["status"] for f in data["findings"]}
     assert set(statuses.values()) == {"warn"}, data["findings"]
 
@@ -228,7 +221,7 @@ def test_group_metric_rule(project: Project) -> None:
     fair_project(project, biased_frame(), [rule("fairness.group_metric", metric="accuracy", min_ratio=0.5,
                                                 intersectional=False),
                                            rule("fairness.group_metric", metric="auc", max_difference=0.0)])
-    _, data = run_json(project)
+    _, data = project.check_json()
     accuracy = [f for f in data["findings"] if f["threshold"]["metric"] == "accuracy"]
     auc = [f for f in data["findings"] if f["threshold"]["metric"] == "auc"]
     assert {f["status"] for f in accuracy} == {"pass"}

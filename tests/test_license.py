@@ -16,9 +16,7 @@ def verdict(expression: str, **params: Any) -> str:
 
 
 def findings(project: Project, extra: str = "") -> list[dict[str, Any]]:
-    result = project.check(f"--format json {extra}")
-    assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)["findings"]
+    return project.check_json(extra, log=True)[1]["findings"]
 
 
 def by_rule(items: list[dict[str, Any]], rule: str) -> list[dict[str, Any]]:

@@ -59,11 +59,9 @@ def manifest_for(project: Project, csv_name: str, **evaluation: Any) -> None:
 
 
 def fairness_numbers(project: Project, engine: str) -> tuple[int, dict[str, Any]]:
-    result = project.check(f"--format json --no-log --engine {engine}")
-    assert result.exit_code in (0, 1), result.output
-    data = json.loads(result.stdout)
+    code, data = project.check_json(f"--engine {engine}")
     fairness = data["measurements"]["fairness"]
-    return result.exit_code, {"overall": fairness["overall"], "tables": fairness["tables"],
+    return code, {"overall": fairness["overall"], "tables": fairness["tables"],
                               "findings": [(f["rule_id"], f["subject"], f["status"], f.get("measured"))
                                            for f in data["findings"]]}
 
@@ -216,7 +214,7 @@ def test_declared_format_wins_over_detection(project: Project) -> None:
     expected = fairness_numbers(clean, "pandas")
     for engine in ("pandas", "duckdb"):
         assert fairness_numbers(project, engine) == expected, engine
-    data = json.loads(project.check("--format json --no-log").stdout)
+    _, data = project.check_json()
     dialect = data["measurements"]["fairness"]["dialect"]
     assert dialect["delimiter"] == ";" and dialect["missing"] == ["", "NA"]
     assert set(dialect["declared"]) == {"delimiter", "decimal", "encoding", "missing"}

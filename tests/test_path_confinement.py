@@ -86,7 +86,7 @@ def test_allow_outside_accepts_and_records(proj: Project, outside: Path) -> None
 
 
 def test_inside_paths_record_nothing_extra(proj: Project) -> None:
-    data = json.loads(proj.check("--format json").stdout)
+    _, data = proj.check_json(log=True)
     assert "allow_outside" not in data["options"] and "outside_manifest_folder" not in data["inputs"]
 
 

@@ -123,7 +123,7 @@ def test_policy_validate_resolves_every_overlay(project: Project) -> None:
 
 def test_rule_out_of_scope_is_skipped(project: Project) -> None:
     project.policy(lambda p: p["rules"][0].update(applies_to={"risk_tiers": ["low"]}))
-    data = json.loads(project.check("--format json").stdout)
+    _, data = project.check_json(log=True)
     finding = next(f for f in data["findings"] if f["rule_id"] == "T-LIC-001")
     assert finding["status"] == "skipped" and "risk tier high" in finding["message"]
 

@@ -81,16 +81,9 @@ def rule(check: str, rid: str = "P-PRIV-001", **params: Any) -> dict[str, Any]:
     return {"id": rid, "title": check, "check": check, "params": params, "severity": "high"}
 
 
-def measure(project: Project, *extra: str) -> tuple[int, dict[str, Any], str]:
-    result = project.run(["check", str(project.manifest_path), "--policy", str(project.root / "policies"),
-                          "--format", "json", *extra])
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout), result.stdout
-
-
 def test_every_pii_column_found_and_no_decoy(project: Project, faker_frame: pd.DataFrame) -> None:
     privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
-    code, data, _ = measure(project, "--no-log")
+    code, data = project.check_json()
     assert code == 1
     columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
     finding = data["findings"][0]
@@ -110,7 +103,7 @@ def test_declared_vs_detected(project: Project, faker_frame: pd.DataFrame) -> No
                     [rule("privacy.no_undeclared_pii", datasets=["training"]),
                      rule("privacy.declared_pii_present", "P-PRIV-002", datasets=["training"])],
                     pii=[*PII_COLUMNS, "account_id"])
-    _, data, _ = measure(project, "--no-log")
+    _, data = project.check_json()
     by_rule = {f["rule_id"]: f for f in data["findings"]}
     assert by_rule["P-PRIV-001"]["status"] == "pass"
     assert by_rule["P-PRIV-002"]["status"] == "fail"
@@ -125,7 +118,8 @@ def test_masked_examples_only() -> None:
 
 def test_no_raw_pii_in_json_report_or_log(project: Project, faker_frame: pd.DataFrame, isolated_log: Path) -> None:
     privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
-    _, data, text = measure(project)
+    _, data = project.check_json(log=True)
+    text = json.dumps(data, indent=2, ensure_ascii=False)  # byte for byte what `--format json` printed
     html = project.root / "report.html"
     assert project.run(["report", data["evaluation_digest"][:16], "--html", "--out", str(html)]).exit_code == 0
     pdf = project.root / "report.pdf"
@@ -148,8 +142,8 @@ def test_no_raw_pii_in_json_report_or_log(project: Project, faker_frame: pd.Data
 def test_sampling_is_reproducible_and_full_scan_agrees(project: Project) -> None:
     frame = people(n=3000, seed=11)
     privacy_project(project, frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
-    _, first, _ = measure(project, "--no-log")
-    _, second, _ = measure(project, "--no-log")
+    _, first = project.check_json()
+    _, second = project.check_json()
     a = first["measurements"]["privacy"]["datasets"]["training"]["columns"]
     assert a == second["measurements"]["privacy"]["datasets"]["training"]["columns"]
     from govkit.checks.privacy.sampling import row_keys
@@ -174,7 +168,7 @@ def test_protected_features_and_proxies(project: Project) -> None:
         sensitive_features=["sex"])))
     project.policy(lambda p: p.update(rules=[rule("privacy.no_protected_features"),
                                              rule("privacy.proxy_features", "P-PRIV-002", max_association=0.3)]))
-    _, data, _ = measure(project, "--no-log")
+    _, data = project.check_json()
     by_rule = {f["rule_id"]: f for f in data["findings"]}
     protected = by_rule["P-PRIV-001"]
     assert protected["status"] == "fail" and "sex (listed in sensitive_features)" in protected["message"]
@@ -190,7 +184,7 @@ def test_protected_features_and_proxies(project: Project) -> None:
 def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.DataFrame) -> None:
     privacy_project(project, faker_frame, [rule("privacy.k_anonymity", k=3, max_share_below_k=0.05)],
                     quasi_identifiers=["sex", "age_band", "zip"])
-    _, data, _ = measure(project, "--no-log")
+    _, data = project.check_json()
     (finding,) = data["findings"]
     sizes = faker_frame.groupby(["sex", "age_band", "zip"]).size()
     expected = sizes[sizes < 3].sum() / len(faker_frame)
@@ -224,13 +218,13 @@ def test_bad_privacy_input(project: Project, faker_frame: pd.DataFrame, setup: s
 def test_a_parquet_folder_is_scanned_like_one_file(project: Project, faker_frame: pd.DataFrame) -> None:
     """Training data split into Parquet parts: the same columns are found as PII as from one CSV."""
     privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
-    _, whole, _ = measure(project, "--no-log", "--full-scan")
+    _, whole = project.check_json("--full-scan")
     parts = project.root / "data" / "train-parts"
     parts.mkdir()
     for i, idx in enumerate(np.array_split(np.arange(len(faker_frame)), 3)):
         faker_frame.iloc[idx].astype(str).to_parquet(parts / f"part-{i}.parquet", index=False)
     project.manifest(lambda m: m["datasets"]["training"].update(path="data/train-parts"))
-    _, split, _ = measure(project, "--no-log", "--full-scan")
+    _, split = project.check_json("--full-scan")
 
     def found(data: dict[str, Any]) -> dict[str, Any]:
         columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
@@ -272,7 +266,7 @@ def test_missing_values_never_crash(project: Project, faker_frame: pd.DataFrame,
         rule("privacy.k_anonymity", "P-PRIV-002", k=2),
         rule("privacy.proxy_features", "P-PRIV-003"),
     ]))
-    _, data, _ = measure(project, "--no-log", *(["--full-scan"] if mode == "full" else []))
+    _, data = project.check_json(*(["--full-scan"] if mode == "full" else []))
     columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
     assert columns["nothing"]["non_null"] == 0 and columns["nothing"]["best"] is None
     assert columns["email"]["non_null"] == frame["email"].notna().sum()
@@ -352,7 +346,7 @@ def test_duplicate_and_empty_header_names(project: Project, faker_frame: pd.Data
     project.write("data/train.csv", header + body)
     project.policy(lambda p: p.update(rules=[rule("privacy.no_undeclared_pii", datasets=["training"])]))
     for extra in ([], ["--full-scan"]):
-        _, data, _ = measure(project, "--no-log", *extra)
+        _, data = project.check_json(*extra)
         columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]
         assert [c["column"] for c in columns] == ["email", "score", "decile", "score (2)", "column 5"]
         assert columns[0]["best"] == "email" and columns[3]["non_null"] == 200 and columns[4]["non_null"] == 0
@@ -361,10 +355,10 @@ def test_duplicate_and_empty_header_names(project: Project, faker_frame: pd.Data
 def test_privacy_reads_a_csv_in_the_dialect_every_engine_uses(project: Project, faker_frame: pd.DataFrame) -> None:
     """A ';'-separated Latin-1 export with CRLF: the same PII as the plain CSV (it used to be one wide column)."""
     privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
-    _, plain, _ = measure(project, "--no-log")
+    _, plain = project.check_json()
     faker_frame.to_csv(project.root / "data" / "train.csv", index=False, sep=";", encoding="latin-1",
                        errors="replace", lineterminator="\r\n")
-    _, exported, _ = measure(project, "--no-log")
+    _, exported = project.check_json()
 
     def found(data: dict[str, Any]) -> dict[str, Any]:
         columns = data["measurements"]["privacy"]["datasets"]["training"]["columns"]

@@ -10,7 +10,6 @@ names. `govkit check` must give a verdict, with the same numbers from pandas and
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,16 +54,10 @@ def compas_project(project: Project, prefixes: tuple[str, ...]) -> None:
     project.policy(lambda p: p.update(rules=baseline_rules(prefixes)))
 
 
-def verdict(project: Project, extra: str) -> tuple[int, dict[str, Any]]:
-    result = project.check(f"--format json --no-log {extra}")
-    assert result.exit_code in (0, 1), result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
 def test_compas_gets_a_verdict_with_the_same_numbers_from_pandas_and_duckdb(project: Project) -> None:
     compas_project(project, ("fairness.",))
-    code, pandas = verdict(project, "--engine pandas")
-    _, duckdb = verdict(project, "--engine duckdb")
+    code, pandas = project.check_json("--engine pandas")
+    _, duckdb = project.check_json("--engine duckdb")
     fair = pandas["measurements"]["fairness"]
     assert fair["rows"] == 7214
     assert fair["dialect"]["newline"] == "\r\n" and fair["dialect"]["escape"] == '"'
@@ -79,5 +72,5 @@ def test_compas_gets_a_verdict_with_the_same_numbers_from_pandas_and_duckdb(proj
 def test_compas_under_the_whole_demo_baseline_with_a_full_scan(project: Project) -> None:
     compas_project(project, ("fairness.", "privacy."))
     for engine in ("pandas", "duckdb"):
-        _, data = verdict(project, f"--engine {engine} --full-scan")
+        _, data = project.check_json(f"--engine {engine} --full-scan")
         assert {"fairness", "privacy"} <= set(data["measurements"])

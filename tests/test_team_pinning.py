@@ -71,7 +71,7 @@ def _team_overlays(project: Project) -> None:
 
 def test_manifest_team_is_recorded_with_its_source(project: Project) -> None:
     _team_overlays(project)
-    data = json.loads(project.check("--format json --no-log").stdout)
+    _, data = project.check_json()
     assert data["team"] == "lab"
     assert data["options"]["team"] == {"name": "lab", "source": "model.team", "pinned": False}
 
@@ -99,7 +99,7 @@ def test_pinned_team_refuses_a_manifest_of_another_team(project: Project, monkey
     assert "lending" in result.stderr and "lab" in result.stderr
     monkeypatch.setenv("GOVKIT_TEAM", "lab")
     monkeypatch.setenv("GOVKIT_REQUIRE_TEAM", "1")
-    data = json.loads(project.check("--format json --no-log").stdout)
+    _, data = project.check_json()
     assert data["options"]["team"] == {"name": "lab", "source": "GOVKIT_TEAM", "pinned": True}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,18 +29,13 @@ def failing(project: Project) -> Project:
     return project
 
 
-def run(project: Project, extra: str = "") -> tuple[int, dict[str, Any]]:
-    result = project.check(f"--format json {extra}")
-    return result.exit_code, json.loads(result.stdout)
-
-
 def training_finding(data: dict[str, Any]) -> dict[str, Any]:
     return next(f for f in data["findings"] if f["subject"] == "dataset:training")
 
 
 def test_valid_waiver_turns_failure_into_waived(failing: Project) -> None:
     failing.write("waivers.yaml", waivers_file(WAIVER))  # found beside the manifest
-    code, data = run(failing, "--as-of 2029-06-01")
+    code, data = failing.check_json("--as-of 2029-06-01", log=True)
     assert code == 0
     finding = training_finding(data)
     assert finding["status"] == "waived" and finding["waiver_id"] == "W-1"
@@ -65,7 +59,7 @@ def test_valid_waiver_turns_failure_into_waived(failing: Project) -> None:
 )
 def test_invalid_or_mistargeted_waivers_never_apply(failing: Project, change: dict[str, Any], status: str) -> None:
     failing.write("waivers.yaml", waivers_file({**WAIVER, **change}))
-    code, data = run(failing, "--as-of 2029-06-01")
+    code, data = failing.check_json("--as-of 2029-06-01", log=True)
     assert code == 1
     assert training_finding(data)["status"] == "fail"
     assert data["waivers"][0]["status"] == status
@@ -74,14 +68,14 @@ def test_invalid_or_mistargeted_waivers_never_apply(failing: Project, change: di
 
 def test_no_waivers_flag_ignores_them(failing: Project) -> None:
     failing.write("waivers.yaml", waivers_file(WAIVER))
-    code, data = run(failing, "--as-of 2029-06-01 --no-waivers")
+    code, data = failing.check_json("--as-of 2029-06-01 --no-waivers", log=True)
     assert code == 1 and training_finding(data)["status"] == "fail"
     assert data["inputs"]["waivers"]["used"] is False
 
 
 def test_expiring_soon_is_noticed(failing: Project) -> None:
     failing.write("waivers.yaml", waivers_file(WAIVER))
-    _, data = run(failing, "--as-of 2029-12-25")
+    _, data = failing.check_json("--as-of 2029-12-25", log=True)
     assert data["waivers"][0]["expiring_soon"] is True
     assert any("expires soon" in n for n in data["notices"])
 
@@ -110,7 +104,7 @@ def test_past_as_of_says_it_revived_an_expired_waiver(failing: Project) -> None:
     expired = today - timedelta(days=10)
     failing.write("waivers.yaml", waivers_file({**WAIVER, "expires": expired.isoformat()}))
     as_of = (today - timedelta(days=30)).isoformat()
-    code, data = run(failing, f"--as-of {as_of} --no-log")
+    code, data = failing.check_json(f"--as-of {as_of}")
     assert code == 0 and training_finding(data)["status"] == "waived"  # judged as of that date, as asked
     use = data["waivers"][0]
     assert use["status"] == "used" and f"as of {as_of}" in use["detail"] and "expired before today" in use["detail"]
@@ -120,7 +114,7 @@ def test_past_as_of_says_it_revived_an_expired_waiver(failing: Project) -> None:
 
 def test_as_of_today_or_later_adds_no_notice(failing: Project) -> None:
     failing.write("waivers.yaml", waivers_file(WAIVER))
-    _, data = run(failing, "--as-of 2029-06-01 --no-log")
+    _, data = failing.check_json("--as-of 2029-06-01")
     assert not any("before today" in n for n in data["notices"])
 
 
@@ -140,7 +134,7 @@ def test_policy_caps_waiver_lifetime(failing: Project) -> None:
     ]:
         waiver = {**WAIVER, "expires": expires.isoformat(), **({"created": created.isoformat()} if created else {})}
         failing.write("waivers.yaml", waivers_file(waiver))
-        code, data = run(failing, "--no-log")
+        code, data = failing.check_json()
         use = data["waivers"][0]
         assert use["status"] == status, (created, expires, use)
         assert (code == 1) == (status == "too-long")
@@ -152,7 +146,7 @@ def test_policy_caps_waiver_lifetime(failing: Project) -> None:
 def test_future_as_of_does_not_shorten_a_waiver(failing: Project) -> None:
     _max_days(failing, 180)
     failing.write("waivers.yaml", waivers_file(WAIVER))  # expires 2030-01-01, years from today
-    _, data = run(failing, "--as-of 2029-09-01 --no-log")
+    _, data = failing.check_json("--as-of 2029-09-01")
     assert data["waivers"][0]["status"] == "too-long"
 
 

@@ -15,6 +15,8 @@ from govkit.manifest import load_manifest
 from govkit.policy.loader import load_policy
 from govkit.policy.waivers import WaiverSet, load_waivers
 
+__all__ = ["DEFAULT_WAIVERS", "run_check"]
+
 DEFAULT_WAIVERS = "waivers.yaml"
 
 

@@ -20,7 +20,7 @@ def jsonable(value: Any) -> Any:
     (e.g. a ratio over an empty group), so those become None.
     """
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return jsonable_mapping(value)
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -33,6 +33,11 @@ def jsonable(value: Any) -> Any:
     if callable(item):
         return jsonable(item())
     return str(value)
+
+
+def jsonable_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    """`jsonable` for a mapping, typed as the JSON object it becomes."""
+    return {str(k): jsonable(v) for k, v in value.items()}
 
 
 def canonical_bytes(value: Any) -> bytes:

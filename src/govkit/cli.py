@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -21,6 +21,9 @@ from govkit import __version__
 from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
 from govkit.schemas import KINDS
+
+if TYPE_CHECKING:
+    from govkit.report.signoff import Decision, SignerAlgorithm
 
 SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
 
@@ -462,7 +465,7 @@ def schema(kind: str | None, every: bool, output_dir: Path | None) -> None:
         raise click.UsageError("give a KIND or --all")
     if every and output_dir is None:
         raise click.UsageError("--all writes one file per kind: give --output-dir")
-    for name in KINDS if every else (kind,):
+    for name in KINDS if kind is None else (kind,):
         text = json.dumps(json_schema(name), indent=2) + "\n"
         if output_dir is None:
             click.echo(text, nl=False)
@@ -684,11 +687,11 @@ Example:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for key and certificate.")
 @click.option("--algorithm", type=click.Choice(["rsa-3072", "ecdsa-p256"]), default="rsa-3072", show_default=True)
-def keys_signer_cert(name: str, email: str, out_dir: Path, algorithm: str) -> None:
+def keys_signer_cert(name: str, email: str, out_dir: Path, algorithm: SignerAlgorithm) -> None:
     """Create a self-signed signing certificate (the fallback for organisations without a PKI)."""
     from govkit.report.signoff import make_signer_certificate
 
-    key, cert = make_signer_certificate(name, email, out_dir, algorithm=algorithm)  # type: ignore[arg-type]
+    key, cert = make_signer_certificate(name, email, out_dir, algorithm=algorithm)
     click.echo(f"key {key} (mode 0600)\ncertificate {cert}\nGive the certificate to whoever verifies "
                "sign-offs (`govkit verify-pdf --trust`).")
 
@@ -732,13 +735,13 @@ Examples:
 @click.option("--cert", type=click.Path(path_type=Path), required=True, help="Signer's certificate (PEM).")
 @click.option("--out", type=click.Path(path_type=Path), help="Signed file (default: NAME-signedN.pdf).")
 @DB_OPTION
-def signoff(pdf: Path, signer: str, role: str, decision: str, conditions: str, key: Path, cert: Path,
+def signoff(pdf: Path, signer: str, role: str, decision: Decision, conditions: str, key: Path, cert: Path,
             out: Path | None, db: str) -> None:
     """Record an officer's decision and seal the report with a PAdES signature (a second officer countersigns)."""
     from govkit.audit.log import AuditLog
     from govkit.report.workflow import SignoffRequest, sign_off
 
-    request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions,  # type: ignore[arg-type]
+    request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions,
                              key=key, cert=cert)
     _quiet_pdf_libraries()
     with _progress("the signed report"), AuditLog(db) as log:

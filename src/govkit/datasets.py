@@ -122,12 +122,18 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
 class CsvFormat(Protocol):
     """What a manifest may declare about a CSV (`datasets.*.format`); None = detect it."""
 
-    delimiter: str | None
-    quote: str | None
-    escape: str | None
-    decimal: str | None
-    encoding: str | None
-    missing: tuple[str, ...] | None
+    @property
+    def delimiter(self) -> str | None: ...
+    @property
+    def quote(self) -> str | None: ...
+    @property
+    def escape(self) -> str | None: ...
+    @property
+    def decimal(self) -> str | None: ...
+    @property
+    def encoding(self) -> str | None: ...
+    @property
+    def missing(self) -> tuple[str, ...] | None: ...
 
 
 SAMPLE_BYTES = 1 << 16
@@ -303,7 +309,7 @@ def load_frame(path: Path, columns: Sequence[str] | None = None, dialect: Dialec
         if fmt == "csv":
             options = (dialect or csv_dialect(files[0])).pandas_options()
             parts = [pd.read_csv(f, usecols=cols, low_memory=False, **options) for f in files]
-            frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            frame: pd.DataFrame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         else:
             import pyarrow.dataset as pads
 

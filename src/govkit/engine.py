@@ -24,6 +24,8 @@ from govkit.policy.waivers import EXPIRING_SOON_DAYS, Waiver, WaiverSet, decide
 from govkit.validation import dotted
 from govkit.versions import library_versions
 
+__all__ = ["EvaluationOptions", "Progress", "evaluate", "no_progress"]
+
 Progress = Callable[[str], AbstractContextManager[None]]
 
 

@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [
+    "EXIT_BLOCKING",
+    "EXIT_INPUT_ERROR",
+    "EXIT_INTERNAL_ERROR",
+    "EXIT_OK",
+    "CheckError",
+    "DataError",
+    "GovkitError",
+    "ManifestError",
+    "PolicyError",
+]
+
 EXIT_OK = 0
 EXIT_BLOCKING = 1
 EXIT_INPUT_ERROR = 2

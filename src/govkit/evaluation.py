@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from govkit.canonical import digest, jsonable
+from govkit.canonical import digest, jsonable_mapping
+
+__all__ = ["AREA_TITLES", "SCHEMA_VERSION", "STATUSES", "Evaluation", "Finding", "Status", "WaiverUse"]
 
 SCHEMA_VERSION = "1.0"
 Status = Literal["pass", "fail", "warn", "waived", "baselined", "error", "skipped"]
@@ -44,7 +46,7 @@ class Finding:
         return self.check.split(".", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({**asdict(self), "area": self.area})
+        return jsonable_mapping({**asdict(self), "area": self.area})
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class WaiverUse:
     approved_by: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        return jsonable_mapping(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """The recorded form; its RFC 8785 digest is the evaluation's identity."""
-        return jsonable(
+        return jsonable_mapping(
             {
                 "schema_version": SCHEMA_VERSION,
                 "govkit_version": self.govkit_version,

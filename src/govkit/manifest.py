@@ -16,6 +16,8 @@ from govkit.licensing.expressions import check_expression_syntax
 from govkit.validation import StrictModel, dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
+__all__ = ["LoadedManifest", "Manifest", "load_manifest"]
+
 API_VERSION = "govkit/v1"
 RiskTier = Literal["low", "medium", "high"]
 Task = Literal["binary-classification"]

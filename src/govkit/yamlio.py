@@ -62,7 +62,7 @@ class GovkitLoader(yaml.SafeLoader):
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(AliasEvent):
             event = self.peek_event()
             raise _Refused(problem="aliases (*name) are not allowed in govkit files; write the value out",
@@ -78,7 +78,7 @@ class GovkitLoader(yaml.SafeLoader):
                 raise _Refused(problem=f"nesting deeper than {MAX_DEPTH} levels",
                                problem_mark=self.peek_event().start_mark)
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             if is_collection:
                 self._depth -= 1
@@ -108,7 +108,7 @@ class GovkitLoader(yaml.SafeLoader):
                 raise _Refused(problem=f"duplicate key {key!r} (first on line {line})",
                                problem_mark=key_node.start_mark)
             first_line[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _refuse_tag(loader: GovkitLoader, node: yaml.Node) -> Any:

@@ -33,6 +33,8 @@ from govkit.audit.verify import (
 from govkit.canonical import canonical_bytes
 from govkit.errors import EXIT_BLOCKING, GovkitError
 
+__all__ = ["DEFAULT_DB", "AuditLog", "LogIntegrityError", "current_actor", "default_location", "open_store"]
+
 DEFAULT_DB = "govkit.db"
 Item = tuple[str, str, dict[str, Any]]  # action, subject, payload
 RESUME_CANDIDATES = 16  # newest stored checkpoints tried as the starting point of the next one
@@ -174,7 +176,7 @@ class AuditLog:
     def _seal(self, encoded: Sequence[tuple[str, str, bytes]], key: SigningKey, seq: int, prev: str) -> list[Sealed]:
         sealed = []
         for action, subject, body in encoded:
-            header = {
+            header: dict[str, Any] = {
                 "seq": seq,
                 "entry_id": uuid.uuid4().hex,
                 "recorded_at": _now(),

@@ -100,14 +100,13 @@ class PostgresStore(SerialStore):
             raise GovkitError(f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}",
                               field="--db") from None
         if not create:
-            if not self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]:
+            if not self._has_schema():
                 self.conn.close()
                 raise GovkitError("no govkit audit log in this PostgreSQL database", field="--db")
             return
         with self.conn.transaction():
             self._take_append_lock()  # first use by several writers at once: one creates the schema
-            exists = self.conn.execute("SELECT to_regclass('govkit.entries') IS NOT NULL").fetchone()[0]
-            if not exists:
+            if not self._has_schema():
                 self.conn.execute(SCHEMA)
                 self.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('schema_version', '1'), "
                                   "('log_id', %s)", [secrets.token_hex(8)])
@@ -118,10 +117,18 @@ class PostgresStore(SerialStore):
                 except psycopg.errors.InsufficientPrivilege:
                     pass  # a writer role that does not own the schema: the owner's next open upgrades it
 
+    def _scalar(self, query: str) -> Any:
+        """The one value of a query that always returns one row (an aggregate or a test)."""
+        row = self.conn.execute(query).fetchone()
+        assert row is not None, query
+        return row[0]
+
+    def _has_schema(self) -> bool:
+        return bool(self._scalar("SELECT to_regclass('govkit.entries') IS NOT NULL"))
+
     def _needs_upgrade(self) -> bool:
-        row = self.conn.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'checkpoints_no_truncate' AND "
-                                "tgrelid = to_regclass('govkit.checkpoints')").fetchone()
-        return not row[0]
+        return not self._scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'checkpoints_no_truncate' AND "
+                                "tgrelid = to_regclass('govkit.checkpoints')")
 
     def log_id(self) -> str | None:
         row = self.conn.execute("SELECT value FROM govkit.meta WHERE key = 'log_id'").fetchone()
@@ -185,7 +192,7 @@ class PostgresStore(SerialStore):
         if limit is not None:
             query += " LIMIT %s"
             params.append(limit)
-        return [Entry(*row) for row in self.conn.execute(query, params).fetchall()]  # type: ignore[arg-type]
+        return [Entry(*row) for row in self.conn.execute(query, params).fetchall()]
 
     def payload(self, seq: int) -> bytes | None:
         row = self.conn.execute("SELECT body FROM govkit.payloads WHERE seq = %s", [seq]).fetchone()

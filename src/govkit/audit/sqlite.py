@@ -93,16 +93,16 @@ class SQLiteStore(SerialStore):
         conn.execute("BEGIN IMMEDIATE")
         try:
             if "entries" not in self.db.table_names():  # another process may have won the race
-                self.db["meta"].create({"key": str, "value": str}, pk="key", strict=True)
-                self.db["entries"].create(
+                self.db.table("meta").create({"key": str, "value": str}, pk="key", strict=True)
+                self.db.table("entries").create(
                     {c: (int if c == "seq" else str) for c in ENTRY_COLUMNS},
                     pk="seq", not_null=set(ENTRY_COLUMNS), strict=True,
                 )
-                self.db["entries"].create_index(["action"])
-                self.db["entries"].create_index(["subject"])
-                self.db["payloads"].create({"seq": int, "body": bytes}, pk="seq", not_null={"body"},
+                self.db.table("entries").create_index(["action"])
+                self.db.table("entries").create_index(["subject"])
+                self.db.table("payloads").create({"seq": int, "body": bytes}, pk="seq", not_null={"body"},
                                            foreign_keys=[("seq", "entries", "seq")], strict=True)
-                self.db["checkpoints"].create(
+                self.db.table("checkpoints").create(
                     {"id": int, "size": int, "root": str, "head": str, "note": str, "frontier": str},
                     pk="id", not_null={"size", "root", "head", "note"}, strict=True,
                 )

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+__all__ = ["Check", "CheckContext", "CheckOptions", "Measurement", "Outcome", "OutcomeStatus", "RuleParams"]
+
 if TYPE_CHECKING:
     from govkit.manifest import LoadedManifest
 

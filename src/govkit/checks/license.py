@@ -9,7 +9,7 @@ An unknown licence is never a pass: it is reported as `fail` or `warn` per the r
 from __future__ import annotations
 
 import fnmatch
-from importlib.metadata import Distribution, distributions
+from importlib.metadata import Distribution, PackageMetadata, distributions
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -17,7 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from pydantic import Field
 
-from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.errors import ManifestError
 from govkit.licensing.expressions import (
     UNKNOWN,
@@ -83,17 +83,23 @@ def _environment(manifest: LoadedManifest) -> list[Distribution]:
     return list(distributions(path=[str(manifest.resolve(env))]))
 
 
+def _field(meta: PackageMetadata, name: str) -> str | None:
+    """A core-metadata field's first value (PackageMetadata has `get` in its type only from Python 3.12)."""
+    values = meta.get_all(name)
+    return str(values[0]) if values else None
+
+
 def _distribution_licence(dist: Distribution) -> tuple[str | None, str]:
     """PEP 639 License-Expression, then a recognisable License field, then trove classifiers."""
     meta = dist.metadata
-    expression = meta.get("License-Expression")
+    expression = _field(meta, "License-Expression")
     if expression:
         try:
             check_expression_syntax(expression)
             return expression, "License-Expression"
         except ValueError:
             pass
-    free_text = normalise_free_text(meta.get("License") or "")
+    free_text = normalise_free_text(_field(meta, "License") or "")
     if free_text:
         return free_text, "License"
     mapped = sorted(
@@ -133,10 +139,10 @@ def _dependency_components(manifest: LoadedManifest) -> list[dict[str, Any]]:
     deps = manifest.spec.dependencies
     assert deps is not None
     installed: dict[str, Distribution] = {}
-    for dist in _environment(manifest):
-        name = dist.metadata.get("Name")
+    for found in _environment(manifest):
+        name = _field(found.metadata, "Name")
         if name:
-            installed.setdefault(canonicalize_name(name), dist)
+            installed.setdefault(canonicalize_name(name), found)
     wanted = (
         [canonicalize_name(n) for n in _requirement_names(manifest.resolve(deps.requirements))]
         if deps.requirements
@@ -284,6 +290,7 @@ class LicenseCheck(Check):
 
     @staticmethod
     def _outcome(subject: str, verdict: Verdict, message: str, comp: dict[str, Any], p: LicenseParams) -> Outcome:
-        status = {"pass": "pass", "fail": "fail", "unknown": p.unknown}[verdict]
+        statuses: dict[Verdict, OutcomeStatus] = {"pass": "pass", "fail": "fail", "unknown": p.unknown}
+        status = statuses[verdict]
         threshold = {k: v for k, v in p.model_dump(mode="json").items() if v not in (None, [], ())}
         return Outcome(subject, status, message, measured=comp["expression"] or UNKNOWN, threshold=threshold)

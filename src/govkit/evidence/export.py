@@ -220,7 +220,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
     files["data/log/checkpoint.txt"] = checkpoint.note().encode()
     files["data/log/checkpoint.body"] = checkpoint.body()
     files["data/log/checkpoint.sig"] = checkpoint.raw_signature()
-    export = {
+    export: dict[str, Any] = {
         "format": FORMAT, "govkit_version": __version__, "log_id": log.store.log_id(),
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "scope": scope.__dict__, "checkpoint": {"size": checkpoint.size, "root": checkpoint.root,

@@ -29,6 +29,7 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -62,7 +63,7 @@ def _safe_name(name: str) -> str:
     return name
 
 
-def _check_directory(fh) -> None:
+def _check_directory(fh: BinaryIO) -> None:
     """Refuse too many members before zipfile builds an object for each one.
 
     Reads the end-of-central-directory record (and its ZIP64 form): member count and directory
@@ -144,7 +145,8 @@ def read_zip(path: Path) -> dict[str, bytes]:
 
 
 def read_folder(path: Path) -> dict[str, bytes]:
-    files, total = {}, 0
+    files: dict[str, bytes] = {}
+    total = 0
     for item in sorted(path.rglob("*")):
         if item.is_symlink():
             raise BundleError(f"link in bag: {item}")
@@ -318,10 +320,10 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             raise BundleError(f"{where}: prev_hash does not link to the log")
         body_path = f"data/log/payloads/{seq}.json"
         if body_path in files:
-            body = files[body_path]
-            if hashlib.sha256(body).hexdigest() != e["payload_digest"]:
+            raw = files[body_path]
+            if hashlib.sha256(raw).hexdigest() != e["payload_digest"]:
                 raise BundleError(f"{body_path}: does not match the entry's payload digest")
-            payloads[seq] = json.loads(body)
+            payloads[seq] = json.loads(raw)
         elif seq not in redacted:
             raise BundleError(f"{body_path}: missing, and the entry was not redacted")
     genesis_log = payloads.get(1, {}).get("log_id")

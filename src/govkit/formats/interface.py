@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from govkit.evaluation import Evaluation
 
+__all__ = ["FORMATS", "Formatter", "get_formatter"]
+
 
 class Formatter(ABC):
     name: ClassVar[str]
@@ -31,4 +33,5 @@ FORMATS = {
 
 def get_formatter(name: str) -> Formatter:
     module, _, cls = FORMATS[name].partition(":")
-    return getattr(import_module(module), cls)()
+    formatter_class: type[Formatter] = getattr(import_module(module), cls)
+    return formatter_class()

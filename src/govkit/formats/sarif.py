@@ -106,7 +106,7 @@ class SarifFormatter(Formatter):
     def render(self, evaluation: Evaluation, *, digest: str | None = None, color: bool = False) -> str:
         digest = digest or evaluation.digest
         rules: dict[str, int] = {}
-        descriptors = []
+        descriptors: list[dict[str, Any]] = []
         for f in sorted(evaluation.findings, key=lambda f: f.rule_id):
             if f.rule_id not in rules:
                 rules[f.rule_id] = len(descriptors)

@@ -21,6 +21,8 @@ from govkit.policy.tightening import relaxed_params, relaxes_severity
 from govkit.validation import dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
+__all__ = ["ResolvedPolicy", "ResolvedRule", "load_library", "load_policy", "resolve"]
+
 POLICY_KINDS: dict[str, type[PolicySet] | type[PolicyOverlay]] = {
     "PolicySet": PolicySet,
     "PolicyOverlay": PolicyOverlay,
@@ -199,9 +201,9 @@ def _chain(library: PolicyLibrary, top: PolicyDoc) -> list[PolicyDoc]:
     """From the base PolicySet up to `top`."""
     chain = [top]
     seen = {top.spec.name}
-    while isinstance(chain[-1].spec, PolicyOverlay):
+    while isinstance(spec := chain[-1].spec, PolicyOverlay):
         current = chain[-1]
-        parent_name = current.spec.extends
+        parent_name = spec.extends
         parent = library.sets.get(parent_name) or library.overlays.get(parent_name)
         if parent is None:
             raise current.error(f"extends unknown policy {parent_name!r}", ("extends",))
@@ -232,7 +234,7 @@ def _select_top(library: PolicyLibrary, team: str | None, policy_set: str | None
     build on the laxest one and escape the baseline's locked rules."""
     named = _named(library, policy_set)
     if team is not None:
-        matches = [o for o in library.overlays.values() if o.spec.team == team]
+        matches = [o for o in library.overlays.values() if isinstance(o.spec, PolicyOverlay) and o.spec.team == team]
         if len(matches) > 1:
             names = ", ".join(sorted(o.rel for o in matches))
             raise PolicyError(f"several overlays declare team {team!r}: {names}", file=library.root)

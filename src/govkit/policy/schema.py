@@ -15,7 +15,7 @@ RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 
 
 def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)  # type: ignore[arg-type]
+    return SEVERITIES.index(severity)
 
 
 class AppliesTo(StrictModel):

@@ -68,6 +68,11 @@ def _findings_by_area(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, A
     return out
 
 
+def _rate_bar(group: Mapping[str, Any]) -> Bar:
+    low, high = group["selection_rate_ci"] or (None, None)
+    return Bar(group["group"], group["selection_rate"], low, high, muted=group["small"])
+
+
 def _fairness(measurement: Mapping[str, Any]) -> list[dict[str, Any]]:
     tables = []
     for table in measurement["tables"]:
@@ -77,8 +82,7 @@ def _fairness(measurement: Mapping[str, Any]) -> list[dict[str, Any]]:
             eligible = [g["selection_rate"] for g in groups if not g["small"] and g["selection_rate"] is not None]
             top = max(eligible) if eligible else None
             chart = bar_chart(
-                [Bar(g["group"], g["selection_rate"], *(g["selection_rate_ci"] or [None, None]), muted=g["small"])
-                 for g in groups],
+                [_rate_bar(g) for g in groups],
                 title=f"Selection rate by {table['feature']} (95% interval)",
                 reference=top * FOUR_FIFTHS if top else None,
                 reference_label="four-fifths of the highest rate",

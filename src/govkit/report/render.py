@@ -55,5 +55,6 @@ def render_pdf(inputs: ReportInputs, *, fetcher: AssetOnlyFetcher | None = None)
                                       description="Signed audit-log checkpoint at render time",
                                       created=created, modified=created, relationship="Supplement"))
     document = HTML(string=render_html(inputs), base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-    return document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments,
-                              pdf_identifier=bytes.fromhex(inputs.digest)[:16])
+    pdf: bytes = document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments,
+                                    pdf_identifier=bytes.fromhex(inputs.digest)[:16])
+    return pdf

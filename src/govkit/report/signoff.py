@@ -9,17 +9,22 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from govkit.errors import GovkitError
 from govkit.formats.common import printable
 from govkit.identity import plain_text
 
+if TYPE_CHECKING:  # imported where used, so the CLI starts fast
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+
 Decision = Literal["approve", "reject", "approve-with-conditions"]
+SignerAlgorithm = Literal["rsa-3072", "ecdsa-p256"]
 
 
 def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
-                            algorithm: Literal["rsa-3072", "ecdsa-p256"] = "rsa-3072",
+                            algorithm: SignerAlgorithm = "rsa-3072",
                             days: int = 730) -> tuple[Path, Path]:
     """A self-signed document-signing certificate for organisations without a PKI.
 
@@ -63,7 +68,7 @@ def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
     return key_path, cert_path
 
 
-def _load_certificate(cert_path: Path):  # -> x509.Certificate
+def _load_certificate(cert_path: Path) -> x509.Certificate:
     from cryptography import x509
 
     try:
@@ -198,7 +203,7 @@ def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureRe
             intact=bool(status.intact),
             valid=bool(status.valid),
             trusted=bool(roots) and bool(status.trusted),
-            covers_whole_file=status.coverage.name == "ENTIRE_FILE",
+            covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
             changed_after=changed,
             reason=printable(sig.sig_object.get("/Reason", "")) or None,
             certificate_problem=problem or None,
@@ -206,7 +211,7 @@ def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureRe
     return reports
 
 
-def _load_trust_root(path: Path):  # -> asn1crypto.x509.Certificate
+def _load_trust_root(path: Path) -> asn1_x509.Certificate:
     from pyhanko.keys import load_cert_from_pemder
 
     try:

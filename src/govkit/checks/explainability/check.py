@@ -10,7 +10,7 @@ from pydantic import Field
 
 from govkit.checks.explainability.explain import explain, importance, stratified_sample
 from govkit.checks.explainability.loading import load_model
-from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.datasets import dataset_dialect, load_frame
 
 SAMPLE_ROWS = 5000
@@ -207,7 +207,7 @@ class ExplainabilityCheck(Check):
                              key=lambda f: -shares[f])
             total = sum(shares[f] for f in counted)
             listed = ", ".join(f"{f} {shares[f]:.1%}" for f in counted) or "none"
-            status = "fail" if total > params.max else "pass"
+            status: OutcomeStatus = "fail" if total > params.max else "pass"
             return [Outcome(subject, status, f"share of |SHAP| on protected and proxy features {total:.1%} "
                             f"({listed})", measured=round(total, 6),
                             threshold={"max": params.max, "proxy_threshold": params.proxy_threshold})]

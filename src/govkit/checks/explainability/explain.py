@@ -54,8 +54,9 @@ def explainer_kind(estimator: Any) -> str:
 def _positive_class(values: Any) -> np.ndarray:
     if isinstance(values, list):  # older shap: one array per class
         values = values[-1]
-    values = np.asarray(values)
-    return values[..., -1] if values.ndim == 3 else values
+    array = np.asarray(values)
+    positive: np.ndarray = array[..., -1] if array.ndim == 3 else array
+    return positive
 
 
 def _group_columns(names: list[str], features: list[str]) -> np.ndarray:
@@ -84,9 +85,9 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
 
     features = list(X.columns)
     pre, estimator = split_pipeline(model)
-    data = pre.transform(X) if pre is not None else X
+    transformed: Any = pre.transform(X) if pre is not None else X  # a sparse matrix for some pipelines
     names = list(pre.get_feature_names_out(features)) if pre is not None else features
-    data = np.asarray(data.toarray() if hasattr(data, "toarray") else data, dtype=float)
+    data = np.asarray(transformed.toarray() if hasattr(transformed, "toarray") else transformed, dtype=float)
     kind = explainer_kind(estimator)
     rng = np.random.default_rng(0)
     background = data[rng.choice(len(data), size=min(BACKGROUND, len(data)), replace=False)]
@@ -105,8 +106,9 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
         columns = getattr(estimator, "feature_names_in_", None)
 
         def f(a: np.ndarray) -> np.ndarray:
-            out = predict(pd.DataFrame(a, columns=columns) if columns is not None else a)
-            return out[:, -1] if out.ndim == 2 else out
+            out = np.asarray(predict(pd.DataFrame(a, columns=columns) if columns is not None else a))
+            positive: np.ndarray = out[:, -1] if out.ndim == 2 else out
+            return positive
 
         explainer = shap.PermutationExplainer(f, shap.maskers.Independent(background, max_samples=BACKGROUND))
         evals = 2 * data.shape[1] + 1

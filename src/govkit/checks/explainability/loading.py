@@ -56,7 +56,8 @@ class OnnxModel:
     def _run(self, X: Any) -> list[Any]:
         import numpy as np
 
-        return self.session.run(None, {self.input: np.asarray(X, dtype=np.float32)})
+        outputs: list[Any] = self.session.run(None, {self.input: np.asarray(X, dtype=np.float32)})
+        return outputs
 
     def predict_proba(self, X: Any) -> Any:
         import numpy as np

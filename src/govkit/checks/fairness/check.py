@@ -148,7 +148,7 @@ def _summary_json(table: CohortTable, min_group_size: int) -> dict[str, Any]:
     out: dict[str, Any] = {
         "method": "between_groups",
         "min_group_size": min_group_size,
-        "excluded_groups": [table.label(i) for i in np.flatnonzero(~keep)],
+        "excluded_groups": [table.label(int(i)) for i in np.flatnonzero(~keep)],
         "confidence": CONFIDENCE,
         "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
     }
@@ -277,16 +277,16 @@ class FairnessCheck(Check):
         keep = [g for g in table["groups"] if g["n"] >= p.min_group_size]
         small = len(table["groups"]) - len(keep)
         note = f"; {small} group(s) under n={p.min_group_size} left out" if small else ""
+        checks: list[tuple[tuple[str, ...], Literal["difference", "ratio"], float]] = []
         if isinstance(p, GroupMetricParams):
-            checks = []
             if p.max_difference is not None:
                 checks.append(((p.metric,), "difference", p.max_difference))
             if p.min_ratio is not None:
                 checks.append(((p.metric,), "ratio", p.min_ratio))
         else:
             metrics, how = RULE_METRIC[kind]
-            limit = p.max if isinstance(p, MaxParams) else p.min  # type: ignore[attr-defined]
-            checks = [(metrics, how, limit)]
+            assert isinstance(p, MaxParams | MinParams)
+            checks.append((metrics, how, p.max if isinstance(p, MaxParams) else p.min))
         candidates = []
         for metrics, how, limit in checks:
             for metric in metrics:

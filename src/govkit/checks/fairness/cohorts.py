@@ -65,7 +65,7 @@ FALSE_WORDS = frozenset({"false", "no", "n", "off", "0"})
 MAX_GROUPS = 50
 
 
-def _value_key(value: Any) -> tuple[str, Any]:
+def _value_key(value: Any) -> tuple[str, bool | float | str]:
     """A value as the data holds it, comparable across types: 1 and 1.0 are one number, True is not 1."""
     if isinstance(value, bool | np.bool_):
         return "bool", bool(value)

@@ -68,19 +68,23 @@ def z_for(confidence: float) -> float:
 
 def _most(values: np.ndarray) -> np.ndarray:
     """Max over the last axis ignoring NaN; NaN (no warning, unlike np.nanmax) where every value is undefined."""
-    return np.fmax.reduce(values, axis=-1)
+    most: np.ndarray = np.fmax.reduce(values, axis=-1)
+    return most
 
 
 def _least(values: np.ndarray) -> np.ndarray:
-    return np.fmin.reduce(values, axis=-1)
+    least: np.ndarray = np.fmin.reduce(values, axis=-1)
+    return least
 
 
 def difference(values: np.ndarray, overall: np.ndarray | float, method: Method) -> np.ndarray:
     """Over the last axis (groups), ignoring undefined values."""
     with np.errstate(all="ignore"):
         if method == "between_groups":
-            return _most(values) - _least(values)
-        return _most(np.abs(values - np.asarray(overall)[..., None]))
+            gap: np.ndarray = _most(values) - _least(values)
+        else:
+            gap = _most(np.abs(values - np.asarray(overall)[..., None]))
+    return gap
 
 
 def ratio(values: np.ndarray, overall: np.ndarray | float, method: Method) -> np.ndarray:
@@ -136,7 +140,7 @@ def gap_significance(k1: int, n1: int, k2: int, n2: int) -> GapTest | None:
     if min(expected) < 5:
         from scipy.stats import fisher_exact
 
-        _, p = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])
+        _, p = fisher_exact(np.array([[k1, n1 - k1], [k2, n2 - k2]]))
         return GapTest(float(p), "fisher")
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:

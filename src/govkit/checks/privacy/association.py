@@ -28,9 +28,9 @@ def cramers_v(a: pd.Series, b: pd.Series) -> float:
 
 def correlation_ratio(values: pd.Series, groups: pd.Series) -> float:
     """Correlation ratio eta between a numeric feature and a categorical attribute, 0..1."""
-    x = pd.to_numeric(values, errors="coerce")
-    keep = x.notna()
-    x, g = x[keep].to_numpy(dtype=float), groups[keep].astype(str)
+    numeric = pd.to_numeric(values, errors="coerce")
+    keep = numeric.notna()
+    x, g = numeric[keep].to_numpy(dtype=float), groups[keep].astype(str)
     if len(x) < 2:
         return 0.0
     total = ((x - x.mean()) ** 2).sum()

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.checks.privacy.association import association
 from govkit.checks.privacy.detectors import ColumnScanner, protected_by_name, tokens
 from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, column_labels, scan
@@ -54,11 +54,11 @@ class KAnonymityParams(RuleParams):
     datasets: tuple[Dataset, ...] = Field(default=("training",), json_schema_extra={"stricter": "superset"})
 
 
-def _declared_datasets(manifest: LoadedManifest, names: set[str]) -> list[str]:
+def _declared_datasets(manifest: LoadedManifest, names: set[Dataset]) -> list[str]:
     return [n for n in ("training", "evaluation") if n in names and getattr(manifest.spec.datasets, n) is not None]
 
 
-def _pii_measure(ctx: CheckContext, names: set[str]) -> dict[str, Any]:
+def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, Any]:
     out = {}
     sample = None if ctx.options.full_scan else DEFAULT_SAMPLE
     for name in _declared_datasets(ctx.manifest, names):
@@ -103,8 +103,6 @@ def _qi_sets(ctx: CheckContext) -> list[tuple[str, tuple[str, ...]]]:
 
 def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
     """Equivalence-class sizes over the quasi-identifiers, streamed, as a histogram any k can be read from."""
-    import pandas as pd
-
     results = []
     for name, qis in _qi_sets(ctx):
         spec = getattr(ctx.manifest.spec.datasets, name)
@@ -114,10 +112,10 @@ def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
             frame = batch.to_pandas().fillna("(missing)")
             rows += len(frame)
             counts.update(frame.value_counts(list(qis)).to_dict())
-        sizes = pd.Series(list(counts.values()), dtype="int64").value_counts().sort_index()
+        sizes = sorted(Counter(int(n) for n in counts.values()).items())
         results.append({"dataset": name, "quasi_identifiers": list(qis), "rows": rows, "classes": len(counts),
-                        "smallest": int(sizes.index.min()) if len(sizes) else 0,
-                        "histogram": [[int(size), int(n)] for size, n in sizes.items()]})
+                        "smallest": int(min(counts.values(), default=0)),
+                        "histogram": [[size, n] for size, n in sizes]})
     return results
 
 
@@ -225,7 +223,7 @@ class PrivacyCheck(Check):
         if isinstance(p, PiiParams):
             flagged = [(c["column"], text) for c in info["columns"] if (text := _flagged(c, p))]
             undeclared = [text for column, text in flagged if column not in info["declared"]]
-            status = "fail" if len(undeclared) > p.max_columns else "pass"
+            status: OutcomeStatus = "fail" if len(undeclared) > p.max_columns else "pass"
             message = (f"{name}: {len(undeclared)} undeclared PII column(s): {'; '.join(undeclared)}" if undeclared
                        else f"{name}: no undeclared PII ({len(flagged)} declared PII column(s) found)")
             return Outcome(subject, status, message, measured=len(undeclared), threshold=p.max_columns)
@@ -251,7 +249,7 @@ class PrivacyCheck(Check):
             subject = f"dataset:{r['dataset']}[{','.join(r['quasi_identifiers'])}]"
             text = (f"{r['dataset']}: smallest class {r['smallest']} over {', '.join(r['quasi_identifiers'])}; "
                     f"{share:.2%} of {r['rows']:,} rows in classes smaller than k={p.k}")
-            status = "fail" if share > p.max_share_below_k else "pass"
+            status: OutcomeStatus = "fail" if share > p.max_share_below_k else "pass"
             outcomes.append(Outcome(subject, status, text, measured=round(share, 6),
                                     threshold={"k": p.k, "max_share_below_k": p.max_share_below_k}))
         return outcomes

@@ -137,9 +137,9 @@ class DuckDBSession(SqlSession):
         return self._kinds
 
     def close(self) -> None:
-        if getattr(self, "con", None) is not None:
+        if hasattr(self, "con"):  # absent when __init__ failed, or closed already
             self.con.close()
-            self.con = None
+            del self.con
         shutil.rmtree(self._spill, ignore_errors=True)
 
 

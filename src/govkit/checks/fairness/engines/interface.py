@@ -15,7 +15,7 @@ column with gaps reads the same from CSV and Parquet), NaN and NULL as "Unknown"
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -88,6 +88,12 @@ class GroupCounts:
     key: tuple[str, ...]  # one text value per feature of the grouping; missing values are UNKNOWN
     cells: tuple[int, int, int, int]  # tn, fp, fn, tp
     above_median: int = 0
+
+
+def four_cells(values: Iterable[Any]) -> tuple[int, int, int, int]:
+    """A confusion table as GroupCounts holds it (tn, fp, fn, tp); anything but four values is a bug."""
+    tn, fp, fn, tp = (int(v) for v in values)
+    return tn, fp, fn, tp
 
 
 class CohortSession(ABC):

@@ -31,6 +31,7 @@ from govkit.checks.fairness.engines.interface import (
     Grouping,
     Profile,
     Target,
+    four_cells,
 )
 from govkit.datasets import load_frame
 
@@ -111,13 +112,13 @@ class PandasSession(CohortSession):
         for grouping in target.groupings:
             if not grouping:
                 cells = np.bincount(y * 2 + yhat, minlength=4)
-                out[grouping] = [GroupCounts((), tuple(int(c) for c in cells),  # type: ignore[arg-type]
+                out[grouping] = [GroupCounts((), four_cells(cells),
                                              int(above.sum()) if above is not None else 0)]
                 continue
             table = self._table(grouping, y, yhat)
             tops = (np.bincount(table.codes, weights=above, minlength=len(table.groups)) if above is not None
                     else np.zeros(len(table.groups)))
-            out[grouping] = [GroupCounts(key, tuple(int(c) for c in cells), int(top))  # type: ignore[arg-type]
+            out[grouping] = [GroupCounts(key, four_cells(cells), int(top))
                              for key, cells, top in zip(table.groups, table.counts, tops, strict=True)]
         return out
 

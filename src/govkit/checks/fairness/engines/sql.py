@@ -30,6 +30,7 @@ from govkit.checks.fairness.engines.interface import (
     Grouping,
     Profile,
     Target,
+    four_cells,
 )
 
 SOURCE = "govkit_cohort_source"
@@ -171,7 +172,7 @@ class SqlSession(CohortSession):
             tally = cells[grouping].setdefault(key, [0, 0, 0, 0, 0])
             tally[int(row[2 * width]) * 2 + int(row[2 * width + 1])] += int(row[2 * width + 2])
             tally[4] += int(row[2 * width + 3] or 0)
-        return {g: [GroupCounts(k, tuple(v[:4]), v[4]) for k, v in groups.items()]  # type: ignore[arg-type]
+        return {g: [GroupCounts(k, four_cells(v[:4]), v[4]) for k, v in groups.items()]
                 for g, groups in cells.items()}
 
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
