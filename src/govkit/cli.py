@@ -837,7 +837,10 @@ def profile() -> None:
     """Reference profiles for monitoring: built once from training or evaluation data."""
 
 
-@profile.command("create")
+@profile.command("create", epilog="""\b
+Examples:
+  govkit profile create govkit.yaml
+  govkit profile create govkit.yaml --dataset evaluation --output profiles/credit-scorer-2.1.json""")
 @click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml")
 @click.option("--output", "-o", type=click.Path(path_type=Path),
               help="Profile file (default: monitoring.reference.profile of the manifest, else profile.json).")

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from govkit.checks.fairness.metrics import summaries
-from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.monitoring.drift import DEFAULT_THRESHOLDS, P_VALUE_MEASURES, drifted
 
 Measure = Literal["auto", "psi", "ks", "wasserstein", "jensenshannon", "chisquare"]
@@ -116,6 +116,13 @@ def _judged(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Outcome | No
             yield w, None
 
 
+def _closeness(result: tuple[str, str, float | None, float, bool | None]) -> float:
+    """How near a judged (column, measure, value, threshold, drifted) result came to drifting."""
+    value = result[2]
+    assert value is not None  # judged results have a value
+    return -value if result[1] in P_VALUE_MEASURES else value
+
+
 class MonitoringCheck(Check):
     name = "monitoring"
     title = "Post-market monitoring"
@@ -177,7 +184,7 @@ class MonitoringCheck(Check):
             problems.append((p.new, f"new column(s) {', '.join(schema['new'])}"))
         if not problems:
             return Outcome("schema", "pass", "production columns and types match the reference", measured=schema)
-        status = "fail" if any(s == "fail" for s, _ in problems) else "warn"
+        status: OutcomeStatus = "fail" if any(s == "fail" for s, _ in problems) else "warn"
         return Outcome("schema", status, "; ".join(m for _, m in problems), measured=schema)
 
     # --- drift --------------------------------------------------------------------------------
@@ -220,7 +227,7 @@ class MonitoringCheck(Check):
                 assert isinstance(p, DatasetDriftParams)
                 share = len(bad) / len(judged) if judged else 0.0
                 listed = ", ".join(f"{n} ({m} {_fmt(v)})" for n, m, v, _, _ in bad) or "none"
-                status = "fail" if share > p.max_share else "pass"
+                status: OutcomeStatus = "fail" if share > p.max_share else "pass"
                 out.append(Outcome(scope, status, f"{scope}: {len(bad)} of {len(judged)} features drifted "
                                    f"(share {share:.2f}, max {p.max_share}): {listed}", measured=share,
                                    threshold={"max_share": p.max_share}))
@@ -230,7 +237,7 @@ class MonitoringCheck(Check):
                 out.append(Outcome(f"{scope} {n}", "fail", f"{scope}: {n} drifted: {m} {_fmt(v)} {op} {t}",
                                    measured=v, threshold={"measure": m, "threshold": t}))
             if not bad:
-                worst = max(judged, key=lambda r: -r[2] if r[1] in P_VALUE_MEASURES else r[2], default=None)
+                worst = max(judged, key=_closeness, default=None)
                 detail = f"; closest: {worst[0]} {worst[1]} {_fmt(worst[2])}" if worst else ""
                 out.append(Outcome(scope, "pass", f"{scope}: {len(judged)} column(s), none drifted{detail}"))
         return out

@@ -196,7 +196,7 @@ def count_dataset(path: Path, plan: CountPlan, present: Sequence[str]) -> tuple[
     session = open_session(path, wanted)
     try:
         session.con.execute("SET TimeZone = 'UTC'")
-        kinds = dict(session.column_kinds())
+        kinds: dict[str, str] = dict(session.column_kinds())
         fitted = fit_plan(plan, kinds)
         counter = _Counter(session, fitted, path)
         counter.create_view()

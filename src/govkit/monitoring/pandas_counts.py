@@ -40,7 +40,8 @@ def timestamps(series: pd.Series, column: str, file: Path) -> np.ndarray:
         shown = raw.dropna()
         what = f"cannot be read as timestamps (e.g. {str(shown.iloc[0])!r})" if len(shown) else "are missing"
         raise DataError(f"{int(bad.sum())} values of timestamp column {column!r} {what}", file=file)
-    return ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    times: np.ndarray = ts.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    return times
 
 
 def window_codes(times: np.ndarray, plan: CountPlan) -> tuple[np.ndarray, list[str]]:
@@ -71,9 +72,9 @@ def numeric_counts(values: np.ndarray, finder: CellFinder, slice_codes: np.ndarr
     low = np.full(size, np.nan)
     high = np.full(size, np.nan)
     if len(v) and extremes:
-        extremes = pd.Series(v).groupby(codes).agg(["min", "max"])
-        low[extremes.index.to_numpy()] = extremes["min"].to_numpy()
-        high[extremes.index.to_numpy()] = extremes["max"].to_numpy()
+        by_slice = pd.Series(v).groupby(codes).agg(["min", "max"])
+        low[by_slice.index.to_numpy()] = by_slice["min"].to_numpy()
+        high[by_slice.index.to_numpy()] = by_slice["max"].to_numpy()
     return NumericCounts(
         counts=np.bincount(flat, minlength=size * cells).reshape(size, cells),
         sums=np.bincount(flat, weights=v, minlength=size * cells).reshape(size, cells),
@@ -88,7 +89,7 @@ def _value_maps(texts: pd.Series, slice_codes: np.ndarray, size: int) -> tuple[l
     codes, uniques = pd.factorize(texts[~missing], sort=True)
     flat = np.bincount(slice_codes[~missing] * len(uniques) + codes, minlength=size * len(uniques))
     table = flat.reshape(size, len(uniques))
-    maps = [{str(uniques[j]): int(row[j]) for j in np.flatnonzero(row)} for row in table]
+    maps = [{str(uniques[int(j)]): int(row[j]) for j in np.flatnonzero(row)} for row in table]
     return maps, np.bincount(slice_codes[missing], minlength=size)
 
 
@@ -99,9 +100,9 @@ def count_frame(frame: pd.DataFrame, plan: CountPlan, windows: tuple[np.ndarray,
     keys: list[SliceKey] = []
     parts: list[tuple[np.ndarray, int, np.ndarray]] = []  # (slice code per row, size, kept slices)
     groupings: list[tuple[str | None, list[str], np.ndarray]] = [(None, [""], np.zeros(n, dtype=np.int64))]
-    for feature in plan.cohorts:
-        enc = encode(feature, frame[feature])
-        groupings.append((feature, list(enc.labels), enc.codes))
+    for cohort in plan.cohorts:
+        enc = encode(cohort, frame[cohort])
+        groupings.append((cohort, list(enc.labels), enc.codes))
     for feature, groups, g_codes in groupings:
         codes = w_codes * len(groups) + g_codes
         size = len(labels) * len(groups)

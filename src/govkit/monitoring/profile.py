@@ -188,7 +188,8 @@ class Reference:
 
     @property
     def roles(self) -> dict[str, Any]:
-        return self.data["roles"]
+        roles: dict[str, Any] = self.data["roles"]
+        return roles
 
 
 def _need(data: Any, key: str, kind: type | tuple[type, ...], file: Path) -> Any:

@@ -9,6 +9,7 @@ windows without needing a row order; it is named by its first timestamp.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -80,7 +81,7 @@ def as_datetime(value: object) -> datetime:
 LOGICAL = {"int": "numeric", "float": "numeric", "bool": "categorical", "text": "categorical"}
 
 
-def fit_plan(plan: CountPlan, kinds: dict[str, str]) -> CountPlan:
+def fit_plan(plan: CountPlan, kinds: Mapping[str, str]) -> CountPlan:
     """The plan restricted to what production data can be counted as: a missing column or a numeric
     column that turned into text is left out here and reported by the schema measures instead."""
     return replace(
