@@ -217,3 +217,18 @@ def test_validate_checks_each_file_against_the_schema_its_kind_names(project) ->
     assert bad.exit_code == 2
     assert bad.stderr.strip() == (f"error: {unknown}:2: kind: kind must be one of ModelManifest, PolicySet, "
                                   "PolicyOverlay, Waivers")
+
+
+def test_recorded_library_versions_equal_the_package_metadata() -> None:
+    """The fast dist-info folder scan gives what importlib.metadata says, library by library."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from govkit.versions import RESULT_LIBRARIES, library_versions
+
+    found = library_versions()
+    for name in RESULT_LIBRARIES:
+        try:
+            expected: str | None = version(name)
+        except PackageNotFoundError:
+            expected = None
+        assert found[name] == expected, name

@@ -18,10 +18,10 @@ from govkit.checks.fairness.counts import (
     RunningU,
     count_table,
     encode,
-    key_text,
     tie_safe_slices,
 )
 from govkit.checks.fairness.engines.interface import (
+    UNKNOWN,
     CohortEngine,
     CohortSession,
     ColumnKind,
@@ -79,9 +79,16 @@ class PandasSession(CohortSession):
         return Profile(rows=len(self.frame), label=self._column(label, limit),
                        prediction=self._column(prediction, limit), score_kind=kind, score_invalid=invalid)
 
+    def _encode(self, name: str) -> Encoded:
+        """A sensitive column's group codes, computed once for the group check and every table."""
+        if name not in self._encoded:
+            self._encoded[name] = encode(name, self.frame[name])
+        return self._encoded[name]
+
     def groups(self, column: str, limit: int) -> tuple[int, tuple[Any, ...]]:
-        distinct = key_text(self.frame[column]).dropna().unique()
-        return len(distinct), tuple(_python(v) for v in distinct[:limit])
+        encoded = self._encode(column)
+        distinct = [label for label in encoded.labels if not (encoded.unknown_count and label == UNKNOWN)]
+        return len(distinct), tuple(distinct[:limit])
 
     def order_statistics(self, column: str, ranks: Sequence[int]) -> tuple[float, ...]:
         values = np.partition(self.frame[column].to_numpy(dtype=float), list(ranks))
@@ -96,10 +103,7 @@ class PandasSession(CohortSession):
 
     def _table(self, grouping: Grouping, y: np.ndarray, yhat: np.ndarray) -> CountTable:
         if grouping not in self._tables:
-            for name in grouping:
-                if name not in self._encoded:
-                    self._encoded[name] = encode(name, self.frame[name])
-            self._tables[grouping] = count_table([self._encoded[n] for n in grouping], y, yhat)
+            self._tables[grouping] = count_table([self._encode(n) for n in grouping], y, yhat)
         return self._tables[grouping]
 
     def counts(self, target: Target, median: float | None) -> dict[Grouping, list[GroupCounts]]:
