@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from govkit.controls.catalogue import bundled_dir, load_catalogues
+from conftest import Project
+from govkit.controls.catalogue import load_catalogues
 from govkit.errors import ControlError
 
 # counts from the primary sources, kept here independently of the catalogue files
@@ -85,6 +86,111 @@ def test_a_catalogue_with_a_duplicate_id_is_refused_with_its_line(tmp_path: Path
         load_catalogues(tmp_path)
 
 
-def test_the_wheel_ships_the_catalogue() -> None:
-    text = (bundled_dir().parent / "pyproject.toml").read_text()
-    assert '"controls" = "govkit/_controls"' in text
+# --- rules carry controls ---------------------------------------------------------------------
+
+TAGS = {"T-LIC-001": ["nist-ai-rmf:GOVERN-6.1", "iso-42001:A.10.3"], "T-LIC-002": ["iso-42001:A.7.3"]}
+
+
+def _tag(policy: dict) -> None:
+    for rule in policy["rules"]:
+        if rule["id"] in TAGS:
+            rule["controls"] = TAGS[rule["id"]]
+
+
+def test_policy_validate_rejects_an_unknown_control_with_file_and_line(project: Project) -> None:
+    def bad(policy: dict) -> None:
+        _tag(policy)
+        policy["rules"][1]["controls"] = ["iso-42001:A.7.3", "iso-42001:A.6.10"]  # A.6.10 does not exist
+    path = project.policy(bad)
+    result = project.run(f"policy validate {project.root / 'policies'}")
+    assert result.exit_code == 2
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "A.6.10" in text)
+    assert f"base.yaml:{line}: rules[1].controls[1]: unknown control 'iso-42001:A.6.10'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_policy_validate_names_the_known_frameworks_for_an_unknown_one(project: Project) -> None:
+    project.policy(lambda p: p["rules"][0].__setitem__("controls", ["nist-rmf:MAP-1.1"]))
+    result = project.run(f"policy validate {project.root / 'policies'}")
+    assert result.exit_code == 2
+    assert "no framework 'nist-rmf'; known: eu-ai-act, iso-42001, nist-ai-rmf" in result.output
+
+
+def test_an_internal_framework_validates_with_controls_option_and_env(project: Project, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+    folder = tmp_path / "internal"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme-mrm", "MRM-07")))
+    project.policy(lambda p: p["rules"][0].__setitem__("controls", ["acme-mrm:MRM-07"]))
+    policies = project.root / "policies"
+    assert project.run(f"policy validate {policies}").exit_code == 2
+    assert project.run(f"policy validate {policies} --controls {folder}").exit_code == 0
+    monkeypatch.setenv("GOVKIT_CONTROLS", str(folder))
+    assert project.run(f"policy validate {policies}").exit_code == 0
+
+
+def _overlay(project: Project, overrides: dict) -> None:
+    project.write("policies/team.yaml", {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": "alpha",
+                                         "extends": "base", "team": "alpha", "overrides": overrides})
+
+
+def test_an_overlay_adds_controls_and_cannot_remove_one(project: Project) -> None:
+    from govkit.policy.loader import load_policy
+
+    project.policy(_tag)
+    # the overlay lists one old and one new control: the result keeps both old ones and adds the new
+    _overlay(project, {"T-LIC-001": {"controls": ["iso-42001:A.10.3", "eu-ai-act:art-17-1-e"]},
+                       "T-LIC-002": {"controls": []}})
+    resolved = load_policy(project.root / "policies", team="alpha")
+    rule = resolved.rule("T-LIC-001")
+    assert rule is not None and rule.controls == ("nist-ai-rmf:GOVERN-6.1", "iso-42001:A.10.3", "eu-ai-act:art-17-1-e")
+    assert rule.provenance["controls"].startswith("team.yaml")
+    lic2 = resolved.rule("T-LIC-002")
+    assert lic2 is not None and lic2.controls == ("iso-42001:A.7.3",)  # an empty list removes nothing
+    untagged = load_policy(project.root / "policies", team="nobody")
+    assert untagged.rule("T-LIC-001").controls == ("nist-ai-rmf:GOVERN-6.1", "iso-42001:A.10.3")  # type: ignore
+
+
+def test_an_overlay_citing_an_unknown_control_is_refused(project: Project) -> None:
+    project.policy(_tag)
+    _overlay(project, {"T-LIC-001": {"controls": ["eu-ai-act:art-99-1"]}})
+    result = project.run(f"policy validate {project.root / 'policies'}")
+    assert result.exit_code == 2
+    assert "team.yaml:" in result.output and "overrides.T-LIC-001.controls[0]: unknown control" in result.output
+
+
+def test_untagged_policies_keep_their_digest(project: Project) -> None:
+    from govkit.policy.loader import load_policy
+
+    resolved = load_policy(project.root / "policies")
+    assert all("controls" not in r.to_dict() for r in resolved.rules)
+    project.policy(_tag)
+    assert load_policy(project.root / "policies").digest != resolved.digest
+
+
+def test_findings_carry_controls_in_every_output(project: Project) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    project.policy(_tag)
+    project.manifest(lambda m: m["datasets"]["training"].__setitem__("license", "CC-BY-NC-4.0"))  # T-LIC-002 fails
+    out = project.root / "out"
+    result = project.check(f"--no-log --soft-fail --format json -o {out}/e.json --format sarif -o {out}/e.sarif "
+                           f"--format junit -o {out}/e.xml --format markdown -o {out}/e.md")
+    assert result.exit_code == 0, result.output
+    findings = json.loads((out / "e.json").read_text())["findings"]
+    by_rule = {f["rule_id"]: f for f in findings}
+    assert by_rule["T-LIC-001"]["controls"] == TAGS["T-LIC-001"]
+    assert "controls" not in by_rule["T-LIC-003"]  # untagged rule: key absent, as before
+    sarif = json.loads((out / "e.sarif").read_text())
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(TAGS["T-LIC-001"]) <= set(rules["T-LIC-001"]["properties"]["tags"])
+    cases = ET.parse(out / "e.xml").getroot().iter("testcase")
+    props = {c.get("classname"): [p.get("value") for p in c.iter("property") if p.get("name") == "control"]
+             for c in cases}
+    assert props["govkit.license.T-LIC-002"] == TAGS["T-LIC-002"]
+    md = (out / "e.md").read_text()
+    assert "| Finding | Controls |" in md
+    row = next(line for line in md.splitlines() if "| T-LIC-002 |" in line)
+    assert row.endswith("| iso-42001:A.7.3 |")
