@@ -194,3 +194,117 @@ def test_findings_carry_controls_in_every_output(project: Project) -> None:
     assert "| Finding | Controls |" in md
     row = next(line for line in md.splitlines() if "| T-LIC-002 |" in line)
     assert row.endswith("| iso-42001:A.7.3 |")
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+ACME = {"T-LIC-001": ["acme:C-1"], "T-LIC-002": ["acme:C-2", "acme:C-1"]}
+
+
+@pytest.fixture
+def covered(project: Project, tmp_path: Path) -> tuple[Project, Path]:
+    """Two models evaluated under a policy citing an internal framework acme (C-1..C-4)."""
+    import yaml
+    folder = tmp_path / "catalogues"
+    folder.mkdir()
+    (folder / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme", "C-1", "C-2", "C-3", "C-4")))
+
+    def tag(policy: dict) -> None:
+        for rule in policy["rules"]:
+            rule["controls"] = ACME.get(rule["id"], [])
+    project.policy(tag)
+    return project, folder
+
+
+def _checks(project: Project, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVKIT_CONTROLS", str(folder))
+    assert project.check("--team alpha").exit_code == 0
+    project.manifest(lambda m: (m["model"].__setitem__("name", "other"),
+                                m["datasets"]["training"].__setitem__("license", "CC-BY-NC-4.0")))
+    assert project.check("--team alpha --soft-fail").exit_code == 0
+    project.manifest(lambda m: m["model"].__setitem__("name", "other"))
+    assert project.check("--team beta").exit_code == 0  # another team's newer (passing) run is not alpha's evidence
+
+    def later(policy: dict) -> None:  # a rule added after the runs: its control is not evaluated yet
+        for rule in policy["rules"]:
+            rule["controls"] = ACME.get(rule["id"], [])
+        policy["rules"].append({"id": "T-LIC-004", "title": "x", "check": "license.model", "severity": "low",
+                                "controls": ["acme:C-4"]})
+    project.policy(later)
+
+
+EXPECTED = {"acme:C-1": {"other": "fail", "scorer": "pass"}, "acme:C-2": {"other": "fail", "scorer": "pass"},
+            "acme:C-3": {"other": "not covered", "scorer": "not covered"},
+            "acme:C-4": {"other": "not evaluated", "scorer": "not evaluated"}}
+
+
+def test_coverage_matrix_in_every_format(covered: tuple[Project, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+    import io
+    import json
+
+    project, folder = covered
+    _checks(project, folder, monkeypatch)
+    base = f"controls coverage --policy {project.root / 'policies'} --team alpha --framework acme --format"
+    result = project.run(f"{base} json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [m["name"] for m in doc["models"]] == ["other", "scorer"]
+    assert {r["control"]: r["results"] for r in doc["controls"]} == EXPECTED
+    assert {r["control"]: r["rules"] for r in doc["controls"]}["acme:C-1"] == ["T-LIC-001", "T-LIC-002"]
+    rows = list(csv.reader(io.StringIO(project.run(f"{base} csv").stdout)))
+    assert rows[0] == ["control", "title", "rules", "other@1.4.0", "scorer@1.4.0"]
+    assert {r[0]: {"other": r[3], "scorer": r[4]} for r in rows[1:]} == EXPECTED
+    md = project.run(f"{base} markdown").stdout
+    assert "| acme:C-2 | t | T-LIC-002 | fail | pass |" in md
+    assert "3 of 4 controls covered" in md
+    table = project.run(f"{base} table").stdout
+    assert "acme:C-3" in table and "not covered" in table and "not evaluated" in table
+
+
+def test_coverage_require_exits_1_on_an_uncovered_control(covered: tuple[Project, Path]) -> None:
+    project, folder = covered
+    base = f"controls coverage --policy {project.root / 'policies'} --controls {folder} --no-log --format csv"
+    missing = project.run(f"{base} --require acme")
+    assert missing.exit_code == 1
+    assert "acme: 2 control(s) not covered by any rule: acme:C-3, acme:C-4" in missing.stderr
+    project.policy(lambda p: p["rules"][0].__setitem__("controls", ["acme:C-1", "acme:C-2", "acme:C-3", "acme:C-4"]))
+    assert project.run(f"{base} --require acme").exit_code == 0
+    unknown = project.run(f"{base} --require acme-typo")
+    assert unknown.exit_code == 2 and "unknown framework 'acme-typo'" in unknown.stderr
+
+
+def test_coverage_of_the_demo_policies_covers_what_they_cite(project: Project) -> None:
+    import json
+
+    policies = Path(__file__).resolve().parents[1] / "policies"
+    result = project.run(f"controls coverage --policy {policies} --team lending --no-log --format json")
+    assert result.exit_code == 0, result.output
+    rows = {r["control"]: r["rules"] for r in json.loads(result.stdout)["controls"]}
+    assert len(rows) == 123 + 72 + 38 + 10 + 1
+    assert rows["eu-ai-act:art-10-2-f"] == ["GK-FAIR-001", "GK-FAIR-002", "GK-PRIV-004"]
+    assert "GK-FAIR-002" in rows["nist-ai-rmf:MAP-1.1"]  # added by the lending overlay
+    assert rows["nist-ai-rmf:GOVERN-1.6"] == []
+
+
+def test_coverage_trusts_only_evaluations_that_verify(covered: tuple[Project, Path],
+                                                      monkeypatch: pytest.MonkeyPatch, isolated_log: Path) -> None:
+    import json
+    import os
+
+    from backends import SqliteBackend
+
+    project, folder = covered
+    _checks(project, folder, monkeypatch)
+    db = os.environ["GOVKIT_DB"]
+    raw = SqliteBackend(Path(db).parent).raw(db)
+    seq, body = raw.execute("SELECT p.seq, p.body FROM payloads p JOIN entries e ON e.seq = p.seq "
+                                              "WHERE e.action = 'evaluation.recorded' AND e.subject LIKE 'other@%' "
+                                              "ORDER BY p.seq LIMIT 1").fetchone()
+    forged = json.loads(body)
+    for finding in forged["evaluation"]["findings"]:
+        finding["status"] = "pass"  # the failing result rewritten as a pass
+    raw.execute("UPDATE payloads SET body = ? WHERE seq = ?", [json.dumps(forged).encode(), seq])
+    result = project.run(f"controls coverage --policy {project.root / 'policies'} --team alpha --framework acme")
+    assert result.exit_code == 1  # verification failed
+    assert "does not verify" in result.stderr and "pass" not in result.stdout

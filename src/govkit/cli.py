@@ -824,6 +824,11 @@ def verify_bundle(bundle: Path, trusted_key: Path | None) -> None:
     sys.exit(bundle_verify.main(args))
 
 
+from govkit.controls.commands import controls_group  # noqa: E402  (light: click only; work is imported lazily)
+
+cli.add_command(controls_group)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="govkit", standalone_mode=True)
