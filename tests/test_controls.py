@@ -308,3 +308,78 @@ def test_coverage_trusts_only_evaluations_that_verify(covered: tuple[Project, Pa
     result = project.run(f"controls coverage --policy {project.root / 'policies'} --team alpha --framework acme")
     assert result.exit_code == 1  # verification failed
     assert "does not verify" in result.stderr and "pass" not in result.stdout
+
+
+# --- NYC LL144 bias audit summary -------------------------------------------------------------
+
+def _ll144_project(project: Project) -> Path:
+    rows = ["y,yhat,score,f1,f2,sex,race"]
+    for i in range(300):
+        sex = "" if i % 50 == 7 else ("F" if i % 2 else "M")  # 6 with unknown sex
+        race = "D" if i % 75 == 3 else "ABC"[i % 3]  # D: 4 of 300, under 2%
+        yhat = int((i * 7) % 10 < (6 if sex == "M" else 4) + (race == "B"))
+        rows.append(f"{i % 2},{yhat},{(i * 37 % 100) / 100},{i % 5},{i % 3},{sex},{race}")
+    project.write("data/eval.csv", "\n".join(rows) + "\n")
+    project.manifest(lambda m: m.__setitem__("sensitive_features", ["sex", "race"]))
+    project.policy(lambda p: p["rules"].append({"id": "T-FAIR-001", "title": "selection rates",
+                                                "check": "fairness.demographic_parity_ratio",
+                                                "params": {"min": 0.0, "min_group_size": 1}, "severity": "low"}))
+    out = project.root / "e.json"
+    assert project.check(f"--format json -o {out}").exit_code == 0
+    return out
+
+
+def test_ll144_summary_is_recomputed_independently_from_the_evaluation_json(project: Project) -> None:
+    import json
+
+    evaluation = json.loads(_ll144_project(project).read_text())
+    result = project.run("controls ll144 --latest scorer --sex sex --race race --exclude-small --format json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    fairness = evaluation["measurements"]["fairness"]
+    assessed = fairness["overall"]["n"]
+    assert summary["individuals_assessed"] == assessed == 300
+    for section, features in zip(summary["sections"], (["sex"], ["race"], ["sex", "race"]), strict=True):
+        table = next(t for t in fairness["tables"] if sorted(t["features"]) == sorted(features))
+        known = [g for g in table["groups"] if "Unknown" not in g["key"].values()]
+        rate = {tuple(g["key"][f] for f in features): (g["fp"] + g["tp"]) / g["n"] for g in known}
+        n = {tuple(g["key"][f] for f in features): g["n"] for g in known}
+        small = {k for k, v in n.items() if v / assessed < 0.02}
+        top = max(v for k, v in rate.items() if k not in small)
+        got = {tuple(c["category"]): c for c in section["categories"]}
+        assert set(got) == set(rate)
+        for key, c in got.items():
+            assert c["n"] == n[key] and c["rate"] == pytest.approx(rate[key])
+            assert c["excluded"] == (key in small)
+            assert c["impact_ratio"] == (None if key in small else pytest.approx(rate[key] / top))
+        assert section["unknown_count"] == table["unknown_count"]
+        assert sum(n.values()) + section["unknown_count"] == assessed
+    sex_unknown = summary["sections"][0]["unknown_count"]
+    assert sex_unknown == 6
+    assert any(c["excluded"] for c in summary["sections"][1]["categories"])  # race D is under 2%
+
+
+def test_ll144_markdown_states_the_exclusion_and_scoring_rates_come_from_the_json(project: Project) -> None:
+    import json
+
+    evaluation = json.loads(_ll144_project(project).read_text())
+    md = project.run("controls ll144 --latest scorer --sex sex --race race --exclude-small").stdout
+    assert "Number of individuals assessed: 300" in md
+    assert "left out of the impact ratios (" in md and "D (n=4), F & D (n=2)" in md and "excluded (under 2%)" in md
+    assert "Individuals with an unknown category: 6" in md
+    digest = evaluation["evaluation_digest"]
+    scoring = json.loads(project.run(f"controls ll144 {digest[:12]} --sex sex --race race --rate scoring --format json")
+                         .stdout)
+    table = next(t for t in evaluation["measurements"]["fairness"]["tables"] if t["features"] == ["sex"])
+    expected = {g["key"]["sex"]: g["scoring_rate"] for g in table["groups"] if g["key"]["sex"] != "Unknown"}
+    assert {c["category"][0]: c["rate"] for c in scoring["sections"][0]["categories"]} == expected
+    assert scoring["evaluation_digest"] == digest
+    csv_out = project.run("controls ll144 --latest scorer --sex sex --race race --format csv").stdout
+    assert csv_out.splitlines()[0] == "section,category,individuals,selection_rate,impact_ratio,excluded"
+
+
+def test_ll144_needs_the_columns_in_the_evaluation(project: Project) -> None:
+    _ll144_project(project)
+    result = project.run("controls ll144 --latest scorer --sex sex --race ethnicity")
+    assert result.exit_code == 2 and "no cohort table for ethnicity" in result.stderr
+    assert project.run("controls ll144 --sex sex --race race").exit_code == 2

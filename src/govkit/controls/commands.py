@@ -64,3 +64,34 @@ def coverage(policy_path: Path, team: str | None, policy_set: str | None, framew
         click.echo(f"{name}: {len(refs)} control(s) not covered by any rule: {', '.join(refs)}", err=True)
     if missing:
         sys.exit(EXIT_BLOCKING)
+
+
+@controls_group.command("ll144", epilog="""\b
+Examples:
+  govkit controls ll144 --latest credit-scorer --sex sex --race race
+  govkit controls ll144 3f2a9c1e --sex gender --race ethnicity --exclude-small --format csv""")
+@click.argument("evaluation_digest", required=False)
+@click.option("--latest", "model", help="The latest recorded evaluation of this model instead of a digest.")
+@click.option("--sex", required=True, help="The sensitive-feature column that holds sex.")
+@click.option("--race", required=True, help="The sensitive-feature column that holds race/ethnicity.")
+@click.option("--rate", type=click.Choice(["selection", "scoring"]), default="selection", show_default=True,
+              help="scoring: share above the sample median, for tools that output a continuous score.")
+@click.option("--exclude-small", is_flag=True, help="Leave categories under 2% of the data out of the impact ratios.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]), default="markdown",
+              show_default=True)
+@click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
+def ll144(evaluation_digest: str | None, model: str | None, sex: str, race: str, rate: str, exclude_small: bool,
+          fmt: str, db: str) -> None:
+    """NYC Local Law 144 bias audit summary of a recorded evaluation (read verified from the log)."""
+    from govkit.audit.log import AuditLog
+    from govkit.audit.records import find_evaluation
+    from govkit.controls.ll144 import render, summarise
+
+    if (evaluation_digest is None) == (model is None):
+        raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL (one of them)")
+    with AuditLog(db, create=False) as log:
+        _, payload = find_evaluation(log, digest=evaluation_digest, model=model)
+    summary = summarise(payload["evaluation"], payload["evaluation_digest"], sex=sex, race=race,
+                        rate=rate,  # type: ignore[arg-type]
+                        exclude_small=exclude_small)
+    click.echo(render(summary, fmt), nl=False)

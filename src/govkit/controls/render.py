@@ -21,7 +21,7 @@ def _cells(cov: Coverage) -> list[list[str]]:
     return [[r.control, r.title, " ".join(r.rules), *r.results] for r in cov.rows]
 
 
-def _csv_cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """Spreadsheets run a cell that starts with = + - @ as a formula: quote it as text."""
     text = printable(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -34,7 +34,7 @@ def render(cov: Coverage, fmt: str, *, color: bool = False) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         for row in [_header(cov), *_cells(cov)]:
-            writer.writerow([_csv_cell(c) for c in row])
+            writer.writerow([csv_cell(c) for c in row])
         return out.getvalue()
     covered = sum(1 for r in cov.rows if r.rules)
     summary = (f"{covered} of {len(cov.rows)} controls covered by a rule; policy {cov.policy}, "
