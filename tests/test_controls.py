@@ -383,3 +383,23 @@ def test_ll144_needs_the_columns_in_the_evaluation(project: Project) -> None:
     result = project.run("controls ll144 --latest scorer --sex sex --race ethnicity")
     assert result.exit_code == 2 and "no cohort table for ethnicity" in result.stderr
     assert project.run("controls ll144 --sex sex --race race").exit_code == 2
+
+
+def test_coverage_escapes_model_names_in_every_format(covered: tuple[Project, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+    import io
+
+    project, folder = covered
+    monkeypatch.setenv("GOVKIT_CONTROLS", str(folder))
+    project.manifest(lambda m: m["model"].update(name="=HYPERLINK(1) | ### <b>[bold]x", version="1.0@evil\n::x"))
+    assert project.check("--team alpha").exit_code == 0
+    base = f"controls coverage --policy {project.root / 'policies'} --team alpha --framework acme --format"
+    header = next(csv.reader(io.StringIO(project.run(f"{base} csv").stdout)))
+    assert header[3].startswith("'=HYPERLINK(1)")
+    md = project.run(f"{base} markdown").stdout
+    assert "<b>" not in md and "&lt;b&gt;" in md and "\\| \\#\\#\\#" in md
+    table = project.run(f"{base} table").stdout
+    assert "[bold]x" in table and "\n::x" not in table
+    json_out = project.run(f"{base} json").stdout
+    assert '"=HYPERLINK(1) | ### <b>[bold]x"' in json_out  # the model was found despite the @ in its version

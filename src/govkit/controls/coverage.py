@@ -70,11 +70,11 @@ def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str]
     wanted = set(models)
     entries = log.entries(action=EVALUATION_RECORDED, model=models[0] if len(models) == 1 else None)
     for entry in reversed(entries):
-        name = entry.subject.rpartition("@")[0]
-        if name in found or (wanted and name not in wanted):
+        stored = (log.payload(entry.seq) or {}).get("evaluation")  # unverified: only to choose what to verify
+        if not isinstance(stored, dict) or (team is not None and stored.get("team") != team):
             continue
-        stored = log.payload(entry.seq)  # unverified: only to skip other teams' entries cheaply
-        if stored is None or (team is not None and stored.get("evaluation", {}).get("team") != team):
+        name = str(stored.get("model", {}).get("name"))
+        if name in found or (wanted and name not in wanted):
             continue
         payload = log.read_verified(entry)
         evaluation = payload["evaluation"]
