@@ -92,6 +92,5 @@ def ll144(evaluation_digest: str | None, model: str | None, sex: str, race: str,
     with AuditLog(db, create=False) as log:
         _, payload = find_evaluation(log, digest=evaluation_digest, model=model)
     summary = summarise(payload["evaluation"], payload["evaluation_digest"], sex=sex, race=race,
-                        rate=rate,  # type: ignore[arg-type]
-                        exclude_small=exclude_small)
+                        rate="scoring" if rate == "scoring" else "selection", exclude_small=exclude_small)
     click.echo(render(summary, fmt), nl=False)
