@@ -45,8 +45,8 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     assert {p.name for p in dist.iterdir()} == {f"govkit-{__version__}.tar.gz", WHEEL_NAME}
     with tarfile.open(dist / f"govkit-{__version__}.tar.gz") as sdist:
         top = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
-    assert {"src", "policies", "examples", "schemas", "tests", "docs", "action.yml", ".pre-commit-hooks.yaml", "ci",
-            "LICENSE", "README.md", "pyproject.toml"} <= top, top
+    assert {"src", "policies", "controls", "examples", "schemas", "tests", "docs", "action.yml",
+            ".pre-commit-hooks.yaml", "ci", "LICENSE", "README.md", "pyproject.toml"} <= top, top
     assert not {".ci", "benchmarks", "reports"} & top
     with zipfile.ZipFile(dist / WHEEL_NAME) as wheel:
         files = set(wheel.namelist())
@@ -54,6 +54,8 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     demo = {f"govkit/_demo/{EXAMPLE.as_posix()}/{name}" for name in COPIED}
     demo |= {f"govkit/_demo/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "policies").rglob("*.yaml")}
     assert demo <= files, sorted(demo - files)
+    controls = {f"govkit/_controls/{p.name}" for p in (ROOT / "controls").glob("*.yaml")}
+    assert controls and controls <= files, sorted(controls - files)
     assert {"govkit/licensing/catalogue.yaml", "govkit/report/templates/report.html.j2"} <= files
     assert f"govkit-{__version__}.dist-info/licenses/LICENSE" in files
     assert not any(name.startswith(("tests/", "examples/", "policies/")) for name in files)

@@ -418,11 +418,13 @@ def policy() -> None:
 
 @policy.command("validate", epilog="Example:\n\n  govkit policy validate policies/")
 @click.argument("path", type=click.Path(path_type=Path), default="policies")
-def policy_validate(path: Path) -> None:
+@click.option("--controls", "controls_dir", type=click.Path(path_type=Path), envvar="GOVKIT_CONTROLS",
+              help="Folder of extra control catalogues (added to the bundled ones).")
+def policy_validate(path: Path, controls_dir: Path | None) -> None:
     """Check every policy file and resolve every overlay; exit 2 on the first problem."""
     from govkit.policy.loader import load_library, resolve
 
-    library = load_library(path)
+    library = load_library(path, controls=controls_dir)
     for name in library.sets:
         resolve(library, policy_set=name)
     for overlay in library.overlays.values():
@@ -891,6 +893,11 @@ def monitor(ctx: click.Context, **kwargs: Any) -> None:
 
 
 monitor.params = list(check.params)  # every option of check, nothing else
+
+
+from govkit.controls.commands import controls_group  # noqa: E402  (light: click only; work is imported lazily)
+
+cli.add_command(controls_group)
 
 
 def main() -> None:

@@ -207,6 +207,7 @@ def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str, model: str, loc
         measured=outcome.measured,
         threshold=outcome.threshold,
         guideline=rule.guideline,
+        controls=rule.controls,
         blocking=blocking,
         fingerprint=fingerprint(rule.id, model, outcome.subject),
         location=location,
@@ -356,4 +357,5 @@ def _skipped(rule: ResolvedRule, message: str) -> Finding:
         message=message,
         subject="-",
         guideline=rule.guideline,
+        controls=rule.controls,
     )

@@ -62,6 +62,10 @@ class PolicyError(GovkitError):
     """A policy set, overlay or waiver file is malformed or breaks overlay rules."""
 
 
+class ControlError(GovkitError):
+    """A control catalogue file, or a control id a rule cites, is invalid."""
+
+
 class DataError(GovkitError):
     """A dataset cannot be read or lacks what the manifest says it has."""
 

@@ -40,13 +40,18 @@ class Finding:
     blocking: bool = False
     fingerprint: str = ""
     location: Mapping[str, Any] | None = None  # {"file", "line", "key"}: where a CI tool should point
+    controls: tuple[str, ...] = ()  # regulatory controls (framework:id) the rule evidences
+
 
     @property
     def area(self) -> str:
         return self.check.split(".", 1)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_mapping({**asdict(self), "area": self.area})
+        out = {**asdict(self), "area": self.area}
+        if not self.controls:  # absent when none: evaluations recorded before controls existed keep their digest
+            del out["controls"]
+        return jsonable_mapping(out)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ def _case(suite: ET.Element, f: Finding) -> str:
         case.set("file", printable(f.location["file"]))
         if f.location.get("line"):
             case.set("line", str(f.location["line"]))
+    if f.controls:  # the regulatory controls the rule evidences, one property each
+        props = ET.SubElement(case, "properties")
+        for ref in f.controls:
+            ET.SubElement(props, "property", {"name": "control", "value": printable(ref)})
     text = printable(detail(f)) + (f"\nguideline: {printable(f.guideline)}" if f.guideline else "")
     if f.status == "fail":
         node = ET.SubElement(case, "failure", {"message": printable(detail(f)), "type": f"{f.severity}"})

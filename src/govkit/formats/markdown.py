@@ -43,9 +43,11 @@ class MarkdownFormatter(Formatter):
         ]
         failing = [f for f in sorted(evaluation.findings, key=order) if f.status in ("fail", "error", "warn")]
         if failing:
-            lines += ["#### Failing rules", "", "| Status | Severity | Rule | Subject | Finding |",
-                      "|---|---|---|---|---|"]
-            lines += [self._row(f) for f in failing]
+            tagged = any(f.controls for f in failing)  # the column only when some rule cites controls
+            lines += ["#### Failing rules", "",
+                      "| Status | Severity | Rule | Subject | Finding |" + (" Controls |" if tagged else ""),
+                      "|---|---|---|---|---|" + ("---|" if tagged else "")]
+            lines += [self._row(f, tagged) for f in failing]
             lines.append("")
         waived = [f for f in evaluation.findings if f.status == "waived"]
         if waived:
@@ -74,6 +76,7 @@ class MarkdownFormatter(Formatter):
         return "\n".join(lines)
 
     @staticmethod
-    def _row(f: Finding) -> str:
+    def _row(f: Finding, tagged: bool = False) -> str:
         status = f.status.upper() + (" (blocking)" if f.blocking else "")
-        return f"| {status} | {f.severity} | {_md(f.rule_id)} | {_md(f.subject)} | {_md(detail(f))} |"
+        controls = f" {_md(', '.join(f.controls))} |" if tagged else ""
+        return f"| {status} | {f.severity} | {_md(f.rule_id)} | {_md(f.subject)} | {_md(detail(f))} |{controls}"

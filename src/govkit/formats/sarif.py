@@ -62,7 +62,8 @@ def _rule(f: Finding) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVEL[f.severity]},
         "help": {"text": printable(f"{f.title}. See the guideline for how to fix it or request a waiver.")},
         "properties": {"security-severity": SECURITY_SEVERITY[f.severity],
-                       "tags": ["ml-governance", f.area, f.check], "precision": "very-high"},
+                       "tags": ["ml-governance", f.area, f.check, *map(printable, f.controls)],
+                       "precision": "very-high"},
     }
     if f.guideline:
         rule["helpUri"] = quote(f.guideline, safe=":/?#[]@!$&'()*+,;=%~")

@@ -7,14 +7,16 @@ base rule; a `locked: true` rule cannot be overridden or disabled at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from govkit.canonical import digest, sha256_hex
 from govkit.checks.interface import RuleParams
 from govkit.checks.registry import rule_kinds
+from govkit.controls.catalogue import Catalogues, load_catalogues
 from govkit.errors import PolicyError
 from govkit.policy.schema import AppliesTo, PolicyOverlay, PolicySet, Rule
 from govkit.policy.tightening import relaxed_params, relaxes_severity
@@ -72,6 +74,7 @@ class ResolvedRule:
     # where the rule is written, for CI annotations; not part of the policy's identity
     source_path: str = ""
     source_line: int | None = None
+    controls: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -94,6 +97,8 @@ class ResolvedRule:
             "justification": self.justification,
             "defined_in": self.defined_in,
         }
+        if self.controls:  # absent when none, so the digests of untagged policies stay as they were
+            out["controls"] = list(self.controls)
         if with_provenance:
             out["provenance"] = dict(self.provenance)
         return out
@@ -148,9 +153,14 @@ def _policy_files(path: Path) -> list[Path]:
     return files
 
 
-def load_library(path: Path) -> PolicyLibrary:
-    """Read every policy file under `path` (a folder or one file); other kinds are ignored."""
+def load_library(path: Path, *, controls: Path | None = None) -> PolicyLibrary:
+    """Read every policy file under `path` (a folder or one file); other kinds are ignored.
+
+    Control ids the rules cite are checked against the catalogues (bundled, plus `controls` or
+    $GOVKIT_CONTROLS), loaded only when some rule cites one.
+    """
     root = path if path.is_dir() else path.parent
+    catalogues = cache(lambda: load_catalogues(controls))
     sets: dict[str, PolicyDoc] = {}
     overlays: dict[str, PolicyDoc] = {}
     for file in _policy_files(path):
@@ -167,6 +177,7 @@ def load_library(path: Path) -> PolicyLibrary:
             raise pdoc.error(f"duplicate policy name {spec.name!r}", ("name",))
         target[spec.name] = pdoc
         _validate_rules(pdoc)
+        _validate_controls(pdoc, catalogues)
     if not sets:
         raise PolicyError("no PolicySet found", file=path)
     return PolicyLibrary(root=root, sets=sets, overlays=overlays)
@@ -195,6 +206,24 @@ def _validate_rules(pdoc: PolicyDoc) -> None:
         seen.add(rule.id)
         _params_model(rule.check, pdoc, (prefix, i, "check"))
         _validate_params(rule.check, rule.params, pdoc, (prefix, i, "params"))
+
+
+def _validate_controls(pdoc: PolicyDoc, catalogues: Callable[[], Catalogues]) -> None:
+    """Every control a rule or override cites must exist in a catalogue: crosswalks that cite
+    control numbers which do not exist are common, and a typo would silently map nothing."""
+    spec = pdoc.spec
+    rules, prefix = (spec.rules, "rules") if isinstance(spec, PolicySet) else (spec.add, "add")
+    cited: list[tuple[str, KeyPath]] = [(ref, (prefix, i, "controls", j)) for i, r in enumerate(rules)
+                                        for j, ref in enumerate(r.controls)]
+    if isinstance(spec, PolicyOverlay):
+        cited += [(ref, ("overrides", rule_id, "controls", j)) for rule_id, o in spec.overrides.items()
+                  for j, ref in enumerate(o.controls or ())]
+    for ref, key in cited:
+        if catalogues().find(ref) is None:
+            framework = ref.partition(":")[0]
+            hint = "" if framework in catalogues().frameworks else \
+                f" (no framework {framework!r}; known: {', '.join(sorted(catalogues().frameworks))})"
+            raise pdoc.error(f"unknown control {ref!r}{hint}", key)
 
 
 def _chain(library: PolicyLibrary, top: PolicyDoc) -> list[PolicyDoc]:
@@ -299,6 +328,10 @@ def _apply_overlay(rules: dict[str, ResolvedRule], pdoc: PolicyDoc) -> None:
                 )
             changes["applies_to"] = override.applies_to
             prov["applies_to"] = pdoc.label
+        if override.controls:  # controls only accumulate: dropping one would relax the mapping
+            added = tuple(c for c in dict.fromkeys(override.controls) if c not in current.controls)
+            changes["controls"] = current.controls + added
+            prov["controls"] = pdoc.label
         rules[rule_id] = replace(current, provenance=prov, **changes)
     for rule_id, disable in spec.disable.items():
         key = ("disable", rule_id)
@@ -339,9 +372,10 @@ def _from_rule(rule: Rule, pdoc: PolicyDoc, key: KeyPath) -> ResolvedRule:
         waivable=rule.waivable,
         defined_in=pdoc.label,
         provenance={"rule": pdoc.label, "severity": pdoc.label, "applies_to": pdoc.label}
-        | {f"params.{k}": pdoc.label for k in params},
+        | {f"params.{k}": pdoc.label for k in params} | ({"controls": pdoc.label} if rule.controls else {}),
         source_path=str(pdoc.doc.path),
         source_line=pdoc.doc.line_of(key),
+        controls=tuple(dict.fromkeys(rule.controls)),
     )
 
 
@@ -382,5 +416,6 @@ def _waiver_max_days(current: int | None, pdoc: PolicyDoc) -> int | None:
     return new
 
 
-def load_policy(path: Path, *, team: str | None = None, policy_set: str | None = None) -> ResolvedPolicy:
-    return resolve(load_library(path), team=team, policy_set=policy_set)
+def load_policy(path: Path, *, team: str | None = None, policy_set: str | None = None,
+                controls: Path | None = None) -> ResolvedPolicy:
+    return resolve(load_library(path, controls=controls), team=team, policy_set=policy_set)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
+from govkit.controls.catalogue import CONTROL_REF
 from govkit.manifest import RiskTier
 from govkit.validation import StrictModel
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+ControlRef = Annotated[str, StringConstraints(pattern=CONTROL_REF)]
 
 
 def severity_rank(severity: str) -> int:
@@ -38,6 +40,9 @@ class Rule(StrictModel):
     locked: bool = False
     allow_relax: bool = False
     waivable: bool = True
+    controls: tuple[ControlRef, ...] = Field(
+        default=(), max_length=200,
+        description="regulatory controls this rule evidences, as framework:id (e.g. eu-ai-act:art-10-2-f)")
 
 
 class WaiverPolicy(StrictModel):
@@ -61,6 +66,8 @@ class RuleOverride(StrictModel):
     severity: Severity | None = None
     params: dict[str, Any] | None = None
     applies_to: AppliesTo | None = None
+    controls: tuple[ControlRef, ...] | None = Field(
+        default=None, max_length=200, description="controls to add to the rule's (an overlay cannot remove one)")
 
 
 class Disable(StrictModel):

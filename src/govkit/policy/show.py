@@ -48,6 +48,8 @@ def render_text(policy: ResolvedPolicy, *, color: bool = False) -> str:
         scope = rule.applies_to.model_dump(exclude_defaults=True)
         if scope:
             lines.append(f"applies_to: {json.dumps(scope)}  <-  {rule.provenance.get('applies_to')}")
+        if rule.controls:
+            lines.append(f"controls: {', '.join(rule.controls)}  <-  {rule.provenance.get('controls')}")
         if not rule.enabled:
             lines.append(f"disabled  <-  {rule.disabled_by}: {rule.justification}")
         table.add_row(escape(rule.id), escape(rule.check), state, escape("\n".join(lines)))

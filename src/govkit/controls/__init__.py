@@ -1,0 +1,1 @@
+"""Regulatory control catalogues, the control tags on rules, and coverage of controls by rules."""

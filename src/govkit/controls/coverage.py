@@ -1,0 +1,116 @@
+"""Coverage: for each control, the rules that evidence it and their latest result per model.
+
+The rules come from the policy as resolved now (a control no enabled rule cites is "not
+covered"); the results come from the audit log, each evaluation read through
+`AuditLog.read_verified`, so a forged row can never show up as evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from govkit.audit.log import AuditLog
+from govkit.audit.records import EVALUATION_RECORDED
+from govkit.controls.catalogue import Catalogues
+from govkit.policy.loader import ResolvedPolicy
+
+Result = Literal["pass", "fail", "waived", "not evaluated", "not covered"]
+# a finding's status -> what it says about the control; baselined findings still fail it
+_RESULT_OF = {"fail": "fail", "error": "fail", "baselined": "fail", "waived": "waived", "warn": "pass",
+              "pass": "pass"}
+_WORST_FIRST: tuple[Result, ...] = ("fail", "waived", "pass")
+
+
+@dataclass(frozen=True)
+class EvaluatedModel:
+    name: str
+    subject: str  # name@version of the latest evaluation
+    digest: str
+    created_at: str
+    statuses: Mapping[str, tuple[str, ...]]  # rule id -> the statuses of its findings
+
+
+@dataclass(frozen=True)
+class Row:
+    control: str
+    title: str
+    rules: tuple[str, ...]
+    results: tuple[Result, ...]  # one per model, in Coverage.models order
+
+
+@dataclass(frozen=True)
+class Coverage:
+    policy: str
+    team: str | None
+    frameworks: tuple[str, ...]
+    models: tuple[EvaluatedModel, ...]
+    rows: tuple[Row, ...]
+
+    def uncovered(self, framework: str) -> list[str]:
+        return [r.control for r in self.rows if not r.rules and r.control.startswith(framework + ":")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "team": self.team,
+            "frameworks": list(self.frameworks),
+            "models": [{"name": m.name, "subject": m.subject, "evaluation_digest": m.digest,
+                        "created_at": m.created_at} for m in self.models],
+            "controls": [{"control": r.control, "title": r.title, "rules": list(r.rules),
+                          "results": {m.name: res for m, res in zip(self.models, r.results, strict=True)}}
+                         for r in self.rows],
+        }
+
+
+def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str] = ()) -> list[EvaluatedModel]:
+    """The newest evaluation of each model (by name) for `team`, verified before it is used."""
+    found: dict[str, EvaluatedModel] = {}
+    wanted = set(models)
+    entries = log.entries(action=EVALUATION_RECORDED, model=models[0] if len(models) == 1 else None)
+    for entry in reversed(entries):
+        stored = (log.payload(entry.seq) or {}).get("evaluation")  # unverified: only to choose what to verify
+        if not isinstance(stored, dict) or (team is not None and stored.get("team") != team):
+            continue
+        name = str(stored.get("model", {}).get("name"))
+        if name in found or (wanted and name not in wanted):
+            continue
+        payload = log.read_verified(entry)
+        evaluation = payload["evaluation"]
+        if (team is not None and evaluation["team"] != team) or evaluation["model"]["name"] != name:
+            continue
+        statuses: dict[str, tuple[str, ...]] = {}
+        for finding in evaluation["findings"]:
+            statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
+        found[name] = EvaluatedModel(name=name, subject=entry.subject, digest=payload["evaluation_digest"],
+                                     created_at=evaluation["created_at"], statuses=statuses)
+    return sorted(found.values(), key=lambda m: m.name)
+
+
+def _result(rules: Sequence[str], model: EvaluatedModel) -> Result:
+    """A control fails if any of its rules fails, is waived if any is waived, passes if one passes."""
+    if not rules:
+        return "not covered"
+    seen = {_RESULT_OF[s] for rule in rules for s in model.statuses.get(rule, ()) if s in _RESULT_OF}
+    return next((r for r in _WORST_FIRST if r in seen), "not evaluated")
+
+
+def build(policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[EvaluatedModel],
+          frameworks: Sequence[str] = ()) -> Coverage:
+    chosen = tuple(frameworks) or tuple(catalogues.frameworks)
+    rules_of: dict[str, list[str]] = {}
+    for rule in policy.rules:
+        if rule.enabled:
+            for ref in rule.controls:
+                rules_of.setdefault(ref, []).append(rule.id)
+    rows = []
+    for framework in chosen:
+        for ref in catalogues.refs(framework):
+            control = catalogues.find(ref)
+            assert control is not None
+            rules = tuple(rules_of.get(ref, ()))
+            rows.append(Row(control=ref, title=control.title, rules=rules,
+                            results=tuple(_result(rules, m) for m in models)))
+    return Coverage(policy=f"{policy.name} {policy.version}", team=policy.team, frameworks=chosen,
+                    models=tuple(models), rows=tuple(rows))
