@@ -41,7 +41,7 @@ class DriftParams(RuleParams):
 
 
 class FeatureDriftParams(DriftParams):
-    features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset"},
+    features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset-or-all"},
                                              description="absent: every watched feature")
 
 
@@ -62,7 +62,7 @@ class SchemaParams(RuleParams):
 
 
 class DataQualityParams(RuleParams):
-    features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset"})
+    features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset-or-all"})
     max_missing_increase: float = Field(default=0.05, ge=0, le=1, json_schema_extra={"stricter": "lower"},
                                         description="missing rate may rise at most this much over the reference")
     max_out_of_range: float = Field(default=0.05, ge=0, le=1, json_schema_extra={"stricter": "lower"},
@@ -92,7 +92,7 @@ class FairnessParams(RuleParams):
     metric: Literal[FAIRNESS_METRICS]  # type: ignore[valid-type]
     max: float | None = Field(default=None, ge=0, json_schema_extra={"stricter": "lower"})
     min: float | None = Field(default=None, ge=0, le=1, json_schema_extra={"stricter": "higher"})
-    sensitive_features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset"})
+    sensitive_features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset-or-all"})
     min_group_size: int = Field(default=30, ge=1, json_schema_extra={"stricter": "lower"})
 
     @model_validator(mode="after")
