@@ -64,6 +64,9 @@ def test_the_pdf_lists_the_failed_windows(monitored: dict[str, Any]) -> None:
     assert "Drift per feature" in text and "Performance per window: accuracy" in text
     assert "Fairness per window" in text
     assert '"windows"' not in text  # the raw measurement is no longer dumped as "Other measurements"
+    fonts = subprocess.run(["pdffonts", str(monitored["pdf"])], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert fonts and all(" yes yes yes " in f for f in fonts)  # PDF/A: the marks' glyphs are embedded too
 
 
 def test_the_charts_mark_the_failed_windows_where_they_failed(monitored: dict[str, Any]) -> None:
@@ -100,6 +103,16 @@ def test_user_strings_stay_text(monitored: dict[str, Any]) -> None:
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in _section(html) or "&lt;script&gt;" in html
     assert "&lt;img src=" in _section(html)
+
+
+def test_a_skipped_window_is_shown_as_skipped_with_its_reason(monitored: dict[str, Any]) -> None:
+    evaluation = copy.deepcopy(monitored["evaluation"])
+    window = evaluation["measurements"]["monitoring"]["windows"][2]
+    window.update(rows=12, skipped="12 rows < min_rows 200", cohorts=[])
+    del window["columns"], window["performance"]
+    section = _section(render_html(ReportInputs(evaluation=evaluation, digest=monitored["digest"])))
+    row = re.search(r"<tr><td>2026-03</td>.*?</tr>", section, re.S)
+    assert row is not None and "skipped" in row.group(0) and "12 rows &lt; min_rows 200" in row.group(0)
 
 
 def test_a_gate_evaluation_has_no_monitoring_section(monitored: dict[str, Any]) -> None:

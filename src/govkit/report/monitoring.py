@@ -64,7 +64,7 @@ def _drift(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names: li
     rows = []
     for c in columns:
         measure = measure_of.get(c, ref[c]["default_measure"])
-        values = [((w["columns"].get(c) or {}).get("measures") or {}).get(measure) for w in windows]
+        values = [(((w.get("columns") or {}).get(c) or {}).get("measures") or {}).get(measure) for w in windows]
         limit = thresholds.get(measure, set())
         rows.append({"column": c, "measure": measure, "threshold": _fmt(min(limit)) if len(limit) == 1 else "—",
                      "values": values, "cells": [{"text": _fmt(v), "failed": (names[i], c) in failed_cells}
