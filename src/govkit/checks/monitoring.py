@@ -106,6 +106,19 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4g}"
 
 
+def cohort_fairness(window: dict[str, Any], feature: str, min_group_size: int
+                    ) -> tuple[dict[str, float | None], int] | None:
+    """The fairness summaries of one window between the groups of `feature` with enough labelled rows
+    (None when fewer than two): what `monitoring.fairness` judges and what the report draws."""
+    groups = [c for c in window["cohorts"] if c["feature"] == feature and c["performance"]
+              and c["performance"]["labelled"] >= min_group_size]
+    if len(groups) < 2:
+        return None
+    counts = np.array([g["performance"]["cells"] for g in groups], dtype=np.int64)
+    values = {k: float(v) if np.isfinite(v) else None for k, v in summaries(counts, "between_groups").items()}
+    return values, len(groups)
+
+
 def _judged(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Outcome | None]]:
     """Each window, or a warn outcome for a window that was skipped."""
     for w in data["windows"]:
@@ -239,7 +252,8 @@ class MonitoringCheck(Check):
             if not bad:
                 worst = max(judged, key=_closeness, default=None)
                 detail = f"; closest: {worst[0]} {worst[1]} {_fmt(worst[2])}" if worst else ""
-                out.append(Outcome(scope, "pass", f"{scope}: {len(judged)} column(s), none drifted{detail}"))
+                out.append(Outcome(scope, "pass", f"{scope}: {len(judged)} column(s), none drifted{detail}",
+                                   threshold={m: t for _, m, _, t, _ in results}))
         return out
 
     # --- data quality -------------------------------------------------------------------------
@@ -276,6 +290,8 @@ class MonitoringCheck(Check):
         if p.cohorts:
             scopes += [(f"{w['window']} {c['feature']}={c['group']}", f"{c['feature']}={c['group']}",
                         c["performance"], p.min_group_size) for c in w["cohorts"]]
+        threshold = {**{k: getattr(p, k) for k in ("min", "max", "max_drop") if getattr(p, k) is not None},
+                     "metric": p.metric}
         fails, passes, notes = [], [], []
         for subject, ref_key, perf, needed in scopes:
             if perf is None:
@@ -297,13 +313,12 @@ class MonitoringCheck(Check):
                 worse = (value - base) if p.metric in LOWER_IS_BETTER else (base - value)
                 if worse > p.max_drop:
                     problems.append(f"worse than the reference {base:.4f} by {worse:.4f} > {p.max_drop}")
-            threshold = {k: getattr(p, k) for k in ("min", "max", "max_drop") if getattr(p, k) is not None}
             message = f"{subject}: {p.metric} {_fmt(value)} on {perf['labelled']} labelled rows"
             if base is not None:
                 message += f" (reference {base:.4f})"
             if problems:
                 fails.append(Outcome(subject, "fail", message + ": " + "; ".join(problems), measured=value,
-                                     threshold={**threshold, "metric": p.metric}))
+                                     threshold=threshold))
             else:
                 passes.append((ref_key, value))
         if fails:
@@ -311,7 +326,8 @@ class MonitoringCheck(Check):
         overall = next((v for k, v in passes if k == "overall"), None)
         small = f"; {len(notes)} cohort(s) under {p.min_group_size} labelled rows not judged" if notes else ""
         return [Outcome(w["window"], "pass", f"{w['window']}: {p.metric} {_fmt(overall)}; {len(passes) - 1} "
-                                             f"cohort(s) within the limits{small}", measured=overall)]
+                                             f"cohort(s) within the limits{small}", measured=overall,
+                        threshold=threshold)]
 
     # --- fairness -----------------------------------------------------------------------------
     def _fairness(self, p: FairnessParams, w: dict[str, Any]) -> list[Outcome]:
@@ -320,21 +336,19 @@ class MonitoringCheck(Check):
         for feature in features:
             if p.sensitive_features and feature not in p.sensitive_features:
                 continue
-            groups = [c for c in w["cohorts"] if c["feature"] == feature and c["performance"]
-                      and c["performance"]["labelled"] >= p.min_group_size]
             subject = f"{w['window']} {feature}"
-            if len(groups) < 2:
+            judged = cohort_fairness(w, feature, p.min_group_size)
+            if judged is None:
                 out.append(Outcome(subject, "warn", f"{subject}: fewer than two groups with {p.min_group_size} "
                                                     "labelled rows; not judged"))
                 continue
-            counts = np.array([g["performance"]["cells"] for g in groups], dtype=np.int64)
-            value = summaries(counts, "between_groups")[p.metric]
-            v = float(value) if np.isfinite(value) else None
+            values, n_groups = judged
+            v = values[p.metric]
             limit = p.max if p.max is not None else p.min
             bad = v is not None and ((p.max is not None and v > p.max) or (p.min is not None and v < p.min))
             op = (">" if p.max is not None else "<") if bad else ("<=" if p.max is not None else ">=")
             out.append(Outcome(subject, "fail" if bad else "pass",
-                               f"{subject}: {p.metric} {_fmt(v)} {op} {limit} over {len(groups)} groups",
+                               f"{subject}: {p.metric} {_fmt(v)} {op} {limit} over {n_groups} groups",
                                measured=v, threshold={"max" if p.max is not None else "min": limit,
                                                       "metric": p.metric}))
         return out

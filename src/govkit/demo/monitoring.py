@@ -47,8 +47,8 @@ def build_production(directory: Path, model: Any, *, months: int = MONTHS, rows:
 
 
 def run_monitoring(manifest: Path, policies: Path, log: Any, *, echo: Callable[..., None], color: bool,
-                   progress: Progress) -> str:
-    """Profile the evaluation data, write the production months, monitor them; return the verdict."""
+                   progress: Progress) -> tuple[str, str]:
+    """Profile the evaluation data, write the production months, monitor them; return verdict and digest."""
     from govkit.api import run_check
     from govkit.audit.records import record_evaluation
     from govkit.checks.explainability.loading import load_model
@@ -77,4 +77,4 @@ def run_monitoring(manifest: Path, policies: Path, log: Any, *, echo: Callable[.
     echo(f"── govkit monitor {manifest} --policy {policies}")
     echo(get_formatter("text").render(evaluation, color=color), nl=False)
     echo(f"recorded as audit log entry {entry.seq}\n")
-    return evaluation.verdict
+    return evaluation.verdict, evaluation.digest

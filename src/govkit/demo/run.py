@@ -76,7 +76,11 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
                                         out=manifest.parent / "reports" / "credit-scorer-lending.pdf", paper="a4")
         from govkit.demo.monitoring import run_monitoring
 
-        monitored = run_monitoring(manifest, policies, log, echo=echo, color=color, progress=progress)
+        monitored, monitor_digest = run_monitoring(manifest, policies, log, echo=echo, color=color,
+                                                   progress=progress)
+        with progress("the monitoring report"):
+            trend, trend_sha = render_report(log, digest=monitor_digest, model=None, paper="a4",
+                                             out=manifest.parent / "reports" / "credit-scorer-monitoring.pdf")
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
@@ -84,5 +88,6 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
     echo(f"why: govkit policy show --policy {policies} --team <team>")
     echo(f"compliance report (lending): {report}  sha256 {sha[:16]}")
     echo(f"post-market monitoring, 8 months (income shift and a decaying cohort from month 5): {monitored.upper()}")
+    echo(f"monitoring report (the trend, failed windows marked): {trend}  sha256 {trend_sha[:16]}")
     state = "verified" if result.ok else f"FAILED: {result.first}"
     echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")

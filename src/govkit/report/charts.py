@@ -64,3 +64,118 @@ def bar_chart(bars: Sequence[Bar], *, title: str, reference: float | None = None
                      f'{escape(reference_label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[float | None]  # one per window; None: not measured there
+
+
+# Okabe-Ito colours (distinguishable with colour-vision deficiencies), and a marker shape per series
+# so that the legend never relies on colour alone.
+PALETTE = ("#000000", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f6000")
+FAILED_FILL = "#f6d5d2"
+FAILED_MARK = "\u2717 FAIL"
+
+
+def _marker(shape: int, x: float, y: float, colour: str) -> str:
+    fill = colour if shape < 4 else "#fff"
+    kind = shape % 4
+    if kind == 0:
+        return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="2.6" fill="{fill}" stroke="{colour}" stroke-width="1"/>'
+    if kind == 1:
+        return (f'<rect x="{x - 2.4:.2f}" y="{y - 2.4:.2f}" width="4.8" height="4.8" fill="{fill}" '
+                f'stroke="{colour}" stroke-width="1"/>')
+    points = ((x, y - 3.2), (x + 3, y + 2.4), (x - 3, y + 2.4)) if kind == 2 else (
+        (x, y - 3.4), (x + 3.2, y), (x, y + 3.4), (x - 3.2, y))
+    joined = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
+    return f'<polygon points="{joined}" fill="{fill}" stroke="{colour}" stroke-width="1"/>'
+
+
+def _nice(top: float) -> float:
+    """The smallest 4 x (1, 2, 2.5 or 5 x 10^k) at or above top, so the four gridlines have round values."""
+    from math import floor, log10
+
+    raw = top / 4
+    magnitude = 10 ** floor(log10(raw))
+    return 4 * magnitude * next(m for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-12))
+
+
+def line_chart(windows: Sequence[str], series: Sequence[Series], *, title: str, failed: Sequence[bool] = (),
+               threshold: float | None = None, threshold_label: str = "", scale_max: float | None = None,
+               width: int = 620) -> Markup:
+    """Values per window, one line per series; failed windows get a shaded column and a text mark.
+
+    At most len(PALETTE) series (the caller keeps the rest for its table); a None value breaks its line.
+    """
+    series = list(series)[:len(PALETTE)]
+    left, right, plot_h = 46, 14, 150
+    per_row = 4
+    legend_rows = (len(series) + per_row - 1) // per_row
+    top = 24 + 14 * legend_rows + 6
+    bottom = top + plot_h
+    height = bottom + 34
+    plot_w = width - left - right
+    values = [v for s in series for v in s.values if v is not None]
+    vmax = scale_max or _nice(max([*values, threshold or 0.0, 1e-9]) * 1.05)
+    n = max(len(windows), 1)
+    slot = plot_w / n
+    step = max(1, -(-n // 12))  # at most 12 window labels
+
+    def x(i: int) -> float:
+        return left + slot * (i + 0.5)
+
+    def y(v: float) -> float:
+        return bottom - plot_h * min(max(v, 0.0), vmax) / vmax
+
+    font = 'font-family="DejaVu Sans"'
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+             f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(title)}</text>']
+    for i, s in enumerate(series):
+        lx, ly = (i % per_row) * (width // per_row), 28 + 14 * (i // per_row)
+        colour = PALETTE[i]
+        parts.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 18}" y2="{ly}" stroke="{colour}" stroke-width="1.4"/>')
+        parts.append(_marker(i, lx + 9, ly, colour))
+        parts.append(f'<text x="{lx + 22}" y="{ly + 3}" font-size="8" {font}>{escape(s.label[:30])}</text>')
+    for i, bad in enumerate(failed):
+        if bad:
+            parts.append(f'<rect x="{left + slot * i:.2f}" y="{top}" width="{slot:.2f}" height="{plot_h}" '
+                         f'fill="{FAILED_FILL}"/>')
+    for k in range(5):
+        tick = vmax * k / 4
+        parts.append(f'<line x1="{left}" y1="{y(tick):.2f}" x2="{width - right}" y2="{y(tick):.2f}" '
+                     f'stroke="#ddd" stroke-width="0.6"/>')
+        parts.append(f'<text x="{left - 4}" y="{y(tick) + 3:.2f}" text-anchor="end" font-size="7" {font}>'
+                     f'{tick:.4g}</text>')
+    parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}" stroke="#111" '
+                 f'stroke-width="0.8"/>')
+    for i, name in enumerate(windows):
+        if i % step == 0:
+            parts.append(f'<text x="{x(i):.2f}" y="{bottom + 11}" text-anchor="middle" font-size="7" {font}>'
+                         f'{escape(name[:12])}</text>')
+        if i < len(failed) and failed[i]:
+            parts.append(f'<text x="{x(i):.2f}" y="{bottom + 22}" text-anchor="middle" {SMALL_RED} '
+                         f'font-weight="bold">{FAILED_MARK if n <= 16 else FAILED_MARK[0]}</text>')
+    if threshold is not None:
+        ty = y(threshold)
+        parts.append(f'<line x1="{left}" y1="{ty:.2f}" x2="{width - right}" y2="{ty:.2f}" stroke="#b3261e" '
+                     f'stroke-dasharray="4 3" stroke-width="1.2"/>')
+        parts.append(f'<text x="{width - right}" y="{ty - 3:.2f}" text-anchor="end" {SMALL_RED}>'
+                     f'{escape(threshold_label)}</text>')
+    for i, s in enumerate(series):
+        colour = PALETTE[i]
+        runs: list[list[tuple[float, float]]] = [[]]
+        for j, v in enumerate(s.values[:n]):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append((x(j), y(v)))
+        for run in runs:
+            if len(run) > 1:
+                joined = " ".join(f"{px:.2f},{py:.2f}" for px, py in run)
+                parts.append(f'<polyline points="{joined}" fill="none" stroke="{colour}" stroke-width="1.4"/>')
+            parts.extend(_marker(i, px, py, colour) for px, py in run)
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped

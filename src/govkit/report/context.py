@@ -11,6 +11,7 @@ from markupsafe import Markup
 from govkit.evaluation import AREA_TITLES, STATUSES
 from govkit.formats.common import value as fmt_value
 from govkit.report.charts import Bar, bar_chart
+from govkit.report.monitoring import monitoring_section
 
 SUMMARY_LABELS = {
     "demographic_parity_difference": "Demographic parity difference",
@@ -145,7 +146,8 @@ def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence
     measurements = evaluation["measurements"]
     blocking = [f for f in findings if f["blocking"]]
     attention = [f for f in findings if f["status"] in ("fail", "warn", "error") and not f["blocking"]]
-    known = {"license", "fairness", "explainability", "privacy"}
+    monitoring = monitoring_section(evaluation)
+    known = {"license", "fairness", "explainability", "privacy", *(["monitoring"] if monitoring else [])}
     return {
         "paper": paper,
         "ev": evaluation,
@@ -164,6 +166,7 @@ def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence
             "explainability", {}).get("importance") else None,
         "privacy": _privacy(measurements["privacy"]) if "privacy" in measurements else None,
         "privacy_meta": measurements.get("privacy"),
+        "monitoring": monitoring,
         "other_measurements": {k: v for k, v in measurements.items() if k not in known},
         "policy": evaluation["policy"],
         "inputs": evaluation["inputs"],
