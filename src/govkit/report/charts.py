@@ -98,7 +98,7 @@ def _nice(top: float) -> float:
     from math import floor, log10
 
     raw = top / 4
-    magnitude = 10 ** floor(log10(raw))
+    magnitude: float = 10.0 ** floor(log10(raw))
     return 4 * magnitude * next(m for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-12))
 
 

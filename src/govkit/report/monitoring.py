@@ -132,7 +132,7 @@ def _fairness(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names:
     windows = data["windows"]
     judged = bool(findings)
     if judged:  # the rule's own values, metric and limit
-        metrics = sorted({(f["threshold"] or {}).get("metric") for f in findings} - {None})
+        metrics = sorted({str(f["threshold"]["metric"]) for f in findings if (f["threshold"] or {}).get("metric")})
         values = {tuple(f["subject"].split(" ", 1)): f["measured"] for f in findings
                   if (f["threshold"] or {}).get("metric") and " " in f["subject"]}
         charts = []
