@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,10 @@ from conftest import new_project
 from installed import OFFLINE_PIP, ROOT, clean_env, dependencies_without_govkit, govkit_location
 
 # what building govkit needs (the wheel's force-include lists the demo files)
-SHIPPED = ["pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src", "policies",
-           "examples/credit-scoring/govkit.yaml", "examples/credit-scoring/waivers.yaml",
-           "examples/credit-scoring/requirements.txt"]
+# what the wheel build reads: the package, its metadata files, and whatever pyproject force-includes
+SHIPPED = ["pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src",
+           *tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+           ["force-include"]]
 HOOKS = ["govkit-policy-validate", "govkit-manifest-validate", "govkit-waivers-validate", "govkit-check"]
 
 
