@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -64,3 +65,14 @@ def validate_document(
             field=dotted(path) or None,
             line=doc.line_of(path),
         ) from None
+
+
+def require_unique_ids(doc: YamlDocument, ids: Sequence[str], list_key: str, what: str,
+                       error: type[GovkitError]) -> None:
+    """Refuse the first id of `doc[list_key][*].id` seen twice, at its own line."""
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value in seen:
+            raise error(f"duplicate {what} {value!r}", file=doc.path, field=f"{list_key}[{i}].id",
+                        line=doc.line_of((list_key, i, "id")))
+        seen.add(value)

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from govkit.errors import ControlError
-from govkit.validation import StrictModel, validate_document
+from govkit.validation import StrictModel, require_unique_ids, validate_document
 from govkit.yamlio import load_yaml
 
 FRAMEWORK_ID = r"^[a-z][a-z0-9-]{0,39}$"
@@ -88,12 +88,7 @@ def _files(folder: Path) -> list[Path]:
 def _load_file(path: Path) -> LoadedCatalogue:
     doc = load_yaml(path, error=ControlError)
     spec = validate_document(ControlCatalogue, doc.data, doc=doc, error=ControlError)
-    seen: set[str] = set()
-    for i, control in enumerate(spec.controls):
-        if control.id in seen:
-            raise ControlError(f"duplicate control id {control.id!r}", file=path, field=f"controls[{i}].id",
-                               line=doc.line_of(("controls", i, "id")))
-        seen.add(control.id)
+    require_unique_ids(doc, [c.id for c in spec.controls], "controls", "control id", ControlError)
     return LoadedCatalogue(spec=spec, path=path)
 
 

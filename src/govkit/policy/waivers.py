@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from govkit.canonical import sha256_hex
 from govkit.errors import PolicyError
 from govkit.identity import identity_key
-from govkit.validation import StrictModel, validate_document
+from govkit.validation import StrictModel, require_unique_ids, validate_document
 from govkit.yamlio import load_yaml
 
 EXPIRING_SOON_DAYS = 14
@@ -98,12 +98,7 @@ def load_waivers(path: Path) -> WaiverSet:
     if not isinstance(doc.data, dict):
         raise PolicyError("expected a mapping with kind: Waivers", file=path)
     spec = validate_document(WaiverFile, doc.data, doc=doc, error=PolicyError)
-    seen: set[str] = set()
-    for i, w in enumerate(spec.waivers):
-        if w.id in seen:
-            raise PolicyError(f"duplicate waiver id {w.id!r}", file=path, field=f"waivers[{i}].id",
-                              line=doc.line_of(("waivers", i, "id")))
-        seen.add(w.id)
+    require_unique_ids(doc, [w.id for w in spec.waivers], "waivers", "waiver id", PolicyError)
     return WaiverSet(path=path, sha256=sha256_hex(doc.raw), waivers=spec.waivers)
 
 
