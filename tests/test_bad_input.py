@@ -128,7 +128,7 @@ CASES: list[tuple[str, Setup, list[str]]] = [
      ["waivers[0].target.version:", "invalid version specifier"]),
     ("waiver-duplicate-key", write("waivers.yaml", "apiVersion: govkit/v1\nkind: Waivers\nwaivers: []\n"
                                                    "kind: Waivers\n"), ["waivers.yaml:4", "duplicate key 'kind'"]),
-    ("waiver-duplicate-id", write("waivers.yaml", {**waiver(), "waivers": waiver()["waivers"] * 2}),
+    ("waiver-duplicate-id", write("waivers.yaml", {**waiver(), "waivers": waiver()["waivers"] + waiver()["waivers"]}),
      ["waivers.yaml:", "waivers[1].id:", "duplicate waiver id 'W-1'"]),
     ("waiver-expiry-timezone", write("waivers.yaml", waiver(expires="2026-12-31T23:00:00+05:00")),
      ["waivers[0].expires:", "YYYY-MM-DD"]),
