@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,3 +180,15 @@ def pg_base() -> Iterator[str]:
 
     with postgres_server() as base:
         yield base
+
+
+def fresh_cli(args: list[str], watched: tuple[str, ...]) -> tuple[str, object, list[str]]:
+    """`govkit ARGS` in a new interpreter: its stdout, exit code, and which `watched` modules it imported
+    (what a user pays for at start-up, which an in-process CliRunner cannot show)."""
+    code = ("import sys; from govkit.cli import main; sys.argv = ['govkit', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+            f"print('HEAVY', sorted(m for m in {watched!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
+    body, _, tail = out.rpartition("EXIT ")
+    code_text, _, heavy = tail.partition("\nHEAVY ")
+    return body, code_text.strip(), ast.literal_eval(heavy)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -12,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import Project
+from conftest import Project, fresh_cli
 from govkit.canonical import digest
 from govkit.cli import cli
 
@@ -85,12 +83,9 @@ def test_policy_schema_accepts_the_shipped_policies(project: Project) -> None:
 
 
 def test_help_imports_nothing_heavy() -> None:
-    code = ("import sys; from govkit.cli import main; sys.argv=['govkit','--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy=[m for m in ('pandas','numpy','sklearn','shap','weasyprint','pyarrow','pydantic','yaml',"
-            "'license_expression','rich') if m in sys.modules]\nprint('HEAVY', heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "HEAVY []" in out, out
+    out, _, heavy = fresh_cli(["--help"], ("pandas", "numpy", "sklearn", "shap", "weasyprint", "pyarrow", "pydantic",
+                                          "yaml", "license_expression", "rich"))
+    assert heavy == [], heavy
     assert "govkit check" in out  # the help shows an example
 
 

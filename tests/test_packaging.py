@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import fresh_cli
 from govkit import __version__
 from govkit.demo.run import COPIED, EXAMPLE
 from installed import ROOT, clean_env, fresh_venv, govkit_location
@@ -122,12 +123,9 @@ def _installed(name: str) -> str:
 # --- versions, extras and schemas (from the source tree) ---
 
 def test_version_lists_the_libraries_that_decide_results_without_importing_them() -> None:
-    code = ("import sys; from govkit.cli import main; sys.argv=['govkit','--version']\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
-            "print('HEAVY', [m for m in ('pandas','numpy','sklearn','shap','weasyprint','pyarrow','scipy','duckdb',"
-            "'pyhanko','skops') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "HEAVY []" in out and "EXIT 0" in out, out
+    out, code, heavy = fresh_cli(["--version"], ("pandas", "numpy", "sklearn", "shap", "weasyprint", "pyarrow",
+                                                 "scipy", "duckdb", "pyhanko", "skops"))
+    assert heavy == [] and code == "0", (out, code, heavy)
     listed = dict(line.split(None, 1) for line in out.splitlines()[1:] if line.startswith("  "))
     assert out.startswith(f"govkit {__version__}\n")
     for name in ("scikit-learn", "numpy", "pandas", "scipy", "shap", "skops", "weasyprint", "pyHanko"):
