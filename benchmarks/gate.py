@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from fairness import FEATURES  # the same 40 intersectional groups as the in-process comparison
 
-FEATURES = {"sex": ["female", "male"], "age_band": ["18-24", "25-39", "40-59", "60+"],
-            "ethnicity": ["a", "b", "c", "d", "e"]}
 RULES = [
     {"id": "B-DPR", "title": "parity", "check": "fairness.demographic_parity_ratio", "severity": "high",
      "params": {"min": 0.8}},
