@@ -255,12 +255,12 @@ def evaluate(
     team = options.team or manifest.spec.model.team
     team_source = options.team_source if options.team else "model.team"
     kinds = rule_kinds()
-    book = _WaiverBook(waivers if (waivers and options.use_waivers) else WaiverSet.empty(), manifest, as_of,
-                       today=now.date(), max_days=policy.waiver_max_days)
+    in_play = waivers if (waivers and options.use_waivers) else WaiverSet.empty()
     # a waiver of a rule the other command judges is not this run's business (`check` vs `monitor`)
     check_of = {r.id: r.check for r in policy.rules}
-    book.waivers = tuple(w for w in book.waivers
-                         if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose)
+    in_play = replace(in_play, waivers=tuple(
+        w for w in in_play.waivers if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose))
+    book = _WaiverBook(in_play, manifest, as_of, today=now.date(), max_days=policy.waiver_max_days)
 
     findings: list[Finding] = []
     active: list[ResolvedRule] = []
