@@ -138,12 +138,16 @@ def main() -> None:
     print(f"{'PostgreSQL store, appends/s, 8 writers':<40} {pg8:>10,.0f}")
     for size, ms in checkpoint_ms:
         print(f"{f'checkpoint after 1 append, {size:,} entries':<40} {ms:>8,.1f} ms")
-    print("(raw sqlite3: same WAL + synchronous=FULL + BEGIN IMMEDIATE per entry, no hashing or signing;"
-          " for verify, just reading the rows)")
+    print(
+        "(raw sqlite3: same WAL + synchronous=FULL + BEGIN IMMEDIATE per entry, no hashing or signing;"
+        " for verify, just reading the rows)"
+    )
     ok1 = gk1 >= 1500
     okv = result.size / elapsed >= 10_000
-    print(f"targets: >= 1,500 appends/s: {'OK' if ok1 else 'MISSED'};"
-          f" >= 10,000 verified/s (default): {'OK' if okv else 'MISSED'}")
+    print(
+        f"targets: >= 1,500 appends/s: {'OK' if ok1 else 'MISSED'};"
+        f" >= 10,000 verified/s (default): {'OK' if okv else 'MISSED'}"
+    )
     sys.exit(0)
 
 

@@ -29,8 +29,16 @@ def main() -> None:
     start = time.perf_counter()
     with AuditLog(db) as log:
         for b in range(ENTRIES // BATCH):
-            log.append_many([("evaluation.note", f"model-{(b * BATCH + i) % 50}@1.0",
-                              {"i": b * BATCH + i, "verdict": "pass", "note": "x" * 120}) for i in range(BATCH)])
+            log.append_many(
+                [
+                    (
+                        "evaluation.note",
+                        f"model-{(b * BATCH + i) % 50}@1.0",
+                        {"i": b * BATCH + i, "verdict": "pass", "note": "x" * 120},
+                    )
+                    for i in range(BATCH)
+                ]
+            )
         build = time.perf_counter() - start
         start = time.perf_counter()
         result = export_bundle(log, Scope(), folder / "bundle.zip", [])
@@ -52,8 +60,10 @@ def main() -> None:
     print(f"{'govkit export (whole log, BagIt zip, signed)':<52} {export_s:>8.2f}")
     print(f"{'verify.py on the bundle':<52} {verify_s:>8.2f}")
     print(f"{'floor: read rows + zip the same payloads (stdlib)':<52} {floor:>8.2f}")
-    print(f"export / floor: {export_s / floor:.2f}x; bundle {size / 1e6:.1f} MB; {len(lines)} checks passed; "
-          f"target < 30 s: {'OK' if export_s < 30 else 'MISSED'}")
+    print(
+        f"export / floor: {export_s / floor:.2f}x; bundle {size / 1e6:.1f} MB; {len(lines)} checks passed; "
+        f"target < 30 s: {'OK' if export_s < 30 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -57,10 +57,14 @@ def main() -> None:
         generic_s = (time.perf_counter() - start) * SAMPLE / CAP
         full = explain(model, X[names], budget_s=3600).values
         same = top5(ours.values, names) == top5(full, names)
-        print(f"{label:<26} {ours.rows_done:>6} {ours_s:>9.2f} {generic_s:>17.1f} {generic_s / ours_s:>8.0f}x "
-              f"{same!s:>11}")
-    print(f"(generic: shap.Explainer(model.predict, 100-row background) on {CAP} rows, extrapolated to {SAMPLE:,};"
-          " full run: the fitting explainer on all 20,000 rows)")
+        print(
+            f"{label:<26} {ours.rows_done:>6} {ours_s:>9.2f} {generic_s:>17.1f} {generic_s / ours_s:>8.0f}x "
+            f"{same!s:>11}"
+        )
+    print(
+        f"(generic: shap.Explainer(model.predict, 100-row background) on {CAP} rows, extrapolated to {SAMPLE:,};"
+        " full run: the fitting explainer on all 20,000 rows)"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,11 @@ from sklearn.metrics import accuracy_score
 from govkit.checks.fairness.counts import count_table, encode
 from govkit.checks.fairness.metrics import bootstrap_counts, rates, summaries
 
-FEATURES = {"sex": ["female", "male"], "age_band": ["18-24", "25-39", "40-59", "60+"],
-            "ethnicity": ["a", "b", "c", "d", "e"]}
+FEATURES = {
+    "sex": ["female", "male"],
+    "age_band": ["18-24", "25-39", "40-59", "60+"],
+    "ethnicity": ["a", "b", "c", "d", "e"],
+}
 
 
 def data(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -43,17 +46,27 @@ def data(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 
 def run_fairlearn(frame: pd.DataFrame, y: np.ndarray, yhat: np.ndarray) -> pd.DataFrame:
-    mf = MetricFrame(metrics={"selection_rate": selection_rate, "tpr": true_positive_rate,
-                              "fpr": false_positive_rate, "accuracy": accuracy_score},
-                     y_true=y, y_pred=yhat, sensitive_features=frame[list(FEATURES)])
+    mf = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "accuracy": accuracy_score,
+        },
+        y_true=y,
+        y_pred=yhat,
+        sensitive_features=frame[list(FEATURES)],
+    )
     return mf.by_group
 
 
 def run_govkit(frame: pd.DataFrame, y: np.ndarray, yhat: np.ndarray) -> pd.DataFrame:
     table = count_table([encode(name, frame[name]) for name in FEATURES], y, yhat)
     r = rates(table.counts)
-    return pd.DataFrame({k: r[k] for k in ("selection_rate", "tpr", "fpr", "accuracy")},
-                        index=pd.MultiIndex.from_tuples(table.groups, names=list(FEATURES)))
+    return pd.DataFrame(
+        {k: r[k] for k in ("selection_rate", "tpr", "fpr", "accuracy")},
+        index=pd.MultiIndex.from_tuples(table.groups, names=list(FEATURES)),
+    )
 
 
 def best_of(fn, *args, repeat: int) -> tuple[float, object]:
@@ -83,18 +96,33 @@ def fairlearn_comparison() -> None:
     start = time.perf_counter()
     count_table([encode(name, frame[name]) for name in FEATURES], y, yhat)
     counting = time.perf_counter() - start
-    print(f"bootstrap: 1,000 resamples of 1,000,000 rows (40 groups) in {elapsed:.3f} s after a {counting:.3f} s "
-          f"count pass; DPD 95% CI [{lo:.4f}, {hi:.4f}]")
+    print(
+        f"bootstrap: 1,000 resamples of 1,000,000 rows (40 groups) in {elapsed:.3f} s after a {counting:.3f} s "
+        f"count pass; DPD 95% CI [{lo:.4f}, {hi:.4f}]"
+    )
 
 
 PART_ROWS = 5_000_000
-LEVELS = {"sex": ["female", "male"], "age_band": ["18-24", "25-39", "40-59", "60+"],
-          "ethnicity": ["a", "b", "c", "d", "e"]}
+LEVELS = {
+    "sex": ["female", "male"],
+    "age_band": ["18-24", "25-39", "40-59", "60+"],
+    "ethnicity": ["a", "b", "c", "d", "e"],
+}
 RULES = [
-    {"id": "B-DPR", "title": "parity", "check": "fairness.demographic_parity_ratio", "severity": "high",
-     "params": {"min": 0.8}},
-    {"id": "B-AUC", "title": "auc", "check": "fairness.group_metric", "severity": "medium",
-     "params": {"metric": "auc", "max_difference": 0.05}},
+    {
+        "id": "B-DPR",
+        "title": "parity",
+        "check": "fairness.demographic_parity_ratio",
+        "severity": "high",
+        "params": {"min": 0.8},
+    },
+    {
+        "id": "B-AUC",
+        "title": "auc",
+        "check": "fairness.group_metric",
+        "severity": "medium",
+        "params": {"metric": "auc", "max_difference": 0.05},
+    },
 ]
 
 
@@ -110,11 +138,19 @@ def write_parts(folder: Path, rows: int) -> None:
             continue
         rng = np.random.default_rng(i)
         n = min(PART_ROWS, rows - i * PART_ROWS)
-        groups = {k: pa.DictionaryArray.from_arrays(pa.array(rng.integers(0, len(v), n).astype(np.int8)), pa.array(v))
-                  for k, v in LEVELS.items()}
+        groups = {
+            k: pa.DictionaryArray.from_arrays(pa.array(rng.integers(0, len(v), n).astype(np.int8)), pa.array(v))
+            for k, v in LEVELS.items()
+        }
         score = np.clip(rng.random(n) + 0.05 * (groups["sex"].indices.to_numpy() == 1), 0, 1)
-        table = pa.table({"repaid": (rng.random(n) < 0.2 + 0.6 * score).astype(np.int8),
-                          "approved": (score > 0.5).astype(np.int8), "score": score, **groups})
+        table = pa.table(
+            {
+                "repaid": (rng.random(n) < 0.2 + 0.6 * score).astype(np.int8),
+                "approved": (score > 0.5).astype(np.int8),
+                "score": score,
+                **groups,
+            }
+        )
         pq.write_table(table, path, row_group_size=1_000_000)
 
 
@@ -122,18 +158,39 @@ def write_project(folder: Path, data: str) -> Path:
     import yaml
 
     manifest = {
-        "apiVersion": "govkit/v1", "kind": "ModelManifest",
-        "model": {"name": "bench", "version": "1", "team": "bench", "owner": "bench@example.com", "risk_tier": "high",
-                  "task": "binary-classification", "license": "Apache-2.0", "intended_use": "benchmark"},
-        "datasets": {"evaluation": {"path": data, "license": "MIT", "label": "repaid", "prediction": "approved",
-                                    "score": "score", "positive_label": 1, "features": ["score"]}},
+        "apiVersion": "govkit/v1",
+        "kind": "ModelManifest",
+        "model": {
+            "name": "bench",
+            "version": "1",
+            "team": "bench",
+            "owner": "bench@example.com",
+            "risk_tier": "high",
+            "task": "binary-classification",
+            "license": "Apache-2.0",
+            "intended_use": "benchmark",
+        },
+        "datasets": {
+            "evaluation": {
+                "path": data,
+                "license": "MIT",
+                "label": "repaid",
+                "prediction": "approved",
+                "score": "score",
+                "positive_label": 1,
+                "features": ["score"],
+            }
+        },
         "sensitive_features": list(LEVELS),
     }
     path = folder / f"govkit-{data.replace('/', '_').replace('*', 'all')}.yaml"
     path.write_text(yaml.safe_dump(manifest))
     (folder / "policies").mkdir(exist_ok=True)
-    (folder / "policies/bench.yaml").write_text(yaml.safe_dump(
-        {"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "bench", "version": "1", "rules": RULES}))
+    (folder / "policies/bench.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "bench", "version": "1", "rules": RULES}
+        )
+    )
     return path
 
 
@@ -146,14 +203,24 @@ def check_once(manifest: Path, engine: str) -> dict[str, object]:
     evaluation = run_check(manifest, manifest.parent / "policies", engine=engine)
     seconds = time.perf_counter() - start
     measured = evaluation.measurements["fairness"]
-    return {"engine": measured["engine"], "rows": measured["rows"], "seconds": seconds,
-            "tables": digest(measured["tables"]), "verdict": evaluation.verdict,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "engine": measured["engine"],
+        "rows": measured["rows"],
+        "seconds": seconds,
+        "tables": digest(measured["tables"]),
+        "verdict": evaluation.verdict,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def in_child(manifest: Path, engine: str, **env: str) -> dict[str, object]:
-    out = subprocess.run([sys.executable, __file__, "--child", str(manifest), engine], capture_output=True, text=True,
-                         check=True, env={**os.environ, **env})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(manifest), engine],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -162,8 +229,10 @@ def row(result: dict[str, object], reference: dict[str, object] | None, note: st
     ratio = "" if reference is None else f"{float(result['seconds']) / float(reference['seconds']):.2f}x"  # type: ignore[arg-type]
     rss = result["peak_rss_mb"]
     shown = "-" if rss is None else f"{rss:,.0f}"
-    print(f"{result['rows']:>12,} {result['engine']:>7} {result['seconds']:>9.1f} {shown:>12} "
-          f"{ratio:>9} {same:>14}  {note}")
+    print(
+        f"{result['rows']:>12,} {result['engine']:>7} {result['seconds']:>9.1f} {shown:>12} "
+        f"{ratio:>9} {same:>14}  {note}"
+    )
 
 
 def engines(rows: int, spark_rows: int, data_dir: Path) -> None:
@@ -173,8 +242,10 @@ def engines(rows: int, spark_rows: int, data_dir: Path) -> None:
     slice_path = data_dir / "slice-1m.parquet"
     if not slice_path.exists():
         pq.write_table(pq.read_table(data_dir / "parts/part-000.parquet").slice(0, 1_000_000), slice_path)
-    print(f"\n{'rows':>12} {'engine':>7} {'seconds':>9} {'peak RSS MB':>12} {'vs pandas':>9} "
-          f"{'same tables':>14}  (whole fairness check: 7 tables, AUC and scoring rate included)")
+    print(
+        f"\n{'rows':>12} {'engine':>7} {'seconds':>9} {'peak RSS MB':>12} {'vs pandas':>9} "
+        f"{'same tables':>14}  (whole fairness check: 7 tables, AUC and scoring rate included)"
+    )
     small = write_project(data_dir, slice_path.name)
     reference = check_once(small, "pandas")
     reference["peak_rss_mb"] = None  # shared process: see the per-process rows below
@@ -197,8 +268,11 @@ def engines(rows: int, spark_rows: int, data_dir: Path) -> None:
     whole = in_child(everything, "pandas")
     row(whole, None, "own process: the columns loaded whole")
     row(in_child(everything, "duckdb"), whole, "own process: streamed; DuckDB's default memory limit (80% of RAM)")
-    row(in_child(everything, "duckdb", GOVKIT_DUCKDB_MEMORY="2GB"), whole, "own process: GOVKIT_DUCKDB_MEMORY=2GB, "
-        "the sort spills")
+    row(
+        in_child(everything, "duckdb", GOVKIT_DUCKDB_MEMORY="2GB"),
+        whole,
+        "own process: GOVKIT_DUCKDB_MEMORY=2GB, the sort spills",
+    )
 
 
 def main() -> None:

@@ -24,10 +24,20 @@ import yaml
 from fairness import FEATURES  # the same 40 intersectional groups as the in-process comparison
 
 RULES = [
-    {"id": "B-DPR", "title": "parity", "check": "fairness.demographic_parity_ratio", "severity": "high",
-     "params": {"min": 0.8}},
-    {"id": "B-EOD", "title": "odds", "check": "fairness.equalized_odds_difference", "severity": "high",
-     "params": {"max": 0.1}},
+    {
+        "id": "B-DPR",
+        "title": "parity",
+        "check": "fairness.demographic_parity_ratio",
+        "severity": "high",
+        "params": {"min": 0.8},
+    },
+    {
+        "id": "B-EOD",
+        "title": "odds",
+        "check": "fairness.equalized_odds_difference",
+        "severity": "high",
+        "params": {"max": 0.1},
+    },
 ]
 
 
@@ -39,18 +49,35 @@ def write_project(folder: Path, rows: int) -> Path:
     frame["income"] = rng.normal(50_000, 15_000, rows).round(2)
     frame.to_csv(folder / "eval.csv", index=False)
     manifest = {
-        "apiVersion": "govkit/v1", "kind": "ModelManifest",
-        "model": {"name": "gate", "version": "1", "team": "bench", "owner": "bench@example.com",
-                  "risk_tier": "high", "task": "binary-classification", "license": "Apache-2.0",
-                  "intended_use": "benchmark"},
-        "datasets": {"evaluation": {"path": "eval.csv", "license": "MIT", "label": "repaid", "prediction": "approved",
-                                    "positive_label": 1, "features": ["income"]}},
+        "apiVersion": "govkit/v1",
+        "kind": "ModelManifest",
+        "model": {
+            "name": "gate",
+            "version": "1",
+            "team": "bench",
+            "owner": "bench@example.com",
+            "risk_tier": "high",
+            "task": "binary-classification",
+            "license": "Apache-2.0",
+            "intended_use": "benchmark",
+        },
+        "datasets": {
+            "evaluation": {
+                "path": "eval.csv",
+                "license": "MIT",
+                "label": "repaid",
+                "prediction": "approved",
+                "positive_label": 1,
+                "features": ["income"],
+            }
+        },
         "sensitive_features": list(FEATURES),
     }
     (folder / "govkit.yaml").write_text(yaml.safe_dump(manifest))
     (folder / "policies").mkdir(exist_ok=True)
-    (folder / "policies/gate.yaml").write_text(yaml.safe_dump(
-        {"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "gate", "version": "1", "rules": RULES}))
+    (folder / "policies/gate.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "gate", "version": "1", "rules": RULES})
+    )
     return folder / "govkit.yaml"
 
 
@@ -74,9 +101,17 @@ def fairlearn_run(csv: Path) -> tuple[float, float]:
     frame = pd.read_csv(csv)
     read = time.perf_counter() - start
     start = time.perf_counter()
-    MetricFrame(metrics={"selection_rate": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate,
-                         "accuracy": accuracy_score},
-                y_true=frame["repaid"], y_pred=frame["approved"], sensitive_features=frame[list(FEATURES)])
+    MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "accuracy": accuracy_score,
+        },
+        y_true=frame["repaid"],
+        y_pred=frame["approved"],
+        sensitive_features=frame[list(FEATURES)],
+    )
     return read, time.perf_counter() - start
 
 
@@ -89,17 +124,22 @@ def main() -> None:
         manifest = write_project(folder, args.rows)
         interpreter = timed_command([sys.executable, "-c", "pass"], folder)
         imports = timed_command([sys.executable, "-c", "import numpy, pandas"], folder)
-        gate = timed_command([sys.executable, "-m", "govkit", "check", str(manifest), "--policy", "policies",
-                              "--no-log", "-q"], folder)
+        gate = timed_command(
+            [sys.executable, "-m", "govkit", "check", str(manifest), "--policy", "policies", "--no-log", "-q"], folder
+        )
         read, metric_frame = fairlearn_run(folder / "eval.csv")
     print(f"{'rows':>9} {'what':<46} {'seconds':>8} {'ratio':>8}")
     print(f"{args.rows:>9,} {'python -c pass':<46} {interpreter:>8.3f}")
     print(f"{args.rows:>9,} {'python -c import numpy, pandas':<46} {imports:>8.3f}")
     print(f"{args.rows:>9,} {'govkit check (whole process, best of 3)':<46} {gate:>8.3f} {'1.0x':>8}")
-    print(f"{args.rows:>9,} {'fairlearn MetricFrame (40 groups, 4 metrics)':<46} {metric_frame:>8.3f} "
-          f"{metric_frame / gate:>7.1f}x")
-    print(f"{args.rows:>9,} {'pandas read_csv + MetricFrame':<46} {read + metric_frame:>8.3f} "
-          f"{(read + metric_frame) / gate:>7.1f}x")
+    print(
+        f"{args.rows:>9,} {'fairlearn MetricFrame (40 groups, 4 metrics)':<46} {metric_frame:>8.3f} "
+        f"{metric_frame / gate:>7.1f}x"
+    )
+    print(
+        f"{args.rows:>9,} {'pandas read_csv + MetricFrame':<46} {read + metric_frame:>8.3f} "
+        f"{(read + metric_frame) / gate:>7.1f}x"
+    )
     print("target: MetricFrame / govkit check >= 20x")
 
 

@@ -72,28 +72,50 @@ def write_data(root: Path, rows: int, ref_rows: int, parts: int = 10) -> None:
 
 
 MANIFEST = {
-    "apiVersion": "govkit/v1", "kind": "ModelManifest",
-    "model": {"name": "bench", "version": "1", "team": "t", "owner": "o", "risk_tier": "low",
-              "task": "binary-classification", "license": "MIT", "intended_use": "benchmark"},
+    "apiVersion": "govkit/v1",
+    "kind": "ModelManifest",
+    "model": {
+        "name": "bench",
+        "version": "1",
+        "team": "t",
+        "owner": "o",
+        "risk_tier": "low",
+        "task": "binary-classification",
+        "license": "MIT",
+        "intended_use": "benchmark",
+    },
     "datasets": {"training": {"path": "reference.parquet", "license": "MIT"}},
-    "monitoring": {"production": "prod", "timestamp": "ts", "window": "month",
-                   "reference": {"profile": "profile.json"}, "min_rows": 1000},
+    "monitoring": {
+        "production": "prod",
+        "timestamp": "ts",
+        "window": "month",
+        "reference": {"profile": "profile.json"},
+        "min_rows": 1000,
+    },
 }
-POLICY = {"apiVersion": "govkit/v1", "kind": "PolicySet", "name": "bench", "version": "1", "rules": [
-    {"id": "B-1", "title": "feature drift", "check": "drift.feature", "severity": "high", "params": {}},
-    {"id": "B-2", "title": "dataset drift", "check": "drift.dataset", "severity": "high", "params": {}},
-    {"id": "B-3", "title": "data quality", "check": "monitoring.data_quality", "severity": "medium", "params": {}},
-    {"id": "B-4", "title": "schema", "check": "monitoring.schema", "severity": "high", "params": {}},
-]}
+POLICY = {
+    "apiVersion": "govkit/v1",
+    "kind": "PolicySet",
+    "name": "bench",
+    "version": "1",
+    "rules": [
+        {"id": "B-1", "title": "feature drift", "check": "drift.feature", "severity": "high", "params": {}},
+        {"id": "B-2", "title": "dataset drift", "check": "drift.dataset", "severity": "high", "params": {}},
+        {"id": "B-3", "title": "data quality", "check": "monitoring.data_quality", "severity": "medium", "params": {}},
+        {"id": "B-4", "title": "schema", "check": "monitoring.schema", "severity": "high", "params": {}},
+    ],
+}
 
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     """Wall time, the child's peak RSS (GB) and its CPU seconds, from a fresh `python -c` wrapper so only it
     is measured (on a shared machine CPU time says what wall time would be on an idle one)."""
-    wrapper = ("import resource, subprocess, sys, time, json; t = time.perf_counter(); "
-               "p = subprocess.run(sys.argv[1:]); "
-               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-               "print(json.dumps([time.perf_counter() - t, u.ru_maxrss, p.returncode, u.ru_utime + u.ru_stime]))")
+    wrapper = (
+        "import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+        "p = subprocess.run(sys.argv[1:]); "
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(json.dumps([time.perf_counter() - t, u.ru_maxrss, p.returncode, u.ru_utime + u.ru_stime]))"
+    )
     out = subprocess.run([sys.executable, "-c", wrapper, *cmd], cwd=cwd, capture_output=True, text=True, check=False)
     seconds, rss_kb, code, cpu = json.loads(out.stdout.strip().splitlines()[-1])
     if code not in (0, 1):
@@ -110,16 +132,37 @@ def part1(rows: int, ref_rows: int, root: Path) -> None:
     (root / "policies" / "bench.yaml").write_text(yaml.safe_dump(POLICY))
     govkit = [sys.executable, "-m", "govkit"]
     s, rss, cpu = timed([*govkit, "profile", "create", "govkit.yaml", "--db", "bench.db"], root)
-    print(f"govkit profile create ({ref_rows:,} rows): {s:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.2f} GB, "
-          f"profile {(root / 'profile.json').stat().st_size / 1e6:.2f} MB")
-    s, rss, cpu = timed([*govkit, "monitor", "govkit.yaml", "--policy", "policies", "--engine", "duckdb", "--db",
-                         "bench.db", "--format", "json", "-o", "monitor.json"], root)
+    print(
+        f"govkit profile create ({ref_rows:,} rows): {s:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.2f} GB, "
+        f"profile {(root / 'profile.json').stat().st_size / 1e6:.2f} MB"
+    )
+    s, rss, cpu = timed(
+        [
+            *govkit,
+            "monitor",
+            "govkit.yaml",
+            "--policy",
+            "policies",
+            "--engine",
+            "duckdb",
+            "--db",
+            "bench.db",
+            "--format",
+            "json",
+            "-o",
+            "monitor.json",
+        ],
+        root,
+    )
     report = json.loads((root / "monitor.json").read_text())
-    failed = sorted({f["subject"].split()[-1] for f in report["findings"]
-                     if f["status"] == "fail" and f["rule_id"] == "B-1"})
+    failed = sorted(
+        {f["subject"].split()[-1] for f in report["findings"] if f["status"] == "fail" and f["rule_id"] == "B-1"}
+    )
     windows = report["measurements"]["monitoring"]["windows"]
-    print(f"govkit monitor --engine duckdb ({rows:,} rows, {len(windows)} windows, 20 columns): {s:.1f} s wall, "
-          f"{cpu:.1f} s CPU, peak RSS {rss:.2f} GB; drifted columns: {', '.join(failed)}")
+    print(
+        f"govkit monitor --engine duckdb ({rows:,} rows, {len(windows)} windows, 20 columns): {s:.1f} s wall, "
+        f"{cpu:.1f} s CPU, peak RSS {rss:.2f} GB; drifted columns: {', '.join(failed)}"
+    )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
@@ -129,8 +172,9 @@ def govkit_measure(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> dict
     from govkit.monitoring.pandas_counts import count_frame
     from govkit.monitoring.profile import Reference, Roles, plan_from
 
-    roles = Roles(features=tuple(reference.columns), cohorts=(), label=None, prediction=None, score=None,
-                  positive_label="1")
+    roles = Roles(
+        features=tuple(reference.columns), cohorts=(), label=None, prediction=None, score=None, positive_label="1"
+    )
     plan, described = plan_from(reference, roles)
     ref = Reference(data={"columns": described}, plan=plan, slices=count_frame(reference, plan), sha256=None)
     codes = np.repeat(np.arange(len(windows)), [len(w) for w in windows])
@@ -198,8 +242,12 @@ def evidently_elsewhere(python: str, reference: pd.DataFrame, windows: list[pd.D
         for i, w in enumerate(windows):
             paths.append(Path(tmp) / f"w{i}.parquet")
             w.to_parquet(paths[-1], index=False)
-        out = subprocess.run([python, "-c", EVIDENTLY_SCRIPT, str(ref), str(repeat), *map(str, paths)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [python, "-c", EVIDENTLY_SCRIPT, str(ref), str(repeat), *map(str, paths)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     seconds, version, pandas_version = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"evidently {version} (pandas {pandas_version}, {python})")
     return float(seconds)
@@ -231,8 +279,10 @@ def part2(rows: int, n_windows: int, repeat: int, evidently_python: str | None) 
                 fn(reference, windows)
                 best = min(best, time.perf_counter() - t)
             timings[name] = best
-        print(f"{name} drift, {rows:,} reference rows vs {n_windows} window(s) of {rows:,} rows x 20 columns: "
-              f"{timings[name]:.2f} s")
+        print(
+            f"{name} drift, {rows:,} reference rows vs {n_windows} window(s) of {rows:,} rows x 20 columns: "
+            f"{timings[name]:.2f} s"
+        )
     print(f"ratio {other} / govkit: {timings[other] / timings['govkit']:.1f}x")
 
 

@@ -28,13 +28,19 @@ def build(path: Path) -> None:
     first = names[rng.integers(0, len(names), ROWS)]
     columns = {
         "email": np.char.add(np.char.add(first, ids.astype(str)), "@example.com"),
-        "phone": np.char.add(np.char.add("(", rng.integers(201, 989, ROWS).astype(str)),
-                             np.char.add(") 555-", rng.integers(1000, 9999, ROWS).astype(str))),
-        "ssn": np.char.add(np.char.add(rng.integers(100, 665, ROWS).astype(str), "-"),
-                           np.char.add(rng.integers(10, 99, ROWS).astype(str),
-                                       np.char.add("-", rng.integers(1000, 9999, ROWS).astype(str)))),
-        "client_ip": np.char.add(np.char.add(rng.integers(1, 223, ROWS).astype(str), ".20.30."),
-                                 rng.integers(1, 254, ROWS).astype(str)),
+        "phone": np.char.add(
+            np.char.add("(", rng.integers(201, 989, ROWS).astype(str)),
+            np.char.add(") 555-", rng.integers(1000, 9999, ROWS).astype(str)),
+        ),
+        "ssn": np.char.add(
+            np.char.add(rng.integers(100, 665, ROWS).astype(str), "-"),
+            np.char.add(
+                rng.integers(10, 99, ROWS).astype(str), np.char.add("-", rng.integers(1000, 9999, ROWS).astype(str))
+            ),
+        ),
+        "client_ip": np.char.add(
+            np.char.add(rng.integers(1, 223, ROWS).astype(str), ".20.30."), rng.integers(1, 254, ROWS).astype(str)
+        ),
         "date_of_birth": (np.datetime64("1950-01-01") + rng.integers(0, 20000, ROWS)).astype(str),
         "customer_name": np.char.add(np.char.capitalize(first), " Smith"),
     }

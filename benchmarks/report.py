@@ -45,8 +45,10 @@ def main() -> None:
     print(f"{'what':<58} {'median s':>9}")
     print(f"{'govkit render_pdf (template + PDF/A-3b + attachments)':<58} {g:>9.3f}")
     print(f"{'weasyprint alone, same HTML, plain PDF':<58} {w:>9.3f}")
-    print(f"ratio govkit / weasyprint: {g / w:.2f}  (target <= 1.3); demo report {len(pdf):,} bytes; "
-          f"target < 5 s: {'OK' if g < 5 else 'MISSED'}")
+    print(
+        f"ratio govkit / weasyprint: {g / w:.2f}  (target <= 1.3); demo report {len(pdf):,} bytes; "
+        f"target < 5 s: {'OK' if g < 5 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

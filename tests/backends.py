@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SQLITE_TRIGGERS = ["entries_no_update", "entries_no_delete", "entries_dense", "payloads_no_update",
-                   "payloads_redact_only", "checkpoints_no_update", "checkpoints_no_delete"]
+SQLITE_TRIGGERS = [
+    "entries_no_update",
+    "entries_no_delete",
+    "entries_dense",
+    "payloads_no_update",
+    "payloads_redact_only",
+    "checkpoints_no_update",
+    "checkpoints_no_delete",
+]
 
 
 @dataclass

@@ -55,12 +55,28 @@ BASE_POLICY: dict[str, Any] = {
     "name": "base",
     "version": "1.0",
     "rules": [
-        {"id": "T-LIC-001", "title": "model licence", "check": "license.model",
-         "params": {"deny_traits": ["non-commercial"]}, "severity": "high"},
-        {"id": "T-LIC-002", "title": "data licences", "check": "license.datasets",
-         "params": {"deny_traits": ["non-commercial"]}, "severity": "medium", "allow_relax": True},
-        {"id": "T-LIC-003", "title": "dependency licences", "check": "license.dependencies",
-         "params": {"deny_traits": ["strong-copyleft"], "unknown": "warn"}, "severity": "high"},
+        {
+            "id": "T-LIC-001",
+            "title": "model licence",
+            "check": "license.model",
+            "params": {"deny_traits": ["non-commercial"]},
+            "severity": "high",
+        },
+        {
+            "id": "T-LIC-002",
+            "title": "data licences",
+            "check": "license.datasets",
+            "params": {"deny_traits": ["non-commercial"]},
+            "severity": "medium",
+            "allow_relax": True,
+        },
+        {
+            "id": "T-LIC-003",
+            "title": "dependency licences",
+            "check": "license.dependencies",
+            "params": {"deny_traits": ["strong-copyleft"], "unknown": "warn"},
+            "severity": "high",
+        },
     ],
 }
 
@@ -185,9 +201,11 @@ def pg_base() -> Iterator[str]:
 def fresh_cli(args: list[str], watched: tuple[str, ...]) -> tuple[str, object, list[str]]:
     """`govkit ARGS` in a new interpreter: its stdout, exit code, and which `watched` modules it imported
     (what a user pays for at start-up, which an in-process CliRunner cannot show)."""
-    code = ("import sys; from govkit.cli import main; sys.argv = ['govkit', *sys.argv[1:]]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
-            f"print('HEAVY', sorted(m for m in {watched!r} if m in sys.modules))")
+    code = (
+        "import sys; from govkit.cli import main; sys.argv = ['govkit', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+        f"print('HEAVY', sorted(m for m in {watched!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
     body, _, tail = out.rpartition("EXIT ")
     code_text, _, heavy = tail.partition("\nHEAVY ")

@@ -18,8 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(sysconfig.get_paths()["purelib"])  # where this environment's dependencies are installed
 # pip reads these like its command-line options: govkit alone, offline, built with the hatchling we have
 # (PIP_NO_BUILD_ISOLATION=0 turns isolation off: pip's inverted reading of "no-" options)
-OFFLINE_PIP = {"PIP_NO_DEPS": "1", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
-               "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+OFFLINE_PIP = {
+    "PIP_NO_DEPS": "1",
+    "PIP_NO_INDEX": "1",
+    "PIP_NO_BUILD_ISOLATION": "0",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+}
 
 
 def dependencies_without_govkit(folder: Path) -> Path:
@@ -40,8 +44,12 @@ def fresh_venv(folder: Path, *, with_pip: bool) -> Path:
     args = [sys.executable, "-m", "venv", str(folder)] + ([] if with_pip else ["--without-pip"])
     subprocess.run(args, check=True, capture_output=True)
     python = folder / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     links = dependencies_without_govkit(folder.parent / f"{folder.name}-dependencies")
     (Path(site) / "_dependencies.pth").write_text(f"{links}\n")
     return folder
@@ -58,6 +66,12 @@ def clean_env(home: Path, *, path_first: Path | None = None) -> dict[str, str]:
 
 def govkit_location(python: Path, env: dict[str, str], cwd: Path) -> Path:
     """Where `import govkit` resolves for this interpreter."""
-    out = subprocess.run([str(python), "-c", "import govkit; print(govkit.__file__)"], cwd=cwd, env=env,
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [str(python), "-c", "import govkit; print(govkit.__file__)"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     return Path(out)

@@ -17,9 +17,23 @@ import pandas as pd
 from faker import Faker
 
 LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"]
-ADULT_COLUMNS = ["age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation",
-                 "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country",
-                 "income"]
+ADULT_COLUMNS = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education_num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
+]
 # what each real column holds, as a person reading the file would label it
 COMPAS_PII = {"name": "person_name", "first": "person_name", "last": "person_name", "dob": "date_of_birth"}
 
@@ -31,9 +45,13 @@ def _digits_only(phone: str) -> str:
 def _note(f: Faker, us: Faker, rng: random.Random) -> str:
     """A free-text note with one identifier in it, in one of many shapes."""
     pii: list[Callable[[], str]] = [
-        lambda: f"call me on {f.phone_number()}", lambda: f"phone {_digits_only(f.phone_number())}",
-        lambda: f"mail {f.email()} today", lambda: f"SSN {us.ssn()} on file", lambda: f"IBAN {f.iban()} for refunds",
-        lambda: f"card {us.credit_card_number()} declined", lambda: f"reach her at {us.phone_number()}, thanks",
+        lambda: f"call me on {f.phone_number()}",
+        lambda: f"phone {_digits_only(f.phone_number())}",
+        lambda: f"mail {f.email()} today",
+        lambda: f"SSN {us.ssn()} on file",
+        lambda: f"IBAN {f.iban()} for refunds",
+        lambda: f"card {us.credit_card_number()} declined",
+        lambda: f"reach her at {us.phone_number()}, thanks",
     ]
     return f"{us.sentence(nb_words=6)[:-1]}, {rng.choice(pii)()}. {us.sentence(nb_words=5)}"
 
@@ -64,8 +82,7 @@ def faker_columns(locale: str, n: int = 120, seed: int = 1) -> list[tuple[str, l
         ("notes", col(lambda: _note(f, us, rng)), "free text"),
         # not PII, and each a trap for one detector
         ("product_name", col(lambda: f"{us.color_name()} {rng.choice(['Widget', 'Lamp', 'Hose', 'Chair'])}"), None),
-        ("item", col(lambda: f"{us.word().title()} {rng.choice(['Pro', 'Max', 'Mini'])} {rng.randint(2, 900)}"),
-         None),
+        ("item", col(lambda: f"{us.word().title()} {rng.choice(['Pro', 'Max', 'Mini'])} {rng.randint(2, 900)}"), None),
         ("city", col(f.city), None),
         ("company", col(f.company), None),
         ("job", col(f.job), None),
@@ -75,8 +92,16 @@ def faker_columns(locale: str, n: int = 120, seed: int = 1) -> list[tuple[str, l
         ("order_id", col(lambda: rng.randint(10**9, 10**11)), None),
         ("event_date", col(lambda: f.date_between("-3y").isoformat()), None),
         ("description", col(lambda: us.sentence(nb_words=10)), None),
-        ("comment", col(lambda: f"Order {rng.randint(1000, 99999)} shipped on {f.date_between('-1y')} for "
-                              f"{rng.uniform(5, 5000):,.2f} EUR, {rng.randint(2, 40)} items"), None),
+        (
+            "comment",
+            col(
+                lambda: (
+                    f"Order {rng.randint(1000, 99999)} shipped on {f.date_between('-1y')} for "
+                    f"{rng.uniform(5, 5000):,.2f} EUR, {rng.randint(2, 40)} items"
+                )
+            ),
+            None,
+        ),
         ("category", col(lambda: rng.choice(["A1", "B2", "C3", "D4"])), None),
         ("status", col(lambda: rng.choice(["open", "closed", "pending"])), None),
     ]

@@ -55,13 +55,23 @@ def postgres_server() -> Iterator[str]:
         subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
 
     run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "govkit", "--no-sync")
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=on -c max_connections=60", "start")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=on -c max_connections=60",
+        "start",
+    )
     try:
         yield f"postgresql://govkit@127.0.0.1:{port}"
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -69,10 +69,22 @@ def run_action(inputs: dict[str, str], workspace: Path, python: Path) -> tuple[i
         assert "${{" not in step["run"], "inputs must reach scripts through env:, never pasted into them"
         env = clean_env(temp, path_first=python / "bin") | OFFLINE_PIP
         env |= {k: _substitute(str(v), context) for k, v in step.get("env", {}).items()}
-        env |= {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(workspace),
-                "GOVKIT_DB": str(temp / "govkit.db"), "CI": "true", "GITHUB_ACTIONS": "true"}
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=workspace,
-                              env=env, capture_output=True, text=True, timeout=600)
+        env |= {
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_WORKSPACE": str(workspace),
+            "GOVKIT_DB": str(temp / "govkit.db"),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+        }
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         step["result"] = done
         if step.get("id") and output.exists():
             outputs.update(line.split("=", 1) for line in output.read_text().splitlines())
@@ -83,8 +95,17 @@ def run_action(inputs: dict[str, str], workspace: Path, python: Path) -> tuple[i
 
 def test_action_declares_the_inputs_and_the_steps_it_needs() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert {"manifest", "policy", "team", "formats", "fail-on", "baseline", "python-version", "extras",
-            "upload-sarif"} <= set(action["inputs"])
+    assert {
+        "manifest",
+        "policy",
+        "team",
+        "formats",
+        "fail-on",
+        "baseline",
+        "python-version",
+        "extras",
+        "upload-sarif",
+    } <= set(action["inputs"])
     uses = [s for s in action["runs"]["steps"] if "uses" in s]
     assert [s["uses"] for s in uses] == ["actions/setup-python@v5", "github/codeql-action/upload-sarif@v3"]
     assert uses[0]["with"]["python-version"] == "${{ inputs.python-version }}"
@@ -95,8 +116,9 @@ def test_action_declares_the_inputs_and_the_steps_it_needs() -> None:
 
 
 def test_action_runs_the_gate_writes_summary_and_sarif_and_fails_with_it(workspace: Path, setup_python: Path) -> None:
-    code, temp, outputs = run_action({"team": "lending", "formats": "json junit", "upload-sarif": "true"},
-                                     workspace, setup_python)
+    code, temp, outputs = run_action(
+        {"team": "lending", "formats": "json junit", "upload-sarif": "true"}, workspace, setup_python
+    )
     assert govkit_location(setup_python / "bin" / "python", clean_env(temp), temp).is_relative_to(setup_python)
     assert code == 1, outputs  # the lending overlay blocks the demo model
     assert outputs["exit-code"] == "1"
@@ -113,8 +135,9 @@ def test_action_runs_the_gate_writes_summary_and_sarif_and_fails_with_it(workspa
 
 
 def test_action_passes_when_the_gate_passes_and_refuses_a_bad_format(workspace: Path, setup_python: Path) -> None:
-    code, temp, outputs = run_action({"team": "research", "formats": "", "args": "--no-log --quiet"},
-                                     workspace, setup_python)
+    code, temp, outputs = run_action(
+        {"team": "research", "formats": "", "args": "--no-log --quiet"}, workspace, setup_python
+    )
     assert code == 0 and outputs["exit-code"] == "0", outputs
     assert "PASS" in (temp / "step-summary.md").read_text()
     assert not (temp / "govkit.db").exists()  # args reached govkit check
@@ -132,14 +155,24 @@ def _gitlab_job() -> dict[str, Any]:
 
 def test_gitlab_template_runs_the_gate_and_keeps_junit(workspace: Path, setup_python: Path) -> None:
     job = _gitlab_job()
-    variables = {**job["variables"], "GOVKIT_PACKAGE": str(ROOT), "GOVKIT_SYSTEM_PACKAGES": "",
-                 "GOVKIT_TEAM": "lending"}
+    variables = {
+        **job["variables"],
+        "GOVKIT_PACKAGE": str(ROOT),
+        "GOVKIT_SYSTEM_PACKAGES": "",
+        "GOVKIT_TEAM": "lending",
+    }
     env = clean_env(workspace.parent, path_first=setup_python / "bin") | OFFLINE_PIP | variables
     env |= {"GOVKIT_DB": str(workspace.parent / "govkit.db"), "CI": "true", "GITLAB_CI": "true"}
 
     def shell(lines: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "-eo", "pipefail", "-c", "\n".join(lines)], cwd=workspace, env=env,
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            ["bash", "-eo", "pipefail", "-c", "\n".join(lines)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     main = shell(job["before_script"] + job["script"])
     after = shell(job["after_script"])

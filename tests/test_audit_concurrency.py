@@ -24,8 +24,13 @@ with AuditLog(path, actor=name) as log:
 
 
 def spawn(path: Path, name: str, count: int) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(count)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), name, str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def test_eight_writers_two_thousand_entries(tmp_path: Path) -> None:
@@ -123,8 +128,9 @@ def test_demo_runs_against_postgres(tmp_path: Path, pg_base: str) -> None:
     from postgres_server import new_database
 
     url = new_database(pg_base)
-    result = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, ["demo", "--dir", str(tmp_path), "--db", url],
-                                                     catch_exceptions=False)
+    result = CliRunner(env={"NO_COLOR": "1"}).invoke(
+        cli, ["demo", "--dir", str(tmp_path), "--db", url], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "entries verified" in result.stdout
     verify = CliRunner().invoke(cli, ["log", "verify", "--db", url])
@@ -154,8 +160,12 @@ def test_documented_roles_work(pg_base: str) -> None:
         log.checkpoint()
         assert log.verify().ok
     with psycopg.connect(writer, autocommit=True) as conn:
-        for statement in ("UPDATE govkit.entries SET actor = 'x'", "DELETE FROM govkit.entries",
-                          "TRUNCATE govkit.entries CASCADE", "DELETE FROM govkit.payloads"):
+        for statement in (
+            "UPDATE govkit.entries SET actor = 'x'",
+            "DELETE FROM govkit.entries",
+            "TRUNCATE govkit.entries CASCADE",
+            "DELETE FROM govkit.payloads",
+        ):
             try:
                 conn.execute(statement)
             except psycopg.errors.InsufficientPrivilege:

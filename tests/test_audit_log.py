@@ -80,10 +80,14 @@ def test_key_file_is_private(isolated_log: Path, db: str) -> None:
 
 def test_triggers_refuse_update_and_delete(db: str, backend: Any) -> None:
     conn = backend.guarded(db)
-    for sql in ["UPDATE entries SET actor = 'mallory' WHERE seq = 3", "DELETE FROM entries WHERE seq = 3",
-                "UPDATE payloads SET body = x'00' WHERE seq = 3", "DELETE FROM payloads WHERE seq = 3",
-                "INSERT INTO entries SELECT seq + 100, entry_id, recorded_at, actor, action, subject, payload_digest, "
-                "prev_hash, key_id, entry_hash, signature FROM entries WHERE seq = 3"]:
+    for sql in [
+        "UPDATE entries SET actor = 'mallory' WHERE seq = 3",
+        "DELETE FROM entries WHERE seq = 3",
+        "UPDATE payloads SET body = x'00' WHERE seq = 3",
+        "DELETE FROM payloads WHERE seq = 3",
+        "INSERT INTO entries SELECT seq + 100, entry_id, recorded_at, actor, action, subject, payload_digest, "
+        "prev_hash, key_id, entry_hash, signature FROM entries WHERE seq = 3",
+    ]:
         with pytest.raises(backend.guard_error):
             conn.execute(sql)
     conn.conn.close()
@@ -111,8 +115,10 @@ def test_tamper_recompute_hashes_without_key(db: str) -> None:
             rec["subject"] = "model-x@9.9"
         rec["prev_hash"] = prev
         rec["entry_hash"] = entry_hash(rec)
-        conn.execute("UPDATE entries SET subject = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
-                     [rec["subject"], rec["prev_hash"], rec["entry_hash"], rec["seq"]])
+        conn.execute(
+            "UPDATE entries SET subject = ?, prev_hash = ?, entry_hash = ? WHERE seq = ?",
+            [rec["subject"], rec["prev_hash"], rec["entry_hash"], rec["seq"]],
+        )
         prev = rec["entry_hash"]
     assert first_problem(db) == (6, "signature does not verify")
 
@@ -130,13 +136,20 @@ def test_tamper_insert_row(db: str) -> None:
     last = conn.execute("SELECT * FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
     cols = [d[0] for d in conn.execute("SELECT * FROM entries LIMIT 1").description]
     rec = dict(zip(cols, last, strict=True))
-    forged = {**rec, "seq": rec["seq"] + 1, "entry_id": "f" * 32, "action": "signoff.recorded",
-              "prev_hash": rec["entry_hash"]}
+    forged = {
+        **rec,
+        "seq": rec["seq"] + 1,
+        "entry_id": "f" * 32,
+        "action": "signoff.recorded",
+        "prev_hash": rec["entry_hash"],
+    }
     forged["entry_hash"] = entry_hash(forged)
-    conn.execute(f"INSERT INTO entries ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                 [forged[c] for c in cols])
-    conn.execute("INSERT INTO payloads (seq, body) SELECT ?, body FROM payloads WHERE seq = ?",
-                 [forged["seq"], rec["seq"]])
+    conn.execute(
+        f"INSERT INTO entries ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", [forged[c] for c in cols]
+    )
+    conn.execute(
+        "INSERT INTO payloads (seq, body) SELECT ?, body FROM payloads WHERE seq = ?", [forged["seq"], rec["seq"]]
+    )
     assert first_problem(db) == (forged["seq"], "signature does not verify")
 
 
@@ -196,8 +209,10 @@ def test_rewrite_with_stolen_key_is_caught_by_known_checkpoint(db: Path, tmp_pat
             rec["prev_hash"] = prev
             rec["entry_hash"] = entry_hash(rec)
             rec["signature"] = key.sign(bytes.fromhex(rec["entry_hash"])).hex()
-            conn.execute("UPDATE entries SET actor = ?, prev_hash = ?, entry_hash = ?, signature = ? WHERE seq = ?",
-                         [rec["actor"], rec["prev_hash"], rec["entry_hash"], rec["signature"], rec["seq"]])
+            conn.execute(
+                "UPDATE entries SET actor = ?, prev_hash = ?, entry_hash = ?, signature = ? WHERE seq = ?",
+                [rec["actor"], rec["prev_hash"], rec["entry_hash"], rec["signature"], rec["seq"]],
+            )
             prev = rec["entry_hash"]
         assert log.verify().ok
         result = log.verify(known_checkpoint=known)

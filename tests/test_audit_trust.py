@@ -29,9 +29,17 @@ def forge(db: str, key: SigningKey, action: str, subject: str, payload: dict[str
     last = conn.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = last or (0, "0" * 64)
     body = canonical_bytes(payload)
-    header = {"seq": seq + 1, "entry_id": uuid.uuid4().hex, "recorded_at": "2026-12-01T00:00:00.000000Z",
-              "actor": "mallory", "action": action, "subject": subject,
-              "payload_digest": hashlib.sha256(body).hexdigest(), "prev_hash": prev, "key_id": key.key_id}
+    header = {
+        "seq": seq + 1,
+        "entry_id": uuid.uuid4().hex,
+        "recorded_at": "2026-12-01T00:00:00.000000Z",
+        "actor": "mallory",
+        "action": action,
+        "subject": subject,
+        "payload_digest": hashlib.sha256(body).hexdigest(),
+        "prev_hash": prev,
+        "key_id": key.key_id,
+    }
     digest = entry_hash(header)
     row = {**header, "entry_hash": digest, "signature": key.sign(bytes.fromhex(digest)).hex()}
     conn.execute(f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
@@ -41,8 +49,14 @@ def forge(db: str, key: SigningKey, action: str, subject: str, payload: dict[str
 
 def signed_checkpoint(key: SigningKey, origin: str, hashes: list[str]) -> Checkpoint:
     """A checkpoint over `hashes` signed by `key`, built by hand (what a key holder can produce)."""
-    unsigned = Checkpoint(origin=origin, size=len(hashes), root=merkle_root([bytes.fromhex(h) for h in hashes]).hex(),
-                          head=hashes[-1], timestamp="2026-12-01T00:00:00Z", key_id=key.key_id)
+    unsigned = Checkpoint(
+        origin=origin,
+        size=len(hashes),
+        root=merkle_root([bytes.fromhex(h) for h in hashes]).hex(),
+        head=hashes[-1],
+        timestamp="2026-12-01T00:00:00Z",
+        key_id=key.key_id,
+    )
     sig = base64.b64encode(note_key_id(origin, key.public_raw) + key.sign(unsigned.body())).decode()
     return Checkpoint(**{**unsigned.__dict__, "signature": sig})
 
@@ -60,6 +74,7 @@ def db(tmp_path: Path) -> str:
 
 
 # -- 1. anchoring on a key kept outside the database ----------------------------------------------------------
+
 
 def test_key_creation_writes_public_half(isolated_log: Path, project) -> None:
     result = project.run(f"keys init --key {isolated_log / 'k.pem'}")
@@ -106,6 +121,7 @@ def test_pinning_the_rotated_in_key_anchors_through_its_checkpoint(db: str, tmp_
 
 # -- 2. a rotated key signs nothing after its rotation --------------------------------------------------------
 
+
 def test_old_key_cannot_sign_after_rotation(db: str, tmp_path: Path) -> None:
     with AuditLog(db) as log:
         old = log.signing_key()
@@ -115,8 +131,9 @@ def test_old_key_cannot_sign_after_rotation(db: str, tmp_path: Path) -> None:
     seq = forge(db, old, "evaluation.recorded", "model-0@1.0", {"verdict": "pass"})
     with AuditLog(db) as log:
         result = log.verify()
-    assert str(result.first) == (f"entry {seq}: signed by key {old.key_id} after it was rotated out "
-                                 f"at entry {rotation.seq}")
+    assert str(result.first) == (
+        f"entry {seq}: signed by key {old.key_id} after it was rotated out at entry {rotation.seq}"
+    )
 
 
 def test_old_key_checkpoint_beyond_rotation_fails(db: str, tmp_path: Path) -> None:
@@ -132,6 +149,7 @@ def test_old_key_checkpoint_beyond_rotation_fails(db: str, tmp_path: Path) -> No
 
 
 # -- 3. the log's identity ---------------------------------------------------------------------------------------
+
 
 def test_edited_log_id_is_caught(db: str) -> None:
     raw_for(db).execute("UPDATE meta SET value = 'feedfacefeedface' WHERE key = 'log_id'")
@@ -153,8 +171,13 @@ def test_log_from_before_the_binding_says_so(tmp_path: Path, project) -> None:
     location = str(tmp_path / "old.db")
     with AuditLog(location) as log:  # schema only; the first entry is written as older govkit wrote it
         key = log.signing_key()
-    forge(location, key, "key.added", f"key:{key.key_id}",
-          {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_raw.hex()})
+    forge(
+        location,
+        key,
+        "key.added",
+        f"key:{key.key_id}",
+        {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_raw.hex()},
+    )
     with AuditLog(location) as log:
         log.append("test.event", "model-0@1.0", {"i": 1})
     result = project.run(f"log verify --db {location}")
@@ -163,12 +186,16 @@ def test_log_from_before_the_binding_says_so(tmp_path: Path, project) -> None:
 
 # -- 4. malformed rows are FAILED lines, never a crash ------------------------------------------------------------
 
-@pytest.mark.parametrize("sql, expected", [
-    ("UPDATE entries SET entry_hash = 'zz-not-hex' WHERE seq = 4", "entry 4: entry hash is not 64 hex digits"),
-    ("UPDATE entries SET action = 'log.redacted', subject = 'seq:abc' WHERE seq = 5", "entry 5: "),
-    ("UPDATE entries SET signature = 'not hex' WHERE seq = 6", "entry 6: signature does not verify"),
-    ("UPDATE payloads SET body = x'ff00' WHERE seq = 1", "entry 1: "),
-])
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("UPDATE entries SET entry_hash = 'zz-not-hex' WHERE seq = 4", "entry 4: entry hash is not 64 hex digits"),
+        ("UPDATE entries SET action = 'log.redacted', subject = 'seq:abc' WHERE seq = 5", "entry 5: "),
+        ("UPDATE entries SET signature = 'not hex' WHERE seq = 6", "entry 6: signature does not verify"),
+        ("UPDATE payloads SET body = x'ff00' WHERE seq = 1", "entry 1: "),
+    ],
+)
 def test_malformed_entry_rows_fail_cleanly(db: str, project, sql: str, expected: str) -> None:
     raw_for(db).execute(sql)
     result = project.run(f"log verify --db {db}")
@@ -187,8 +214,14 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return location
 
 
-@pytest.mark.parametrize("note", ["garbage", "govkit.local/log/x\n-1\nAAAA\nhead x\ntime t\nkey k\n\n\u2014 x AAAA\n",
-                                  "o\n5\n!!!\nhead " + "0" * 64 + "\ntime t\nkey k\n\n\u2014 o QUJD\n"])
+@pytest.mark.parametrize(
+    "note",
+    [
+        "garbage",
+        "govkit.local/log/x\n-1\nAAAA\nhead x\ntime t\nkey k\n\n\u2014 x AAAA\n",
+        "o\n5\n!!!\nhead " + "0" * 64 + "\ntime t\nkey k\n\n\u2014 o QUJD\n",
+    ],
+)
 def test_garbage_checkpoint_row_from_a_writer_fails_cleanly(any_db: str, project, note: str) -> None:
     """The writer role may INSERT into checkpoints: a garbage row is one FAILED line, and checkpoints go on."""
     backend = PostgresBackend(any_db.rsplit("/", 1)[0]) if "://" in any_db else SqliteBackend(Path(any_db).parent)
@@ -199,6 +232,7 @@ def test_garbage_checkpoint_row_from_a_writer_fails_cleanly(any_db: str, project
 
 
 # -- 5. read-only commands never create or alter a database ----------------------------------------------------
+
 
 def test_verify_of_empty_or_foreign_file_writes_nothing(tmp_path: Path, project) -> None:
     empty = tmp_path / "empty.db"
@@ -219,6 +253,7 @@ def test_verify_of_empty_or_foreign_file_writes_nothing(tmp_path: Path, project)
 
 # -- 6. key entries cannot be redacted -------------------------------------------------------------------------------
 
+
 def test_redacting_a_key_entry_is_refused(db: str, tmp_path: Path, project) -> None:
     result = project.run(f"log redact 1 --db {db} --reason 'erasure'")
     assert result.exit_code == 2 and "cannot be redacted" in result.stderr
@@ -229,6 +264,7 @@ def test_redacting_a_key_entry_is_refused(db: str, tmp_path: Path, project) -> N
 
 
 # -- 7. PostgreSQL: TRUNCATE is refused like DELETE ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("table", ["payloads", "checkpoints", "meta"])
 def test_postgres_truncate_is_refused_for_the_owner(pg_base: str, table: str) -> None:
@@ -248,13 +284,15 @@ def test_postgres_truncate_is_refused_for_the_owner(pg_base: str, table: str) ->
 
 # -- 8. witnessed signed notes ---------------------------------------------------------------------------------------
 
+
 def test_checkpoint_with_a_witness_line_first_verifies(db: str, tmp_path: Path, project) -> None:
     with AuditLog(db) as log:
         note = log.checkpoint().note()
     witness = create_key(tmp_path / "witness.pem")
     body, _, own = note.partition("\n\n")
-    sig = base64.b64encode(note_key_id("witness.example/w1", witness.public_raw)
-                           + witness.sign((body + "\n").encode())).decode()
+    sig = base64.b64encode(
+        note_key_id("witness.example/w1", witness.public_raw) + witness.sign((body + "\n").encode())
+    ).decode()
     cosigned = tmp_path / "cosigned.txt"
     cosigned.write_text(f"{body}\n\n\u2014 witness.example/w1 {sig}\n{own}")
     result = project.run(f"log verify --db {db} --known-checkpoint {cosigned}")
@@ -264,6 +302,7 @@ def test_checkpoint_with_a_witness_line_first_verifies(db: str, tmp_path: Path, 
 
 
 # -- 9. verify what you read -------------------------------------------------------------------------------------------
+
 
 def test_tampered_evaluation_is_not_trusted(project) -> None:
     assert project.check().exit_code == 0
@@ -287,11 +326,17 @@ def test_forged_rendering_row_does_not_vouch_for_a_pdf(db: str, tmp_path: Path, 
     cols = [d[0] for d in conn.execute("SELECT * FROM entries LIMIT 1").description]
     rec = dict(zip(cols, last, strict=True))
     body = canonical_bytes({"sha256": sha, "evaluation_digest": "0" * 64})
-    forged = {**rec, "seq": rec["seq"] + 1, "action": "report.rendered", "prev_hash": rec["entry_hash"],
-              "payload_digest": hashlib.sha256(body).hexdigest()}
+    forged = {
+        **rec,
+        "seq": rec["seq"] + 1,
+        "action": "report.rendered",
+        "prev_hash": rec["entry_hash"],
+        "payload_digest": hashlib.sha256(body).hexdigest(),
+    }
     forged["entry_hash"] = entry_hash(forged)
-    conn.execute(f"INSERT INTO entries ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                 [forged[c] for c in cols])
+    conn.execute(
+        f"INSERT INTO entries ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", [forged[c] for c in cols]
+    )
     conn.execute("INSERT INTO payloads (seq, body) VALUES (?, ?)", [forged["seq"], body])
     with AuditLog(db) as log, pytest.raises(LogIntegrityError, match="signature does not verify"):
         find_by_file_digest(log, sha)
@@ -310,6 +355,7 @@ def test_verified_read_accepts_entries_before_and_after_checkpoints(db: str) -> 
 
 
 # -- 10. the checkpoint fast path is sound, and checkpoints resume -----------------------------------------------
+
 
 def test_default_verify_checks_only_signatures_above_the_newest_checkpoint(db: str) -> None:
     with AuditLog(db) as log:
@@ -337,8 +383,10 @@ def test_checkpoint_resumes_from_its_frontier_and_skips_forged_ones(db: str) -> 
         for i in range(first.size):
             other.append(bytes([i]) * 32)
     conn = sqlite3.connect(db, isolation_level=None)  # a writer copies a genuine note beside a forged frontier
-    conn.execute("INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
-                 [first.size, first.root, first.head, note, other.frontier()])
+    conn.execute(
+        "INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
+        [first.size, first.root, first.head, note, other.frontier()],
+    )
     conn.close()
     with AuditLog(db) as log:
         log.append("test.event", "model-0@1.0", {"late": True})

@@ -39,8 +39,9 @@ def demo(demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, ["check", "govkit.yaml", "--policy", "policies", "--no-log", *args],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["check", "govkit.yaml", "--policy", "policies", "--no-log", *args], catch_exceptions=False
+    )
 
 
 def evaluation(*args: str) -> dict[str, Any]:
@@ -49,8 +50,22 @@ def evaluation(*args: str) -> dict[str, Any]:
 
 
 def test_all_formats_in_one_run(demo: Path) -> None:
-    result = run("--format", "sarif", "--output", "out/govkit.sarif", "--format", "junit", "-o", "out/govkit.xml",
-                 "--format", "markdown", "--format", "json", "--output-dir", "more")
+    result = run(
+        "--format",
+        "sarif",
+        "--output",
+        "out/govkit.sarif",
+        "--format",
+        "junit",
+        "-o",
+        "out/govkit.xml",
+        "--format",
+        "markdown",
+        "--format",
+        "json",
+        "--output-dir",
+        "more",
+    )
     assert result.exit_code == 1
     assert {p.name for p in (demo / "out").iterdir()} == {"govkit.sarif", "govkit.xml"}
     assert {p.name for p in (demo / "more").iterdir()} == {"govkit.md", "govkit.json"}
@@ -93,7 +108,8 @@ def test_sarif_of_every_status_is_valid(sample_evaluation: Evaluation) -> None:
     results = sarif["runs"][0]["results"]
     statuses = [f.status for f in sample_evaluation.findings]
     assert sorted(r["properties"]["status"] for r in results) == sorted(
-        s for s in statuses if s in ("fail", "warn", "error", "waived", "baselined"))
+        s for s in statuses if s in ("fail", "warn", "error", "waived", "baselined")
+    )
     assert [r["ruleId"] for r in results if "suppressions" in r] == ["GK-LIC-002"]
     assert [r["ruleId"] for r in results if r.get("baselineState") == "unchanged"] == ["GK-FAIR-002"]
     texts = [r["message"]["text"] for r in results]
@@ -118,8 +134,9 @@ def sarif_locations(sarif: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def test_sarif_paths_when_the_manifest_is_outside_the_working_directory(demo: Path, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sarif_paths_when_the_manifest_is_outside_the_working_directory(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -144,8 +161,10 @@ def test_sarif_paths_are_relative_to_the_repository_root(demo: Path, monkeypatch
 def test_sarif_fingerprints_are_stable(demo: Path) -> None:
     run("--format", "sarif", "-o", "a.sarif")
     run("--format", "sarif", "-o", "b.sarif", "--fail-on", "critical")
-    fps = [sorted(r["partialFingerprints"]["govkitFinding/v1"] for r in json.loads(p.read_text())["runs"][0]["results"])
-           for p in (demo / "a.sarif", demo / "b.sarif")]
+    fps = [
+        sorted(r["partialFingerprints"]["govkitFinding/v1"] for r in json.loads(p.read_text())["runs"][0]["results"])
+        for p in (demo / "a.sarif", demo / "b.sarif")
+    ]
     assert fps[0] == fps[1] and len(set(fps[0])) == len(fps[0])
 
 
@@ -158,16 +177,27 @@ def test_junit_counts_read_by_junitparser(sample_evaluation: Evaluation, tmp_pat
     kinds = {"failure": 0, "skipped": 0, "error": 0}
     for case in cases:
         for res in case.result:
-            kinds["failure" if isinstance(res, Failure) else "error" if isinstance(res, Error)
-                  else "skipped" if isinstance(res, Skipped) else "other"] += 1
+            kinds[
+                "failure"
+                if isinstance(res, Failure)
+                else "error"
+                if isinstance(res, Error)
+                else "skipped"
+                if isinstance(res, Skipped)
+                else "other"
+            ] += 1
     counts = data["counts"]
     assert kinds["failure"] == counts["fail"] > 0
     assert kinds["skipped"] == counts["waived"] + counts["skipped"] + counts["baselined"]
     assert kinds["error"] == counts["error"]
     suites = {suite.name for suite in xml}
     assert suites == {AREA_TITLES[f["area"]] for f in data["findings"]}
-    waived = [case for case in cases for res in case.result if isinstance(res, Skipped) and "WVR-2026-021" in
-              (res.message or "")]
+    waived = [
+        case
+        for case in cases
+        for res in case.result
+        if isinstance(res, Skipped) and "WVR-2026-021" in (res.message or "")
+    ]
     assert waived and "2027-04-01" in waived[0].result[0].message
 
 

@@ -25,8 +25,18 @@ def test_json_output_is_versioned_and_complete(project: Project) -> None:
     assert data["model"]["name"] == "scorer" and data["verdict"] == "pass"
     assert set(data["policy"]) >= {"name", "version", "digest", "layers", "sources"}
     for finding in data["findings"]:
-        assert set(finding) >= {"rule_id", "title", "check", "severity", "status", "message", "measured",
-                                "threshold", "waiver_id", "subject"}
+        assert set(finding) >= {
+            "rule_id",
+            "title",
+            "check",
+            "severity",
+            "status",
+            "message",
+            "measured",
+            "threshold",
+            "waiver_id",
+            "subject",
+        }
     assert "license" in data["measurements"]
     # the digest is the RFC 8785 hash of the evaluation as recorded
     body = {k: v for k, v in data.items() if k != "evaluation_digest"}
@@ -74,8 +84,11 @@ def test_published_manifest_schema_accepts_the_demo_manifest(project: Project) -
 
 
 def test_policy_schema_accepts_the_shipped_policies(project: Project) -> None:
-    for kind, rel in [("policy-set", "policies/org-baseline.yaml"), ("policy-overlay", "policies/teams/lending.yaml"),
-                      ("waivers", "examples/credit-scoring/waivers.yaml")]:
+    for kind, rel in [
+        ("policy-set", "policies/org-baseline.yaml"),
+        ("policy-overlay", "policies/teams/lending.yaml"),
+        ("waivers", "examples/credit-scoring/waivers.yaml"),
+    ]:
         schema = json.loads(project.run(f"schema {kind}").stdout)
         # YAML turns dates into date objects; a JSON editor sees them as strings
         document = json.loads(json.dumps(yaml.safe_load((ROOT / rel).read_text()), default=str))
@@ -83,8 +96,21 @@ def test_policy_schema_accepts_the_shipped_policies(project: Project) -> None:
 
 
 def test_help_imports_nothing_heavy() -> None:
-    out, _, heavy = fresh_cli(["--help"], ("pandas", "numpy", "sklearn", "shap", "weasyprint", "pyarrow", "pydantic",
-                                          "yaml", "license_expression", "rich"))
+    out, _, heavy = fresh_cli(
+        ["--help"],
+        (
+            "pandas",
+            "numpy",
+            "sklearn",
+            "shap",
+            "weasyprint",
+            "pyarrow",
+            "pydantic",
+            "yaml",
+            "license_expression",
+            "rich",
+        ),
+    )
     assert heavy == [], heavy
     assert "govkit check" in out  # the help shows an example
 

@@ -23,12 +23,27 @@ from govkit.checks.fairness.engines.registry import auto_engine, parse_size
 from govkit.errors import GovkitError
 
 RULES = [
-    {"id": "E-DPR", "title": "parity", "check": "fairness.demographic_parity_ratio", "severity": "high",
-     "params": {"min": 0.8}},
-    {"id": "E-AUC", "title": "auc", "check": "fairness.group_metric", "severity": "medium",
-     "params": {"metric": "auc", "max_difference": 0.05}},
-    {"id": "E-LL144", "title": "scoring rate", "check": "fairness.group_metric", "severity": "low",
-     "params": {"metric": "scoring_rate", "min_ratio": 0.8}},
+    {
+        "id": "E-DPR",
+        "title": "parity",
+        "check": "fairness.demographic_parity_ratio",
+        "severity": "high",
+        "params": {"min": 0.8},
+    },
+    {
+        "id": "E-AUC",
+        "title": "auc",
+        "check": "fairness.group_metric",
+        "severity": "medium",
+        "params": {"metric": "auc", "max_difference": 0.05},
+    },
+    {
+        "id": "E-LL144",
+        "title": "scoring rate",
+        "check": "fairness.group_metric",
+        "severity": "low",
+        "params": {"metric": "scoring_rate", "min_ratio": 0.8},
+    },
 ]
 
 
@@ -45,11 +60,17 @@ def awkward_frame(n: int = 4000, seed: int = 11) -> pd.DataFrame:
     veteran = rng.choice([True, False], n, p=[0.1, 0.9])
     score = rng.integers(0, 200, n) / 199  # many ties
     score[(sex == "male")] = np.clip(score[(sex == "male")] + 0.1, 0, 1)
-    frame = pd.DataFrame({
-        "outcome": np.where(rng.random(n) < 0.3 + 0.4 * score, "yes", "no"),
-        "decision": np.where(score > 0.5, "yes", "no"),
-        "score": score, "f1": rng.random(n), "sex": sex, "band": band, "veteran": veteran,
-    })
+    frame = pd.DataFrame(
+        {
+            "outcome": np.where(rng.random(n) < 0.3 + 0.4 * score, "yes", "no"),
+            "decision": np.where(score > 0.5, "yes", "no"),
+            "score": score,
+            "f1": rng.random(n),
+            "sex": sex,
+            "band": band,
+            "veteran": veteran,
+        }
+    )
     frame.loc[(frame.veteran) & (frame.band == 3.0), "band"] = 1.0  # empty intersections
     return frame
 
@@ -68,8 +89,16 @@ def engine_project(project: Project, frame: pd.DataFrame, layout: str) -> None:
         path = "data/eval-parts" if layout == "parquet-folder" else "data/eval-parts/part-*.parquet"
 
     def mutate(m: dict[str, Any]) -> None:
-        m["datasets"]["evaluation"].update({"path": path, "features": ["f1"], "label": "outcome",
-                                            "prediction": "decision", "score": "score", "positive_label": "yes"})
+        m["datasets"]["evaluation"].update(
+            {
+                "path": path,
+                "features": ["f1"],
+                "label": "outcome",
+                "prediction": "decision",
+                "score": "score",
+                "positive_label": "yes",
+            }
+        )
         m["sensitive_features"] = ["sex", "band", "veteran"]
 
     project.manifest(mutate)
@@ -104,13 +133,21 @@ def test_reference_has_the_awkward_cases(pandas_reference: dict[str, Any]) -> No
 
 
 # Spark reads the glob's files the same way as the folder's (govkit lists them): left out to keep the suite short
-@pytest.mark.parametrize(("engine", "layout"), [
-    ("pandas", "parquet-folder"), ("pandas", "parquet-glob"),
-    ("duckdb", "csv"), ("duckdb", "parquet-folder"), ("duckdb", "parquet-glob"),
-    ("spark", "csv"), ("spark", "parquet-folder"),
-])
-def test_every_engine_gives_identical_values(project: Project, pandas_reference: dict[str, Any], engine: str,
-                                             layout: str) -> None:
+@pytest.mark.parametrize(
+    ("engine", "layout"),
+    [
+        ("pandas", "parquet-folder"),
+        ("pandas", "parquet-glob"),
+        ("duckdb", "csv"),
+        ("duckdb", "parquet-folder"),
+        ("duckdb", "parquet-glob"),
+        ("spark", "csv"),
+        ("spark", "parquet-folder"),
+    ],
+)
+def test_every_engine_gives_identical_values(
+    project: Project, pandas_reference: dict[str, Any], engine: str, layout: str
+) -> None:
     engine_project(project, awkward_frame(), layout)
     measured = fairness(project, engine)
     assert measured["engine"] == engine
@@ -148,8 +185,9 @@ def test_running_u_is_the_tie_averaged_auc_in_any_batches() -> None:
 
 
 @pytest.mark.parametrize("path", ["small batches", "one windowed query per table"])
-def test_duckdb_streaming_and_fallback_agree(project: Project, pandas_reference: dict[str, Any],
-                                             monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+def test_duckdb_streaming_and_fallback_agree(
+    project: Project, pandas_reference: dict[str, Any], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
     """The sorted stream cut into many small batches (ties across cuts), and the per-table SQL used when
     a table has too many cells to stream, give the reference values too."""
     from govkit.checks.fairness.engines import duckdb_engine, pandas_engine
@@ -171,8 +209,9 @@ def test_auc_and_scoring_rate_in_the_measurement(pandas_reference: dict[str, Any
     assert pandas_reference["median_score"] == float(np.median(frame["score"]))
     tables = {t["feature"]: t for t in pandas_reference["tables"]}
     for group in tables["band"]["groups"]:
-        rows = (frame["band"].astype("string").fillna("Unknown").str.replace(".0", "", regex=False)
-                == group["group"]).to_numpy()
+        rows = (
+            frame["band"].astype("string").fillna("Unknown").str.replace(".0", "", regex=False) == group["group"]
+        ).to_numpy()
         assert group["auc"] == pytest.approx(roc_auc_score(y[rows], frame["score"][rows]), abs=1e-12)
         assert group["scoring_rate"] == pytest.approx(above[rows].mean(), abs=1e-12)
 
@@ -204,14 +243,15 @@ def test_sizes_and_auto_engine() -> None:
     ("mutate", "message"),
     [
         (lambda f: f.assign(outcome=np.arange(len(f)) % 3), "column 'outcome' of eval.csv is not binary (3 values"),
-        (lambda f: f.assign(decision=np.where(np.arange(len(f)) < 2, None, f["decision"])),
-         "2 missing values in column 'decision'"),
+        (
+            lambda f: f.assign(decision=np.where(np.arange(len(f)) < 2, None, f["decision"])),
+            "2 missing values in column 'decision'",
+        ),
         (lambda f: f.assign(score=f["score"] * 3), "values of 'score' in eval.csv are missing or outside [0, 1]"),
         (lambda f: f.assign(score="high"), "column 'score' of eval.csv is not numeric"),
     ],
 )
-def test_bad_data_reads_the_same_through_every_engine(project: Project, engine: str, mutate: Any,
-                                                      message: str) -> None:
+def test_bad_data_reads_the_same_through_every_engine(project: Project, engine: str, mutate: Any, message: str) -> None:
     engine_project(project, mutate(awkward_frame(n=300)), "csv")
     for name in ("pandas", engine):
         result = project.check(f"--no-log --engine {name}")
@@ -219,10 +259,13 @@ def test_bad_data_reads_the_same_through_every_engine(project: Project, engine: 
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, (name, result.stderr)
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("data/nothing-*.parquet", "no files match this pattern"),
-    ("data/empty-folder", "folder holds no Parquet files"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("data/nothing-*.parquet", "no files match this pattern"),
+        ("data/empty-folder", "folder holds no Parquet files"),
+    ],
+)
 def test_dataset_paths_that_hold_nothing(project: Project, path: str, message: str) -> None:
     (project.root / "data/empty-folder").mkdir(parents=True)
     project.manifest(lambda m: m["datasets"]["evaluation"].update(path=path))
@@ -265,12 +308,15 @@ def test_an_engine_that_is_not_installed_is_exit_2(project: Project, monkeypatch
     assert "--engine: the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'" in result.stderr
 
 
-@pytest.mark.parametrize("values", [
-    np.random.default_rng(1).random(10_001),  # continuous, odd n
-    np.random.default_rng(2).random(10_000) ** 4,  # skewed: most values in the lowest bins
-    np.repeat([0.25, 0.5, 0.75], [500, 1, 499]),  # ties, a median bin of one value
-    np.full(7, 0.3),  # every value equal
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(1).random(10_001),  # continuous, odd n
+        np.random.default_rng(2).random(10_000) ** 4,  # skewed: most values in the lowest bins
+        np.repeat([0.25, 0.5, 0.75], [500, 1, 499]),  # ties, a median bin of one value
+        np.full(7, 0.3),  # every value equal
+    ],
+)
 def test_sql_order_statistics_are_exact(tmp_path: Path, values: np.ndarray) -> None:
     from govkit.checks.fairness.engines.duckdb_engine import DuckDBSession
     from govkit.checks.fairness.engines.interface import Dataset

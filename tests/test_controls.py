@@ -13,8 +13,12 @@ from govkit.errors import ControlError
 
 # counts from the primary sources, kept here independently of the catalogue files
 NIST_COUNTS = {"GOVERN": 19, "MAP": 18, "MEASURE": 22, "MANAGE": 13}
-NIST_CATEGORIES = {"GOVERN": [7, 3, 2, 3, 2, 2], "MAP": [6, 3, 5, 2, 2], "MEASURE": [3, 13, 3, 3],
-                   "MANAGE": [4, 4, 2, 3]}
+NIST_CATEGORIES = {
+    "GOVERN": [7, 3, 2, 3, 2, 2],
+    "MAP": [6, 3, 5, 2, 2],
+    "MEASURE": [3, 13, 3, 3],
+    "MANAGE": [4, 4, 2, 3],
+}
 ISO_PER_CLAUSE = {"A.2": 3, "A.3": 2, "A.4": 5, "A.5": 4, "A.6": 9, "A.7": 5, "A.8": 4, "A.9": 3, "A.10": 3}
 ID_FORMATS = {
     "nist-ai-rmf": r"(GOVERN|MAP|MEASURE|MANAGE)-[1-6]\.[1-9][0-9]?",
@@ -40,8 +44,12 @@ def test_every_bundled_framework_has_a_format_and_every_id_matches_it() -> None:
 
 def test_nist_ai_rmf_has_exactly_the_72_subcategories() -> None:
     ids = _ids("nist-ai-rmf")
-    expected = [f"{fn}-{cat}.{sub}" for fn, sizes in NIST_CATEGORIES.items()
-                for cat, n in enumerate(sizes, 1) for sub in range(1, n + 1)]
+    expected = [
+        f"{fn}-{cat}.{sub}"
+        for fn, sizes in NIST_CATEGORIES.items()
+        for cat, n in enumerate(sizes, 1)
+        for sub in range(1, n + 1)
+    ]
     assert ids == expected
     assert len(ids) == 72
     assert {fn: sum(i.startswith(fn + "-") for i in ids) for fn in NIST_COUNTS} == NIST_COUNTS
@@ -58,20 +66,39 @@ def test_iso_42001_annex_a_has_exactly_38_controls_a2_to_a10() -> None:
 
 def test_eu_ai_act_holds_the_high_risk_provisions() -> None:
     ids = set(_ids("eu-ai-act"))
-    for must in ("art-10-2-f", "art-10-2-g", "art-10-5", "art-13-3-b-v", "art-14-4-d", "art-17-1-d",
-                 "art-26-6", "art-72-1", "art-73-1", *(f"annex-iv-{n}" for n in range(1, 10)),
-                 *(f"annex-iv-2-{p}" for p in "abcdefgh"), *(f"art-17-1-{p}" for p in "abcdefghijklm")):
+    for must in (
+        "art-10-2-f",
+        "art-10-2-g",
+        "art-10-5",
+        "art-13-3-b-v",
+        "art-14-4-d",
+        "art-17-1-d",
+        "art-26-6",
+        "art-72-1",
+        "art-73-1",
+        *(f"annex-iv-{n}" for n in range(1, 10)),
+        *(f"annex-iv-2-{p}" for p in "abcdefgh"),
+        *(f"art-17-1-{p}" for p in "abcdefghijklm"),
+    ):
         assert must in ids, must
     assert "art-10-2-i" not in ids and "annex-iv-10" not in ids
 
 
 def _catalogue(framework: str, *ids: str) -> dict:
-    return {"apiVersion": "govkit/v1", "kind": "ControlCatalogue", "framework": framework, "title": "t",
-            "version": "1", "source": "internal", "controls": [{"id": i, "title": "t", "source": "s"} for i in ids]}
+    return {
+        "apiVersion": "govkit/v1",
+        "kind": "ControlCatalogue",
+        "framework": framework,
+        "title": "t",
+        "version": "1",
+        "source": "internal",
+        "controls": [{"id": i, "title": "t", "source": "s"} for i in ids],
+    }
 
 
 def test_an_organisation_adds_its_own_framework(tmp_path: Path) -> None:
     import yaml
+
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme-mrm", "MRM-01", "MRM-02")))
     catalogues = load_catalogues(tmp_path)
     assert catalogues.find("acme-mrm:MRM-02") is not None
@@ -81,6 +108,7 @@ def test_an_organisation_adds_its_own_framework(tmp_path: Path) -> None:
 
 def test_a_catalogue_with_a_duplicate_id_is_refused_with_its_line(tmp_path: Path) -> None:
     import yaml
+
     (tmp_path / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme-mrm", "MRM-01", "MRM-01")))
     with pytest.raises(ControlError, match=r"acme\.yaml:\d+: controls\[1\]\.id: duplicate control id"):
         load_catalogues(tmp_path)
@@ -101,6 +129,7 @@ def test_policy_validate_rejects_an_unknown_control_with_file_and_line(project: 
     def bad(policy: dict) -> None:
         _tag(policy)
         policy["rules"][1]["controls"] = ["iso-42001:A.7.3", "iso-42001:A.6.10"]  # A.6.10 does not exist
+
     path = project.policy(bad)
     result = project.run(f"policy validate {project.root / 'policies'}")
     assert result.exit_code == 2
@@ -116,9 +145,11 @@ def test_policy_validate_names_the_known_frameworks_for_an_unknown_one(project: 
     assert "no framework 'nist-rmf'; known: eu-ai-act, iso-42001, nist-ai-rmf" in result.output
 
 
-def test_an_internal_framework_validates_with_controls_option_and_env(project: Project, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_framework_validates_with_controls_option_and_env(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import yaml
+
     folder = tmp_path / "internal"
     folder.mkdir()
     (folder / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme-mrm", "MRM-07")))
@@ -131,8 +162,17 @@ def test_an_internal_framework_validates_with_controls_option_and_env(project: P
 
 
 def _overlay(project: Project, overrides: dict) -> None:
-    project.write("policies/team.yaml", {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": "alpha",
-                                         "extends": "base", "team": "alpha", "overrides": overrides})
+    project.write(
+        "policies/team.yaml",
+        {
+            "apiVersion": "govkit/v1",
+            "kind": "PolicyOverlay",
+            "name": "alpha",
+            "extends": "base",
+            "team": "alpha",
+            "overrides": overrides,
+        },
+    )
 
 
 def test_an_overlay_adds_controls_and_cannot_remove_one(project: Project) -> None:
@@ -140,8 +180,10 @@ def test_an_overlay_adds_controls_and_cannot_remove_one(project: Project) -> Non
 
     project.policy(_tag)
     # the overlay lists one old and one new control: the result keeps both old ones and adds the new
-    _overlay(project, {"T-LIC-001": {"controls": ["iso-42001:A.10.3", "eu-ai-act:art-17-1-e"]},
-                       "T-LIC-002": {"controls": []}})
+    _overlay(
+        project,
+        {"T-LIC-001": {"controls": ["iso-42001:A.10.3", "eu-ai-act:art-17-1-e"]}, "T-LIC-002": {"controls": []}},
+    )
     resolved = load_policy(project.root / "policies", team="alpha")
     rule = resolved.rule("T-LIC-001")
     assert rule is not None and rule.controls == ("nist-ai-rmf:GOVERN-6.1", "iso-42001:A.10.3", "eu-ai-act:art-17-1-e")
@@ -176,8 +218,10 @@ def test_findings_carry_controls_in_every_output(project: Project) -> None:
     project.policy(_tag)
     project.manifest(lambda m: m["datasets"]["training"].__setitem__("license", "CC-BY-NC-4.0"))  # T-LIC-002 fails
     out = project.root / "out"
-    result = project.check(f"--no-log --soft-fail --format json -o {out}/e.json --format sarif -o {out}/e.sarif "
-                           f"--format junit -o {out}/e.xml --format markdown -o {out}/e.md")
+    result = project.check(
+        f"--no-log --soft-fail --format json -o {out}/e.json --format sarif -o {out}/e.sarif "
+        f"--format junit -o {out}/e.xml --format markdown -o {out}/e.md"
+    )
     assert result.exit_code == 0, result.output
     findings = json.loads((out / "e.json").read_text())["findings"]
     by_rule = {f["rule_id"]: f for f in findings}
@@ -187,8 +231,9 @@ def test_findings_carry_controls_in_every_output(project: Project) -> None:
     rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert set(TAGS["T-LIC-001"]) <= set(rules["T-LIC-001"]["properties"]["tags"])
     cases = ET.parse(out / "e.xml").getroot().iter("testcase")
-    props = {c.get("classname"): [p.get("value") for p in c.iter("property") if p.get("name") == "control"]
-             for c in cases}
+    props = {
+        c.get("classname"): [p.get("value") for p in c.iter("property") if p.get("name") == "control"] for c in cases
+    }
     assert props["govkit.license.T-LIC-002"] == TAGS["T-LIC-002"]
     md = (out / "e.md").read_text()
     assert "| Finding | Controls |" in md
@@ -205,6 +250,7 @@ ACME = {"T-LIC-001": ["acme:C-1"], "T-LIC-002": ["acme:C-2", "acme:C-1"]}
 def covered(project: Project, tmp_path: Path) -> tuple[Project, Path]:
     """Two models evaluated under a policy citing an internal framework acme (C-1..C-4)."""
     import yaml
+
     folder = tmp_path / "catalogues"
     folder.mkdir()
     (folder / "acme.yaml").write_text(yaml.safe_dump(_catalogue("acme", "C-1", "C-2", "C-3", "C-4")))
@@ -212,6 +258,7 @@ def covered(project: Project, tmp_path: Path) -> tuple[Project, Path]:
     def tag(policy: dict) -> None:
         for rule in policy["rules"]:
             rule["controls"] = ACME.get(rule["id"], [])
+
     project.policy(tag)
     return project, folder
 
@@ -219,8 +266,12 @@ def covered(project: Project, tmp_path: Path) -> tuple[Project, Path]:
 def _checks(project: Project, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOVKIT_CONTROLS", str(folder))
     assert project.check("--team alpha").exit_code == 0
-    project.manifest(lambda m: (m["model"].__setitem__("name", "other"),
-                                m["datasets"]["training"].__setitem__("license", "CC-BY-NC-4.0")))
+    project.manifest(
+        lambda m: (
+            m["model"].__setitem__("name", "other"),
+            m["datasets"]["training"].__setitem__("license", "CC-BY-NC-4.0"),
+        )
+    )
     assert project.check("--team alpha --soft-fail").exit_code == 0
     project.manifest(lambda m: m["model"].__setitem__("name", "other"))
     assert project.check("--team beta").exit_code == 0  # another team's newer (passing) run is not alpha's evidence
@@ -228,14 +279,19 @@ def _checks(project: Project, folder: Path, monkeypatch: pytest.MonkeyPatch) -> 
     def later(policy: dict) -> None:  # a rule added after the runs: its control is not evaluated yet
         for rule in policy["rules"]:
             rule["controls"] = ACME.get(rule["id"], [])
-        policy["rules"].append({"id": "T-LIC-004", "title": "x", "check": "license.model", "severity": "low",
-                                "controls": ["acme:C-4"]})
+        policy["rules"].append(
+            {"id": "T-LIC-004", "title": "x", "check": "license.model", "severity": "low", "controls": ["acme:C-4"]}
+        )
+
     project.policy(later)
 
 
-EXPECTED = {"acme:C-1": {"other": "fail", "scorer": "pass"}, "acme:C-2": {"other": "fail", "scorer": "pass"},
-            "acme:C-3": {"other": "not covered", "scorer": "not covered"},
-            "acme:C-4": {"other": "not evaluated", "scorer": "not evaluated"}}
+EXPECTED = {
+    "acme:C-1": {"other": "fail", "scorer": "pass"},
+    "acme:C-2": {"other": "fail", "scorer": "pass"},
+    "acme:C-3": {"other": "not covered", "scorer": "not covered"},
+    "acme:C-4": {"other": "not evaluated", "scorer": "not evaluated"},
+}
 
 
 def test_coverage_matrix_in_every_format(covered: tuple[Project, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,8 +343,9 @@ def test_coverage_of_the_demo_policies_covers_what_they_cite(project: Project) -
     assert rows["nist-ai-rmf:GOVERN-1.6"] == []
 
 
-def test_coverage_trusts_only_evaluations_that_verify(covered: tuple[Project, Path],
-                                                      monkeypatch: pytest.MonkeyPatch, isolated_log: Path) -> None:
+def test_coverage_trusts_only_evaluations_that_verify(
+    covered: tuple[Project, Path], monkeypatch: pytest.MonkeyPatch, isolated_log: Path
+) -> None:
     import json
     import os
 
@@ -298,9 +355,11 @@ def test_coverage_trusts_only_evaluations_that_verify(covered: tuple[Project, Pa
     _checks(project, folder, monkeypatch)
     db = os.environ["GOVKIT_DB"]
     raw = SqliteBackend(Path(db).parent).raw(db)
-    seq, body = raw.execute("SELECT p.seq, p.body FROM payloads p JOIN entries e ON e.seq = p.seq "
-                                              "WHERE e.action = 'evaluation.recorded' AND e.subject LIKE 'other@%' "
-                                              "ORDER BY p.seq LIMIT 1").fetchone()
+    seq, body = raw.execute(
+        "SELECT p.seq, p.body FROM payloads p JOIN entries e ON e.seq = p.seq "
+        "WHERE e.action = 'evaluation.recorded' AND e.subject LIKE 'other@%' "
+        "ORDER BY p.seq LIMIT 1"
+    ).fetchone()
     forged = json.loads(body)
     for finding in forged["evaluation"]["findings"]:
         finding["status"] = "pass"  # the failing result rewritten as a pass
@@ -312,6 +371,7 @@ def test_coverage_trusts_only_evaluations_that_verify(covered: tuple[Project, Pa
 
 # --- NYC LL144 bias audit summary -------------------------------------------------------------
 
+
 def _ll144_project(project: Project) -> Path:
     rows = ["y,yhat,score,f1,f2,sex,race"]
     for i in range(300):
@@ -321,9 +381,17 @@ def _ll144_project(project: Project) -> Path:
         rows.append(f"{i % 2},{yhat},{(i * 37 % 100) / 100},{i % 5},{i % 3},{sex},{race}")
     project.write("data/eval.csv", "\n".join(rows) + "\n")
     project.manifest(lambda m: m.__setitem__("sensitive_features", ["sex", "race"]))
-    project.policy(lambda p: p["rules"].append({"id": "T-FAIR-001", "title": "selection rates",
-                                                "check": "fairness.demographic_parity_ratio",
-                                                "params": {"min": 0.0, "min_group_size": 1}, "severity": "low"}))
+    project.policy(
+        lambda p: p["rules"].append(
+            {
+                "id": "T-FAIR-001",
+                "title": "selection rates",
+                "check": "fairness.demographic_parity_ratio",
+                "params": {"min": 0.0, "min_group_size": 1},
+                "severity": "low",
+            }
+        )
+    )
     out = project.root / "e.json"
     assert project.check(f"--format json -o {out}").exit_code == 0
     return out
@@ -368,8 +436,9 @@ def test_ll144_markdown_states_the_exclusion_and_scoring_rates_come_from_the_jso
     assert "left out of the impact ratios (" in md and "D (n=4), F & D (n=2)" in md and "excluded (under 2%)" in md
     assert "Individuals with an unknown category: 6" in md
     digest = evaluation["evaluation_digest"]
-    scoring = json.loads(project.run(f"controls ll144 {digest[:12]} --sex sex --race race --rate scoring --format json")
-                         .stdout)
+    scoring = json.loads(
+        project.run(f"controls ll144 {digest[:12]} --sex sex --race race --rate scoring --format json").stdout
+    )
     table = next(t for t in evaluation["measurements"]["fairness"]["tables"] if t["features"] == ["sex"])
     expected = {g["key"]["sex"]: g["scoring_rate"] for g in table["groups"] if g["key"]["sex"] != "Unknown"}
     assert {c["category"][0]: c["rate"] for c in scoring["sections"][0]["categories"]} == expected
@@ -385,8 +454,9 @@ def test_ll144_needs_the_columns_in_the_evaluation(project: Project) -> None:
     assert project.run("controls ll144 --sex sex --race race").exit_code == 2
 
 
-def test_coverage_escapes_model_names_in_every_format(covered: tuple[Project, Path],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_coverage_escapes_model_names_in_every_format(
+    covered: tuple[Project, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import csv
     import io
 

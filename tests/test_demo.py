@@ -19,8 +19,9 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path) -> None:
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
     assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)
-    check = runner.invoke(cli, ["check", str(tmp_path / "govkit.yaml"), "--policy",
-                                str(asset_root() / "policies"), "--format", "json"])
+    check = runner.invoke(
+        cli, ["check", str(tmp_path / "govkit.yaml"), "--policy", str(asset_root() / "policies"), "--format", "json"]
+    )
     assert check.exit_code == 1
     data = json.loads(check.stdout)
     statuses = {(f["rule_id"], f["subject"]): f["status"] for f in data["findings"]}

@@ -41,12 +41,23 @@ def bundle(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     govkit("check", manifest, "--policy", policies, "--team", "research", "-q")
     reports = home / "reports"
     govkit("report", "--latest", "credit-scorer", "--out", str(reports / "credit.pdf"))
-    govkit("keys", "signer-cert", "--name", "Carol Officer", "--email", "carol@example.org",
-           "--out", str(home / "signers"))
-    signed = govkit("signoff", str(reports / "credit.pdf"), "--signer", "Carol Officer <carol@example.org>",
-                    "--role", "Compliance Officer", "--decision", "approve",
-                    "--key", str(home / "signers" / "carol-officer.key.pem"),
-                    "--cert", str(home / "signers" / "carol-officer.cert.pem"))
+    govkit(
+        "keys", "signer-cert", "--name", "Carol Officer", "--email", "carol@example.org", "--out", str(home / "signers")
+    )
+    signed = govkit(
+        "signoff",
+        str(reports / "credit.pdf"),
+        "--signer",
+        "Carol Officer <carol@example.org>",
+        "--role",
+        "Compliance Officer",
+        "--decision",
+        "approve",
+        "--key",
+        str(home / "signers" / "carol-officer.key.pem"),
+        "--cert",
+        str(home / "signers" / "carol-officer.cert.pem"),
+    )
     assert signed.exit_code == 0, signed.output
     out = home / "bundle.zip"
     exported = govkit("export", "--model", "credit-scorer", "--out", str(out), "--include", str(reports))
@@ -121,8 +132,10 @@ def test_readme_commands_work_with_standard_tools(bundle: dict[str, Any], tmp_pa
     for command in commands:
         run = subprocess.run(["bash", "-c", command], cwd=folder, capture_output=True, text=True)
         assert run.returncode == 0, (command, run.stdout, run.stderr)
-    assert "Signature Verified Successfully" in subprocess.run(
-        ["bash", "-c", commands[2]], cwd=folder, capture_output=True, text=True).stdout
+    assert (
+        "Signature Verified Successfully"
+        in subprocess.run(["bash", "-c", commands[2]], cwd=folder, capture_output=True, text=True).stdout
+    )
 
 
 def test_verify_py_runs_without_govkit(bundle: dict[str, Any], tmp_path: Path) -> None:
@@ -130,13 +143,17 @@ def test_verify_py_runs_without_govkit(bundle: dict[str, Any], tmp_path: Path) -
         z.extractall(tmp_path)
     folder = tmp_path / bag_root(bundle["zip"])
     tree = ast.parse((folder / "verify.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                 and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported - set(sys.stdlib_module_names) == {"cryptography", "govkit", "chain"}
-    blocker = ("import sys, runpy; sys.modules['govkit'] = None; sys.argv = ['verify.py', sys.argv[1]]; "
-               "runpy.run_path('verify.py', run_name='__main__')")
+    blocker = (
+        "import sys, runpy; sys.modules['govkit'] = None; sys.argv = ['verify.py', sys.argv[1]]; "
+        "runpy.run_path('verify.py', run_name='__main__')"
+    )
     for target in (str(bundle["zip"]), "."):
         run = subprocess.run([sys.executable, "-c", blocker, target], cwd=folder, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
@@ -146,8 +163,16 @@ def test_verify_py_runs_without_govkit(bundle: dict[str, Any], tmp_path: Path) -
 def tamper_targets(path: Path) -> list[str]:
     root = bag_root(path)
     names = members(path)
-    picks = ["data/export.json", "data/log/entries.jsonl", "data/log/leaves.txt", "data/log/checkpoint.txt",
-             "bag-info.txt", "README.txt", "verify.py", "chain.py"]
+    picks = [
+        "data/export.json",
+        "data/log/entries.jsonl",
+        "data/log/leaves.txt",
+        "data/log/checkpoint.txt",
+        "bag-info.txt",
+        "README.txt",
+        "verify.py",
+        "chain.py",
+    ]
     picks += [next(n.split("/", 1)[1] for n in names if "/data/reports/" in n)]
     picks += [next(n.split("/", 1)[1] for n in names if "/data/evaluations/" in n)]
     picks += [next(n.split("/", 1)[1] for n in names if "/data/log/payloads/" in n)]
@@ -183,24 +208,35 @@ def test_removed_entry_is_caught_even_with_fresh_manifests(bundle: dict[str, Any
     assert result.exit_code == 1 and "data/log/entries.jsonl: SHA-256 does not match" in result.stderr
     # a careful forger also rewrites both manifests: the log key's signature gives them away
     change = {f"{root}/data/log/entries.jsonl": body}
-    manifest = files[f"{root}/manifest-sha256.txt"].decode().replace(
-        hashlib.sha256(files[f"{root}/data/log/entries.jsonl"]).hexdigest(), hashlib.sha256(body).hexdigest())
+    manifest = (
+        files[f"{root}/manifest-sha256.txt"]
+        .decode()
+        .replace(hashlib.sha256(files[f"{root}/data/log/entries.jsonl"]).hexdigest(), hashlib.sha256(body).hexdigest())
+    )
     change[f"{root}/manifest-sha256.txt"] = manifest.encode()
-    tags = files[f"{root}/tagmanifest-sha256.txt"].decode().replace(
-        hashlib.sha256(files[f"{root}/manifest-sha256.txt"]).hexdigest(),
-        hashlib.sha256(manifest.encode()).hexdigest())
+    tags = (
+        files[f"{root}/tagmanifest-sha256.txt"]
+        .decode()
+        .replace(
+            hashlib.sha256(files[f"{root}/manifest-sha256.txt"]).hexdigest(),
+            hashlib.sha256(manifest.encode()).hexdigest(),
+        )
+    )
     change[f"{root}/tagmanifest-sha256.txt"] = tags.encode()
     forged = rewrite(bundle["zip"], tmp_path / "forged.zip", change)
     result = govkit("verify-bundle", str(forged))
     assert result.exit_code == 1 and "tagmanifest-sha256.txt.sig: signature does not verify" in result.stderr
 
 
-@pytest.mark.parametrize(("member", "message"), [
-    ("../evil", "unsafe path"),
-    ("/tmp/evil-absolute", "unsafe path"),
-    ("bag/../../evil", "unsafe path"),
-    ("bag\\..\\evil", "unsafe path"),
-])
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ("../evil", "unsafe path"),
+        ("/tmp/evil-absolute", "unsafe path"),
+        ("bag/../../evil", "unsafe path"),
+        ("bag\\..\\evil", "unsafe path"),
+    ],
+)
 def test_unsafe_zip_paths_are_refused_without_writing(tmp_path: Path, member: str, message: str) -> None:
     work = tmp_path / "deep" / "work"
     work.mkdir(parents=True)
@@ -219,7 +255,7 @@ def test_links_and_duplicates_are_refused(tmp_path: Path) -> None:
     link = tmp_path / "link.zip"
     with zipfile.ZipFile(link, "w") as z:
         info = zipfile.ZipInfo("bag/data/link")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         z.writestr(info, "/etc/passwd")
     assert "link in zip" in govkit("verify-bundle", str(link)).stderr
     dup = tmp_path / "dup.zip"
@@ -267,8 +303,10 @@ def test_docs_publish_the_verifier_hashes(bundle: dict[str, Any]) -> None:
     from govkit.audit import chain
     from govkit.evidence import verify
 
-    real = {"verify.py": hashlib.sha256(Path(verify.__file__).read_bytes()).hexdigest(),
-            "chain.py": hashlib.sha256(Path(chain.__file__).read_bytes()).hexdigest()}
+    real = {
+        "verify.py": hashlib.sha256(Path(verify.__file__).read_bytes()).hexdigest(),
+        "chain.py": hashlib.sha256(Path(chain.__file__).read_bytes()).hexdigest(),
+    }
     assert published_hashes() == real, "update the SHA-256 values in docs/evidence-bundle.md"
     files, root = members(bundle["zip"]), bag_root(bundle["zip"])
     assert {n: hashlib.sha256(files[f"{root}/{n}"]).hexdigest() for n in real} == real
@@ -284,15 +322,20 @@ def test_readme_sends_the_auditor_to_an_independent_verifier(bundle: dict[str, A
 def test_lying_verify_py_is_rejected_and_never_run(bundle: dict[str, Any], tmp_path: Path) -> None:
     files, root = members(bundle["zip"]), bag_root(bundle["zip"])
     marker = tmp_path / "bundled-code-ran"
-    lying = (f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
-             "print('bundle verified')\n").encode()
+    lying = (f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\nprint('bundle verified')\n").encode()
     naive = rewrite(bundle["zip"], tmp_path / "naive.zip", {f"{root}/verify.py": lying})
     result = govkit("verify-bundle", str(naive))
     assert result.exit_code == 1 and "verify.py: SHA-256 does not match tagmanifest-sha256.txt" in result.stderr
-    tags = files[f"{root}/tagmanifest-sha256.txt"].decode().replace(
-        hashlib.sha256(files[f"{root}/verify.py"]).hexdigest(), hashlib.sha256(lying).hexdigest())
-    forged = rewrite(bundle["zip"], tmp_path / "forged.zip",
-                     {f"{root}/verify.py": lying, f"{root}/tagmanifest-sha256.txt": tags.encode()})
+    tags = (
+        files[f"{root}/tagmanifest-sha256.txt"]
+        .decode()
+        .replace(hashlib.sha256(files[f"{root}/verify.py"]).hexdigest(), hashlib.sha256(lying).hexdigest())
+    )
+    forged = rewrite(
+        bundle["zip"],
+        tmp_path / "forged.zip",
+        {f"{root}/verify.py": lying, f"{root}/tagmanifest-sha256.txt": tags.encode()},
+    )
     result = govkit("verify-bundle", str(forged))
     assert result.exit_code == 1 and "tagmanifest-sha256.txt.sig: signature does not verify" in result.stderr
     with zipfile.ZipFile(forged) as z:
@@ -308,15 +351,19 @@ def test_verify_py_without_argument_checks_its_own_folder(bundle: dict[str, Any]
     with zipfile.ZipFile(bundle["zip"]) as z:
         z.extractall(tmp_path)
     folder = tmp_path / bag_root(bundle["zip"])
-    blocker = "import sys, runpy; sys.modules['govkit'] = None; sys.argv = [sys.argv[1]]; " \
-              "runpy.run_path(sys.argv[0], run_name='__main__')"
-    run = subprocess.run([sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path,
-                         capture_output=True, text=True)
+    blocker = (
+        "import sys, runpy; sys.modules['govkit'] = None; sys.argv = [sys.argv[1]]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert "bundle verified" in run.stdout and "came with the bundle it checked" in run.stdout
     (folder / "data" / "export.json").write_bytes(b"{}")
-    run = subprocess.run([sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", blocker, str(folder / "verify.py")], cwd=tmp_path, capture_output=True, text=True
+    )
     assert run.returncode == 1 and run.stderr.startswith("FAILED: data/export.json")
 
 
@@ -327,19 +374,26 @@ def reseal(zip_path: Path, out: Path, files: dict[str, bytes], key: Any) -> Path
 
     leaves = files["data/log/leaves.txt"].decode().split()
     checkpoint = Checkpoint.parse(files["data/log/checkpoint.txt"].decode())
-    checkpoint = dataclasses.replace(checkpoint, root=merkle_root([bytes.fromhex(x) for x in leaves]).hex(),
-                                     head=leaves[-1])
+    checkpoint = dataclasses.replace(
+        checkpoint, root=merkle_root([bytes.fromhex(x) for x in leaves]).hex(), head=leaves[-1]
+    )
     signature = note_key_id(checkpoint.origin, key.public_raw) + key.sign(checkpoint.body())
     checkpoint = dataclasses.replace(checkpoint, signature=base64.b64encode(signature).decode())
-    files.update({"data/log/checkpoint.txt": checkpoint.note().encode(), "data/log/checkpoint.body": checkpoint.body(),
-                  "data/log/checkpoint.sig": checkpoint.raw_signature()})
+    files.update(
+        {
+            "data/log/checkpoint.txt": checkpoint.note().encode(),
+            "data/log/checkpoint.body": checkpoint.body(),
+            "data/log/checkpoint.sig": checkpoint.raw_signature(),
+        }
+    )
 
     def manifest(names: list[str]) -> bytes:
         return "".join(f"{hashlib.sha256(files[n]).hexdigest()}  {n}\n" for n in sorted(names)).encode()
 
     files["manifest-sha256.txt"] = manifest([n for n in files if n.startswith("data/")])
-    files["tagmanifest-sha256.txt"] = manifest([n for n in files if not n.startswith("data/")
-                                                and not n.startswith("tagmanifest-sha256.txt")])
+    files["tagmanifest-sha256.txt"] = manifest(
+        [n for n in files if not n.startswith("data/") and not n.startswith("tagmanifest-sha256.txt")]
+    )
     files["tagmanifest-sha256.txt.sig"] = key.sign(files["tagmanifest-sha256.txt"])
     root = bag_root(zip_path)
     with zipfile.ZipFile(out, "w") as z:
@@ -376,8 +430,10 @@ def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
     assert bag_root(forged) == root
     verdict = govkit("verify-bundle", str(forged))
     assert verdict.exit_code == 1
-    assert f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}" \
+    assert (
+        f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}"
         in verdict.stderr
+    )
 
 
 def test_bundle_of_a_log_whose_identity_was_edited_fails(tmp_path: Path) -> None:

@@ -40,18 +40,44 @@ def raw_zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
     local, central = b"", b""
     for name, data, crc, declared in members:
         raw = name.encode()
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 0x0314, 20, 0, 8, 0, 0x21, crc, len(data), declared,
-                               len(raw), 0, 0, 0, 0, 0o644 << 16, len(local)) + raw
-        local += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data), declared, len(raw),
-                             0) + raw + data
+        central += (
+            struct.pack(
+                "<4s6H3L5H2L",
+                b"PK\x01\x02",
+                0x0314,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(data),
+                declared,
+                len(raw),
+                0,
+                0,
+                0,
+                0,
+                0o644 << 16,
+                len(local),
+            )
+            + raw
+        )
+        local += (
+            struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data), declared, len(raw), 0)
+            + raw
+            + data
+        )
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(local), 0)
     return local + central + end
 
 
 def run_capped(target: Path) -> subprocess.CompletedProcess[str]:
     """The verifier in a process whose address space is capped, so a bomb cannot pass by luck."""
-    code = (f"import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_CAP}, {MEMORY_CAP})); "
-            "from govkit.evidence.verify import main; sys.exit(main(sys.argv[1:]))")
+    code = (
+        f"import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_CAP}, {MEMORY_CAP})); "
+        "from govkit.evidence.verify import main; sys.exit(main(sys.argv[1:]))"
+    )
     return subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, timeout=120)
 
 
@@ -66,8 +92,9 @@ def test_gigabyte_of_zeros_is_refused_under_a_memory_cap(tmp_path: Path) -> None
     data, crc = deflated_zeros(GIB)
     assert len(data) < 2 << 20  # about 1 MB on disk
     bomb = tmp_path / "bomb.zip"
-    bomb.write_bytes(raw_zip([("bag/bagit.txt", zlib.compress(b"x")[2:-4], zlib.crc32(b"x"), 1),
-                              ("bag/data/zeros", data, crc, GIB)]))
+    bomb.write_bytes(
+        raw_zip([("bag/bagit.txt", zlib.compress(b"x")[2:-4], zlib.crc32(b"x"), 1), ("bag/data/zeros", data, crc, GIB)])
+    )
     assert_one_failed_line(run_capped(bomb), "compression ratio")
 
 
@@ -99,8 +126,10 @@ def test_member_count_is_capped_before_parsing(tmp_path: Path, monkeypatch: pyte
 def small_bag(path: Path) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("bag/bagit.txt", "BagIt-Version: 1.0\n")
-        z.writestr("bag/data/log/entries.jsonl", "\n".join(json.dumps({"seq": i, "note": f"entry {i}" * 20})
-                                                           for i in range(2000)))
+        z.writestr(
+            "bag/data/log/entries.jsonl",
+            "\n".join(json.dumps({"seq": i, "note": f"entry {i}" * 20}) for i in range(2000)),
+        )
     return path
 
 
@@ -113,13 +142,16 @@ def garbled(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: p.write_bytes(small_bag(p).read_bytes()[:-30]),  # truncated end record
-    lambda p: p.write_bytes(small_bag(p).read_bytes()[:2000]),  # truncated in the data
-    garbled,  # bytes flipped inside compressed data: inflate error or bad CRC
-    lambda p: p.write_bytes(bytes(range(256)) * 40),  # garbage
-    lambda p: p.write_bytes(b""),  # empty
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p.write_bytes(small_bag(p).read_bytes()[:-30]),  # truncated end record
+        lambda p: p.write_bytes(small_bag(p).read_bytes()[:2000]),  # truncated in the data
+        garbled,  # bytes flipped inside compressed data: inflate error or bad CRC
+        lambda p: p.write_bytes(bytes(range(256)) * 40),  # garbage
+        lambda p: p.write_bytes(b""),  # empty
+    ],
+)
 def test_damaged_zip_is_one_failed_line(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "bundle.zip"
     make(target)
@@ -130,8 +162,11 @@ def test_damaged_zip_is_one_failed_line(tmp_path: Path, make) -> None:  # type: 
 
 
 def test_bad_usage_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for args in (["a.zip", "b.zip"], [str(tmp_path / "missing.zip")],
-                 [str(tmp_path), "--trusted-key", str(tmp_path / "no-key.pem")]):
+    for args in (
+        ["a.zip", "b.zip"],
+        [str(tmp_path / "missing.zip")],
+        [str(tmp_path), "--trusted-key", str(tmp_path / "no-key.pem")],
+    ):
         assert bundle_verify.main(args) == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), lines

@@ -22,24 +22,47 @@ from conftest import Project
 
 RULES = [
     {"id": "X-EXPL-001", "title": "explained", "check": "explainability.required", "severity": "high"},
-    {"id": "X-EXPL-002", "title": "protected share", "check": "explainability.protected_attribution_share",
-     "params": {"max": 0.1, "proxy_threshold": 0.5}, "severity": "high"},
-    {"id": "X-EXPL-003", "title": "stability", "check": "explainability.stability", "params": {"min_tau": 0.3},
-     "severity": "medium"},
+    {
+        "id": "X-EXPL-002",
+        "title": "protected share",
+        "check": "explainability.protected_attribution_share",
+        "params": {"max": 0.1, "proxy_threshold": 0.5},
+        "severity": "high",
+    },
+    {
+        "id": "X-EXPL-003",
+        "title": "stability",
+        "check": "explainability.stability",
+        "params": {"min_tau": 0.3},
+        "severity": "medium",
+    },
 ]
 
 
 def data(n: int = 1500, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     sex = rng.integers(0, 2, n)
-    frame = pd.DataFrame({"income": rng.normal(50, 10, n), "debt": rng.random(n), "tenure": rng.integers(0, 30, n),
-                          "sex": sex, "height": 165 + 13 * sex + rng.normal(0, 3, n)})
+    frame = pd.DataFrame(
+        {
+            "income": rng.normal(50, 10, n),
+            "debt": rng.random(n),
+            "tenure": rng.integers(0, 30, n),
+            "sex": sex,
+            "height": 165 + 13 * sex + rng.normal(0, 3, n),
+        }
+    )
     frame["y"] = ((frame["income"] / 50 - frame["debt"] + 1.5 * frame["sex"] + rng.normal(0, 0.3, n)) > 0.9).astype(int)
     return frame
 
 
-def setup(project: Project, model: Any, frame: pd.DataFrame, features: list[str], artifact: str = "model.skops",
-          rules: list[dict[str, Any]] | None = None) -> None:
+def setup(
+    project: Project,
+    model: Any,
+    frame: pd.DataFrame,
+    features: list[str],
+    artifact: str = "model.skops",
+    rules: list[dict[str, Any]] | None = None,
+) -> None:
     frame = frame.assign(yhat=model.predict(frame[features]), score=model.predict_proba(frame[features])[:, 1].round(6))
     frame.to_csv(project.root / "data" / "eval.csv", index=False)
     path = project.root / artifact
@@ -65,8 +88,12 @@ def finding(data: dict[str, Any], rule: str) -> dict[str, Any]:
 def test_model_trained_on_protected_attribute_fails(project: Project) -> None:
     frame = data()
     features = ["income", "debt", "tenure", "sex"]
-    setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
-          frame, features)
+    setup(
+        project,
+        HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
+        frame,
+        features,
+    )
     code, result = project.check_json()
     assert code == 1
     share = finding(result, "X-EXPL-002")
@@ -78,8 +105,12 @@ def test_model_trained_on_protected_attribute_fails(project: Project) -> None:
 def test_model_without_it_passes(project: Project) -> None:
     frame = data()
     features = ["income", "debt", "tenure"]
-    setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
-          frame, features)
+    setup(
+        project,
+        HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
+        frame,
+        features,
+    )
     code, result = project.check_json()
     assert code == 0
     assert finding(result, "X-EXPL-002")["status"] == "pass"
@@ -92,8 +123,12 @@ def test_model_without_it_passes(project: Project) -> None:
 def test_proxy_feature_counts_as_protected(project: Project) -> None:
     frame = data()
     features = ["income", "debt", "height"]  # height stands in for sex
-    setup(project, HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
-          frame, features)
+    setup(
+        project,
+        HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"]),
+        frame,
+        features,
+    )
     _, result = project.check_json()
     share = finding(result, "X-EXPL-002")
     assert share["status"] == "fail" and "height" in share["message"]
@@ -113,15 +148,23 @@ def test_attributions_equal_shap_tree_explainer(project: Project) -> None:
     assert [ours[f] for f in features] == pytest.approx(list(expected), rel=1e-9)  # 1,500 rows: all explained
 
 
-@pytest.mark.parametrize(("model", "kind"), [
-    (LogisticRegression(max_iter=500), "linear"),
-    (KNeighborsClassifier(n_neighbors=15), "permutation"),
-])
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [
+        (LogisticRegression(max_iter=500), "linear"),
+        (KNeighborsClassifier(n_neighbors=15), "permutation"),
+    ],
+)
 def test_explainer_fits_the_model(project: Project, model: Any, kind: str) -> None:
     frame = data(n=400)
     features = ["income", "debt", "tenure"]
-    setup(project, model.fit(frame[features], frame["y"]), frame, features,
-          rules=[{**RULES[0], "params": {"sample_rows": 100}}])
+    setup(
+        project,
+        model.fit(frame[features], frame["y"]),
+        frame,
+        features,
+        rules=[{**RULES[0], "params": {"sample_rows": 100}}],
+    )
     _, result = project.check_json()
     assert result["measurements"]["explainability"]["model"]["explainer"] == kind
     assert finding(result, "X-EXPL-001")["status"] == "pass"
@@ -142,8 +185,13 @@ def test_pipeline_with_one_hot_maps_back_to_features(project: Project) -> None:
 def test_time_budget_ends_in_error_not_a_hang(project: Project) -> None:
     frame = data(n=600)
     features = ["income", "debt", "tenure"]
-    setup(project, KNeighborsClassifier().fit(frame[features], frame["y"]), frame, features,
-          rules=[{**RULES[0], "params": {"sample_rows": 600, "time_budget_s": 0.01}}])
+    setup(
+        project,
+        KNeighborsClassifier().fit(frame[features], frame["y"]),
+        frame,
+        features,
+        rules=[{**RULES[0], "params": {"sample_rows": 600, "time_budget_s": 0.01}}],
+    )
     code, result = project.check_json()
     assert code == 1
     f = finding(result, "X-EXPL-001")
@@ -182,23 +230,37 @@ def test_trusted_pickle_loads_and_is_recorded(project: Project) -> None:
     assert result["options"]["trust_model"] is True
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ("features", "features do not match the model"),
-    ("format", "not a loadable ONNX model"),
-    ("damaged", "not a readable skops file"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("features", "features do not match the model"),
+        ("format", "not a loadable ONNX model"),
+        ("damaged", "not a readable skops file"),
+    ],
+)
 def test_bad_model_input_is_exit_2(project: Project, change: str, message: str) -> None:
     frame = data(n=300)
     features = ["income", "debt", "tenure"]
     setup(project, LogisticRegression().fit(frame[features], frame["y"]), frame, features)
     if change == "features":
-        project.manifest(lambda m: (m["model"].update(artifact="model.skops"), m["datasets"]["evaluation"].update(
-            features=["income", "debt", "height"], label="y", prediction="yhat", score="score"),
-            m.update(sensitive_features=["sex"])))
+        project.manifest(
+            lambda m: (
+                m["model"].update(artifact="model.skops"),
+                m["datasets"]["evaluation"].update(
+                    features=["income", "debt", "height"], label="y", prediction="yhat", score="score"
+                ),
+                m.update(sensitive_features=["sex"]),
+            )
+        )
     if change == "format":
         (project.root / "model.onnx").write_bytes(b"\x08\x01")
-        project.manifest(lambda m: (m["model"].update(artifact="model.onnx"), m["datasets"]["evaluation"].update(
-            features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+        project.manifest(
+            lambda m: (
+                m["model"].update(artifact="model.onnx"),
+                m["datasets"]["evaluation"].update(features=features, label="y", prediction="yhat", score="score"),
+                m.update(sensitive_features=["sex"]),
+            )
+        )
     if change == "damaged":
         (project.root / "model.skops").write_bytes(b"PK\x03\x04 not really a zip")
     result = project.check("--no-log")
@@ -209,8 +271,13 @@ def test_bad_model_input_is_exit_2(project: Project, change: str, message: str) 
 def test_soft_target_explains_fewer_rows_and_says_so(project: Project) -> None:
     frame = data(n=800)
     features = ["income", "debt", "tenure"]
-    setup(project, KNeighborsClassifier().fit(frame[features], frame["y"]), frame, features,
-          rules=[{**RULES[0], "params": {"sample_rows": 800, "target_s": 0.001, "time_budget_s": 60}}])
+    setup(
+        project,
+        KNeighborsClassifier().fit(frame[features], frame["y"]),
+        frame,
+        features,
+        rules=[{**RULES[0], "params": {"sample_rows": 800, "target_s": 0.001, "time_budget_s": 60}}],
+    )
     code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert code == 0 and m["complete"] is True
@@ -226,8 +293,13 @@ def test_lightgbm_native_model_file(project: Project) -> None:
     model = lightgbm.LGBMClassifier(n_estimators=60, verbose=-1, random_state=0).fit(frame[features], frame["y"])
     setup(project, model, frame, features)  # predictions from the fitted model
     model.booster_.save_model(str(project.root / "model.lgb"))
-    project.manifest(lambda m: (m["model"].update(artifact="model.lgb"), m["datasets"]["evaluation"].update(
-        features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+    project.manifest(
+        lambda m: (
+            m["model"].update(artifact="model.lgb"),
+            m["datasets"]["evaluation"].update(features=features, label="y", prediction="yhat", score="score"),
+            m.update(sensitive_features=["sex"]),
+        )
+    )
     code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert m["model"] == {"class": "Booster", "loaded_with": "lightgbm", "trusted_by_flag": False, "explainer": "tree"}
@@ -243,8 +315,13 @@ def test_onnx_model(project: Project) -> None:
     setup(project, model, frame, features, rules=[{**RULES[0], "params": {"sample_rows": 200}}, RULES[1]])
     onnx = to_onnx(model, frame[features].to_numpy(np.float32)[:1], options={id(model): {"zipmap": False}})
     (project.root / "model.onnx").write_bytes(onnx.SerializeToString())
-    project.manifest(lambda m: (m["model"].update(artifact="model.onnx"), m["datasets"]["evaluation"].update(
-        features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+    project.manifest(
+        lambda m: (
+            m["model"].update(artifact="model.onnx"),
+            m["datasets"]["evaluation"].update(features=features, label="y", prediction="yhat", score="score"),
+            m.update(sensitive_features=["sex"]),
+        )
+    )
     code, result = project.check_json()
     m = result["measurements"]["explainability"]
     assert code == 1

@@ -47,11 +47,13 @@ SUMMARY_FUNCTIONS = {
 def random_data(seed: int, n: int = 4000) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Skewed levels make tiny intersections; a forbidden combination makes empty ones."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "a": rng.choice(["x", "y"], n, p=[0.7, 0.3]),
-        "b": rng.choice(["p", "q", "r", "s"], n, p=[0.5, 0.3, 0.17, 0.03]),
-        "c": rng.choice(["u", "v", "w", "t", "z"], n, p=[0.4, 0.3, 0.2, 0.09, 0.01]),
-    })
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y"], n, p=[0.7, 0.3]),
+            "b": rng.choice(["p", "q", "r", "s"], n, p=[0.5, 0.3, 0.17, 0.03]),
+            "c": rng.choice(["u", "v", "w", "t", "z"], n, p=[0.4, 0.3, 0.2, 0.09, 0.01]),
+        }
+    )
     frame.loc[(frame.a == "y") & (frame.b == "s"), "b"] = "p"  # (y, s, *) never occurs
     y = rng.integers(0, 2, n)
     yhat = (rng.random(n) < 0.35 + 0.25 * (frame.a == "x") + 0.1 * (frame.c == "u")).astype(int)
@@ -106,8 +108,11 @@ def test_missing_sensitive_values_become_unknown() -> None:
     enc = encode("sex", values)
     assert UNKNOWN in enc.labels and enc.unknown_count == 2
     table = count_table([enc], np.array([1, 0, 1, 0, 1]), np.array([1, 1, 0, 0, 1]))
-    assert dict(zip([g[0] for g in table.groups], table.counts.sum(axis=1), strict=True)) == {"Unknown": 2, "f": 2,
-                                                                                              "m": 1}
+    assert dict(zip([g[0] for g in table.groups], table.counts.sum(axis=1), strict=True)) == {
+        "Unknown": 2,
+        "f": 2,
+        "m": 1,
+    }
     assert table.unknown_count == 2
 
 
@@ -143,12 +148,12 @@ def test_significance_tests() -> None:
 
 # ---- the check in the gate --------------------------------------------------------------------
 
+
 def fair_project(project: Project, frame: pd.DataFrame, rules: list[dict[str, Any]], **manifest: Any) -> None:
     frame.to_csv(project.root / "data" / "eval.csv", index=False)
 
     def mutate(m: dict[str, Any]) -> None:
-        m["datasets"]["evaluation"].update({"features": ["f1"], "label": "y", "prediction": "yhat",
-                                            "score": "score"})
+        m["datasets"]["evaluation"].update({"features": ["f1"], "label": "y", "prediction": "yhat", "score": "score"})
         m["sensitive_features"] = ["sex", "age"]
         m.update(manifest)
 
@@ -161,15 +166,28 @@ def biased_frame(n: int = 3000, seed: int = 3) -> pd.DataFrame:
     sex = rng.choice(["female", "male"], n)
     age = rng.choice(["young", "old"], n, p=[0.3, 0.7])
     score = np.clip(rng.random(n) * 0.6 + 0.3 * (sex == "male"), 0, 1)
-    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "yhat": (score > 0.5).astype(int), "score": score.round(6),
-                          "f1": rng.random(n), "sex": sex, "age": age})
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "yhat": (score > 0.5).astype(int),
+            "score": score.round(6),
+            "f1": rng.random(n),
+            "sex": sex,
+            "age": age,
+        }
+    )
     frame.loc[:9, "sex"] = None  # ten applicants did not state their sex
     return frame
 
 
 def rule(check: str, **params: Any) -> dict[str, Any]:
-    return {"id": "F-FAIR-" + str(abs(hash((check, str(params)))) % 1000).zfill(3), "title": check, "check": check,
-            "params": params, "severity": "high"}
+    return {
+        "id": "F-FAIR-" + str(abs(hash((check, str(params)))) % 1000).zfill(3),
+        "title": check,
+        "check": check,
+        "params": params,
+        "severity": "high",
+    }
 
 
 def test_check_reports_tables_and_names_worst_pair(project: Project) -> None:
@@ -182,8 +200,19 @@ def test_check_reports_tables_and_names_worst_pair(project: Project) -> None:
     assert sex["unknown_count"] == 10
     groups = {g["group"]: g for g in sex["groups"]}
     assert groups["Unknown"]["n"] == 10 and groups["Unknown"]["small"] is True
-    for field in ("n", "selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy", "impact_ratio", "auc",
-                  "scoring_rate", "selection_rate_ci"):
+    for field in (
+        "n",
+        "selection_rate",
+        "tpr",
+        "fpr",
+        "fnr",
+        "precision",
+        "accuracy",
+        "impact_ratio",
+        "auc",
+        "scoring_rate",
+        "selection_rate_ci",
+    ):
         assert field in groups["male"]
     assert groups["male"]["impact_ratio"] == 1.0
     lo, hi = groups["female"]["selection_rate_ci"]
@@ -197,8 +226,11 @@ def test_check_reports_tables_and_names_worst_pair(project: Project) -> None:
 
 
 def test_intersectional_switch_and_feature_selection(project: Project) -> None:
-    fair_project(project, biased_frame(), [rule("fairness.demographic_parity_difference", max=1.0,
-                                                sensitive_features=["age"], intersectional=False)])
+    fair_project(
+        project,
+        biased_frame(),
+        [rule("fairness.demographic_parity_difference", max=1.0, sensitive_features=["age"], intersectional=False)],
+    )
     _, data = project.check_json()
     subjects = [f["subject"] for f in data["findings"]]
     assert subjects == ["age"]
@@ -207,20 +239,35 @@ def test_intersectional_switch_and_feature_selection(project: Project) -> None:
 def test_require_significance_turns_noise_into_warning(project: Project) -> None:
     rng = np.random.default_rng(5)
     n = 200
-    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "yhat": rng.integers(0, 2, n), "score": rng.random(n).round(4),
-                          "f1": rng.random(n), "sex": rng.choice(["female", "male"], n),
-                          "age": rng.choice(["young", "old"], n)})
-    fair_project(project, frame, [rule("fairness.demographic_parity_difference", max=0.0, require_significance=True,
-                                       intersectional=False)])
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "yhat": rng.integers(0, 2, n),
+            "score": rng.random(n).round(4),
+            "f1": rng.random(n),
+            "sex": rng.choice(["female", "male"], n),
+            "age": rng.choice(["young", "old"], n),
+        }
+    )
+    fair_project(
+        project,
+        frame,
+        [rule("fairness.demographic_parity_difference", max=0.0, require_significance=True, intersectional=False)],
+    )
     _, data = project.check_json()
     statuses = {f["subject"]: f["status"] for f in data["findings"]}
     assert set(statuses.values()) == {"warn"}, data["findings"]
 
 
 def test_group_metric_rule(project: Project) -> None:
-    fair_project(project, biased_frame(), [rule("fairness.group_metric", metric="accuracy", min_ratio=0.5,
-                                                intersectional=False),
-                                           rule("fairness.group_metric", metric="auc", max_difference=0.0)])
+    fair_project(
+        project,
+        biased_frame(),
+        [
+            rule("fairness.group_metric", metric="accuracy", min_ratio=0.5, intersectional=False),
+            rule("fairness.group_metric", metric="auc", max_difference=0.0),
+        ],
+    )
     _, data = project.check_json()
     accuracy = [f for f in data["findings"] if f["threshold"]["metric"] == "accuracy"]
     auc = [f for f in data["findings"] if f["threshold"]["metric"] == "auc"]
@@ -239,17 +286,20 @@ def test_group_metric_rule(project: Project) -> None:
         (lambda f: f.drop(columns=["y"]), {}, 'datasets.evaluation.label: column "y" not in eval.csv'),
     ],
 )
-def test_bad_fairness_input_is_exit_2(project: Project, mutate_frame: Any, manifest: dict[str, Any],
-                                      message: str) -> None:
-    fair_project(project, mutate_frame(biased_frame()), [rule("fairness.demographic_parity_ratio", min=0.8)],
-                 **manifest)
+def test_bad_fairness_input_is_exit_2(
+    project: Project, mutate_frame: Any, manifest: dict[str, Any], message: str
+) -> None:
+    fair_project(
+        project, mutate_frame(biased_frame()), [rule("fairness.demographic_parity_ratio", min=0.8)], **manifest
+    )
     result = project.check("--no-log")
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_rule_naming_an_undeclared_feature_is_exit_2(project: Project) -> None:
-    fair_project(project, biased_frame(), [rule("fairness.demographic_parity_ratio", min=0.8,
-                                                sensitive_features=["race"])])
+    fair_project(
+        project, biased_frame(), [rule("fairness.demographic_parity_ratio", min=0.8, sensitive_features=["race"])]
+    )
     result = project.check("--no-log")
     assert result.exit_code == 2 and "['race']" in result.stderr

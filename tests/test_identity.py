@@ -22,17 +22,27 @@ LOOK_ALIKES = [
     "alice+waivers@example.com",
     "ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ",  # fullwidth
     "  ALICE@EXAMPLE.COM ",
-    "\"Alice\" <Alice+x@EXAMPLE.com>",
+    '"Alice" <Alice+x@EXAMPLE.com>',
 ]
 
 
 @pytest.mark.parametrize("approver", LOOK_ALIKES)
 def test_look_alike_approver_is_the_requester(approver: str) -> None:
     assert same_identity(REQUESTER, approver)
-    waiver = Waiver.model_validate({"id": "W", "rule": "R-1-1", "reason": "r", "ticket": "T", "expires": "2030-01-01",
-                                    "requested_by": REQUESTER, "approved_by": ["carol@example.com", approver]})
-    decision = decide(waiver, rule_id="R-1-1", waivable=True, model="m", version="1", subject="s",
-                      as_of=date(2029, 1, 1))
+    waiver = Waiver.model_validate(
+        {
+            "id": "W",
+            "rule": "R-1-1",
+            "reason": "r",
+            "ticket": "T",
+            "expires": "2030-01-01",
+            "requested_by": REQUESTER,
+            "approved_by": ["carol@example.com", approver],
+        }
+    )
+    decision = decide(
+        waiver, rule_id="R-1-1", waivable=True, model="m", version="1", subject="s", as_of=date(2029, 1, 1)
+    )
     assert decision.decision == "self-approved"
 
 
@@ -50,5 +60,14 @@ def test_names_without_address_compare_normalised() -> None:
 @pytest.mark.parametrize("blank", ["\u200b", " ", "<>"])
 def test_blank_identity_is_refused(blank: str) -> None:
     with pytest.raises(ValueError):
-        Waiver.model_validate({"id": "W", "rule": "R-1-1", "reason": "r", "ticket": "T", "expires": "2030-01-01",
-                               "requested_by": "alice@example.com", "approved_by": [blank]})
+        Waiver.model_validate(
+            {
+                "id": "W",
+                "rule": "R-1-1",
+                "reason": "r",
+                "ticket": "T",
+                "expires": "2030-01-01",
+                "requested_by": "alice@example.com",
+                "approved_by": [blank],
+            }
+        )

@@ -61,8 +61,14 @@ def test_deny_list_beats_allow_list() -> None:
 
 @pytest.mark.parametrize(
     ("hf_id", "trait"),
-    [("llama2", "use-restricted"), ("openrail++", "use-restricted"), ("cc-by-nc-sa-4.0", "non-commercial"),
-     ("agpl-3.0", "network-copyleft"), ("cc-by-nd-4.0", "no-derivatives"), ("gpl-3.0", "strong-copyleft")],
+    [
+        ("llama2", "use-restricted"),
+        ("openrail++", "use-restricted"),
+        ("cc-by-nc-sa-4.0", "non-commercial"),
+        ("agpl-3.0", "network-copyleft"),
+        ("cc-by-nd-4.0", "no-derivatives"),
+        ("gpl-3.0", "strong-copyleft"),
+    ],
 )
 def test_hugging_face_ids_map_to_traits(hf_id: str, trait: str) -> None:
     assert verdict(hf_id, deny_traits=(trait,)) == "fail"
@@ -96,8 +102,9 @@ def test_dependency_licence_sources_in_order(project: Project) -> None:
     env = project.root / "env"
     fake_distribution(env, "both", "1.0", License_Expression="GPL-3.0-only", License="MIT")
     fake_distribution(env, "textual", "1.0", License="Apache License 2.0")
-    fake_distribution(env, "gplclass", "1.0",
-                      Classifier="License :: OSI Approved :: GNU General Public License v3 (GPLv3)")
+    fake_distribution(
+        env, "gplclass", "1.0", Classifier="License :: OSI Approved :: GNU General Public License v3 (GPLv3)"
+    )
     result = project.check("--format json")
     data = json.loads(result.stdout)
     comps = {c["name"]: c for c in data["measurements"]["license"]["components"]}
@@ -126,12 +133,16 @@ def test_dataset_findings_name_the_dataset(project: Project) -> None:
     assert items["dataset:evaluation"]["status"] == "pass"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"\x89PNG\r\n\x1a\n\xff\xfe binary", "not a UTF-8 text file"),
-    (b"numpy\n" * 200_000, "larger than 1 MiB"),
-])
-def test_requirements_that_are_not_a_requirements_file_are_exit_2(project: Project, content: bytes,
-                                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\xff\xfe binary", "not a UTF-8 text file"),
+        (b"numpy\n" * 200_000, "larger than 1 MiB"),
+    ],
+)
+def test_requirements_that_are_not_a_requirements_file_are_exit_2(
+    project: Project, content: bytes, message: str
+) -> None:
     (project.root / "requirements.txt").write_bytes(content)
     project.manifest(lambda m: m["dependencies"].update(requirements="requirements.txt"))
     result = project.check()

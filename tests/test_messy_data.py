@@ -36,23 +36,34 @@ def clean_frame(n: int = 600, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     sex = rng.choice(["Female", "Male", "Åsa's group"], n, p=[0.45, 0.45, 0.1])
     score = np.round(rng.random(n) * 0.8 + 0.2 * (sex == "Male"), 3)
-    return pd.DataFrame({
-        "id": np.arange(n),
-        "note": rng.choice(["plain", 'says "hi"', "two\nlines", "a, b; c", "café"], n),
-        "score": score,
-        "y": np.where(rng.random(n) < 0.3 + 0.5 * score, "yes", "no"),
-        "yhat": np.where(score > 0.5, "yes", "no"),
-        "sex": sex,
-        "band": rng.choice(["18-30", "31-50", "51+"], n),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "note": rng.choice(["plain", 'says "hi"', "two\nlines", "a, b; c", "café"], n),
+            "score": score,
+            "y": np.where(rng.random(n) < 0.3 + 0.5 * score, "yes", "no"),
+            "yhat": np.where(score > 0.5, "yes", "no"),
+            "sex": sex,
+            "band": rng.choice(["18-30", "31-50", "51+"], n),
+        }
+    )
 
 
 def manifest_for(project: Project, csv_name: str, **evaluation: Any) -> None:
     def mutate(m: dict[str, Any]) -> None:
-        m["datasets"]["evaluation"].update({"path": f"data/{csv_name}", "label": "y", "prediction": "yhat",
-                                            "score": "score", "positive_label": "yes", "features": ["id"],
-                                            **evaluation})
+        m["datasets"]["evaluation"].update(
+            {
+                "path": f"data/{csv_name}",
+                "label": "y",
+                "prediction": "yhat",
+                "score": "score",
+                "positive_label": "yes",
+                "features": ["id"],
+                **evaluation,
+            }
+        )
         m["sensitive_features"] = ["sex", "band"]
+
     path = project.manifest(mutate)
     path.write_text(path.read_text().replace("positive_label: 'yes'", "positive_label: yes"))  # as a user writes it
     project.policy(lambda p: p.update(rules=demo_fairness_rules()))
@@ -61,21 +72,37 @@ def manifest_for(project: Project, csv_name: str, **evaluation: Any) -> None:
 def fairness_numbers(project: Project, engine: str) -> tuple[int, dict[str, Any]]:
     code, data = project.check_json(f"--engine {engine}")
     fairness = data["measurements"]["fairness"]
-    return code, {"overall": fairness["overall"], "tables": fairness["tables"],
-                              "findings": [(f["rule_id"], f["subject"], f["status"], f.get("measured"))
-                                           for f in data["findings"]]}
+    return code, {
+        "overall": fairness["overall"],
+        "tables": fairness["tables"],
+        "findings": [(f["rule_id"], f["subject"], f["status"], f.get("measured")) for f in data["findings"]],
+    }
 
 
-def write_variant(frame: pd.DataFrame, path: Path, *, sep: str = ",", decimal: str = ".", encoding: str = "utf-8",
-                  crlf: bool = False, quote_all: bool = False) -> None:
+def write_variant(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    sep: str = ",",
+    decimal: str = ".",
+    encoding: str = "utf-8",
+    crlf: bool = False,
+    quote_all: bool = False,
+) -> None:
     import csv
 
-    text = frame.to_csv(index=False, sep=sep, decimal=decimal, lineterminator="\r\n" if crlf else "\n",
-                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    text = frame.to_csv(
+        index=False,
+        sep=sep,
+        decimal=decimal,
+        lineterminator="\r\n" if crlf else "\n",
+        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+    )
     path.write_bytes(text.encode(encoding))
 
 
 # ---- the DuckDB refusal of RFC 4180 doubled quotes --------------------------------------------------------
+
 
 def test_duckdb_reads_rfc4180_doubled_quotes_like_pandas(project: Project) -> None:
     """COMPAS's `"Poss Mot Veh Mfg ""ID"" Removed"` on a CRLF file. DuckDB's sniffer refused the real file
@@ -103,6 +130,7 @@ def test_engine_read_errors_are_one_line_naming_the_file(project: Project) -> No
 
 # ---- positive_label as the data holds it ------------------------------------------------------------------
 
+
 def test_positive_label_yes_matches_yes_not_true(project: Project) -> None:
     """YAML reads `yes` as True; the column holds "yes": every row counted negative, and a PASS. Not any more."""
     write_variant(clean_frame(), project.root / "data" / "eval.csv")
@@ -115,14 +143,18 @@ def test_positive_label_yes_matches_yes_not_true(project: Project) -> None:
     assert overall["selection_rate"] == pytest.approx((frame["yhat"] == "yes").mean())
 
 
-@pytest.mark.parametrize(("label", "prediction", "written"), [
-    ([1, 0], [1.0, 0.0], "1.0"),
-    (["on", "off"], ["on", "off"], "on"),
-    ([True, False], [True, False], "true"),
-    (["no", "yes"], ["no", "yes"], "no"),
-])
-def test_coercing_yaml_values_compare_as_the_data_holds_them(project: Project, label: list[Any],
-                                                             prediction: list[Any], written: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "prediction", "written"),
+    [
+        ([1, 0], [1.0, 0.0], "1.0"),
+        (["on", "off"], ["on", "off"], "on"),
+        ([True, False], [True, False], "true"),
+        (["no", "yes"], ["no", "yes"], "no"),
+    ],
+)
+def test_coercing_yaml_values_compare_as_the_data_holds_them(
+    project: Project, label: list[Any], prediction: list[Any], written: str
+) -> None:
     frame = clean_frame()
     rng = np.random.default_rng(1)
     frame["y"] = rng.choice(np.array(label, dtype=object), len(frame))
@@ -134,22 +166,30 @@ def test_coercing_yaml_values_compare_as_the_data_holds_them(project: Project, l
     for engine in ("pandas", "duckdb"):
         _, numbers = fairness_numbers(project, engine)
         assert numbers["overall"]["selection_rate"] == pytest.approx(
-            float((frame["yhat"].astype(str) == str(prediction[0])).mean())), engine
+            float((frame["yhat"].astype(str) == str(prediction[0])).mean())
+        ), engine
 
 
-@pytest.mark.parametrize(("change", "manifest", "message"), [
-    (lambda f: f, {"positive_label": "approved"}, "positive_label 'approved' does not occur in column 'y'"),
-    (lambda f: f.assign(y="yes"), {}, "column 'y' of eval.csv holds one class ('yes')"),
-    (lambda f: f.assign(yhat=np.where(f["yhat"] == "yes", "1", "0")), {},
-     "column 'yhat' of eval.csv holds 0, 1, not among the label's values"),
-    (lambda f: f.assign(score=f["score"] * 10), {}, "outside [0, 1]"),
-    (lambda f: f.assign(band="all"), {}, "sensitive feature 'band' of eval.csv has 1 group(s)"),
-    (lambda f: f.assign(band=np.arange(len(f)) * 1.5), {}, "has 600 groups (more than 50"),
-    (lambda f: f.assign(y=np.where(np.arange(len(f)) < 3, None, f["y"])), {}, "3 missing values in column 'y'"),
-])
+@pytest.mark.parametrize(
+    ("change", "manifest", "message"),
+    [
+        (lambda f: f, {"positive_label": "approved"}, "positive_label 'approved' does not occur in column 'y'"),
+        (lambda f: f.assign(y="yes"), {}, "column 'y' of eval.csv holds one class ('yes')"),
+        (
+            lambda f: f.assign(yhat=np.where(f["yhat"] == "yes", "1", "0")),
+            {},
+            "column 'yhat' of eval.csv holds 0, 1, not among the label's values",
+        ),
+        (lambda f: f.assign(score=f["score"] * 10), {}, "outside [0, 1]"),
+        (lambda f: f.assign(band="all"), {}, "sensitive feature 'band' of eval.csv has 1 group(s)"),
+        (lambda f: f.assign(band=np.arange(len(f)) * 1.5), {}, "has 600 groups (more than 50"),
+        (lambda f: f.assign(y=np.where(np.arange(len(f)) < 3, None, f["y"])), {}, "3 missing values in column 'y'"),
+    ],
+)
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
-def test_what_the_measures_rest_on_is_checked(project: Project, change: Any, manifest: dict[str, Any],
-                                              message: str, engine: str) -> None:
+def test_what_the_measures_rest_on_is_checked(
+    project: Project, change: Any, manifest: dict[str, Any], message: str, engine: str
+) -> None:
     write_variant(change(clean_frame()), project.root / "data" / "eval.csv")
     manifest_for(project, "eval.csv", **manifest)
     result = project.check(f"--no-log --engine {engine}")
@@ -165,9 +205,26 @@ def test_no_warnings_reach_the_terminal(project: Project) -> None:
     write_variant(frame, project.root / "data" / "eval.csv")
     manifest_for(project, "eval.csv")
     for engine in ("pandas", "duckdb"):
-        run = subprocess.run([sys.executable, "-W", "error", "-m", "govkit", "check", str(project.manifest_path),
-                              "--policy", str(project.root / "policies"), "--no-log", "--engine", engine],
-                             capture_output=True, text=True, env={"NO_COLOR": "1", **_govkit_env()}, timeout=120)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-W",
+                "error",
+                "-m",
+                "govkit",
+                "check",
+                str(project.manifest_path),
+                "--policy",
+                str(project.root / "policies"),
+                "--no-log",
+                "--engine",
+                engine,
+            ],
+            capture_output=True,
+            text=True,
+            env={"NO_COLOR": "1", **_govkit_env()},
+            timeout=120,
+        )
         assert run.returncode in (0, 1), run.stderr
         assert run.stderr == "", run.stderr
 
@@ -181,13 +238,17 @@ def _govkit_env() -> dict[str, str]:
 
 # ---- dialects: detected or declared ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("options", "expected"), [
-    ({"sep": ";", "decimal": ","}, {"delimiter": ";", "decimal": ","}),
-    ({"sep": "\t"}, {"delimiter": "\t", "decimal": "."}),
-    ({"sep": "|", "crlf": True}, {"delimiter": "|", "newline": "\r\n"}),
-    ({"encoding": "latin-1"}, {"encoding": "latin-1", "bom": False}),
-    ({"encoding": "utf-8-sig"}, {"encoding": "utf-8", "bom": True}),
-])
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"sep": ";", "decimal": ","}, {"delimiter": ";", "decimal": ","}),
+        ({"sep": "\t"}, {"delimiter": "\t", "decimal": "."}),
+        ({"sep": "|", "crlf": True}, {"delimiter": "|", "newline": "\r\n"}),
+        ({"encoding": "latin-1"}, {"encoding": "latin-1", "bom": False}),
+        ({"encoding": "utf-8-sig"}, {"encoding": "utf-8", "bom": True}),
+    ],
+)
 def test_dialect_is_detected(tmp_path: Path, options: dict[str, Any], expected: dict[str, Any]) -> None:
     from govkit.datasets import csv_dialect, load_frame
 
@@ -205,8 +266,9 @@ def test_declared_format_wins_over_detection(project: Project) -> None:
     """A file whose sample looks comma-separated but is not: the manifest says so, and every engine obeys."""
     frame = clean_frame()
     write_variant(frame, project.root / "data" / "eval.csv", sep=";", decimal=",", encoding="latin-1")
-    manifest_for(project, "eval.csv", format={"delimiter": ";", "decimal": ",", "encoding": "latin-1",
-                                               "missing": ["", "NA"]})
+    manifest_for(
+        project, "eval.csv", format={"delimiter": ";", "decimal": ",", "encoding": "latin-1", "missing": ["", "NA"]}
+    )
     write_variant(frame, project.root / "data" / "clean.csv")
     clean = new_project(project.root / "clean")
     write_variant(frame, clean.root / "data" / "eval.csv")
@@ -234,15 +296,17 @@ def test_missing_sensitive_values_are_the_unknown_group_in_every_engine(project:
 
 # ---- generated variants: the same numbers as the clean file ----------------------------------------------
 
-VARIANTS = st.fixed_dictionaries({
-    "sep": st.sampled_from([",", ";", "\t", "|"]),
-    "encoding": st.sampled_from(["utf-8", "utf-8-sig", "latin-1"]),
-    "crlf": st.booleans(),
-    "quote_all": st.booleans(),
-    "missing_sex": st.integers(0, 30),
-    "wide": st.integers(0, 40),
-    "engine": st.sampled_from(["pandas", "duckdb"]),
-})
+VARIANTS = st.fixed_dictionaries(
+    {
+        "sep": st.sampled_from([",", ";", "\t", "|"]),
+        "encoding": st.sampled_from(["utf-8", "utf-8-sig", "latin-1"]),
+        "crlf": st.booleans(),
+        "quote_all": st.booleans(),
+        "missing_sex": st.integers(0, 30),
+        "wide": st.integers(0, 40),
+        "engine": st.sampled_from(["pandas", "duckdb"]),
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -253,8 +317,9 @@ def clean_numbers() -> dict[int, dict[str, Any]]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(variant=VARIANTS)
-def test_messy_variants_give_the_clean_numbers(tmp_path_factory: pytest.TempPathFactory, variant: dict[str, Any],
-                                               clean_numbers: dict[int, dict[str, Any]]) -> None:
+def test_messy_variants_give_the_clean_numbers(
+    tmp_path_factory: pytest.TempPathFactory, variant: dict[str, Any], clean_numbers: dict[int, dict[str, Any]]
+) -> None:
     frame = clean_frame(n=300)
     frame.loc[: variant["missing_sex"] - 1, "sex"] = None
     for i in range(variant["wide"]):
@@ -266,8 +331,15 @@ def test_messy_variants_give_the_clean_numbers(tmp_path_factory: pytest.TempPath
         manifest_for(clean, "eval.csv")
         clean_numbers[variant["missing_sex"]] = fairness_numbers(clean, "pandas")[1]
     messy = new_project(tmp_path_factory.mktemp("messy"))
-    write_variant(frame, messy.root / "data" / "eval.csv", sep=variant["sep"], decimal=decimal,
-                  encoding=variant["encoding"], crlf=variant["crlf"], quote_all=variant["quote_all"])
+    write_variant(
+        frame,
+        messy.root / "data" / "eval.csv",
+        sep=variant["sep"],
+        decimal=decimal,
+        encoding=variant["encoding"],
+        crlf=variant["crlf"],
+        quote_all=variant["quote_all"],
+    )
     manifest_for(messy, "eval.csv")
     assert fairness_numbers(messy, variant["engine"])[1] == clean_numbers[variant["missing_sex"]]
 
@@ -283,8 +355,8 @@ def test_spark_reads_the_same_dialect(project: Project, monkeypatch: pytest.Monk
     assert fairness_numbers(project, "spark") == fairness_numbers(project, "pandas")
 
 
-
 # ---- explainability: missing feature values --------------------------------------------------------------
+
 
 def test_explainability_explains_complete_rows_and_counts_the_rest(project: Project) -> None:
     """A logistic regression refuses NaN; a feature with missing values ended in 'cannot explain this model'."""
@@ -304,11 +376,16 @@ def test_explainability_explains_complete_rows_and_counts_the_rest(project: Proj
 
     def mutate(m: dict[str, Any]) -> None:
         m["model"]["artifact"] = "model.skops"
-        m["datasets"]["evaluation"].update({"features": ["income", "debt"], "label": "y", "prediction": "yhat",
-                                            "score": "score"})
+        m["datasets"]["evaluation"].update(
+            {"features": ["income", "debt"], "label": "y", "prediction": "yhat", "score": "score"}
+        )
+
     project.manifest(mutate)
-    project.policy(lambda p: p.update(rules=[{"id": "X-1", "title": "explained", "check": "explainability.required",
-                                              "severity": "high"}]))
+    project.policy(
+        lambda p: p.update(
+            rules=[{"id": "X-1", "title": "explained", "check": "explainability.required", "severity": "high"}]
+        )
+    )
     result = project.check("--format json --no-log")
     assert result.exit_code in (0, 1), result.output
     explained = json.loads(result.stdout)["measurements"]["explainability"]
@@ -316,11 +393,14 @@ def test_explainability_explains_complete_rows_and_counts_the_rest(project: Proj
     assert explained["rows_explained"] > 0
 
 
-@pytest.mark.parametrize(("declared", "message"), [
-    ({"encoding": "cp1252"}, "datasets.evaluation.format.encoding"),
-    ({"delimiter": ";;"}, "datasets.evaluation.format.delimiter"),
-    ({"sep": ";"}, "datasets.evaluation.format.sep"),
-])
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"encoding": "cp1252"}, "datasets.evaluation.format.encoding"),
+        ({"delimiter": ";;"}, "datasets.evaluation.format.delimiter"),
+        ({"sep": ";"}, "datasets.evaluation.format.sep"),
+    ],
+)
 def test_a_bad_declared_format_is_exit_2(project: Project, declared: dict[str, Any], message: str) -> None:
     write_variant(clean_frame(), project.root / "data" / "eval.csv")
     manifest_for(project, "eval.csv", format=declared)

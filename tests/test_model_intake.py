@@ -47,23 +47,35 @@ def supported_estimators() -> dict[str, BaseEstimator]:
     y = (frame["a"] + rng.normal(0, 0.5, 300) > 0).astype(int)
     numeric = frame[["a", "b"]]
     plain: list[BaseEstimator] = [
-        LogisticRegression(), SGDClassifier(loss="log_loss"), RidgeClassifier(), LinearSVC(),
-        DecisionTreeClassifier(max_depth=3), RandomForestClassifier(n_estimators=3),
-        ExtraTreesClassifier(n_estimators=3), GradientBoostingClassifier(n_estimators=3),
-        HistGradientBoostingClassifier(max_iter=3), SVC(),
+        LogisticRegression(),
+        SGDClassifier(loss="log_loss"),
+        RidgeClassifier(),
+        LinearSVC(),
+        DecisionTreeClassifier(max_depth=3),
+        RandomForestClassifier(n_estimators=3),
+        ExtraTreesClassifier(n_estimators=3),
+        GradientBoostingClassifier(n_estimators=3),
+        HistGradientBoostingClassifier(max_iter=3),
+        SVC(),
     ]
-    plain += [KNeighborsClassifier(algorithm=algorithm, metric=metric)
-              for algorithm in ("kd_tree", "ball_tree", "brute") for metric in ("euclidean", "manhattan", "minkowski")]
+    plain += [
+        KNeighborsClassifier(algorithm=algorithm, metric=metric)
+        for algorithm in ("kd_tree", "ball_tree", "brute")
+        for metric in ("euclidean", "manhattan", "minkowski")
+    ]
     models = {type(m).__name__ + str(i): m.fit(numeric, y) for i, m in enumerate(plain)}
-    pre = ColumnTransformer([
-        ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), ["a"]),
-        ("minmax", MinMaxScaler(), ["b"]),
-        ("cat", OneHotEncoder(handle_unknown="ignore"), ["c"]),
-    ])
+    pre = ColumnTransformer(
+        [
+            ("num", Pipeline([("impute", SimpleImputer()), ("scale", StandardScaler())]), ["a"]),
+            ("minmax", MinMaxScaler(), ["b"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["c"]),
+        ]
+    )
     models["pipeline-linear"] = Pipeline([("pre", pre), ("clf", LogisticRegression())]).fit(frame, y)
     ordinal = ColumnTransformer([("cat", OrdinalEncoder(), ["c"])], remainder="passthrough")
     models["pipeline-hgb"] = Pipeline([("pre", ordinal), ("clf", HistGradientBoostingClassifier(max_iter=3))]).fit(
-        frame, y)
+        frame, y
+    )
     return models
 
 
@@ -130,8 +142,13 @@ def test_default_trusted_types_still_load(project: Project) -> None:
 
     frame = data(n=300)
     features = ["income", "debt", "tenure"]
-    setup(project, RandomForestClassifier(n_estimators=5, random_state=0).fit(frame[features], frame["y"]), frame,
-          features, rules=[RULES[0]])
+    setup(
+        project,
+        RandomForestClassifier(n_estimators=5, random_state=0).fit(frame[features], frame["y"]),
+        frame,
+        features,
+        rules=[RULES[0]],
+    )
     result = project.check("--format json --no-log")
     assert result.exit_code == 0, result.output
     model = json.loads(result.stdout)["measurements"]["explainability"]["model"]
@@ -146,8 +163,13 @@ def lightgbm_project(project: Project) -> str:
     model = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1, random_state=0).fit(frame[features], frame["y"])
     setup(project, model, frame, features, rules=[RULES[0]])
     model.booster_.save_model(str(project.root / "model.lgb"))
-    project.manifest(lambda m: (m["model"].update(artifact="model.lgb"), m["datasets"]["evaluation"].update(
-        features=features, label="y", prediction="yhat", score="score"), m.update(sensitive_features=["sex"])))
+    project.manifest(
+        lambda m: (
+            m["model"].update(artifact="model.lgb"),
+            m["datasets"]["evaluation"].update(features=features, label="y", prediction="yhat", score="score"),
+            m.update(sensitive_features=["sex"]),
+        )
+    )
     return (project.root / "model.lgb").read_text()
 
 
@@ -155,7 +177,7 @@ def garble(text: str, how: str) -> str:
     if how == "tree-header":  # LightGBM's parser calls std::terminate on this (SIGABRT)
         return text.replace("Tree=1", "Treex=1", 1)
     if how == "cut-mid-tree":
-        return text[:text.index("Tree=1") + 40]
+        return text[: text.index("Tree=1") + 40]
     if how == "nul-byte":  # makes LightGBM's parser spin forever
         return text[:200] + "\x00" + text[200:]
     if how == "no-label":  # LightGBM raises its own error type
@@ -169,8 +191,20 @@ def test_malformed_lightgbm_file_is_exit_2_not_a_crash(project: Project, isolate
     (project.root / "model.lgb").write_text(garble(text, how))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(
-        [sys.executable, "-m", "govkit", "check", str(project.manifest_path), "--policy",
-         str(project.root / "policies")], capture_output=True, text=True, env=env, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "govkit",
+            "check",
+            str(project.manifest_path),
+            "--policy",
+            str(project.root / "policies"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     (line,) = result.stderr.strip().splitlines()
     assert "model.artifact" in line and "LightGBM" in line
@@ -216,14 +250,30 @@ def test_tree_with_links_outside_its_nodes_is_refused_not_a_segfault(project: Pr
 
     frame = data(n=300)
     features = ["income", "debt", "tenure"]
-    model = (RandomForestClassifier(n_estimators=3, random_state=0) if kind == "forest"
-             else HistGradientBoostingClassifier(max_iter=5)).fit(frame[features], frame["y"])
+    model = (
+        RandomForestClassifier(n_estimators=3, random_state=0)
+        if kind == "forest"
+        else HistGradientBoostingClassifier(max_iter=5)
+    ).fit(frame[features], frame["y"])
     setup(project, model, frame, features, rules=[RULES[0]])
     corrupt_tree_links(project.root / "model.skops", model, "left_child" if kind == "forest" else "left")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = subprocess.run(  # in a child: before the fix this killed the process
-        [sys.executable, "-m", "govkit", "check", str(project.manifest_path), "--policy",
-         str(project.root / "policies"), "--no-log"], capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "govkit",
+            "check",
+            str(project.manifest_path),
+            "--policy",
+            str(project.root / "policies"),
+            "--no-log",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     (line,) = result.stderr.strip().splitlines()
     assert "model.artifact" in line and "malformed tree" in line and "child outside the tree" in line

@@ -32,8 +32,18 @@ def applicants(rng: np.random.Generator, n: int, *, income_factor: float = 1.0) 
     score = 1 / (1 + np.exp(-(np.log(income / 36000) * 2 - debt * 3 + 0.5)))
     y = (rng.random(n) < score).astype(int)
     yhat = (score >= 0.5).astype(int)
-    return pd.DataFrame({"income": income, "debt": debt, "accounts": accounts, "region": region, "sex": sex,
-                         "score": np.round(score, 4), "y": y, "yhat": yhat})
+    return pd.DataFrame(
+        {
+            "income": income,
+            "debt": debt,
+            "accounts": accounts,
+            "region": region,
+            "sex": sex,
+            "score": np.round(score, 4),
+            "y": y,
+            "yhat": yhat,
+        }
+    )
 
 
 def production(seed: int = 7, rows: int = 400) -> pd.DataFrame:
@@ -56,22 +66,54 @@ def production(seed: int = 7, rows: int = 400) -> pd.DataFrame:
 
 
 MANIFEST: dict[str, Any] = {
-    "apiVersion": "govkit/v1", "kind": "ModelManifest",
-    "model": {"name": "scorer", "version": "1.0.0", "team": "alpha", "owner": "o@example.com", "risk_tier": "high",
-              "task": "binary-classification", "license": "Apache-2.0", "intended_use": "tests"},
-    "datasets": {"evaluation": {"path": "eval.csv", "license": "MIT", "label": "y", "prediction": "yhat",
-                                "score": "score", "features": ["income", "debt", "accounts", "region"]}},
+    "apiVersion": "govkit/v1",
+    "kind": "ModelManifest",
+    "model": {
+        "name": "scorer",
+        "version": "1.0.0",
+        "team": "alpha",
+        "owner": "o@example.com",
+        "risk_tier": "high",
+        "task": "binary-classification",
+        "license": "Apache-2.0",
+        "intended_use": "tests",
+    },
+    "datasets": {
+        "evaluation": {
+            "path": "eval.csv",
+            "license": "MIT",
+            "label": "y",
+            "prediction": "yhat",
+            "score": "score",
+            "features": ["income", "debt", "accounts", "region"],
+        }
+    },
     "sensitive_features": ["sex"],
-    "monitoring": {"production": "prod/*.parquet", "timestamp": "ts", "window": "month",
-                   "reference": {"profile": "profile.json"}, "min_rows": 50},
+    "monitoring": {
+        "production": "prod/*.parquet",
+        "timestamp": "ts",
+        "window": "month",
+        "reference": {"profile": "profile.json"},
+        "min_rows": 50,
+    },
 }
 
 RULES = [
-    {"id": "M-DRIFT", "title": "features stay close", "check": "drift.feature", "severity": "high",
-     "params": {"measure": "psi", "max_distance": 0.2}},
+    {
+        "id": "M-DRIFT",
+        "title": "features stay close",
+        "check": "drift.feature",
+        "severity": "high",
+        "params": {"measure": "psi", "max_distance": 0.2},
+    },
     {"id": "M-SCHEMA", "title": "schema", "check": "monitoring.schema", "severity": "high", "params": {}},
-    {"id": "M-PERF", "title": "accuracy per cohort", "check": "monitoring.performance", "severity": "high",
-     "params": {"metric": "accuracy", "max_drop": 0.1, "min_group_size": 30}},
+    {
+        "id": "M-PERF",
+        "title": "accuracy per cohort",
+        "check": "monitoring.performance",
+        "severity": "high",
+        "params": {"metric": "accuracy", "max_drop": 0.1, "min_group_size": 30},
+    },
 ]
 
 
@@ -99,6 +141,7 @@ def run(*args: str) -> Any:
 
 # --- measures equal scipy's --------------------------------------------------------------------
 
+
 def _cells(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c = cell_of(values, edges)
     size = 2 * len(edges) + 1
@@ -123,8 +166,13 @@ def test_cells_are_searchsorted_cells() -> None:
     for scale, decimals in ((1e-3, 6), (1.0, 2), (1e5, 0)):
         ref = np.round(rng.standard_t(3, 20_000) * scale, decimals)
         edges, _ = numeric_edges(ref)
-        x = np.concatenate([np.round(rng.standard_t(3, 100_000) * scale * 1.5, decimals), edges,
-                            [np.inf, -np.inf, np.nextafter(edges[0], -1e300), np.nextafter(edges[-1], 1e300)]])
+        x = np.concatenate(
+            [
+                np.round(rng.standard_t(3, 100_000) * scale * 1.5, decimals),
+                edges,
+                [np.inf, -np.inf, np.nextafter(edges[0], -1e300), np.nextafter(edges[-1], 1e300)],
+            ]
+        )
         assert np.array_equal(cell_of(x, edges), np.searchsorted(edges, x, "left") + np.searchsorted(edges, x, "right"))
 
 
@@ -179,6 +227,7 @@ def test_default_measures_follow_evidently() -> None:
 
 
 # --- the monitor command end to end ----------------------------------------------------------
+
 
 def _monitor(*extra: str) -> tuple[Any, dict[str, Any]]:
     result = run("monitor", "govkit.yaml", "--policy", "policies", "--format", "json", "-o", "out.json", *extra)
@@ -274,6 +323,7 @@ def test_small_windows_are_reported_not_passed(project: Path) -> None:
 
 # --- bad input: one line, exit 2 -----------------------------------------------------------------
 
+
 def _error(result: Any) -> str:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line]
@@ -313,10 +363,13 @@ def test_a_profile_of_another_schema_is_refused(project: Path) -> None:
     assert "govkit.yaml" in line and "monitoring.reference" in line and "another schema" in line
 
 
-@pytest.mark.parametrize("change,expected", [
-    ({"production": "nothing/*.parquet"}, "monitoring.production: no files match this pattern"),
-    ({"timestamp": "when"}, "monitoring.timestamp: column 'when' not in"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ({"production": "nothing/*.parquet"}, "monitoring.production: no files match this pattern"),
+        ({"timestamp": "when"}, "monitoring.timestamp: column 'when' not in"),
+    ],
+)
 def test_bad_monitoring_sections(project: Path, change: dict[str, Any], expected: str) -> None:
     assert run("profile", "create", "govkit.yaml").exit_code == 0
     spec = {**MANIFEST, "monitoring": {**MANIFEST["monitoring"], **change}}
@@ -346,15 +399,35 @@ def test_every_rule_kind_on_one_run(project: Path) -> None:
     frame.loc[100:199, "debt"] = np.nan
     frame.to_parquet(last, index=False)
     rules = [
-        {"id": "M-SHARE", "title": "dataset drift", "check": "drift.dataset", "severity": "high",
-         "params": {"measure": "psi", "max_distance": 0.2, "max_share": 0.2}},
-        {"id": "M-PRED", "title": "score drift", "check": "drift.prediction", "severity": "high",
-         "params": {"measure": "psi", "max_distance": 0.2}},
+        {
+            "id": "M-SHARE",
+            "title": "dataset drift",
+            "check": "drift.dataset",
+            "severity": "high",
+            "params": {"measure": "psi", "max_distance": 0.2, "max_share": 0.2},
+        },
+        {
+            "id": "M-PRED",
+            "title": "score drift",
+            "check": "drift.prediction",
+            "severity": "high",
+            "params": {"measure": "psi", "max_distance": 0.2},
+        },
         {"id": "M-DQ", "title": "data quality", "check": "monitoring.data_quality", "severity": "high", "params": {}},
-        {"id": "M-FAIR", "title": "equal opportunity every month", "check": "monitoring.fairness",
-         "severity": "high", "params": {"metric": "equalized_odds_difference", "max": 0.25}},
-        {"id": "M-COHORT", "title": "income drift per cohort", "check": "drift.feature", "severity": "high",
-         "params": {"features": ["income"], "measure": "psi", "max_distance": 0.2, "cohorts": True}},
+        {
+            "id": "M-FAIR",
+            "title": "equal opportunity every month",
+            "check": "monitoring.fairness",
+            "severity": "high",
+            "params": {"metric": "equalized_odds_difference", "max": 0.25},
+        },
+        {
+            "id": "M-COHORT",
+            "title": "income drift per cohort",
+            "check": "drift.feature",
+            "severity": "high",
+            "params": {"features": ["income"], "measure": "psi", "max_distance": 0.2, "cohorts": True},
+        },
     ]
     (project / "policies" / "monitoring.yaml").write_text(yaml.safe_dump(policy(rules)))
     result, report = _monitor()
@@ -401,9 +474,21 @@ def test_monitor_needs_a_monitoring_section(project: Path) -> None:
 
 
 def test_monitor_needs_monitoring_rules(project: Path) -> None:
-    (project / "policies" / "monitoring.yaml").write_text(yaml.safe_dump(policy([
-        {"id": "T-LIC", "title": "licence", "check": "license.model", "severity": "high",
-         "params": {"deny_traits": ["non-commercial"]}}])))
+    (project / "policies" / "monitoring.yaml").write_text(
+        yaml.safe_dump(
+            policy(
+                [
+                    {
+                        "id": "T-LIC",
+                        "title": "licence",
+                        "check": "license.model",
+                        "severity": "high",
+                        "params": {"deny_traits": ["non-commercial"]},
+                    }
+                ]
+            )
+        )
+    )
     assert "has no monitor rules" in _error(_monitor()[0])
 
 
@@ -412,8 +497,24 @@ def test_every_format_renders_a_monitor_evaluation(project: Path) -> None:
     import xml.etree.ElementTree as ET
 
     assert run("profile", "create", "govkit.yaml").exit_code == 0
-    result = run("monitor", "govkit.yaml", "--policy", "policies", "--output-dir", "out", "--format", "json",
-                 "--format", "sarif", "--format", "junit", "--format", "markdown", "--format", "github")
+    result = run(
+        "monitor",
+        "govkit.yaml",
+        "--policy",
+        "policies",
+        "--output-dir",
+        "out",
+        "--format",
+        "json",
+        "--format",
+        "sarif",
+        "--format",
+        "junit",
+        "--format",
+        "markdown",
+        "--format",
+        "github",
+    )
     assert result.exit_code == 1, result.output
     github = [f for f in Path("out").iterdir() if "::error" in f.read_text()]
     assert len(github) == 1 and "2026-05 income" in github[0].read_text()

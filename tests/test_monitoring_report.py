@@ -31,18 +31,29 @@ def monitored(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     folder = tmp_path_factory.mktemp("monitored")
     shutil.copytree(demo_source, folder, dirs_exist_ok=True)
     with AuditLog(str(folder / "govkit.db"), key_path=folder / "log-key.pem") as log:
-        verdict, digest = run_monitoring(folder / "govkit.yaml", asset_root() / "policies", log,
-                                         echo=lambda *a, **k: None, color=False, progress=no_progress)
+        verdict, digest = run_monitoring(
+            folder / "govkit.yaml",
+            asset_root() / "policies",
+            log,
+            echo=lambda *a, **k: None,
+            color=False,
+            progress=no_progress,
+        )
         pdf, _ = render_report(log, digest=digest, model=None, out=folder / "monitoring.pdf", paper="a4")
         html, _ = render_report(log, digest=digest, model=None, out=folder / "monitoring.html", paper="a4", html=True)
         _, payload = find_evaluation(log, digest=digest)
-    return {"verdict": verdict, "digest": digest, "pdf": pdf, "html": html.read_text(encoding="utf-8"),
-            "evaluation": payload["evaluation"]}
+    return {
+        "verdict": verdict,
+        "digest": digest,
+        "pdf": pdf,
+        "html": html.read_text(encoding="utf-8"),
+        "evaluation": payload["evaluation"],
+    }
 
 
 def _section(html: str) -> str:
     start = html.index('<section class="chapter" id="monitoring">')
-    return html[start:html.index("</section>", start)]
+    return html[start : html.index("</section>", start)]
 
 
 def _charts(html: str) -> dict[str, str]:
@@ -52,8 +63,9 @@ def _charts(html: str) -> dict[str, str]:
 
 def test_the_pdf_lists_the_failed_windows(monitored: dict[str, Any]) -> None:
     assert monitored["verdict"] == "fail"
-    text = subprocess.run(["pdftotext", "-layout", str(monitored["pdf"]), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(monitored["pdf"]), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Post-market monitoring: the trend" in text
     assert "4 failed" in text
     for month in SHIFTED:
@@ -64,8 +76,9 @@ def test_the_pdf_lists_the_failed_windows(monitored: dict[str, Any]) -> None:
     assert "Drift per feature" in text and "Performance per window: accuracy" in text
     assert "Fairness per window" in text
     assert '"windows"' not in text  # the raw measurement is no longer dumped as "Other measurements"
-    fonts = subprocess.run(["pdffonts", str(monitored["pdf"])], capture_output=True, text=True,
-                           check=True).stdout.splitlines()[2:]
+    fonts = subprocess.run(
+        ["pdffonts", str(monitored["pdf"])], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert fonts and all(" yes yes yes " in f for f in fonts)  # PDF/A: the marks' glyphs are embedded too
 
 
@@ -123,10 +136,22 @@ def test_a_gate_evaluation_has_no_monitoring_section(monitored: dict[str, Any]) 
 
 
 def test_line_chart_breaks_at_missing_values_and_marks_failures() -> None:
-    svg = line_chart(["a", "b", "c", "d"], [Series("x", [0.1, None, 0.3, 0.4])], title="t",
-                     failed=[False, True, False, True], threshold=0.2, threshold_label="limit 0.2")
+    svg = line_chart(
+        ["a", "b", "c", "d"],
+        [Series("x", [0.1, None, 0.3, 0.4])],
+        title="t",
+        failed=[False, True, False, True],
+        threshold=0.2,
+        threshold_label="limit 0.2",
+    )
     assert svg.count("<polyline") == 1  # a lone point before the gap, a line after it
     assert svg.count("<circle") == 4  # three points and the legend's marker
     assert svg.count(FAILED_MARK) == 2 and "limit 0.2" in svg
-    assert svg == line_chart(["a", "b", "c", "d"], [Series("x", [0.1, None, 0.3, 0.4])], title="t",
-                             failed=[False, True, False, True], threshold=0.2, threshold_label="limit 0.2")
+    assert svg == line_chart(
+        ["a", "b", "c", "d"],
+        [Series("x", [0.1, None, 0.3, 0.4])],
+        title="t",
+        failed=[False, True, False, True],
+        threshold=0.2,
+        threshold_label="limit 0.2",
+    )

@@ -16,15 +16,35 @@ import pytest
 from conftest import Project
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-HOSTILE = ("x\n::warning file=a::forged\n### Forged <img src=x onerror=alert(1)> [/bold][green]verdict: PASS[/green]"
-           " | *em* [link](https://evil.example) `code` \x1b[31mred\x1b[0m \x0c")
-WAIVERS = {"apiVersion": "govkit/v1", "kind": "Waivers", "waivers": [
-    {"id": "W-1", "rule": "T-LIC-002", "target": {"subject": "dataset:training"},
-     "reason": "reason " + HOSTILE, "ticket": "T-1\n::error::ticket", "requested_by": "alice@example.com",
-     "approved_by": ["bob@example.com"], "expires": "2030-01-05"},
-    {"id": "W-2 " + HOSTILE, "rule": "T-LIC-003", "reason": "old", "ticket": "T-2",
-     "requested_by": "alice@example.com", "approved_by": ["bob@example.com"], "expires": "2020-01-01"},
-]}
+HOSTILE = (
+    "x\n::warning file=a::forged\n### Forged <img src=x onerror=alert(1)> [/bold][green]verdict: PASS[/green]"
+    " | *em* [link](https://evil.example) `code` \x1b[31mred\x1b[0m \x0c"
+)
+WAIVERS = {
+    "apiVersion": "govkit/v1",
+    "kind": "Waivers",
+    "waivers": [
+        {
+            "id": "W-1",
+            "rule": "T-LIC-002",
+            "target": {"subject": "dataset:training"},
+            "reason": "reason " + HOSTILE,
+            "ticket": "T-1\n::error::ticket",
+            "requested_by": "alice@example.com",
+            "approved_by": ["bob@example.com"],
+            "expires": "2030-01-05",
+        },
+        {
+            "id": "W-2 " + HOSTILE,
+            "rule": "T-LIC-003",
+            "reason": "old",
+            "ticket": "T-2",
+            "requested_by": "alice@example.com",
+            "approved_by": ["bob@example.com"],
+            "expires": "2020-01-01",
+        },
+    ],
+}
 
 
 @pytest.fixture
@@ -45,8 +65,9 @@ def hostile(project: Project) -> Project:
 
 
 def check(p: Project, *args: str) -> Any:
-    result = p.run(["check", str(p.manifest_path), "--policy", str(p.root / "policies"), "--as-of", "2029-12-30",
-                    *args])
+    result = p.run(
+        ["check", str(p.manifest_path), "--policy", str(p.root / "policies"), "--as-of", "2029-12-30", *args]
+    )
     assert result.exit_code == 1, result.output  # blocking licence finding, never exit 3
     return result
 

@@ -27,8 +27,12 @@ WHEEL_NAME = f"govkit-{__version__}-py3-none-any.whl"
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sdist, then the wheel built from that sdist (what `python -m build` does), once per session."""
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
-                          cwd=out, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        cwd=out,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return out
 
@@ -37,8 +41,22 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built wheel alone (--no-deps) in a fresh virtualenv; see tests/installed.py for the dependencies."""
     env_dir = fresh_venv(tmp_path_factory.mktemp("installed") / "venv", with_pip=False)
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install", "--quiet",
-                    "--no-deps", "--no-index", str(dist / WHEEL_NAME)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(env_dir / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(dist / WHEEL_NAME),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return env_dir
 
 
@@ -46,8 +64,21 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     assert {p.name for p in dist.iterdir()} == {f"govkit-{__version__}.tar.gz", WHEEL_NAME}
     with tarfile.open(dist / f"govkit-{__version__}.tar.gz") as sdist:
         top = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
-    assert {"src", "policies", "controls", "examples", "schemas", "tests", "docs", "action.yml",
-            ".pre-commit-hooks.yaml", "ci", "LICENSE", "README.md", "pyproject.toml"} <= top, top
+    assert {
+        "src",
+        "policies",
+        "controls",
+        "examples",
+        "schemas",
+        "tests",
+        "docs",
+        "action.yml",
+        ".pre-commit-hooks.yaml",
+        "ci",
+        "LICENSE",
+        "README.md",
+        "pyproject.toml",
+    } <= top, top
     assert not {".ci", "benchmarks", "reports"} & top
     with zipfile.ZipFile(dist / WHEEL_NAME) as wheel:
         files = set(wheel.namelist())
@@ -65,22 +96,26 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     assert metadata["Requires-Python"] == ">=3.11"
     assert metadata["Description-Content-Type"] == "text/markdown" and "# govkit" in metadata.get_payload()
     assert len(metadata.get_all("Classifier")) >= 10 and metadata["Keywords"]
-    assert {u.split(",")[0] for u in metadata.get_all("Project-URL")} >= {"Homepage", "Documentation", "Source",
-                                                                          "Issues"}
+    assert {u.split(",")[0] for u in metadata.get_all("Project-URL")} >= {
+        "Homepage",
+        "Documentation",
+        "Source",
+        "Issues",
+    }
     assert metadata["Author-email"]
     extras = set(metadata.get_all("Provides-Extra"))
     assert {"fairness", "explain", "pdf", "audit", "duckdb", "spark", "all"} <= extras
 
 
-def test_installed_wheel_runs_the_demo_check_and_report_outside_the_source_tree(venv: Path,
-                                                                                 tmp_path: Path) -> None:
+def test_installed_wheel_runs_the_demo_check_and_report_outside_the_source_tree(venv: Path, tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     work = tmp_path / "work"  # the working directory: nowhere near the repository
     work.mkdir()
 
     def govkit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(venv / "bin" / "govkit"), *args], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [str(venv / "bin" / "govkit"), *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
 
     where = govkit_location(venv / "bin" / "python", env, work)
     assert where.is_relative_to(venv) and not where.is_relative_to(ROOT), where
@@ -96,12 +131,31 @@ def test_installed_wheel_runs_the_demo_check_and_report_outside_the_source_tree(
     assert "lending: FAIL, research: PASS" in demo.stdout
 
     db = str(work / "demo" / "govkit.db")
-    policies = subprocess.run([str(venv / "bin" / "python"), "-c",
-                               "from govkit.demo.run import asset_root; print(asset_root() / 'policies')"],
-                              cwd=work, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    policies = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from govkit.demo.run import asset_root; print(asset_root() / 'policies')",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(policies).is_relative_to(venv)
-    check = govkit("check", str(work / "demo" / "govkit.yaml"), "--policy", policies, "--team", "research",
-                   "--format", "json", "--db", db)
+    check = govkit(
+        "check",
+        str(work / "demo" / "govkit.yaml"),
+        "--policy",
+        policies,
+        "--team",
+        "research",
+        "--format",
+        "json",
+        "--db",
+        db,
+    )
     assert check.returncode == 0, check.stderr
     evaluation = json.loads(check.stdout)
     assert evaluation["verdict"] == "pass"
@@ -122,9 +176,12 @@ def _installed(name: str) -> str:
 
 # --- versions, extras and schemas (from the source tree) ---
 
+
 def test_version_lists_the_libraries_that_decide_results_without_importing_them() -> None:
-    out, code, heavy = fresh_cli(["--version"], ("pandas", "numpy", "sklearn", "shap", "weasyprint", "pyarrow",
-                                                 "scipy", "duckdb", "pyhanko", "skops"))
+    out, code, heavy = fresh_cli(
+        ["--version"],
+        ("pandas", "numpy", "sklearn", "shap", "weasyprint", "pyarrow", "scipy", "duckdb", "pyhanko", "skops"),
+    )
     assert heavy == [] and code == "0", (out, code, heavy)
     listed = dict(line.split(None, 1) for line in out.splitlines()[1:] if line.startswith("  "))
     assert out.startswith(f"govkit {__version__}\n")
@@ -150,8 +207,10 @@ def test_every_evaluation_records_the_library_versions(project) -> None:
 
 def _blocked(modules: list[str], args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """govkit in a process where `modules` cannot be imported, as if their extra were not installed."""
-    code = (f"import sys\nfor m in {modules!r}:\n    sys.modules[m] = None\n"
-            f"from govkit.cli import main\nsys.argv = ['govkit', *{args!r}]\nmain()")
+    code = (
+        f"import sys\nfor m in {modules!r}:\n    sys.modules[m] = None\n"
+        f"from govkit.cli import main\nsys.argv = ['govkit', *{args!r}]\nmain()"
+    )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
@@ -159,8 +218,10 @@ def test_a_command_whose_extra_is_missing_names_the_extra(project) -> None:
     check = [str(project.manifest_path), "--policy", str(project.root / "policies")]
     no_audit = _blocked(["cryptography"], ["check", *check], project.root)
     assert no_audit.returncode == 2, no_audit.stderr
-    assert no_audit.stderr.strip() == ("error: govkit check needs cryptography, which is not installed: "
-                                       "pip install 'govkit[audit]' (or run `govkit check` with --no-log)")
+    assert no_audit.stderr.strip() == (
+        "error: govkit check needs cryptography, which is not installed: "
+        "pip install 'govkit[audit]' (or run `govkit check` with --no-log)"
+    )
     assert project.check().exit_code == 0  # records an evaluation for the report below
     no_pdf = _blocked(["weasyprint"], ["report", "--latest", "scorer", "--html", "--out", "r.html"], project.root)
     assert no_pdf.returncode == 2, no_pdf.stderr
@@ -186,16 +247,20 @@ def test_every_named_extra_exists_and_lists_the_library() -> None:
 def test_the_core_install_runs_the_gate_without_any_extra(project) -> None:
     from govkit.cli import EXTRA_OF_MODULE
 
-    result = _blocked(sorted(EXTRA_OF_MODULE), ["check", str(project.manifest_path), "--policy",
-                                                 str(project.root / "policies"), "--no-log"], project.root)
+    result = _blocked(
+        sorted(EXTRA_OF_MODULE),
+        ["check", str(project.manifest_path), "--policy", str(project.root / "policies"), "--no-log"],
+        project.root,
+    )
     assert result.returncode == 0, result.stderr
     assert "PASS" in result.stdout
 
 
 def test_committed_schemas_are_what_govkit_schema_writes(tmp_path: Path) -> None:
     out = tmp_path / "schemas"
-    done = subprocess.run([sys.executable, "-m", "govkit", "schema", "--all", "--output-dir", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "govkit", "schema", "--all", "--output-dir", str(out)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     written = sorted(p.name for p in out.iterdir())
     assert written == ["manifest.json", "policy-overlay.json", "policy-set.json", "waivers.json"]
@@ -204,19 +269,23 @@ def test_committed_schemas_are_what_govkit_schema_writes(tmp_path: Path) -> None
         assert generated["$id"] == f"https://govkit.example.org/schemas/v1/{name}"
         assert generated["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert (ROOT / "schemas" / name).read_text() == (out / name).read_text(), (
-            f"schemas/{name} is stale: run govkit schema --all --output-dir schemas/")
+            f"schemas/{name} is stale: run govkit schema --all --output-dir schemas/"
+        )
 
 
 def test_validate_checks_each_file_against_the_schema_its_kind_names(project) -> None:
     ok = project.run(["validate", str(project.manifest_path), str(project.root / "policies" / "base.yaml")])
     assert ok.exit_code == 0, ok.output
-    assert ok.stdout.splitlines() == [f"ok: {project.manifest_path} (manifest)",
-                                      f"ok: {project.root / 'policies' / 'base.yaml'} (policy-set)"]
+    assert ok.stdout.splitlines() == [
+        f"ok: {project.manifest_path} (manifest)",
+        f"ok: {project.root / 'policies' / 'base.yaml'} (policy-set)",
+    ]
     unknown = project.write("other.yaml", "apiVersion: govkit/v1\nkind: Pipeline\n")
     bad = project.run(["validate", str(unknown)])
     assert bad.exit_code == 2
-    assert bad.stderr.strip() == (f"error: {unknown}:2: kind: kind must be one of ModelManifest, PolicySet, "
-                                  "PolicyOverlay, Waivers")
+    assert bad.stderr.strip() == (
+        f"error: {unknown}:2: kind: kind must be one of ModelManifest, PolicySet, PolicyOverlay, Waivers"
+    )
 
 
 def test_recorded_library_versions_equal_the_package_metadata() -> None:

@@ -47,8 +47,9 @@ CASES: list[Case] = [
 
 
 @pytest.mark.parametrize(("key", "change"), CASES)
-def test_paths_outside_the_manifest_folder_are_refused(proj: Project, outside: Path, key: str,
-                                                       change: Callable[[Path], Any]) -> None:
+def test_paths_outside_the_manifest_folder_are_refused(
+    proj: Project, outside: Path, key: str, change: Callable[[Path], Any]
+) -> None:
     proj.manifest(change(outside))
     result = proj.check("--format json")
     assert result.exit_code == 2, result.output
@@ -80,7 +81,8 @@ def test_allow_outside_accepts_and_records(proj: Project, outside: Path) -> None
     data = json.loads(result.stdout)
     assert data["options"]["allow_outside"] == [outside.resolve().as_posix()]
     assert data["inputs"]["outside_manifest_folder"] == {
-        "datasets.training.path": (outside / "train.csv").resolve().as_posix()}
+        "datasets.training.path": (outside / "train.csv").resolve().as_posix()
+    }
     other = proj.check(f"--format json --allow-outside {proj.root / 'data'}")  # allowing another place is no help
     assert other.exit_code == 2 and "datasets.training.path" in other.stderr
 

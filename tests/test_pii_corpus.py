@@ -37,10 +37,31 @@ def scan(project: Project, frame: pd.DataFrame | None, full: bool) -> dict[str, 
     """The privacy measurement per column of `frame` (None: data/train.csv as it is)."""
     if frame is not None:
         frame.to_csv(project.root / "data" / "train.csv", index=False)
-    project.policy(lambda p: p.update(rules=[{"id": "P-1", "title": "pii", "check": "privacy.no_undeclared_pii",
-                                              "params": {"datasets": ["training"]}, "severity": "high"}]))
-    result = project.run(["check", str(project.manifest_path), "--policy", str(project.root / "policies"),
-                          "--format", "json", "--no-log", *(["--full-scan"] if full else [])])
+    project.policy(
+        lambda p: p.update(
+            rules=[
+                {
+                    "id": "P-1",
+                    "title": "pii",
+                    "check": "privacy.no_undeclared_pii",
+                    "params": {"datasets": ["training"]},
+                    "severity": "high",
+                }
+            ]
+        )
+    )
+    result = project.run(
+        [
+            "check",
+            str(project.manifest_path),
+            "--policy",
+            str(project.root / "policies"),
+            "--format",
+            "json",
+            "--no-log",
+            *(["--full-scan"] if full else []),
+        ]
+    )
     assert result.exit_code in (0, 1), result.output
     columns = json.loads(result.stdout)["measurements"]["privacy"]["datasets"]["training"]["columns"]
     return {c["column"]: c for c in columns}
@@ -74,8 +95,10 @@ def test_recall_and_false_positives_on_the_corpus(project: Project, mode: str) -
                 found += 1
     recall = found / (found + missed)
     fp_rate = false_pos / negatives
-    print(f"\n[{mode}] column recall {recall:.3f} ({found}/{found + missed}); false positives {fp_rate:.3f} "
-          f"({false_pos}/{negatives})\n  missed: {misses}\n  false positives: {fps}")
+    print(
+        f"\n[{mode}] column recall {recall:.3f} ({found}/{found + missed}); false positives {fp_rate:.3f} "
+        f"({false_pos}/{negatives})\n  missed: {misses}\n  false positives: {fps}"
+    )
     assert recall >= MIN_RECALL, misses
     assert fp_rate <= MAX_FALSE_POSITIVE_RATE, fps
 

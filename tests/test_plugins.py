@@ -12,7 +12,7 @@ import pytest
 from conftest import Project
 from govkit.checks import registry
 
-PLUGIN = '''
+PLUGIN = """
 from typing import ClassVar
 from pydantic import Field
 from govkit.checks.interface import Check, Measurement, Outcome, RuleParams
@@ -33,7 +33,7 @@ class ModelCardCheck(Check):
         ok = words >= params.min_words
         return [Outcome("model", "pass" if ok else "fail", f"intended_use has {words} words",
                         measured=words, threshold=params.min_words)]
-'''
+"""
 
 
 @pytest.fixture
@@ -53,9 +53,17 @@ def plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_entry_point_check_runs_in_the_gate(project: Project, plugin_installed: None) -> None:
-    project.policy(lambda p: p["rules"].append(
-        {"id": "ACME-CARD-001", "title": "intended use is described", "check": "modelcard.intended_use",
-         "params": {"min_words": 3}, "severity": "high"}))
+    project.policy(
+        lambda p: p["rules"].append(
+            {
+                "id": "ACME-CARD-001",
+                "title": "intended use is described",
+                "check": "modelcard.intended_use",
+                "params": {"min_words": 3},
+                "severity": "high",
+            }
+        )
+    )
     result = project.check("--format json")
     assert result.exit_code == 1  # "tests" is one word
     data = json.loads(result.stdout)
@@ -66,19 +74,24 @@ def test_entry_point_check_runs_in_the_gate(project: Project, plugin_installed: 
 
 def test_unknown_check_without_plugin_is_an_error(project: Project) -> None:
     registry.available_checks.cache_clear()
-    project.policy(lambda p: p["rules"].append(
-        {"id": "ACME-CARD-001", "title": "t", "check": "modelcard.intended_use", "severity": "high"}))
+    project.policy(
+        lambda p: p["rules"].append(
+            {"id": "ACME-CARD-001", "title": "t", "check": "modelcard.intended_use", "severity": "high"}
+        )
+    )
     result = project.check()
     assert result.exit_code == 2 and "unknown check 'modelcard.intended_use'" in result.stderr
 
 
 def test_a_rule_kind_imports_only_its_own_check() -> None:
     """The gate imports the checks its policy names: a fairness rule never imports SHAP or privacy code."""
-    code = ("import sys; from govkit.checks.registry import rule_kinds\n"
-            "kinds = rule_kinds()\n"
-            "assert kinds['fairness.demographic_parity_ratio'][0].name == 'fairness'\n"
-            "assert kinds['drift.feature'][0].name == 'monitoring'\n"
-            "print(sorted(m for m in ('govkit.checks.privacy.check', 'govkit.checks.explainability.check', 'shap',"
-            " 'scipy.stats', 'govkit.checks.license') if m in sys.modules))")
+    code = (
+        "import sys; from govkit.checks.registry import rule_kinds\n"
+        "kinds = rule_kinds()\n"
+        "assert kinds['fairness.demographic_parity_ratio'][0].name == 'fairness'\n"
+        "assert kinds['drift.feature'][0].name == 'monitoring'\n"
+        "print(sorted(m for m in ('govkit.checks.privacy.check', 'govkit.checks.explainability.check', 'shap',"
+        " 'scipy.stats', 'govkit.checks.license') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out

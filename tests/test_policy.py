@@ -14,13 +14,25 @@ from govkit.policy.loader import load_policy
 
 
 def overlay(name: str = "alpha", team: str | None = "alpha", extends: str = "base", **body: Any) -> dict[str, Any]:
-    return {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": name, "extends": extends,
-            **({"team": team} if team else {}), **body}
+    return {
+        "apiVersion": "govkit/v1",
+        "kind": "PolicyOverlay",
+        "name": name,
+        "extends": extends,
+        **({"team": team} if team else {}),
+        **body,
+    }
 
 
 def test_overlay_tightens_and_records_provenance(project: Project) -> None:
-    project.write("policies/teams/alpha.yaml", overlay(overrides={
-        "T-LIC-002": {"severity": "critical", "params": {"deny_traits": ["non-commercial", "no-derivatives"]}}}))
+    project.write(
+        "policies/teams/alpha.yaml",
+        overlay(
+            overrides={
+                "T-LIC-002": {"severity": "critical", "params": {"deny_traits": ["non-commercial", "no-derivatives"]}}
+            }
+        ),
+    )
     resolved = load_policy(project.root / "policies", team="alpha")
     rule = resolved.rule("T-LIC-002")
     assert rule is not None
@@ -51,8 +63,10 @@ def test_relaxing_needs_allow_relax(project: Project, override: dict[str, Any], 
 
 
 def test_allow_relax_permits_lowering_and_disabling(project: Project) -> None:
-    project.write("policies/teams/alpha.yaml", overlay(
-        overrides={"T-LIC-002": {"severity": "low", "params": {"deny_traits": []}}}))
+    project.write(
+        "policies/teams/alpha.yaml",
+        overlay(overrides={"T-LIC-002": {"severity": "low", "params": {"deny_traits": []}}}),
+    )
     rule = load_policy(project.root / "policies", team="alpha").rule("T-LIC-002")
     assert rule is not None and rule.severity == "low" and rule.params["deny_traits"] == []
     project.write("policies/teams/alpha.yaml", overlay(disable={"T-LIC-002": {"justification": "not in scope for us"}}))
@@ -77,11 +91,24 @@ def test_disabling_without_allow_relax_is_refused(project: Project) -> None:
 
 
 def test_overlay_chain_and_added_rules(project: Project) -> None:
-    project.write("policies/division.yaml", overlay(name="division", team=None,
-                  overrides={"T-LIC-003": {"severity": "critical"}}))
-    project.write("policies/teams/alpha.yaml", overlay(extends="division", add=[
-        {"id": "A-LIC-009", "title": "no GPL data", "check": "license.datasets",
-         "params": {"deny": ["GPL-*"]}, "severity": "low"}]))
+    project.write(
+        "policies/division.yaml", overlay(name="division", team=None, overrides={"T-LIC-003": {"severity": "critical"}})
+    )
+    project.write(
+        "policies/teams/alpha.yaml",
+        overlay(
+            extends="division",
+            add=[
+                {
+                    "id": "A-LIC-009",
+                    "title": "no GPL data",
+                    "check": "license.datasets",
+                    "params": {"deny": ["GPL-*"]},
+                    "severity": "low",
+                }
+            ],
+        ),
+    )
     resolved = load_policy(project.root / "policies", team="alpha")
     assert [r.id for r in resolved.rules] == ["T-LIC-001", "T-LIC-002", "T-LIC-003", "A-LIC-009"]
     assert resolved.rule("T-LIC-003").severity == "critical"  # type: ignore[union-attr]
@@ -97,18 +124,23 @@ def test_digest_tracks_exact_policy_bytes(project: Project) -> None:
 
 def test_same_model_two_overlays_two_verdicts(project: Project) -> None:
     project.manifest(lambda m: m["datasets"]["training"].update(license="CC-BY-NC-4.0"))
-    project.write("policies/teams/strict.yaml", overlay(name="strict", team="strict",
-                  overrides={"T-LIC-002": {"severity": "critical"}}))
-    project.write("policies/teams/lab.yaml", overlay(name="lab", team="lab",
-                  disable={"T-LIC-002": {"justification": "research sandbox only"}}))
+    project.write(
+        "policies/teams/strict.yaml",
+        overlay(name="strict", team="strict", overrides={"T-LIC-002": {"severity": "critical"}}),
+    )
+    project.write(
+        "policies/teams/lab.yaml",
+        overlay(name="lab", team="lab", disable={"T-LIC-002": {"justification": "research sandbox only"}}),
+    )
     strict = project.check("--team strict")
     lab = project.check("--team lab")
     assert strict.exit_code == 1 and "FAIL" in strict.stdout
     assert lab.exit_code == 0 and "verdict: PASS" in lab.stdout
     shown = project.run(f"policy show --policy {project.root / 'policies'} --team lab")
     assert "disabled" in shown.stdout and "research sandbox only" in shown.stdout
-    shown = json.loads(project.run(f"policy show --policy {project.root / 'policies'} --team strict "
-                                   "--format json").stdout)
+    shown = json.loads(
+        project.run(f"policy show --policy {project.root / 'policies'} --team strict --format json").stdout
+    )
     rule = next(r for r in shown["rules"] if r["id"] == "T-LIC-002")
     assert rule["severity"] == "critical"
     assert rule["provenance"]["severity"] == "teams/strict.yaml (overlay strict)"
@@ -141,10 +173,16 @@ KANON = {"check": "privacy.k_anonymity", "params": {}}
     [
         (FAIRNESS, {"sensitive_features": ["sex"]}, True),  # None = every sensitive feature: narrowing
         (FAIRNESS, {"sensitive_features": []}, True),
-        ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex", "age"]}}, {"sensitive_features": ["sex"]},
-         True),
-        ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex"]}}, {"sensitive_features": ["sex", "age"]},
-         False),
+        (
+            {**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex", "age"]}},
+            {"sensitive_features": ["sex"]},
+            True,
+        ),
+        (
+            {**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex"]}},
+            {"sensitive_features": ["sex", "age"]},
+            False,
+        ),
         ({**FAIRNESS, "params": {"min": 0.8, "sensitive_features": ["sex"]}}, {"sensitive_features": None}, False),
         (KANON, {"quasi_identifiers": ["f1"]}, True),  # None = the manifest's declared ones
         (KANON, {"quasi_identifiers": []}, True),
@@ -155,8 +193,9 @@ KANON = {"check": "privacy.k_anonymity", "params": {}}
         ({"check": "privacy.no_undeclared_pii", "params": {}}, {"datasets": ["training"]}, True),
     ],
 )
-def test_narrowing_a_scope_parameter_is_relaxing(project: Project, base: dict[str, Any], params: dict[str, Any],
-                                                  relaxes: bool) -> None:
+def test_narrowing_a_scope_parameter_is_relaxing(
+    project: Project, base: dict[str, Any], params: dict[str, Any], relaxes: bool
+) -> None:
     project.policy(_with_rule(base))
     project.write("policies/teams/alpha.yaml", overlay(overrides={"T-X-001": {"params": params}}))
     if not relaxes:
@@ -183,8 +222,9 @@ def test_every_declared_direction_is_known() -> None:
 
 
 def test_policy_show_prints_user_text_literally(project: Project) -> None:
-    project.write("policies/teams/alpha.yaml", overlay(
-        name="alpha[/]", disable={"T-LIC-002": {"justification": "[red]fake[/]"}}))
+    project.write(
+        "policies/teams/alpha.yaml", overlay(name="alpha[/]", disable={"T-LIC-002": {"justification": "[red]fake[/]"}})
+    )
     project.policy(lambda p: p.update(waivers={"max_days": 90}))
     result = project.run(f"policy show --policy {project.root / 'policies'} --team alpha")
     assert result.exit_code == 0, result.output

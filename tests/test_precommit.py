@@ -24,15 +24,28 @@ from installed import OFFLINE_PIP, ROOT, clean_env, dependencies_without_govkit,
 
 # what building govkit needs (the wheel's force-include lists the demo files)
 # what the wheel build reads: the package, its metadata files, and whatever pyproject force-includes
-SHIPPED = ["pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "src",
-           *tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
-           ["force-include"]]
+SHIPPED = [
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    ".pre-commit-hooks.yaml",
+    "src",
+    *tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "force-include"
+    ],
+]
 HOOKS = ["govkit-policy-validate", "govkit-manifest-validate", "govkit-waivers-validate", "govkit-check"]
 
 
 def _git(cwd: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(cwd), "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -74,10 +87,19 @@ def sample(tmp_path: Path, hooks_repo: tuple[Path, str]) -> Path:
 def _pre_commit(sample: Path, home: Path) -> subprocess.CompletedProcess[str]:
     _git(sample, "add", "-A")
     links = dependencies_without_govkit(home.parent / "dependencies")
-    env = clean_env(sample) | OFFLINE_PIP | {"PRE_COMMIT_HOME": str(home), "PYTHONPATH": str(links),
-                                             "PRE_COMMIT_COLOR": "never"}
-    return subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=sample, env=env,
-                          capture_output=True, text=True, timeout=900)
+    env = (
+        clean_env(sample)
+        | OFFLINE_PIP
+        | {"PRE_COMMIT_HOME": str(home), "PYTHONPATH": str(links), "PRE_COMMIT_COLOR": "never"}
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+        cwd=sample,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _status(output: str) -> dict[str, str]:
@@ -91,8 +113,9 @@ def _status(output: str) -> dict[str, str]:
     return found
 
 
-def test_hooks_pass_on_a_valid_repository_with_govkit_installed_by_pre_commit(sample: Path,
-                                                                                pre_commit_home: Path) -> None:
+def test_hooks_pass_on_a_valid_repository_with_govkit_installed_by_pre_commit(
+    sample: Path, pre_commit_home: Path
+) -> None:
     done = _pre_commit(sample, pre_commit_home)
     assert done.returncode == 0, done.stdout + done.stderr
     assert _status(done.stdout) == dict.fromkeys(HOOKS, "Passed"), done.stdout

@@ -19,11 +19,31 @@ from conftest import Project
 from govkit.checks.privacy.detectors import mask
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "en_GB", "es_ES", "it_IT", "nl_NL"]
-PII_COLUMNS = {"customer_name": "person_name", "email": "email", "contact": "phone", "ssn": "ssn",
-               "iban": "iban", "card_number": "payment_card", "client_ip": "ip_address",
-               "date_of_birth": "date_of_birth", "home_address": "postal_address", "notes": "free text"}
-DECOYS = ["account_id", "product_code", "invoice_number", "order_date", "amount", "product_name", "zip",
-          "description", "sku", "balance", "score"]
+PII_COLUMNS = {
+    "customer_name": "person_name",
+    "email": "email",
+    "contact": "phone",
+    "ssn": "ssn",
+    "iban": "iban",
+    "card_number": "payment_card",
+    "client_ip": "ip_address",
+    "date_of_birth": "date_of_birth",
+    "home_address": "postal_address",
+    "notes": "free text",
+}
+DECOYS = [
+    "account_id",
+    "product_code",
+    "invoice_number",
+    "order_date",
+    "amount",
+    "product_name",
+    "zip",
+    "description",
+    "sku",
+    "balance",
+    "score",
+]
 
 
 def luhn_invalid(rng: random.Random) -> str:
@@ -46,23 +66,34 @@ def people(n: int = 1400, seed: int = 7) -> pd.DataFrame:
         note = us.sentence(nb_words=8)
         if i % 3 == 0:
             note += f" Call me at {us.phone_number()} or write to {f.email()}."
-        rows.append({
-            "customer_name": f.name(), "email": f.email(), "contact": f.phone_number(), "ssn": us.ssn(),
-            "iban": f.iban(), "card_number": us.credit_card_number(), "client_ip": f.ipv4(),
-            "date_of_birth": f.date_of_birth(minimum_age=18, maximum_age=90).isoformat(),
-            "home_address": f.address(), "notes": note,
-            "account_id": str(rng.randint(10**8, 10**9 - 1)),
-            "product_code": f"{rng.choice('ABCDEFGH')}{rng.choice('XYZW')}-{rng.randint(1000, 9999)}-"
-                            f"{rng.choice('QRST')}{rng.choice('JKLM')}",
-            "invoice_number": luhn_invalid(rng),
-            "order_date": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            "amount": f"{rng.uniform(1, 5000):.2f}", "balance": f"{rng.uniform(1e6, 9e7):.2f}",
-            "score": f"{rng.random():.6f}", "product_name": rng.choice(
-                ["Blue Widget", "Steel Bolt Pack", "Garden Hose Pro", "Desk Lamp"]),
-            "zip": f"{rng.randint(10000, 99999)}", "description": us.sentence(nb_words=10),
-            "sku": f"SKU{rng.randint(100000, 999999)}",
-            "sex": rng.choice(["female", "male"]), "age_band": rng.choice(["18-24", "25-39", "40-59", "60+"]),
-        })
+        rows.append(
+            {
+                "customer_name": f.name(),
+                "email": f.email(),
+                "contact": f.phone_number(),
+                "ssn": us.ssn(),
+                "iban": f.iban(),
+                "card_number": us.credit_card_number(),
+                "client_ip": f.ipv4(),
+                "date_of_birth": f.date_of_birth(minimum_age=18, maximum_age=90).isoformat(),
+                "home_address": f.address(),
+                "notes": note,
+                "account_id": str(rng.randint(10**8, 10**9 - 1)),
+                "product_code": f"{rng.choice('ABCDEFGH')}{rng.choice('XYZW')}-{rng.randint(1000, 9999)}-"
+                f"{rng.choice('QRST')}{rng.choice('JKLM')}",
+                "invoice_number": luhn_invalid(rng),
+                "order_date": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "amount": f"{rng.uniform(1, 5000):.2f}",
+                "balance": f"{rng.uniform(1e6, 9e7):.2f}",
+                "score": f"{rng.random():.6f}",
+                "product_name": rng.choice(["Blue Widget", "Steel Bolt Pack", "Garden Hose Pro", "Desk Lamp"]),
+                "zip": f"{rng.randint(10000, 99999)}",
+                "description": us.sentence(nb_words=10),
+                "sku": f"SKU{rng.randint(100000, 999999)}",
+                "sex": rng.choice(["female", "male"]),
+                "age_band": rng.choice(["18-24", "25-39", "40-59", "60+"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -99,10 +130,15 @@ def test_every_pii_column_found_and_no_decoy(project: Project, faker_frame: pd.D
 
 
 def test_declared_vs_detected(project: Project, faker_frame: pd.DataFrame) -> None:
-    privacy_project(project, faker_frame,
-                    [rule("privacy.no_undeclared_pii", datasets=["training"]),
-                     rule("privacy.declared_pii_present", "P-PRIV-002", datasets=["training"])],
-                    pii=[*PII_COLUMNS, "account_id"])
+    privacy_project(
+        project,
+        faker_frame,
+        [
+            rule("privacy.no_undeclared_pii", datasets=["training"]),
+            rule("privacy.declared_pii_present", "P-PRIV-002", datasets=["training"]),
+        ],
+        pii=[*PII_COLUMNS, "account_id"],
+    )
     _, data = project.check_json()
     by_rule = {f["rule_id"]: f for f in data["findings"]}
     assert by_rule["P-PRIV-001"]["status"] == "pass"
@@ -155,19 +191,35 @@ def test_protected_features_and_proxies(project: Project) -> None:
     rng = np.random.default_rng(3)
     n = 3000
     sex = rng.choice(["female", "male"], n)
-    frame = pd.DataFrame({
-        "y": rng.integers(0, 2, n), "yhat": rng.integers(0, 2, n), "score": rng.random(n).round(4),
-        "f1": rng.random(n), "gender_code": rng.integers(0, 2, n),
-        "height_cm": np.where(sex == "male", 178, 165) + rng.normal(0, 6, n),
-        "first_purchase_channel": np.where(rng.random(n) < 0.85, np.where(sex == "male", "store", "web"), "app"),
-        "sex": sex,
-    })
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "yhat": rng.integers(0, 2, n),
+            "score": rng.random(n).round(4),
+            "f1": rng.random(n),
+            "gender_code": rng.integers(0, 2, n),
+            "height_cm": np.where(sex == "male", 178, 165) + rng.normal(0, 6, n),
+            "first_purchase_channel": np.where(rng.random(n) < 0.85, np.where(sex == "male", "store", "web"), "app"),
+            "sex": sex,
+        }
+    )
     frame.to_csv(project.root / "data" / "eval.csv", index=False)
-    project.manifest(lambda m: (m["datasets"]["evaluation"].update(
-        features=["f1", "gender_code", "height_cm", "first_purchase_channel", "sex"]), m.update(
-        sensitive_features=["sex"])))
-    project.policy(lambda p: p.update(rules=[rule("privacy.no_protected_features"),
-                                             rule("privacy.proxy_features", "P-PRIV-002", max_association=0.3)]))
+    project.manifest(
+        lambda m: (
+            m["datasets"]["evaluation"].update(
+                features=["f1", "gender_code", "height_cm", "first_purchase_channel", "sex"]
+            ),
+            m.update(sensitive_features=["sex"]),
+        )
+    )
+    project.policy(
+        lambda p: p.update(
+            rules=[
+                rule("privacy.no_protected_features"),
+                rule("privacy.proxy_features", "P-PRIV-002", max_association=0.3),
+            ]
+        )
+    )
     _, data = project.check_json()
     by_rule = {f["rule_id"]: f for f in data["findings"]}
     protected = by_rule["P-PRIV-001"]
@@ -182,8 +234,12 @@ def test_protected_features_and_proxies(project: Project) -> None:
 
 
 def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.DataFrame) -> None:
-    privacy_project(project, faker_frame, [rule("privacy.k_anonymity", k=3, max_share_below_k=0.05)],
-                    quasi_identifiers=["sex", "age_band", "zip"])
+    privacy_project(
+        project,
+        faker_frame,
+        [rule("privacy.k_anonymity", k=3, max_share_below_k=0.05)],
+        quasi_identifiers=["sex", "age_band", "zip"],
+    )
     _, data = project.check_json()
     (finding,) = data["findings"]
     sizes = faker_frame.groupby(["sex", "age_band", "zip"]).size()
@@ -194,14 +250,20 @@ def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.Da
     assert k["smallest"] == sizes.min() and k["classes"] == len(sizes)
 
 
-@pytest.mark.parametrize(("setup", "message"), [
-    ("unknown-qi", "quasi-identifier 'postcode' is not a column"),
-    ("empty", "no rows"),
-    ("unreadable", "cannot read"),
-])
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("unknown-qi", "quasi-identifier 'postcode' is not a column"),
+        ("empty", "no rows"),
+        ("unreadable", "cannot read"),
+    ],
+)
 def test_bad_privacy_input(project: Project, faker_frame: pd.DataFrame, setup: str, message: str) -> None:
-    rules = [rule("privacy.k_anonymity", quasi_identifiers=["postcode"])] if setup == "unknown-qi" else [
-        rule("privacy.no_undeclared_pii", datasets=["training"])]
+    rules = (
+        [rule("privacy.k_anonymity", quasi_identifiers=["postcode"])]
+        if setup == "unknown-qi"
+        else [rule("privacy.no_undeclared_pii", datasets=["training"])]
+    )
     privacy_project(project, faker_frame.head(50), rules)
     path = project.root / "data" / "train.csv"
     if setup == "empty":
@@ -258,14 +320,21 @@ def test_missing_values_never_crash(project: Project, faker_frame: pd.DataFrame,
     path = project.root / "data" / f"train.{fmt}"
     frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
     frame.to_csv(project.root / "data" / "eval.csv", index=False)
-    project.manifest(lambda m: (m["datasets"]["training"].update(path=f"data/train.{fmt}",
-                                                                  quasi_identifiers=["sex", "zip"]),
-                                m["datasets"]["evaluation"].update(features=["f1", "zip", "amount", "nothing"])))
-    project.policy(lambda p: p.update(rules=[
-        rule("privacy.no_undeclared_pii", datasets=["training"]),
-        rule("privacy.k_anonymity", "P-PRIV-002", k=2),
-        rule("privacy.proxy_features", "P-PRIV-003"),
-    ]))
+    project.manifest(
+        lambda m: (
+            m["datasets"]["training"].update(path=f"data/train.{fmt}", quasi_identifiers=["sex", "zip"]),
+            m["datasets"]["evaluation"].update(features=["f1", "zip", "amount", "nothing"]),
+        )
+    )
+    project.policy(
+        lambda p: p.update(
+            rules=[
+                rule("privacy.no_undeclared_pii", datasets=["training"]),
+                rule("privacy.k_anonymity", "P-PRIV-002", k=2),
+                rule("privacy.proxy_features", "P-PRIV-003"),
+            ]
+        )
+    )
     _, data = project.check_json(*(["--full-scan"] if mode == "full" else []))
     columns = {c["column"]: c for c in data["measurements"]["privacy"]["datasets"]["training"]["columns"]}
     assert columns["nothing"]["non_null"] == 0 and columns["nothing"]["best"] is None
@@ -293,8 +362,12 @@ def test_names_in_any_case_and_streets_without_postcode(locale: str) -> None:
     """Issue 14: lower-case names in `name`/`first`/`last` and streets without a postcode went undetected."""
     f = Faker(locale)
     Faker.seed(2)
-    for column, make in {"name": lambda: f.name().lower(), "first": lambda: f.first_name().lower(),
-                         "last": lambda: f.last_name().lower(), "Last": f.last_name}.items():
+    for column, make in {
+        "name": lambda: f.name().lower(),
+        "first": lambda: f.first_name().lower(),
+        "last": lambda: f.last_name().lower(),
+        "Last": f.last_name,
+    }.items():
         kind, share, _ = column_evidence(column, [make() for _ in range(200)])
         assert kind == "person_name" and share >= 0.5, (column, kind, share)
     kind, share, _ = column_evidence("street", [f.street_address() for _ in range(200)])
@@ -306,21 +379,51 @@ def test_look_alikes_are_not_names_streets_or_phones() -> None:
     us = Faker("en_US")
     Faker.seed(4)
     products = [f"{us.color_name()} {rng.choice(['Widget', 'Lamp', 'Hose', 'Chair', 'Tea'])}" for _ in range(300)]
-    cities = [rng.choice(["Carson City", "San Jose", "Santa Clara", "Fort Worth", "Saint Paul", "Virginia Beach",
-                          "Baton Rouge", "Salt Lake City", "Des Moines", "Grand Rapids"]) for _ in range(300)]
-    for column, values in {"name": products, "product_name": products, "city": cities,
-                           "company": [us.company() for _ in range(300)],
-                           "last": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
-                           "account_id": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
-                           "item": [f"{us.word().title()} Pro {rng.randint(2, 900)}" for _ in range(300)],
-                           "description": [us.sentence(nb_words=9) for _ in range(300)]}.items():
+    cities = [
+        rng.choice(
+            [
+                "Carson City",
+                "San Jose",
+                "Santa Clara",
+                "Fort Worth",
+                "Saint Paul",
+                "Virginia Beach",
+                "Baton Rouge",
+                "Salt Lake City",
+                "Des Moines",
+                "Grand Rapids",
+            ]
+        )
+        for _ in range(300)
+    ]
+    for column, values in {
+        "name": products,
+        "product_name": products,
+        "city": cities,
+        "company": [us.company() for _ in range(300)],
+        "last": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+        "account_id": [str(rng.randint(10**9, 10**10)) for _ in range(300)],
+        "item": [f"{us.word().title()} Pro {rng.randint(2, 900)}" for _ in range(300)],
+        "description": [us.sentence(nb_words=9) for _ in range(300)],
+    }.items():
         kind, share, embedded = column_evidence(column, values)
         assert share < 0.5 and not embedded, (column, kind, share, embedded)
 
 
-@pytest.mark.parametrize("phone", ["+1 (415) 555-2671", "415-555-2671", "+44 20 7946 0958", "0044 20 7946 0958",
-                                   "+49 30 1234567", "030 1234567", "06 12 34 56 78", "+33612345678",
-                                   "(415) 555 2671 ext. 12"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+1 (415) 555-2671",
+        "415-555-2671",
+        "+44 20 7946 0958",
+        "0044 20 7946 0958",
+        "+49 30 1234567",
+        "030 1234567",
+        "06 12 34 56 78",
+        "+33612345678",
+        "(415) 555 2671 ext. 12",
+    ],
+)
 def test_phone_inside_free_text(phone: str) -> None:
     """Issue 14: phone numbers embedded in notes were not found (with or without separators, country codes)."""
     notes = [f"Please call the client back tomorrow morning at {phone} about the claim"] * 5
@@ -356,8 +459,14 @@ def test_privacy_reads_a_csv_in_the_dialect_every_engine_uses(project: Project, 
     """A ';'-separated Latin-1 export with CRLF: the same PII as the plain CSV (it used to be one wide column)."""
     privacy_project(project, faker_frame, [rule("privacy.no_undeclared_pii", datasets=["training"])])
     _, plain = project.check_json()
-    faker_frame.to_csv(project.root / "data" / "train.csv", index=False, sep=";", encoding="latin-1",
-                       errors="replace", lineterminator="\r\n")
+    faker_frame.to_csv(
+        project.root / "data" / "train.csv",
+        index=False,
+        sep=";",
+        encoding="latin-1",
+        errors="replace",
+        lineterminator="\r\n",
+    )
     _, exported = project.check_json()
 
     def found(data: dict[str, Any]) -> dict[str, Any]:

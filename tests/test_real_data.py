@@ -45,11 +45,16 @@ def compas_project(project: Project, prefixes: tuple[str, ...]) -> None:
         m["datasets"]["training"]["path"] = "data/compas.csv"
         m["datasets"]["training"]["pii"] = ["name", "first", "last", "dob"]
         m["datasets"]["evaluation"] = {
-            "path": "data/compas.csv", "license": "CC-BY-4.0", "label": "two_year_recid",
-            "prediction": "is_recid", "positive_label": 1, "features": ["priors_count", "age", "juv_fel_count"],
+            "path": "data/compas.csv",
+            "license": "CC-BY-4.0",
+            "label": "two_year_recid",
+            "prediction": "is_recid",
+            "positive_label": 1,
+            "features": ["priors_count", "age", "juv_fel_count"],
             "pii": ["name", "first", "last", "dob"],
         }
         m["sensitive_features"] = ["race", "sex", "age_cat"]
+
     project.manifest(mutate)
     project.policy(lambda p: p.update(rules=baseline_rules(prefixes)))
 

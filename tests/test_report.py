@@ -46,15 +46,24 @@ def recorded(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     """The demo checked as lending, recorded in a fresh log; a report rendered from it; two signers."""
     home = tmp_path_factory.mktemp("report")
     ENV.update(GOVKIT_DB=str(home / "govkit.db"), GOVKIT_KEY=str(home / "log.pem"))
-    checked = govkit("check", str(demo_source / "govkit.yaml"), "--policy", str(asset_root() / "policies"),
-                     "--format", "json")
+    checked = govkit(
+        "check", str(demo_source / "govkit.yaml"), "--policy", str(asset_root() / "policies"), "--format", "json"
+    )
     evaluation = json.loads(checked.stdout)
     pdf = home / "report.pdf"
     rendered = govkit("report", "--latest", "credit-scorer", "--out", str(pdf))
     assert rendered.exit_code == 0, rendered.output
     for name in ("Carol Officer", "Dan Risk"):
-        govkit("keys", "signer-cert", "--name", name, "--email", f"{name.split()[0].lower()}@example.org",
-               "--out", str(home / "signers"))
+        govkit(
+            "keys",
+            "signer-cert",
+            "--name",
+            name,
+            "--email",
+            f"{name.split()[0].lower()}@example.org",
+            "--out",
+            str(home / "signers"),
+        )
     return {"home": home, "pdf": pdf, "evaluation": evaluation}
 
 
@@ -68,8 +77,15 @@ def test_report_text_shows_verdict_findings_and_figures(recorded: dict[str, Any]
     age = next(t for t in ev["measurements"]["fairness"]["tables"] if t["feature"] == "age_band")
     young = next(g for g in age["groups"] if g["group"] == "18-24")
     assert f"{young['selection_rate']:.3f}" in text and f"{young['impact_ratio']:.3f}" in text
-    for heading in ("Executive summary", "Cohort fairness tables", "Licence inventory", "Policy provenance",
-                    "Audit trail", "Sign-off", "WVR-2026-021"):
+    for heading in (
+        "Executive summary",
+        "Cohort fairness tables",
+        "Licence inventory",
+        "Policy provenance",
+        "Audit trail",
+        "Sign-off",
+        "WVR-2026-021",
+    ):
         assert heading in text
     assert "Page 1 of" in text
 
@@ -140,8 +156,16 @@ def test_user_text_cannot_fetch_anything(recorded: dict[str, Any]) -> None:
     assert not any("passwd" in url or "evil" in url for url in fetcher.served)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "http://example.com/a.png", "https://example.com/",
-                                 "data:image/png;base64,AAAA", "file:///proc/self/environ"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://example.com/a.png",
+        "https://example.com/",
+        "data:image/png;base64,AAAA",
+        "file:///proc/self/environ",
+    ],
+)
 def test_fetcher_refuses_everything_but_assets(url: str) -> None:
     fetcher = AssetOnlyFetcher()
     with pytest.raises(ValueError, match="refused"):
@@ -152,10 +176,15 @@ def test_fetcher_refuses_everything_but_assets(url: str) -> None:
 def test_long_cohort_table_renders(recorded: dict[str, Any]) -> None:
     ev = json.loads(json.dumps({k: v for k, v in recorded["evaluation"].items() if k != "evaluation_digest"}))
     template = ev["measurements"]["fairness"]["tables"][0]["groups"][0]
-    ev["measurements"]["fairness"]["tables"] = [{
-        "feature": "zip_code", "features": ["zip_code"], "unknown_count": 0, "summary": {},
-        "groups": [{**template, "group": f"{10000 + i}", "key": {"zip_code": f"{10000 + i}"}} for i in range(2000)],
-    }]
+    ev["measurements"]["fairness"]["tables"] = [
+        {
+            "feature": "zip_code",
+            "features": ["zip_code"],
+            "unknown_count": 0,
+            "summary": {},
+            "groups": [{**template, "group": f"{10000 + i}", "key": {"zip_code": f"{10000 + i}"}} for i in range(2000)],
+        }
+    ]
     pdf = render_pdf(ReportInputs(evaluation=ev, digest=canonical_digest(ev)))
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) > 40
@@ -165,23 +194,52 @@ def test_long_cohort_table_renders(recorded: dict[str, Any]) -> None:
 def test_signoff_twice_and_validate(recorded: dict[str, Any]) -> None:
     home, pdf = recorded["home"], recorded["pdf"]
     signers = home / "signers"
-    first = govkit("signoff", str(pdf), "--signer", "Carol Officer <carol@example.org>", "--role",
-                   "Compliance Officer", "--decision", "approve-with-conditions", "--conditions",
-                   "Re-test age fairness in Q1", "--key", str(signers / "carol-officer.key.pem"),
-                   "--cert", str(signers / "carol-officer.cert.pem"))
+    first = govkit(
+        "signoff",
+        str(pdf),
+        "--signer",
+        "Carol Officer <carol@example.org>",
+        "--role",
+        "Compliance Officer",
+        "--decision",
+        "approve-with-conditions",
+        "--conditions",
+        "Re-test age fairness in Q1",
+        "--key",
+        str(signers / "carol-officer.key.pem"),
+        "--cert",
+        str(signers / "carol-officer.cert.pem"),
+    )
     assert first.exit_code == 0, first.output
     signed1 = home / "report-signed1.pdf"
     text = text_of(signed1)
     assert "approve-with-conditions" in text and "Carol Officer" in text and "Re-test age fairness in Q1" in text
-    second = govkit("signoff", str(signed1), "--signer", "Dan Risk <dan@example.org>", "--role", "Model Risk",
-                    "--decision", "approve", "--key", str(signers / "dan-risk.key.pem"),
-                    "--cert", str(signers / "dan-risk.cert.pem"))
+    second = govkit(
+        "signoff",
+        str(signed1),
+        "--signer",
+        "Dan Risk <dan@example.org>",
+        "--role",
+        "Model Risk",
+        "--decision",
+        "approve",
+        "--key",
+        str(signers / "dan-risk.key.pem"),
+        "--cert",
+        str(signers / "dan-risk.cert.pem"),
+    )
     assert second.exit_code == 0, second.output
     signed2 = home / "report-signed2.pdf"
     pdfsig = subprocess.run(["pdfsig", str(signed2)], capture_output=True, text=True).stdout
     assert pdfsig.count("Signature Validation: Signature is Valid.") == 2, pdfsig
-    verified = govkit("verify-pdf", str(signed2), "--trust", str(signers / "carol-officer.cert.pem"),
-                      "--trust", str(signers / "dan-risk.cert.pem"))
+    verified = govkit(
+        "verify-pdf",
+        str(signed2),
+        "--trust",
+        str(signers / "carol-officer.cert.pem"),
+        "--trust",
+        str(signers / "dan-risk.cert.pem"),
+    )
     assert verified.exit_code == 0, verified.output
     assert "govkit-signoff-1: valid, trusted" in verified.stdout
     assert "govkit-signoff-2: valid, trusted" in verified.stdout
@@ -207,20 +265,42 @@ def test_signing_an_unlogged_file_is_refused(recorded: dict[str, Any], tmp_path:
     stranger = tmp_path / "other.pdf"
     stranger.write_bytes(recorded["pdf"].read_bytes() + b"\n%")
     signers = recorded["home"] / "signers"
-    result = govkit("signoff", str(stranger), "--signer", "Carol Officer <carol@example.org>", "--role", "CO",
-                    "--decision", "approve", "--key", str(signers / "carol-officer.key.pem"),
-                    "--cert", str(signers / "carol-officer.cert.pem"))
+    result = govkit(
+        "signoff",
+        str(stranger),
+        "--signer",
+        "Carol Officer <carol@example.org>",
+        "--role",
+        "CO",
+        "--decision",
+        "approve",
+        "--key",
+        str(signers / "carol-officer.key.pem"),
+        "--cert",
+        str(signers / "carol-officer.cert.pem"),
+    )
     assert result.exit_code == 2 and "not a report rendering or sign-off recorded" in result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--decision", "approve-with-conditions"], "needs --conditions"),
-    (["--decision", "approve", "--signer", "Carol"], "Full Name <email@example.org>"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--decision", "approve-with-conditions"], "needs --conditions"),
+        (["--decision", "approve", "--signer", "Carol"], "Full Name <email@example.org>"),
+    ],
+)
 def test_bad_signoff_input(recorded: dict[str, Any], args: list[str], message: str) -> None:
     signers = recorded["home"] / "signers"
-    base = ["signoff", str(recorded["pdf"]), "--role", "CO", "--key", str(signers / "carol-officer.key.pem"),
-            "--cert", str(signers / "carol-officer.cert.pem")]
+    base = [
+        "signoff",
+        str(recorded["pdf"]),
+        "--role",
+        "CO",
+        "--key",
+        str(signers / "carol-officer.key.pem"),
+        "--cert",
+        str(signers / "carol-officer.cert.pem"),
+    ]
     if "--signer" not in args:
         base += ["--signer", "Carol Officer <carol@example.org>"]
     result = govkit(*base, *args)
@@ -233,18 +313,44 @@ def log_length() -> int:
 
 
 def signoff_args(recorded: dict[str, Any], signer: str, key: Path, cert: Path) -> list[str]:
-    return ["signoff", str(recorded["pdf"]), "--signer", signer, "--role", "CO", "--decision", "approve",
-            "--key", str(key), "--cert", str(cert)]
+    return [
+        "signoff",
+        str(recorded["pdf"]),
+        "--signer",
+        signer,
+        "--role",
+        "CO",
+        "--decision",
+        "approve",
+        "--key",
+        str(key),
+        "--cert",
+        str(cert),
+    ]
 
 
-@pytest.mark.parametrize(("signer", "key_of", "cert_of", "message"), [
-    ("Carol Officer <carol@example.org>", "dan-risk", "dan-risk", "signer name 'Carol Officer' is not the certificate"),
-    ("Dan Risk <carol@example.org>", "dan-risk", "dan-risk", "signer e-mail 'carol@example.org' is not in the"),
-    ("\u0421arol Officer <carol@example.org>", "carol-officer", "carol-officer", "is not the certificate's subject"),
-    ("Carol Officer <carol@example.org>", "dan-risk", "carol-officer", "does not belong to the certificate"),
-])
-def test_signoff_refused_before_anything_is_logged(recorded: dict[str, Any], signer: str, key_of: str,
-                                                   cert_of: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("signer", "key_of", "cert_of", "message"),
+    [
+        (
+            "Carol Officer <carol@example.org>",
+            "dan-risk",
+            "dan-risk",
+            "signer name 'Carol Officer' is not the certificate",
+        ),
+        ("Dan Risk <carol@example.org>", "dan-risk", "dan-risk", "signer e-mail 'carol@example.org' is not in the"),
+        (
+            "\u0421arol Officer <carol@example.org>",
+            "carol-officer",
+            "carol-officer",
+            "is not the certificate's subject",
+        ),
+        ("Carol Officer <carol@example.org>", "dan-risk", "carol-officer", "does not belong to the certificate"),
+    ],
+)
+def test_signoff_refused_before_anything_is_logged(
+    recorded: dict[str, Any], signer: str, key_of: str, cert_of: str, message: str
+) -> None:
     signers = recorded["home"] / "signers"
     before = log_length()
     result = govkit(*signoff_args(recorded, signer, signers / f"{key_of}.key.pem", signers / f"{cert_of}.cert.pem"))
@@ -253,15 +359,18 @@ def test_signoff_refused_before_anything_is_logged(recorded: dict[str, Any], sig
     assert log_length() == before
 
 
-@pytest.mark.parametrize(("start", "end", "words"), [(-800, -30, "certificate expired"),
-                                                     (30, 800, "certificate not valid before")])
-def test_signoff_with_expired_or_future_certificate_is_refused(recorded: dict[str, Any], tmp_path: Path,
-                                                               start: int, end: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("start", "end", "words"), [(-800, -30, "certificate expired"), (30, 800, "certificate not valid before")]
+)
+def test_signoff_with_expired_or_future_certificate_is_refused(
+    recorded: dict[str, Any], tmp_path: Path, start: int, end: int, words: str
+) -> None:
     from certs import dated_certificate
 
     now = datetime.now(UTC)
-    key, cert = dated_certificate(tmp_path, "Carol Officer", "carol@example.org", now + timedelta(days=start),
-                                  now + timedelta(days=end))
+    key, cert = dated_certificate(
+        tmp_path, "Carol Officer", "carol@example.org", now + timedelta(days=start), now + timedelta(days=end)
+    )
     before = log_length()
     result = govkit(*signoff_args(recorded, "Carol Officer <carol@example.org>", key, cert))
     assert result.exit_code == 2 and words in result.stderr, result.output

@@ -14,8 +14,14 @@ from govkit.policy.loader import load_policy
 
 
 def overlay(name: str = "alpha", team: str | None = "alpha", extends: str = "base", **body: Any) -> dict[str, Any]:
-    return {"apiVersion": "govkit/v1", "kind": "PolicyOverlay", "name": name, "extends": extends,
-            **({"team": team} if team else {}), **body}
+    return {
+        "apiVersion": "govkit/v1",
+        "kind": "PolicyOverlay",
+        "name": name,
+        "extends": extends,
+        **({"team": team} if team else {}),
+        **body,
+    }
 
 
 def _lax_set(project: Project) -> None:
@@ -27,8 +33,10 @@ def _lax_set(project: Project) -> None:
 def test_overlay_cannot_escape_the_selected_set(project: Project) -> None:
     project.policy(lambda p: p["rules"][0].update(locked=True))
     _lax_set(project)
-    project.write("policies/teams/alpha.yaml", overlay(extends="sandbox",
-                                                        disable={"T-LIC-001": {"justification": "we know better"}}))
+    project.write(
+        "policies/teams/alpha.yaml",
+        overlay(extends="sandbox", disable={"T-LIC-001": {"justification": "we know better"}}),
+    )
     with pytest.raises(PolicyError, match="extends set 'sandbox', but this run uses set 'base'") as err:
         load_policy(project.root / "policies", team="alpha", policy_set="base")
     assert err.value.file and err.value.file.endswith("alpha.yaml") and err.value.field == "extends"
@@ -53,9 +61,24 @@ def test_team_without_overlay_uses_the_selected_set(project: Project) -> None:
 def test_locked_rule_is_never_waived(project: Project) -> None:
     project.manifest(lambda m: m["model"].update(license="CC-BY-NC-4.0"))
     project.policy(lambda p: p["rules"][0].update(locked=True))
-    project.write("waivers.yaml", {"apiVersion": "govkit/v1", "kind": "Waivers", "waivers": [
-        {"id": "W-1", "rule": "T-LIC-001", "reason": "r", "ticket": "T-1", "requested_by": "a@x.org",
-         "approved_by": ["b@x.org"], "expires": "2099-01-01"}]})
+    project.write(
+        "waivers.yaml",
+        {
+            "apiVersion": "govkit/v1",
+            "kind": "Waivers",
+            "waivers": [
+                {
+                    "id": "W-1",
+                    "rule": "T-LIC-001",
+                    "reason": "r",
+                    "ticket": "T-1",
+                    "requested_by": "a@x.org",
+                    "approved_by": ["b@x.org"],
+                    "expires": "2099-01-01",
+                }
+            ],
+        },
+    )
     result = project.check("--format json --no-log")
     data = json.loads(result.stdout)
     assert result.exit_code == 1
@@ -65,8 +88,10 @@ def test_locked_rule_is_never_waived(project: Project) -> None:
 
 def _team_overlays(project: Project) -> None:
     project.manifest(lambda m: m["model"].update(team="lab"))
-    project.write("policies/teams/lab.yaml", overlay(name="lab", team="lab",
-                                                      disable={"T-LIC-002": {"justification": "research sandbox"}}))
+    project.write(
+        "policies/teams/lab.yaml",
+        overlay(name="lab", team="lab", disable={"T-LIC-002": {"justification": "research sandbox"}}),
+    )
 
 
 def test_manifest_team_is_recorded_with_its_source(project: Project) -> None:
@@ -76,10 +101,12 @@ def test_manifest_team_is_recorded_with_its_source(project: Project) -> None:
     assert data["options"]["team"] == {"name": "lab", "source": "model.team", "pinned": False}
 
 
-@pytest.mark.parametrize(("args", "env", "source"), [
-    ("--team lending", {}, "--team"), ("", {"GOVKIT_TEAM": "lending"}, "GOVKIT_TEAM")])
-def test_ci_team_overrides_the_manifest_loudly(project: Project, monkeypatch: pytest.MonkeyPatch, args: str,
-                                               env: dict[str, str], source: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "source"), [("--team lending", {}, "--team"), ("", {"GOVKIT_TEAM": "lending"}, "GOVKIT_TEAM")]
+)
+def test_ci_team_overrides_the_manifest_loudly(
+    project: Project, monkeypatch: pytest.MonkeyPatch, args: str, env: dict[str, str], source: str
+) -> None:
     _team_overlays(project)
     for k, v in env.items():
         monkeypatch.setenv(k, v)

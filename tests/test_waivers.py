@@ -11,10 +11,14 @@ from conftest import Project
 from govkit.policy.waivers import Waiver, WaiverTarget, decide
 
 WAIVER: dict[str, Any] = {
-    "id": "W-1", "rule": "T-LIC-002",
+    "id": "W-1",
+    "rule": "T-LIC-002",
     "target": {"model": "scorer", "version": ">=1.0,<2", "subject": "dataset:training"},
-    "reason": "legal reviewed", "ticket": "LEGAL-1", "requested_by": "alice@example.com",
-    "approved_by": ["bob@example.com"], "expires": "2030-01-01",
+    "reason": "legal reviewed",
+    "ticket": "LEGAL-1",
+    "requested_by": "alice@example.com",
+    "approved_by": ["bob@example.com"],
+    "expires": "2030-01-01",
 }
 
 
@@ -90,8 +94,14 @@ def test_incomplete_waiver_is_an_input_error(failing: Project, missing: str) -> 
 
 def test_decide_is_the_single_rule() -> None:
     waiver = Waiver.model_validate({**WAIVER, "target": WaiverTarget(model="sc*", version="1.*").model_dump()})
-    args = {"rule_id": "T-LIC-002", "waivable": True, "model": "scorer", "version": "1.4.0",
-            "subject": "dataset:training", "as_of": date(2029, 1, 1)}
+    args = {
+        "rule_id": "T-LIC-002",
+        "waivable": True,
+        "model": "scorer",
+        "version": "1.4.0",
+        "subject": "dataset:training",
+        "as_of": date(2029, 1, 1),
+    }
     assert decide(waiver, **args).applies
     assert decide(waiver, **{**args, "version": "2.0.0"}).decision == "other-target"
     assert decide(waiver, **{**args, "waivable": False}).decision == "not-waivable"
@@ -169,10 +179,13 @@ def test_overlay_may_only_shorten_waiver_lifetime(project: Project) -> None:
 @pytest.mark.parametrize("expires", ["2026-12-31T23:00:00+05:00", "2026-12-31 23:00:00", "2026-12-31T00:00:00Z"])
 def test_expiry_with_a_time_or_timezone_is_refused(project: Project, expires: str) -> None:
     for text in (f"expires: {expires}", f"expires: '{expires}'"):
-        project.write("waivers.yaml", "apiVersion: govkit/v1\nkind: Waivers\nwaivers:\n  - id: W-1\n"
-                      "    rule: T-LIC-001\n    reason: r\n    ticket: T-1\n    requested_by: a@x.org\n"
-                      "    approved_by: [b@x.org]\n"
-                      f"    {text}\n")
+        project.write(
+            "waivers.yaml",
+            "apiVersion: govkit/v1\nkind: Waivers\nwaivers:\n  - id: W-1\n"
+            "    rule: T-LIC-001\n    reason: r\n    ticket: T-1\n    requested_by: a@x.org\n"
+            "    approved_by: [b@x.org]\n"
+            f"    {text}\n",
+        )
         result = project.check("--no-log")
         assert result.exit_code == 2, result.output
         assert "waivers.yaml:10" in result.stderr and "waivers[0].expires" in result.stderr

@@ -16,7 +16,9 @@ from govkit.yamlio import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, load_yaml
 
 BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
-    f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n" for i in range(9))
+    f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n"
+    for i in range(9)
+)
 
 
 def refused(tmp_path: Path, text: str, *fragments: str) -> GovkitError:
@@ -47,10 +49,13 @@ def test_alias_bomb_stays_within_a_small_memory_limit(tmp_path: Path) -> None:
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    code = ("import sys; from pathlib import Path; from govkit.yamlio import load_yaml\n"
-            "try:\n    load_yaml(Path(sys.argv[1]))\nexcept Exception as e:\n    print(type(e).__name__, e)")
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
-                          preexec_fn=cap, check=False)
+    code = (
+        "import sys; from pathlib import Path; from govkit.yamlio import load_yaml\n"
+        "try:\n    load_yaml(Path(sys.argv[1]))\nexcept Exception as e:\n    print(type(e).__name__, e)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60, preexec_fn=cap, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("GovkitError") and "aliases" in done.stdout
 
@@ -74,8 +79,9 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     refused(tmp_path, "# " + "x" * MAX_FILE_BYTES + "\na: 1\n", "larger than")
 
 
-@pytest.mark.parametrize("value", ["9007199254740993", "-9007199254740993", "0x20000000000001", "1" * 5000,
-                                   "1_000_000_000_000_000_000"])
+@pytest.mark.parametrize(
+    "value", ["9007199254740993", "-9007199254740993", "0x20000000000001", "1" * 5000, "1_000_000_000_000_000_000"]
+)
 def test_integers_beyond_2_53_are_refused(tmp_path: Path, value: str) -> None:
     err = refused(tmp_path, f"a: 1\nb: {value}\n", "integer")
     assert err.line == 2
@@ -87,18 +93,28 @@ def test_integers_within_2_53_load(tmp_path: Path) -> None:
     assert load_yaml(path).data == {"a": 2**53, "b": -(2**53), "c": 31}
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    ("rules:\n  - id: A\n    locked: true\n    title: t\n    locked: false\n", 5),
-    ("a: 1\nb:\n  c: 2\na: 3\n", 4), ("{a: 1, a: 2}\n", 1), ("? a\n: 1\n? a\n: 2\n", 3)])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("rules:\n  - id: A\n    locked: true\n    title: t\n    locked: false\n", 5),
+        ("a: 1\nb:\n  c: 2\na: 3\n", 4),
+        ("{a: 1, a: 2}\n", 1),
+        ("? a\n: 1\n? a\n: 2\n", 3),
+    ],
+)
 def test_duplicate_keys_are_refused(tmp_path: Path, text: str, line: int) -> None:
     assert refused(tmp_path, text, "duplicate key").line == line
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("a: 1\nb:\n  <<: {locked: true}\n  locked: false\n", "merge keys"),
-    ("a: 1\nb: !!set {x, y}\n", "'set'"), ("a: 1\nb: !!binary aGk=\n", "'binary'"),
-    ("a: 1\nb: !!omap [x: 1, x: 2]\n", "'omap'"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: 1\nb:\n  <<: {locked: true}\n  locked: false\n", "merge keys"),
+        ("a: 1\nb: !!set {x, y}\n", "'set'"),
+        ("a: 1\nb: !!binary aGk=\n", "'binary'"),
+        ("a: 1\nb: !!omap [x: 1, x: 2]\n", "'omap'"),
+    ],
+)
 def test_merge_keys_and_exotic_tags_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
     assert refused(tmp_path, text, fragment).line in (2, 3)
 
@@ -132,13 +148,16 @@ rules:
 """
 
 
-@pytest.mark.parametrize(("rel", "text", "fragment"), [
-    ("policies/base.yaml", POLICY_LOCKED_TWICE, "base.yaml:12"),
-    ("govkit.yaml", BOMB, "govkit.yaml:2"),
-    ("policies/base.yaml", BOMB, "base.yaml:2"),
-    ("govkit.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n", "govkit.yaml:1"),
-    ("govkit.yaml", "apiVersion: govkit/v1\nmodel:\n  name: 123456789012345678901234567890\n", "govkit.yaml:3"),
-])
+@pytest.mark.parametrize(
+    ("rel", "text", "fragment"),
+    [
+        ("policies/base.yaml", POLICY_LOCKED_TWICE, "base.yaml:12"),
+        ("govkit.yaml", BOMB, "govkit.yaml:2"),
+        ("policies/base.yaml", BOMB, "base.yaml:2"),
+        ("govkit.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n", "govkit.yaml:1"),
+        ("govkit.yaml", "apiVersion: govkit/v1\nmodel:\n  name: 123456789012345678901234567890\n", "govkit.yaml:3"),
+    ],
+)
 def test_cli_refuses_hostile_yaml_with_one_line(project: Project, rel: str, text: str, fragment: str) -> None:
     project.write(rel, text)
     start = time.perf_counter()

@@ -49,8 +49,12 @@ def run_check(
     manifest = load_manifest(manifest_path, allow_outside=allow_outside)
     declared = manifest.spec.model.team
     if require_team and team != declared:
-        raise ManifestError(f"model.team is {declared!r}, but this run is pinned to team {team!r} ({team_source})",
-                            file=manifest.path, field="model.team", line=manifest.doc.line_of(("model", "team")))
+        raise ManifestError(
+            f"model.team is {declared!r}, but this run is pinned to team {team!r} ({team_source})",
+            file=manifest.path,
+            field="model.team",
+            line=manifest.doc.line_of(("model", "team")),
+        )
     if not team:
         team, team_source = declared, "model.team"
     resolved = load_policy(policy_path, team=team, policy_set=policy_set)
@@ -58,9 +62,18 @@ def run_check(
         waivers_path = manifest.folder / DEFAULT_WAIVERS
     waivers = load_waivers(waivers_path) if waivers_path else WaiverSet.empty()
     options = EvaluationOptions(
-        fail_on=fail_on, as_of=as_of, use_waivers=use_waivers, full_scan=full_scan,
-        trust_model=trust_model, engine=engine, duckdb_above=duckdb_above, team=team,
-        team_source=team_source, team_pinned=require_team,
-        baseline=load_baseline(baseline_path) if baseline_path else None, purpose=purpose, extra=extra or {},
+        fail_on=fail_on,
+        as_of=as_of,
+        use_waivers=use_waivers,
+        full_scan=full_scan,
+        trust_model=trust_model,
+        engine=engine,
+        duckdb_above=duckdb_above,
+        team=team,
+        team_source=team_source,
+        team_pinned=require_team,
+        baseline=load_baseline(baseline_path) if baseline_path else None,
+        purpose=purpose,
+        extra=extra or {},
     )
     return evaluate(manifest, resolved, waivers, options, progress=progress)

@@ -42,8 +42,11 @@ def load_baseline(path: Path) -> Baseline:
         raise GovkitError("baseline file not found", file=path) from None
     except (OSError, ValueError) as exc:
         raise GovkitError(f"not a JSON baseline: {exc}", file=path) from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(
-            data.get("findings"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != BASELINE_VERSION
+        or not isinstance(data.get("findings"), list)
+    ):
         raise GovkitError(f"not a govkit baseline (expected version {BASELINE_VERSION} and 'findings')", file=path)
     entries = {}
     for i, item in enumerate(data["findings"]):
@@ -56,15 +59,22 @@ def load_baseline(path: Path) -> Baseline:
 def open_findings(evaluation_findings: list[dict[str, Any]], model: str) -> dict[str, dict[str, Any]]:
     today = datetime.now(UTC).date().isoformat()
     return {
-        f["fingerprint"]: {"fingerprint": f["fingerprint"], "rule_id": f["rule_id"], "model": model,
-                           "subject": f["subject"], "first_seen": today}
+        f["fingerprint"]: {
+            "fingerprint": f["fingerprint"],
+            "rule_id": f["rule_id"],
+            "model": model,
+            "subject": f["subject"],
+            "first_seen": today,
+        }
         for f in evaluation_findings
         if f["status"] in OPEN_STATUSES
     }
 
 
 def write_baseline(path: Path, entries: dict[str, dict[str, Any]]) -> None:
-    doc = {"version": BASELINE_VERSION,
-           "findings": sorted(entries.values(), key=lambda e: (e["rule_id"], e["model"], e["subject"]))}
+    doc = {
+        "version": BASELINE_VERSION,
+        "findings": sorted(entries.values(), key=lambda e: (e["rule_id"], e["model"], e["subject"])),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -55,15 +55,26 @@ class GovkitGroup(click.Group):
                 traceback.print_exc()
             if isinstance(exc, ModuleNotFoundError) and (extra := _missing_extra(exc)):
                 _fail(f"error: govkit {ctx.invoked_subcommand} needs {extra}", EXIT_INPUT_ERROR)
-            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
-                  EXIT_INTERNAL_ERROR)
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", EXIT_INTERNAL_ERROR
+            )
 
 
 # top-level module -> the extra that installs it ([project.optional-dependencies] in pyproject.toml)
 EXTRA_OF_MODULE = {
-    "scipy": "fairness", "shap": "explain", "weasyprint": "pdf", "jinja2": "pdf", "pyhanko": "pdf",
-    "pyhanko_certvalidator": "pdf", "sqlite_utils": "audit", "cryptography": "audit", "psycopg": "audit",
-    "duckdb": "duckdb", "pyspark": "spark", "lightgbm": "lightgbm", "onnxruntime": "onnx",
+    "scipy": "fairness",
+    "shap": "explain",
+    "weasyprint": "pdf",
+    "jinja2": "pdf",
+    "pyhanko": "pdf",
+    "pyhanko_certvalidator": "pdf",
+    "sqlite_utils": "audit",
+    "cryptography": "audit",
+    "psycopg": "audit",
+    "duckdb": "duckdb",
+    "pyspark": "spark",
+    "lightgbm": "lightgbm",
+    "onnxruntime": "onnx",
 }
 
 
@@ -126,8 +137,14 @@ def _print_version(ctx: click.Context, _: Any, value: bool) -> None:
 
 
 @click.group(cls=GovkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show govkit's version and those of the libraries that decide results, then exit.")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show govkit's version and those of the libraries that decide results, then exit.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -158,30 +175,72 @@ def evaluation_options(func: Any) -> Any:
     """The inputs of an evaluation, shared by `check` and `baseline`."""
     options = [
         click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml"),
-        click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
-                     default="policies", show_default=True, help="Policy folder or file."),
-        click.option("--team", envvar="GOVKIT_TEAM",
-                     help="Team whose overlay applies (default: the manifest's model.team). CI should set it."),
-        click.option("--require-team", is_flag=True, envvar="GOVKIT_REQUIRE_TEAM",
-                     help="Refuse a manifest whose model.team is not --team / GOVKIT_TEAM."),
+        click.option(
+            "--policy",
+            "policy_path",
+            type=click.Path(path_type=Path),
+            envvar="GOVKIT_POLICY",
+            default="policies",
+            show_default=True,
+            help="Policy folder or file.",
+        ),
+        click.option(
+            "--team",
+            envvar="GOVKIT_TEAM",
+            help="Team whose overlay applies (default: the manifest's model.team). CI should set it.",
+        ),
+        click.option(
+            "--require-team",
+            is_flag=True,
+            envvar="GOVKIT_REQUIRE_TEAM",
+            help="Refuse a manifest whose model.team is not --team / GOVKIT_TEAM.",
+        ),
         click.option("--policy-set", help="Base policy set, when the folder holds several."),
-        click.option("--waivers", "waivers_path", type=click.Path(path_type=Path),
-                     help="Waivers file (default: waivers.yaml beside the manifest, if present)."),
+        click.option(
+            "--waivers",
+            "waivers_path",
+            type=click.Path(path_type=Path),
+            help="Waivers file (default: waivers.yaml beside the manifest, if present).",
+        ),
         click.option("--no-waivers", is_flag=True, help="Evaluate as if no waiver existed."),
-        click.option("--fail-on", type=SEVERITY_CHOICE, default="high", show_default=True,
-                     help="Lowest severity of a failed rule that blocks (exit 1)."),
+        click.option(
+            "--fail-on",
+            type=SEVERITY_CHOICE,
+            default="high",
+            show_default=True,
+            help="Lowest severity of a failed rule that blocks (exit 1).",
+        ),
         click.option("--as-of", callback=_parse_date, help="Judge waiver expiry as of this date (YYYY-MM-DD)."),
         click.option("--full-scan", is_flag=True, help="Check every value for PII, not a 10,000-value sample."),
-        click.option("--trust-model", is_flag=True,
-                     help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files)."),
-        click.option("--allow-outside", type=click.Path(path_type=Path), multiple=True, metavar="FOLDER",
-                     help="Let the manifest point into this folder outside its own (recorded); repeatable."),
-        click.option("--engine", type=click.Choice(ENGINE_CHOICES), envvar="GOVKIT_ENGINE", default="auto",
-                     show_default=True,
-                     help="Where cohort counts run: pandas in memory, DuckDB out of core, or Spark. auto = pandas, "
-                          "or DuckDB above --duckdb-above."),
-        click.option("--duckdb-above", envvar="GOVKIT_DUCKDB_ABOVE", default=DEFAULT_DUCKDB_ABOVE, show_default=True,
-                     metavar="SIZE", help="With --engine auto, evaluation data over this size on disk goes to DuckDB."),
+        click.option(
+            "--trust-model",
+            is_flag=True,
+            help="Allow loading a pickle/joblib model artifact (it can run code: only for trusted files).",
+        ),
+        click.option(
+            "--allow-outside",
+            type=click.Path(path_type=Path),
+            multiple=True,
+            metavar="FOLDER",
+            help="Let the manifest point into this folder outside its own (recorded); repeatable.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINE_CHOICES),
+            envvar="GOVKIT_ENGINE",
+            default="auto",
+            show_default=True,
+            help="Where cohort counts run: pandas in memory, DuckDB out of core, or Spark. auto = pandas, "
+            "or DuckDB above --duckdb-above.",
+        ),
+        click.option(
+            "--duckdb-above",
+            envvar="GOVKIT_DUCKDB_ABOVE",
+            default=DEFAULT_DUCKDB_ABOVE,
+            show_default=True,
+            metavar="SIZE",
+            help="With --engine auto, evaluation data over this size on disk goes to DuckDB.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -194,21 +253,49 @@ def _team_source() -> str:
     return "GOVKIT_TEAM" if source == click.core.ParameterSource.ENVIRONMENT else "--team"
 
 
-def _evaluate(manifest: Path, policy_path: Path, team: str | None, require_team: bool, policy_set: str | None,
-              waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-              full_scan: bool, trust_model: bool, engine: str, duckdb_above: str, baseline: Path | None = None,
-              allow_outside: tuple[Path, ...] = ()) -> Any:
+def _evaluate(
+    manifest: Path,
+    policy_path: Path,
+    team: str | None,
+    require_team: bool,
+    policy_set: str | None,
+    waivers_path: Path | None,
+    no_waivers: bool,
+    fail_on: str,
+    as_of: date | None,
+    full_scan: bool,
+    trust_model: bool,
+    engine: str,
+    duckdb_above: str,
+    baseline: Path | None = None,
+    allow_outside: tuple[Path, ...] = (),
+) -> Any:
     from govkit.api import run_check
 
     if require_team and not team:
         raise click.UsageError("--require-team needs --team or GOVKIT_TEAM")
     meta = click.get_current_context().meta  # `govkit monitor` runs `check` with purpose "monitor"
-    return run_check(manifest, policy_path, team=team, team_source=_team_source(), require_team=require_team,
-                     policy_set=policy_set, waivers_path=waivers_path,
-                     use_waivers=not no_waivers, fail_on=fail_on, as_of=as_of, baseline_path=baseline,
-                     full_scan=full_scan, trust_model=trust_model, engine=engine,
-                     duckdb_above=parse_size(duckdb_above), allow_outside=allow_outside, progress=_progress,
-                     purpose=meta.get("govkit.purpose", "gate"), extra=meta.get("govkit.extra"))
+    return run_check(
+        manifest,
+        policy_path,
+        team=team,
+        team_source=_team_source(),
+        require_team=require_team,
+        policy_set=policy_set,
+        waivers_path=waivers_path,
+        use_waivers=not no_waivers,
+        fail_on=fail_on,
+        as_of=as_of,
+        baseline_path=baseline,
+        full_scan=full_scan,
+        trust_model=trust_model,
+        engine=engine,
+        duckdb_above=parse_size(duckdb_above),
+        allow_outside=allow_outside,
+        progress=_progress,
+        purpose=meta.get("govkit.purpose", "gate"),
+        extra=meta.get("govkit.extra"),
+    )
 
 
 def _option_value(token: str, args: list[str], i: int, long: str, short: str | None) -> tuple[str | None, int]:
@@ -216,7 +303,7 @@ def _option_value(token: str, args: list[str], i: int, long: str, short: str | N
     if token == long or (short and token == short):
         return (args[i + 1] if i + 1 < len(args) else None), i + 2
     if token.startswith(long + "="):
-        return token[len(long) + 1:], i + 1
+        return token[len(long) + 1 :], i + 1
     if short and token.startswith(short) and len(token) > 2 and not token.startswith("--"):
         return token[2:], i + 1
     return None, i + 1
@@ -274,56 +361,108 @@ def _plan_outputs(ctx: click.Context, output_dir: Path | None) -> list[tuple[str
         else:
             plan.append((fmt, None))
     if sum(1 for _, path in plan if path is None) > 1:
-        raise click.UsageError("several formats would go to standard output; give each an --output or use "
-                               "--output-dir")
+        raise click.UsageError("several formats would go to standard output; give each an --output or use --output-dir")
     return plan
 
 
 FORMAT_CHOICE = click.Choice(["text", "json", "junit", "sarif", "markdown", "github"])
 
 
-@cli.command(cls=PairedOutputCommand, epilog="""\b
+@cli.command(
+    cls=PairedOutputCommand,
+    epilog="""\b
 Examples:
   govkit check examples/credit-scoring/govkit.yaml --policy policies/
   govkit check govkit.yaml --team research --format json --output result.json
   govkit check govkit.yaml --format sarif -o govkit.sarif --format junit -o govkit.xml --format github
   govkit check govkit.yaml --output-dir reports/ --format json --format markdown --baseline .govkit-baseline.json
   govkit check govkit.yaml --engine duckdb      # evaluation set: a big Parquet folder or glob
-""")
+""",
+)
 @evaluation_options
-@click.option("--format", "formats", type=FORMAT_CHOICE, multiple=True,
-              help="text (default), json, junit, sarif, markdown, github; repeatable.")
-@click.option("--output", "-o", "outputs", type=click.Path(path_type=Path), multiple=True,
-              help="File for the matching --format (in order); repeatable.")
+@click.option(
+    "--format",
+    "formats",
+    type=FORMAT_CHOICE,
+    multiple=True,
+    help="text (default), json, junit, sarif, markdown, github; repeatable.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="File for the matching --format (in order); repeatable.",
+)
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Write every format without --output here.")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Known findings that do not block.")
 @click.option("--soft-fail", is_flag=True, help="Report blocking findings but exit 0.")
-@click.option("--warn-exit-code", type=click.IntRange(0, 255),
-              help="Exit with this code when nothing blocks but something warns or fails below --fail-on.")
+@click.option(
+    "--warn-exit-code",
+    type=click.IntRange(0, 255),
+    help="Exit with this code when nothing blocks but something warns or fails below --fail-on.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line (default in CI on success).")
 @click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
 @click.option("--no-log", is_flag=True, help="Do not record the evaluation in the audit log.")
 @click.option("--actor", help="Who runs the check (default: GOVKIT_ACTOR, the CI user, or user@host).")
 @click.pass_context
-def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | None, require_team: bool,
-          policy_set: str | None,
-          waivers_path: Path | None, no_waivers: bool, fail_on: str, as_of: date | None,
-          full_scan: bool, trust_model: bool, allow_outside: tuple[Path, ...], engine: str, duckdb_above: str,
-          formats: tuple[str, ...], outputs: tuple[Path, ...],
-          output_dir: Path | None, baseline: Path | None,
-          soft_fail: bool, warn_exit_code: int | None, quiet: bool, db: str, no_log: bool,
-          actor: str | None) -> None:
+def check(
+    ctx: click.Context,
+    manifest: Path,
+    policy_path: Path,
+    team: str | None,
+    require_team: bool,
+    policy_set: str | None,
+    waivers_path: Path | None,
+    no_waivers: bool,
+    fail_on: str,
+    as_of: date | None,
+    full_scan: bool,
+    trust_model: bool,
+    allow_outside: tuple[Path, ...],
+    engine: str,
+    duckdb_above: str,
+    formats: tuple[str, ...],
+    outputs: tuple[Path, ...],
+    output_dir: Path | None,
+    baseline: Path | None,
+    soft_fail: bool,
+    warn_exit_code: int | None,
+    quiet: bool,
+    db: str,
+    no_log: bool,
+    actor: str | None,
+) -> None:
     """Check a model against the policies, record the evaluation, exit 1 if anything blocks."""
     plan = _plan_outputs(ctx, output_dir)
-    evaluation = _evaluate(manifest, policy_path, team, require_team, policy_set, waivers_path, no_waivers, fail_on,
-                           as_of, full_scan, trust_model, engine, duckdb_above, baseline, allow_outside)
+    evaluation = _evaluate(
+        manifest,
+        policy_path,
+        team,
+        require_team,
+        policy_set,
+        waivers_path,
+        no_waivers,
+        fail_on,
+        as_of,
+        full_scan,
+        trust_model,
+        engine,
+        duckdb_above,
+        baseline,
+        allow_outside,
+    )
     from govkit.formats.common import printable, tally
     from govkit.formats.interface import get_formatter
 
     digest = evaluation.digest
     silent = quiet or (_in_ci() and evaluation.verdict == "pass")
-    verdict_line = (f"govkit: {evaluation.verdict.upper()} {printable(evaluation.model['name'])} "
-                    f"{printable(evaluation.model['version'])} ({tally(evaluation.counts)})")
+    verdict_line = (
+        f"govkit: {evaluation.verdict.upper()} {printable(evaluation.model['name'])} "
+        f"{printable(evaluation.model['version'])} ({tally(evaluation.counts)})"
+    )
     # rendered before recording, so a format that fails leaves no recorded evaluation without its outputs
     files = [(path, get_formatter(fmt).render(evaluation, digest=digest)) for fmt, path in plan if path is not None]
     to_stdout = next((fmt for fmt, path in plan if path is None), None)
@@ -351,11 +490,13 @@ def check(ctx: click.Context, manifest: Path, policy_path: Path, team: str | Non
     sys.exit(warn_exit_code if warn_exit_code is not None and warned else EXIT_OK)
 
 
-@cli.group(epilog="""\b
+@cli.group(
+    epilog="""\b
 Examples:
   govkit baseline create govkit.yaml --policy policies/ --output .govkit-baseline.json
   govkit check govkit.yaml --baseline .govkit-baseline.json
-  govkit baseline prune govkit.yaml --output .govkit-baseline.json""")
+  govkit baseline prune govkit.yaml --output .govkit-baseline.json"""
+)
 def baseline() -> None:
     """Record today's known findings so that only new ones fail."""
 
@@ -363,11 +504,19 @@ def baseline() -> None:
 def _baseline_command(name: str, doc: str) -> Any:
     def decorate(func: Any) -> Any:
         func.__doc__ = doc
-        func = click.option("--output", "-o", "output", type=click.Path(path_type=Path),
-                            default=".govkit-baseline.json", show_default=True)(func)
+        func = click.option(
+            "--output",
+            "-o",
+            "output",
+            type=click.Path(path_type=Path),
+            default=".govkit-baseline.json",
+            show_default=True,
+        )(func)
         func = evaluation_options(func)
-        return baseline.command(name, epilog=f"Example:\n\n  govkit baseline {name} govkit.yaml "
-                                             "--policy policies/")(func)
+        return baseline.command(name, epilog=f"Example:\n\n  govkit baseline {name} govkit.yaml --policy policies/")(
+            func
+        )
+
     return decorate
 
 
@@ -418,8 +567,13 @@ def policy() -> None:
 
 @policy.command("validate", epilog="Example:\n\n  govkit policy validate policies/")
 @click.argument("path", type=click.Path(path_type=Path), default="policies")
-@click.option("--controls", "controls_dir", type=click.Path(path_type=Path), envvar="GOVKIT_CONTROLS",
-              help="Folder of extra control catalogues (added to the bundled ones).")
+@click.option(
+    "--controls",
+    "controls_dir",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_CONTROLS",
+    help="Folder of extra control catalogues (added to the bundled ones).",
+)
 def policy_validate(path: Path, controls_dir: Path | None) -> None:
     """Check every policy file and resolve every overlay; exit 2 on the first problem."""
     from govkit.policy.loader import load_library, resolve
@@ -433,8 +587,14 @@ def policy_validate(path: Path, controls_dir: Path | None) -> None:
 
 
 @policy.command("show", epilog="Example:\n\n  govkit policy show --policy policies/ --team lending")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
-              default="policies", show_default=True)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_POLICY",
+    default="policies",
+    show_default=True,
+)
 @click.option("--team", help="Team whose overlay to apply.")
 @click.option("--policy-set", help="Base policy set, when the folder holds several.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -450,10 +610,12 @@ def policy_show(policy_path: Path, team: str | None, policy_set: str | None, fmt
         click.echo(render_text(resolved, color=_color(sys.stdout)), nl=False)
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   govkit schema manifest > govkit.schema.json
-  govkit schema --all --output-dir schemas/""")
+  govkit schema --all --output-dir schemas/"""
+)
 @click.argument("kind", type=click.Choice(KINDS), required=False)
 @click.option("--all", "every", is_flag=True, help="Every kind, one KIND.json file each (needs --output-dir).")
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Write KIND.json files here.")
@@ -477,10 +639,12 @@ def schema(kind: str | None, every: bool, output_dir: Path | None) -> None:
         click.echo(f"{output_dir / name}.json")
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   govkit validate govkit.yaml examples/credit-scoring/waivers.yaml
-  govkit validate policies/org-baseline.yaml""")
+  govkit validate policies/org-baseline.yaml"""
+)
 @click.argument("files", type=click.Path(path_type=Path), nargs=-1, required=True)
 def validate(files: tuple[Path, ...]) -> None:
     """Check govkit files against the schema their `kind:` names (no data read); exit 2 on the first problem."""
@@ -490,9 +654,15 @@ def validate(files: tuple[Path, ...]) -> None:
         click.echo(f"ok: {path} ({validate_file(path)})")
 
 
-@cli.command(epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo\n\n  govkit demo --db postgresql://govkit@localhost/audit")
-@click.option("--dir", "directory", type=click.Path(path_type=Path),
-              help="Where to build the demo (default: examples/credit-scoring in a source checkout).")
+@cli.command(
+    epilog="Example:\n\n  govkit demo --dir /tmp/govkit-demo\n\n  govkit demo --db postgresql://govkit@localhost/audit"
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path),
+    help="Where to build the demo (default: examples/credit-scoring in a source checkout).",
+)
 @click.option("--db", help="Audit log (default: govkit.db in the demo folder; or a postgresql:// URL).")
 def demo(directory: Path | None, db: str | None) -> None:
     """Build the synthetic credit-scoring model and check it under two team overlays."""
@@ -501,10 +671,16 @@ def demo(directory: Path | None, db: str | None) -> None:
     run_demo(directory, echo=click.echo, color=_color(sys.stdout), progress=_progress, db=db)
 
 
-DB_OPTION = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True,
-                         help="Audit log database (or GOVKIT_DB).")
-KEY_OPTION = click.option("--key", "key_path", type=click.Path(path_type=Path), envvar="GOVKIT_KEY",
-                          help="Key file (default: GOVKIT_KEY or ~/.config/govkit/log-signing-key.pem).")
+DB_OPTION = click.option(
+    "--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database (or GOVKIT_DB)."
+)
+KEY_OPTION = click.option(
+    "--key",
+    "key_path",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_KEY",
+    help="Key file (default: GOVKIT_KEY or ~/.config/govkit/log-signing-key.pem).",
+)
 
 
 @cli.group("log")
@@ -512,18 +688,20 @@ def log_group() -> None:
     """Read, verify, checkpoint and redact the audit log."""
 
 
-@log_group.command("show", epilog="""\b
+@log_group.command(
+    "show",
+    epilog="""\b
 Examples:
   govkit log show --model credit-scorer --action evaluation.recorded
-  govkit log show --since 2026-11-01 --format json""")
+  govkit log show --since 2026-11-01 --format json""",
+)
 @DB_OPTION
 @click.option("--model", help="Only entries about this model.")
 @click.option("--action", help="Only this action, e.g. evaluation.recorded.")
 @click.option("--since", callback=_parse_date, help="Only entries recorded on or after this date.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many entries.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def log_show(db: str, model: str | None, action: str | None, since: date | None, limit: int | None,
-             fmt: str) -> None:
+def log_show(db: str, model: str | None, action: str | None, since: date | None, limit: int | None, fmt: str) -> None:
     """List log entries, oldest first."""
     import json
 
@@ -537,27 +715,49 @@ def log_show(db: str, model: str | None, action: str | None, since: date | None,
     from govkit.formats.common import printable
 
     for e in found:
-        click.echo(f"{e.seq:>6}  {e.recorded_at}  {printable(e.action):<22} {printable(e.subject):<32} "
-                   f"{printable(e.actor)}  {e.entry_hash[:16]}")
+        click.echo(
+            f"{e.seq:>6}  {e.recorded_at}  {printable(e.action):<22} {printable(e.subject):<32} "
+            f"{printable(e.actor)}  {e.entry_hash[:16]}"
+        )
     click.echo(f"{len(found)} entries", err=True)
 
 
-@log_group.command("verify", epilog="""\b
+@log_group.command(
+    "verify",
+    epilog="""\b
 Examples:
   govkit log verify
-  govkit log verify --require-anchor --trusted-key log-key.pub --known-checkpoint saved-checkpoint.txt""")
+  govkit log verify --require-anchor --trusted-key log-key.pub --known-checkpoint saved-checkpoint.txt""",
+)
 @DB_OPTION
 @KEY_OPTION
-@click.option("--known-checkpoint", type=click.Path(path_type=Path),
-              help="A checkpoint saved earlier; catches truncation and rollback.")
-@click.option("--trusted-key", "trusted_keys", type=click.Path(path_type=Path), multiple=True,
-              envvar="GOVKIT_TRUSTED_KEY",
-              help="The log's public key (PEM) kept outside the database (default: the signing key's .pub).")
-@click.option("--require-anchor", is_flag=True,
-              help="Exit 1 when no key from outside the database anchors the log (for CI and auditors).")
+@click.option(
+    "--known-checkpoint",
+    type=click.Path(path_type=Path),
+    help="A checkpoint saved earlier; catches truncation and rollback.",
+)
+@click.option(
+    "--trusted-key",
+    "trusted_keys",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    envvar="GOVKIT_TRUSTED_KEY",
+    help="The log's public key (PEM) kept outside the database (default: the signing key's .pub).",
+)
+@click.option(
+    "--require-anchor",
+    is_flag=True,
+    help="Exit 1 when no key from outside the database anchors the log (for CI and auditors).",
+)
 @click.option("--full", is_flag=True, help="Check every entry's signature, also those a verified checkpoint covers.")
-def log_verify(db: str, key_path: Path | None, known_checkpoint: Path | None, trusted_keys: tuple[Path, ...],
-               require_anchor: bool, full: bool) -> None:
+def log_verify(
+    db: str,
+    key_path: Path | None,
+    known_checkpoint: Path | None,
+    trusted_keys: tuple[Path, ...],
+    require_anchor: bool,
+    full: bool,
+) -> None:
     """Check seq density, links, hashes, signatures, payloads and checkpoints; exit 1 on any failure."""
     from govkit.audit.keys import public_raw
     from govkit.audit.log import AuditLog
@@ -575,14 +775,18 @@ def log_verify(db: str, key_path: Path | None, known_checkpoint: Path | None, tr
         for problem in result.problems[1:10]:
             click.echo(f"  also: {problem}", err=True)
         sys.exit(EXIT_BLOCKING)
-    summary = (f"{result.size} entries, {result.checkpoints} checkpoint(s) verified; head {result.head[:16]}; "
-               f"{result.signatures_checked} signature(s) checked one by one"
-               + ("" if full else f", {result.covered} entries covered by a verified checkpoint"))
+    summary = (
+        f"{result.size} entries, {result.checkpoints} checkpoint(s) verified; head {result.head[:16]}; "
+        f"{result.signatures_checked} signature(s) checked one by one"
+        + ("" if full else f", {result.covered} entries covered by a verified checkpoint")
+    )
     if result.anchored:
         click.echo(f"ok: {summary}; anchored on {', '.join(str(p) for p, _ in anchors)}")
         return
-    click.echo(f"ok (UNANCHORED: verified against keys found only in the database itself; pass --trusted-key "
-               f"or keep the key's .pub): {summary}")
+    click.echo(
+        f"ok (UNANCHORED: verified against keys found only in the database itself; pass --trusted-key "
+        f"or keep the key's .pub): {summary}"
+    )
     if require_anchor:
         click.echo("FAILED: --require-anchor: nothing outside the database anchors this log's keys", err=True)
         sys.exit(EXIT_BLOCKING)
@@ -616,9 +820,12 @@ def log_redact(db: str, seq: int, reason: str) -> None:
     click.echo(f"redacted payload of entry {seq}; recorded as entry {entry.seq}")
 
 
-@log_group.command("copy", epilog="""\b
+@log_group.command(
+    "copy",
+    epilog="""\b
 Example:
-  govkit log copy --from govkit.db --to postgresql://govkit@db.internal/audit""")
+  govkit log copy --from govkit.db --to postgresql://govkit@db.internal/audit""",
+)
 @click.option("--from", "source", required=True, help="The log to copy (path or URL).")
 @click.option("--to", "target", required=True, help="An empty log to fill (path or postgresql:// URL).")
 def log_copy(source: str, target: str) -> None:
@@ -649,8 +856,10 @@ def keys_init(key_path: Path | None) -> None:
     from govkit.audit.keys import create_key, default_key_path, public_path
 
     key = create_key(key_path or default_key_path())
-    click.echo(f"created {key.path} (key id {key.key_id}) and {public_path(key.path)}, which `log verify` "
-               "anchors on (keep a copy where the database's writers cannot change it); the public key:")
+    click.echo(
+        f"created {key.path} (key id {key.key_id}) and {public_path(key.path)}, which `log verify` "
+        "anchors on (keep a copy where the database's writers cannot change it); the public key:"
+    )
     click.echo(key.public_pem().decode(), nl=False)
 
 
@@ -681,28 +890,36 @@ def keys_rotate(db: str, key_path: Path | None, new_key: Path) -> None:
     click.echo(f"rotated to key {fresh.key_id} (entry {entry.seq}); point GOVKIT_KEY at {new_key}")
 
 
-@keys_group.command("signer-cert", epilog="""\b
+@keys_group.command(
+    "signer-cert",
+    epilog="""\b
 Example:
-  govkit keys signer-cert --name "Carol Officer" --email carol@example.org --out ~/.config/govkit/signers""")
+  govkit keys signer-cert --name "Carol Officer" --email carol@example.org --out ~/.config/govkit/signers""",
+)
 @click.option("--name", required=True, help="The signer's full name (certificate common name).")
 @click.option("--email", required=True, help="The signer's e-mail address (sign-off checks --signer against it).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder for key and certificate.")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for key and certificate."
+)
 @click.option("--algorithm", type=click.Choice(["rsa-3072", "ecdsa-p256"]), default="rsa-3072", show_default=True)
 def keys_signer_cert(name: str, email: str, out_dir: Path, algorithm: SignerAlgorithm) -> None:
     """Create a self-signed signing certificate (the fallback for organisations without a PKI)."""
     from govkit.report.signoff import make_signer_certificate
 
     key, cert = make_signer_certificate(name, email, out_dir, algorithm=algorithm)
-    click.echo(f"key {key} (mode 0600)\ncertificate {cert}\nGive the certificate to whoever verifies "
-               "sign-offs (`govkit verify-pdf --trust`).")
+    click.echo(
+        f"key {key} (mode 0600)\ncertificate {cert}\nGive the certificate to whoever verifies "
+        "sign-offs (`govkit verify-pdf --trust`)."
+    )
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   govkit report --latest credit-scorer
   govkit report 3f2908cd0d6f --out reports/credit-scorer.pdf --paper letter
-  govkit report --latest credit-scorer --html --out preview.html""")
+  govkit report --latest credit-scorer --html --out preview.html"""
+)
 @click.argument("digest", required=False)
 @click.option("--latest", "model", help="The latest evaluation of this model.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output file (default: reports/MODEL-VERSION-DIGEST.pdf).")
@@ -721,13 +938,15 @@ def report(digest: str | None, model: str | None, out: Path | None, html: bool, 
     click.echo(f"{path}  sha256 {sha}")
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   govkit signoff reports/credit-scorer.pdf --signer "Carol Officer <carol@example.org>" \\
     --role "Compliance Officer" --decision approve --key carol.key.pem --cert carol.cert.pem
   govkit signoff reports/credit-scorer-signed1.pdf --signer "Dan Risk <dan@example.org>" \\
     --role "Model Risk" --decision approve-with-conditions --conditions "re-test in Q1" \\
-    --key dan.key.pem --cert dan.cert.pem""")
+    --key dan.key.pem --cert dan.cert.pem"""
+)
 @click.argument("pdf", type=click.Path(path_type=Path))
 @click.option("--signer", required=True, help='"Full Name <email>"')
 @click.option("--role", required=True)
@@ -737,30 +956,44 @@ Examples:
 @click.option("--cert", type=click.Path(path_type=Path), required=True, help="Signer's certificate (PEM).")
 @click.option("--out", type=click.Path(path_type=Path), help="Signed file (default: NAME-signedN.pdf).")
 @DB_OPTION
-def signoff(pdf: Path, signer: str, role: str, decision: Decision, conditions: str, key: Path, cert: Path,
-            out: Path | None, db: str) -> None:
+def signoff(
+    pdf: Path,
+    signer: str,
+    role: str,
+    decision: Decision,
+    conditions: str,
+    key: Path,
+    cert: Path,
+    out: Path | None,
+    db: str,
+) -> None:
     """Record an officer's decision and seal the report with a PAdES signature (a second officer countersigns)."""
     from govkit.audit.log import AuditLog
     from govkit.report.workflow import SignoffRequest, sign_off
 
-    request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions,
-                             key=key, cert=cert)
+    request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions, key=key, cert=cert)
     _quiet_pdf_libraries()
     with _progress("the signed report"), AuditLog(db) as log:
         path, sha, seq = sign_off(log, pdf, request, out)
     click.echo(f"{path}  sha256 {sha}  (audit log entry {seq})")
 
 
-@cli.command("verify-pdf", epilog="""\b
+@cli.command(
+    "verify-pdf",
+    epilog="""\b
 Examples:
   govkit verify-pdf reports/credit-scorer-signed2.pdf
   govkit verify-pdf signed.pdf --trust carol.cert.pem --trust dan.cert.pem --no-log
-  govkit verify-pdf reports/credit-scorer.pdf --allow-unsigned""")
+  govkit verify-pdf reports/credit-scorer.pdf --allow-unsigned""",
+)
 @click.argument("pdf", type=click.Path(path_type=Path))
 @click.option("--trust", type=click.Path(path_type=Path), multiple=True, help="Trusted signer or CA certificate.")
 @click.option("--no-log", is_flag=True, help="Do not check the file digest against the audit log.")
-@click.option("--allow-unsigned", is_flag=True,
-              help="A PDF without signatures is not a failure (a rendered report before sign-off); not with --trust.")
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="A PDF without signatures is not a failure (a rendered report before sign-off); not with --trust.",
+)
 @DB_OPTION
 def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, allow_unsigned: bool, db: str) -> None:
     """Validate a report's signatures and check its digest against the audit log; exit 1 on any problem."""
@@ -775,8 +1008,13 @@ def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, allow_u
             result = verify_pdf(pdf, log=log, trust=list(trust), allow_unsigned=allow_unsigned)
     click.echo(f"{pdf}  sha256 {result.sha256}")
     for sig in result.signatures:
-        state = "valid" if sig.ok else f"INVALID (certificate {sig.certificate_problem})" \
-            if sig.certificate_problem else "INVALID"
+        state = (
+            "valid"
+            if sig.ok
+            else f"INVALID (certificate {sig.certificate_problem})"
+            if sig.certificate_problem
+            else "INVALID"
+        )
         trusted = "trusted" if sig.trusted else "not checked against a trust root" if not trust else "UNTRUSTED"
         click.echo(f"  {sig.field}: {state}, {trusted}; signed by {sig.signer} at {sig.signing_time}; {sig.reason}")
     if not result.signatures:
@@ -788,26 +1026,40 @@ def verify_pdf_command(pdf: Path, trust: tuple[Path, ...], no_log: bool, allow_u
     sys.exit(EXIT_OK if result.ok else EXIT_BLOCKING)
 
 
-@cli.command(epilog="""\b
+@cli.command(
+    epilog="""\b
 Examples:
   govkit export --model credit-scorer --out evidence/credit-scorer.zip
-  govkit export --team lending --since 2026-01-01 --until 2026-06-30 --out lending-h1.zip --include reports/""")
+  govkit export --team lending --since 2026-01-01 --until 2026-06-30 --out lending-h1.zip --include reports/"""
+)
 @click.option("--model", help="Only this model's entries.")
 @click.option("--team", help="Only evaluations run as this team, and what refers to them.")
 @click.option("--since", callback=_parse_date, help="From this date (inclusive).")
 @click.option("--until", callback=_parse_date, help="Up to this date (inclusive).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The bundle (.zip) to write.")
-@click.option("--include", type=click.Path(path_type=Path), multiple=True,
-              help="Folders searched (by SHA-256) for reports and sign-offs; default: reports/.")
+@click.option(
+    "--include",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Folders searched (by SHA-256) for reports and sign-offs; default: reports/.",
+)
 @DB_OPTION
-def export(model: str | None, team: str | None, since: date | None, until: date | None, out: Path,
-           include: tuple[Path, ...], db: str) -> None:
+def export(
+    model: str | None,
+    team: str | None,
+    since: date | None,
+    until: date | None,
+    out: Path,
+    include: tuple[Path, ...],
+    db: str,
+) -> None:
     """Export an evidence bundle (BagIt zip) that an auditor verifies offline without govkit."""
     from govkit.audit.log import AuditLog
     from govkit.evidence.export import Scope, export_bundle
 
-    scope = Scope(model=model, team=team, since=since.isoformat() if since else None,
-                  until=until.isoformat() if until else None)
+    scope = Scope(
+        model=model, team=team, since=since.isoformat() if since else None, until=until.isoformat() if until else None
+    )
     with _progress("the evidence bundle"), AuditLog(db) as log:
         result = export_bundle(log, scope, out, list(include) or [Path("reports")])
     click.echo(f"{result.path}  sha256 {result.sha256}  ({result.entries} log entries, {result.files} files)")
@@ -815,10 +1067,13 @@ def export(model: str | None, team: str | None, since: date | None, until: date 
         click.echo(f"note: {item['what']} (sha256 {item['sha256'][:16]}...) not found; listed as missing", err=True)
 
 
-@cli.command("verify-bundle", epilog="""\b
+@cli.command(
+    "verify-bundle",
+    epilog="""\b
 Examples:
   govkit verify-bundle evidence/credit-scorer.zip
-  govkit verify-bundle bundle.zip --trusted-key published-log-key.pem""")
+  govkit verify-bundle bundle.zip --trusted-key published-log-key.pem""",
+)
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--trusted-key", type=click.Path(path_type=Path), help="The log public key published separately.")
 def verify_bundle(bundle: Path, trusted_key: Path | None) -> None:
@@ -831,23 +1086,36 @@ def verify_bundle(bundle: Path, trusted_key: Path | None) -> None:
 
 # --- post-market monitoring (docs/monitoring.md) ---------------------------------------------
 
-@cli.group(epilog="""\b
+
+@cli.group(
+    epilog="""\b
 Examples:
   govkit profile create govkit.yaml --output profile.json
-  govkit monitor govkit.yaml --policy policies/""")
+  govkit monitor govkit.yaml --policy policies/"""
+)
 def profile() -> None:
     """Reference profiles for monitoring: built once from training or evaluation data."""
 
 
-@profile.command("create", epilog="""\b
+@profile.command(
+    "create",
+    epilog="""\b
 Examples:
   govkit profile create govkit.yaml
-  govkit profile create govkit.yaml --dataset evaluation --output profiles/credit-scorer-2.1.json""")
+  govkit profile create govkit.yaml --dataset evaluation --output profiles/credit-scorer-2.1.json""",
+)
 @click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml")
-@click.option("--output", "-o", type=click.Path(path_type=Path),
-              help="Profile file (default: monitoring.reference.profile of the manifest, else profile.json).")
-@click.option("--dataset", type=click.Choice(["training", "evaluation"]),
-              help="Data to profile (default: monitoring.reference.dataset, else training if declared).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Profile file (default: monitoring.reference.profile of the manifest, else profile.json).",
+)
+@click.option(
+    "--dataset",
+    type=click.Choice(["training", "evaluation"]),
+    help="Data to profile (default: monitoring.reference.dataset, else training if declared).",
+)
 @click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
 @click.option("--actor", help="Who creates the profile.")
 def profile_create(manifest: Path, output: Path | None, dataset: str | None, db: str, actor: str | None) -> None:
@@ -866,14 +1134,19 @@ def profile_create(manifest: Path, output: Path | None, dataset: str | None, db:
     sha256 = write_profile(data, output)
     with AuditLog(db, actor=actor) as log:
         entry = record_profile(log, data, output, sha256)
-    click.echo(f"profile of {dataset} ({data['rows']} rows, {len(data['columns'])} columns) written to {output}, "
-               f"sha256 {sha256[:16]}, recorded as entry {entry.seq} in {db}")
+    click.echo(
+        f"profile of {dataset} ({data['rows']} rows, {len(data['columns'])} columns) written to {output}, "
+        f"sha256 {sha256[:16]}, recorded as entry {entry.seq} in {db}"
+    )
 
 
-@cli.command(cls=PairedOutputCommand, epilog="""\b
+@cli.command(
+    cls=PairedOutputCommand,
+    epilog="""\b
 Examples:
   govkit monitor govkit.yaml --policy policies/
-  govkit monitor govkit.yaml --engine duckdb --format sarif -o monitor.sarif --format github""")
+  govkit monitor govkit.yaml --engine duckdb --format sarif -o monitor.sarif --format github""",
+)
 @click.pass_context
 def monitor(ctx: click.Context, **kwargs: Any) -> None:
     """Judge the policy's monitoring rules on production data, window by window; exit 1 if anything blocks."""

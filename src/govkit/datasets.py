@@ -163,53 +163,92 @@ class Dialect:
     declared: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {"delimiter": self.delimiter, "quote": self.quote, "escape": self.escape, "decimal": self.decimal,
-                "encoding": self.encoding, "bom": self.bom, "newline": self.newline, "missing": list(self.missing),
-                "declared": list(self.declared)}
+        return {
+            "delimiter": self.delimiter,
+            "quote": self.quote,
+            "escape": self.escape,
+            "decimal": self.decimal,
+            "encoding": self.encoding,
+            "bom": self.bom,
+            "newline": self.newline,
+            "missing": list(self.missing),
+            "declared": list(self.declared),
+        }
 
     @property
     def python_encoding(self) -> str:
         return "utf-8-sig" if self.bom else self.encoding
 
     def csv_module_options(self) -> dict[str, Any]:
-        return {"delimiter": self.delimiter, "quotechar": self.quote, "doublequote": self.escape == self.quote,
-                "escapechar": None if self.escape == self.quote else self.escape}
+        return {
+            "delimiter": self.delimiter,
+            "quotechar": self.quote,
+            "doublequote": self.escape == self.quote,
+            "escapechar": None if self.escape == self.quote else self.escape,
+        }
 
     def pandas_options(self) -> dict[str, Any]:
-        return {"sep": self.delimiter, "quotechar": self.quote, "doublequote": self.escape == self.quote,
-                "escapechar": None if self.escape == self.quote else self.escape, "decimal": self.decimal,
-                "encoding": self.python_encoding, "keep_default_na": False, "na_values": list(self.missing)}
+        return {
+            "sep": self.delimiter,
+            "quotechar": self.quote,
+            "doublequote": self.escape == self.quote,
+            "escapechar": None if self.escape == self.quote else self.escape,
+            "decimal": self.decimal,
+            "encoding": self.python_encoding,
+            "keep_default_na": False,
+            "na_values": list(self.missing),
+        }
 
     def arrow_options(self) -> tuple[Any, Any, Any]:
         """(ReadOptions, ParseOptions, ConvertOptions) for `pyarrow.csv`: the same reading as pandas."""
         from pyarrow import csv as pacsv
 
         read = pacsv.ReadOptions(encoding="latin1" if self.encoding == "latin-1" else "utf8")
-        parse = pacsv.ParseOptions(delimiter=self.delimiter, quote_char=self.quote,
-                                   double_quote=self.escape == self.quote,
-                                   escape_char=False if self.escape == self.quote else self.escape,
-                                   newlines_in_values=True)
-        convert = pacsv.ConvertOptions(decimal_point=self.decimal, null_values=list(self.missing),
-                                       strings_can_be_null=True, quoted_strings_can_be_null=False)
+        parse = pacsv.ParseOptions(
+            delimiter=self.delimiter,
+            quote_char=self.quote,
+            double_quote=self.escape == self.quote,
+            escape_char=False if self.escape == self.quote else self.escape,
+            newlines_in_values=True,
+        )
+        convert = pacsv.ConvertOptions(
+            decimal_point=self.decimal,
+            null_values=list(self.missing),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
         return read, parse, convert
 
     def duckdb_options(self) -> dict[str, Any]:
         """Bound parameters for DuckDB's `read_csv` (see engines/duckdb_engine.py): nothing left to its sniffer
         but the column types."""
-        return {"sep": self.delimiter, "quote": self.quote, "escape": self.escape, "decimal_separator": self.decimal,
-                "encoding": self.encoding, "nullstr": list(self.missing)}
+        return {
+            "sep": self.delimiter,
+            "quote": self.quote,
+            "escape": self.escape,
+            "decimal_separator": self.decimal,
+            "encoding": self.encoding,
+            "nullstr": list(self.missing),
+        }
 
     def spark_options(self) -> dict[str, str]:
         """Options for `spark.read.csv`. Spark reads no decimal comma and one missing token: refused here."""
         if self.decimal != ".":
             raise DataError("the spark engine cannot read decimal commas; use --engine pandas or duckdb")
         if len([m for m in self.missing if m]) > 1:
-            raise DataError("the spark engine reads one missing-value token besides the empty field; "
-                            "use --engine pandas or duckdb")
+            raise DataError(
+                "the spark engine reads one missing-value token besides the empty field; use --engine pandas or duckdb"
+            )
         token = next((m for m in self.missing if m), "")
-        return {"sep": self.delimiter, "quote": self.quote, "escape": self.escape,
-                "encoding": "ISO-8859-1" if self.encoding == "latin-1" else "UTF-8", "multiLine": "true",
-                "nullValue": token, "header": "true"}
+        return {
+            "sep": self.delimiter,
+            "quote": self.quote,
+            "escape": self.escape,
+            "encoding": "ISO-8859-1" if self.encoding == "latin-1" else "UTF-8",
+            "multiLine": "true",
+            "nullValue": token,
+            "header": "true",
+        }
 
 
 def _open_text(path: Path, encoding: str) -> Any:
@@ -267,8 +306,11 @@ def _sniff_delimiter(text: str, quote: str) -> str:
 
 def csv_dialect(path: Path, declared: CsvFormat | None = None) -> Dialect:
     """The dialect of the CSV file `path`: what the manifest declares, the rest detected from the file."""
-    fields = {k: getattr(declared, k) for k in ("delimiter", "quote", "escape", "decimal", "encoding", "missing")
-              if declared is not None and getattr(declared, k) is not None}
+    fields = {
+        k: getattr(declared, k)
+        for k in ("delimiter", "quote", "escape", "decimal", "encoding", "missing")
+        if declared is not None and getattr(declared, k) is not None
+    }
     try:
         with _open_bytes(path) as fh:
             sample = fh.read(SAMPLE_BYTES)
@@ -278,17 +320,33 @@ def csv_dialect(path: Path, declared: CsvFormat | None = None) -> Dialect:
         raise DataError(f"cannot read csv data: {one_line(exc)}", file=path) from None
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample[3:] if bom else sample)
     quote = fields.get("quote", '"')
-    delimiter = fields.get("delimiter") or ("\t" if path.name.lower().endswith(".tsv") else
-                                            _sniff_delimiter(text, quote))
+    delimiter = fields.get("delimiter") or (
+        "\t" if path.name.lower().endswith(".tsv") else _sniff_delimiter(text, quote)
+    )
     decimal = fields.get("decimal")
     if decimal is None:
         cells = [c.strip() for r in _records(text, delimiter, quote)[1:] for c in r]
-        decimal = "," if (delimiter != "," and any(_DECIMAL_COMMA.fullmatch(c) for c in cells)
-                          and not any(_DECIMAL_POINT.fullmatch(c) for c in cells)) else "."
+        decimal = (
+            ","
+            if (
+                delimiter != ","
+                and any(_DECIMAL_COMMA.fullmatch(c) for c in cells)
+                and not any(_DECIMAL_POINT.fullmatch(c) for c in cells)
+            )
+            else "."
+        )
     end = text.find("\n")
-    return Dialect(delimiter=delimiter, quote=quote, escape=fields.get("escape", quote), decimal=decimal,
-                   encoding=encoding, bom=bom, newline="\r\n" if end > 0 and text[end - 1] == "\r" else "\n",
-                   missing=tuple(fields.get("missing", DEFAULT_MISSING)), declared=tuple(sorted(fields)))
+    return Dialect(
+        delimiter=delimiter,
+        quote=quote,
+        escape=fields.get("escape", quote),
+        decimal=decimal,
+        encoding=encoding,
+        bom=bom,
+        newline="\r\n" if end > 0 and text[end - 1] == "\r" else "\n",
+        missing=tuple(fields.get("missing", DEFAULT_MISSING)),
+        declared=tuple(sorted(fields)),
+    )
 
 
 def dataset_dialect(path: Path, declared: CsvFormat | None = None) -> Dialect | None:

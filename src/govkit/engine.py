@@ -62,8 +62,11 @@ def display_path(path: Path) -> str:
 def _location(manifest: LoadedManifest, rule: ResolvedRule, key: tuple[str | int, ...] | None) -> dict[str, Any]:
     if key is not None:
         return {"file": display_path(manifest.path), "line": manifest.doc.line_of(key), "key": dotted(key)}
-    return {"file": display_path(Path(rule.source_path)) if rule.source_path else None,
-            "line": rule.source_line, "key": f"rule {rule.id}"}
+    return {
+        "file": display_path(Path(rule.source_path)) if rule.source_path else None,
+        "line": rule.source_line,
+        "key": f"rule {rule.id}",
+    }
 
 
 def _out_of_scope(rule: ResolvedRule, manifest: LoadedManifest, team: str) -> str | None:
@@ -98,8 +101,9 @@ def _input_digests(manifest: LoadedManifest) -> dict[str, Any]:
 class _WaiverBook:
     """Applies waivers to findings and remembers what became of each waiver."""
 
-    def __init__(self, waivers: WaiverSet, manifest: LoadedManifest, as_of: date, *, today: date,
-                 max_days: int | None) -> None:
+    def __init__(
+        self, waivers: WaiverSet, manifest: LoadedManifest, as_of: date, *, today: date, max_days: int | None
+    ) -> None:
         self.waivers = waivers.waivers
         self.model = manifest.spec.model
         self.as_of = as_of
@@ -146,12 +150,16 @@ class _WaiverBook:
     def notices(self, report: tuple[WaiverUse, ...]) -> list[str]:
         out = []
         if self.as_of < self.today and self.waivers:
-            out.append(f"--as-of {self.as_of.isoformat()} is before today ({self.today.isoformat()}): "
-                       "waivers were judged as of that date")
+            out.append(
+                f"--as-of {self.as_of.isoformat()} is before today ({self.today.isoformat()}): "
+                "waivers were judged as of that date"
+            )
         for w in report:
             if w.status == "used" and date.fromisoformat(w.expires) < self.today:
-                out.append(f"waiver {w.id} ({w.rule}) applied as of {self.as_of.isoformat()} but expired on "
-                           f"{w.expires} and would not apply today")
+                out.append(
+                    f"waiver {w.id} ({w.rule}) applied as of {self.as_of.isoformat()} but expired on "
+                    f"{w.expires} and would not apply today"
+                )
             elif w.status != "used":
                 out.append(f"waiver {w.id} ({w.rule}) {w.status}: {w.detail}")
             if w.expiring_soon:
@@ -215,7 +223,10 @@ def _finding(rule: ResolvedRule, outcome: Outcome, fail_on: str, model: str, loc
 
 
 def _measure_all(
-    active: list[ResolvedRule], params: dict[str, RuleParams], manifest: LoadedManifest, options: CheckOptions,
+    active: list[ResolvedRule],
+    params: dict[str, RuleParams],
+    manifest: LoadedManifest,
+    options: CheckOptions,
     progress: Progress,
 ) -> tuple[dict[str, Measurement], dict[str, str], dict[str, Check]]:
     kinds = rule_kinds()
@@ -258,8 +269,14 @@ def evaluate(
     in_play = waivers if (waivers and options.use_waivers) else WaiverSet.empty()
     # a waiver of a rule the other command judges is not this run's business (`check` vs `monitor`)
     check_of = {r.id: r.check for r in policy.rules}
-    in_play = replace(in_play, waivers=tuple(
-        w for w in in_play.waivers if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose))
+    in_play = replace(
+        in_play,
+        waivers=tuple(
+            w
+            for w in in_play.waivers
+            if w.rule not in check_of or kinds[check_of[w.rule]][0].purpose == options.purpose
+        ),
+    )
     book = _WaiverBook(in_play, manifest, as_of, today=now.date(), max_days=policy.waiver_max_days)
 
     findings: list[Finding] = []
@@ -276,8 +293,14 @@ def evaluate(
         else:
             active.append(rule)
 
-    check_options = CheckOptions(as_of=as_of, full_scan=options.full_scan, trust_model=options.trust_model,
-                                 engine=options.engine, duckdb_above=options.duckdb_above, extra=options.extra)
+    check_options = CheckOptions(
+        as_of=as_of,
+        full_scan=options.full_scan,
+        trust_model=options.trust_model,
+        engine=options.engine,
+        duckdb_above=options.duckdb_above,
+        extra=options.extra,
+    )
     # validated once: the checks see these while measuring, and judge with the same objects
     params = {r.id: kinds[r.check][1].model_validate(dict(r.params)) for r in active}
     measurements, errors, instances = _measure_all(active, params, manifest, check_options, progress)
@@ -285,8 +308,13 @@ def evaluate(
     for rule in active:
         check_name = kinds[rule.check][0].name
         if check_name in errors:
-            outcomes = [Outcome(subject=manifest.spec.model.name, status="error",
-                                message=f"check {check_name} could not run: {errors[check_name]}")]
+            outcomes = [
+                Outcome(
+                    subject=manifest.spec.model.name,
+                    status="error",
+                    message=f"check {check_name} could not run: {errors[check_name]}",
+                )
+            ]
         else:
             outcomes = instances[check_name].judge(rule.check, params[rule.id], measurements[check_name])
         for outcome in outcomes:
@@ -295,8 +323,11 @@ def evaluate(
             findings.append(_apply_baseline(book.apply(finding, rule), options.baseline))
 
     waiver_report = book.report()
-    notices = [] if team == manifest.spec.model.team else [
-        f"team {team} (from {team_source}) is used, not the manifest's model.team {manifest.spec.model.team}"]
+    notices = (
+        []
+        if team == manifest.spec.model.team
+        else [f"team {team} (from {team_source}) is used, not the manifest's model.team {manifest.spec.model.team}"]
+    )
     notices += book.notices(waiver_report)
     if options.baseline is not None:
         stale = set(options.baseline.entries) - {f.fingerprint for f in findings if f.status == "baselined"}
@@ -329,16 +360,19 @@ def evaluate(
             "files": _input_digests(manifest),
             **({"outside_manifest_folder": dict(manifest.outside)} if manifest.outside else {}),
             "policy_root": display_path(policy.root),
-            "waivers": {"sha256": waivers.sha256, "used": options.use_waivers,
-                        "path": display_path(waivers.path)} if waivers and waivers.path else None,
+            "waivers": {"sha256": waivers.sha256, "used": options.use_waivers, "path": display_path(waivers.path)}
+            if waivers and waivers.path
+            else None,
             "baseline": {"sha256": options.baseline.sha256} if options.baseline else None,
         },
-        options={"full_scan": options.full_scan, "trust_model": options.trust_model,
-                 "team": {"name": team, "source": team_source, "pinned": options.team_pinned},
-                 "libraries": library_versions(),
-                 **({"allow_outside": [a.as_posix() for a in manifest.allowed_outside]}
-                    if manifest.allowed_outside else {}),
-                 **({"purpose": options.purpose} if options.purpose != "gate" else {})},
+        options={
+            "full_scan": options.full_scan,
+            "trust_model": options.trust_model,
+            "team": {"name": team, "source": team_source, "pinned": options.team_pinned},
+            "libraries": library_versions(),
+            **({"allow_outside": [a.as_posix() for a in manifest.allowed_outside]} if manifest.allowed_outside else {}),
+            **({"purpose": options.purpose} if options.purpose != "gate" else {}),
+        },
         fail_on=options.fail_on,
         findings=tuple(findings),
         measurements={name: dict(m.data) for name, m in measurements.items()},

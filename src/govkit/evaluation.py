@@ -42,7 +42,6 @@ class Finding:
     location: Mapping[str, Any] | None = None  # {"file", "line", "key"}: where a CI tool should point
     controls: tuple[str, ...] = ()  # regulatory controls (framework:id) the rule evidences
 
-
     @property
     def area(self) -> str:
         return self.check.split(".", 1)[0]

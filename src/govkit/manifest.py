@@ -59,8 +59,12 @@ class CsvFormatSpec(StrictModel):
 
     delimiter: str | None = OneCharacter
     quote: str | None = OneCharacter
-    escape: str | None = Field(default=None, min_length=1, max_length=1,
-                               description="the quote itself for RFC 4180 doubled quotes, or a backslash")
+    escape: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description="the quote itself for RFC 4180 doubled quotes, or a backslash",
+    )
     decimal: Literal[".", ","] | None = None
     encoding: Literal["utf-8", "latin-1"] | None = None
     missing: tuple[str, ...] | None = Field(default=None, description="field values that mean missing (default: empty)")
@@ -125,8 +129,9 @@ class MonitoringSpec(StrictModel):
     timestamp: str = Field(min_length=1, description="column with each row's time")
     window: Literal["day", "week", "month", "quarter"] | WindowRows = "month"
     reference: MonitoringReference
-    features: tuple[str, ...] = Field(default=(), description="columns to watch; default: the evaluation "
-                                      "features, else every reference column")
+    features: tuple[str, ...] = Field(
+        default=(), description="columns to watch; default: the evaluation features, else every reference column"
+    )
     label: str | None = Field(default=None, description="label column; may be empty until labels arrive")
     prediction: str | None = None
     score: str | None = None
@@ -199,8 +204,11 @@ class _Confinement:
             self.outside.setdefault(dotted(key), real.as_posix())
             return
         shown = str(real) if real == path else f"{path} (-> {real})"
-        raise self.m.error(f"{shown} is outside the manifest's folder {self.home}; refused (pass "
-                           "--allow-outside FOLDER to read from there)", key)
+        raise self.m.error(
+            f"{shown} is outside the manifest's folder {self.home}; refused (pass "
+            "--allow-outside FOLDER to read from there)",
+            key,
+        )
 
 
 def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) -> dict[str, str]:
@@ -234,9 +242,7 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
         for file in files:  # a symlink inside the folder or among a glob's matches
             confine.check(file, path_key)
         columns = set(read_columns(path, ds.format))
-        wanted: list[tuple[str, KeyPath]] = [
-            (c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)
-        ]
+        wanted: list[tuple[str, KeyPath]] = [(c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)]
         wanted += [(c, ("datasets", name, "quasi_identifiers", i)) for i, c in enumerate(ds.quasi_identifiers)]
         if isinstance(ds, EvaluationDatasetSpec):
             wanted += [(ds.label, ("datasets", name, "label")), (ds.prediction, ("datasets", name, "prediction"))]

@@ -15,8 +15,12 @@ if TYPE_CHECKING:  # the CLI imports KINDS; pydantic stays out of `govkit --help
 SCHEMA_BASE = "https://govkit.example.org/schemas/v1/"
 KINDS = ("manifest", "policy-set", "policy-overlay", "waivers")
 # the `kind:` each file declares -> the schema it is checked against
-KIND_OF_DOCUMENT = {"ModelManifest": "manifest", "PolicySet": "policy-set", "PolicyOverlay": "policy-overlay",
-                    "Waivers": "waivers"}
+KIND_OF_DOCUMENT = {
+    "ModelManifest": "manifest",
+    "PolicySet": "policy-set",
+    "PolicyOverlay": "policy-overlay",
+    "Waivers": "waivers",
+}
 
 
 def _models() -> dict[str, type[BaseModel]]:
@@ -47,8 +51,9 @@ def validate_file(path: Path) -> str:
     declared = doc.data.get("kind") if isinstance(doc.data, dict) else None
     kind = KIND_OF_DOCUMENT.get(declared) if isinstance(declared, str) else None
     if kind is None:
-        raise GovkitError(f"kind must be one of {', '.join(KIND_OF_DOCUMENT)}", file=path, field="kind",
-                          line=doc.line_of(("kind",)))
+        raise GovkitError(
+            f"kind must be one of {', '.join(KIND_OF_DOCUMENT)}", file=path, field="kind", line=doc.line_of(("kind",))
+        )
     if kind == "waivers":
         load_waivers(path)  # also refuses duplicate waiver ids
     else:

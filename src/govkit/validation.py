@@ -67,12 +67,17 @@ def validate_document(
         ) from None
 
 
-def require_unique_ids(doc: YamlDocument, ids: Sequence[str], list_key: str, what: str,
-                       error: type[GovkitError]) -> None:
+def require_unique_ids(
+    doc: YamlDocument, ids: Sequence[str], list_key: str, what: str, error: type[GovkitError]
+) -> None:
     """Refuse the first id of `doc[list_key][*].id` seen twice, at its own line."""
     seen: set[str] = set()
     for i, value in enumerate(ids):
         if value in seen:
-            raise error(f"duplicate {what} {value!r}", file=doc.path, field=f"{list_key}[{i}].id",
-                        line=doc.line_of((list_key, i, "id")))
+            raise error(
+                f"duplicate {what} {value!r}",
+                file=doc.path,
+                field=f"{list_key}[{i}].id",
+                line=doc.line_of((list_key, i, "id")),
+            )
         seen.add(value)

@@ -15,8 +15,19 @@ from pathlib import Path
 # numbers (numpy, pandas, scipy, scikit-learn), data reading (pyarrow), models and attributions
 # (skops, shap), cohort engines (duckdb, pyspark), the report and its signatures (weasyprint, pyHanko).
 # fairlearn is only the reference in govkit's tests: the fairness metrics are govkit's own.
-RESULT_LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "pyarrow", "skops", "shap", "duckdb", "pyspark",
-                    "weasyprint", "pyHanko")
+RESULT_LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "pyarrow",
+    "skops",
+    "shap",
+    "duckdb",
+    "pyspark",
+    "weasyprint",
+    "pyHanko",
+)
 
 
 def _normal(name: str) -> str:

@@ -65,18 +65,23 @@ class GovkitLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(AliasEvent):
             event = self.peek_event()
-            raise _Refused(problem="aliases (*name) are not allowed in govkit files; write the value out",
-                           problem_mark=event.start_mark)
+            raise _Refused(
+                problem="aliases (*name) are not allowed in govkit files; write the value out",
+                problem_mark=event.start_mark,
+            )
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _Refused(problem=f"more than {MAX_NODES:,} values; govkit files are configuration",
-                           problem_mark=self.peek_event().start_mark)
+            raise _Refused(
+                problem=f"more than {MAX_NODES:,} values; govkit files are configuration",
+                problem_mark=self.peek_event().start_mark,
+            )
         is_collection = self.check_event(CollectionStartEvent)
         if is_collection:
             self._depth += 1
             if self._depth > MAX_DEPTH:
-                raise _Refused(problem=f"nesting deeper than {MAX_DEPTH} levels",
-                               problem_mark=self.peek_event().start_mark)
+                raise _Refused(
+                    problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=self.peek_event().start_mark
+                )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -84,8 +89,10 @@ class GovkitLoader(yaml.SafeLoader):
                 self._depth -= 1
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        too_big = _Refused(problem=f"integer {node.value[:24]}{'...' if len(node.value) > 24 else ''} is outside "
-                                   f"+-2^53", problem_mark=node.start_mark)
+        too_big = _Refused(
+            problem=f"integer {node.value[:24]}{'...' if len(node.value) > 24 else ''} is outside +-2^53",
+            problem_mark=node.start_mark,
+        )
         if len(node.value) > _MAX_INT_CHARS:
             raise too_big
         value: int = super().construct_yaml_int(node)
@@ -97,23 +104,26 @@ class GovkitLoader(yaml.SafeLoader):
         first_line: dict[Any, int] = {}
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` would let a later key silently win
-                raise _Refused(problem="merge keys (<<) are not allowed in govkit files",
-                               problem_mark=key_node.start_mark)
+                raise _Refused(
+                    problem="merge keys (<<) are not allowed in govkit files", problem_mark=key_node.start_mark
+                )
             key = self.construct_object(key_node, deep=True)
             try:
                 line = first_line.get(key)
             except TypeError:
                 continue  # an unhashable key: the base constructor reports it
             if line is not None:
-                raise _Refused(problem=f"duplicate key {key!r} (first on line {line})",
-                               problem_mark=key_node.start_mark)
+                raise _Refused(
+                    problem=f"duplicate key {key!r} (first on line {line})", problem_mark=key_node.start_mark
+                )
             first_line[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
 
 def _refuse_tag(loader: GovkitLoader, node: yaml.Node) -> Any:
-    raise _Refused(problem=f"YAML tag {node.tag.rsplit(':', 1)[-1]!r} is not allowed in govkit files",
-                   problem_mark=node.start_mark)
+    raise _Refused(
+        problem=f"YAML tag {node.tag.rsplit(':', 1)[-1]!r} is not allowed in govkit files", problem_mark=node.start_mark
+    )
 
 
 GovkitLoader.add_constructor("tag:yaml.org,2002:int", GovkitLoader.construct_yaml_int)

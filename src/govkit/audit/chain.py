@@ -14,8 +14,17 @@ from dataclasses import dataclass
 
 ENTRY_DOMAIN = b"govkit.audit.entry.v1\x00"
 GENESIS = "0" * 64
-HEADER_FIELDS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest",
-                 "prev_hash", "key_id")
+HEADER_FIELDS = (
+    "seq",
+    "entry_id",
+    "recorded_at",
+    "actor",
+    "action",
+    "subject",
+    "payload_digest",
+    "prev_hash",
+    "key_id",
+)
 
 
 def entry_preimage(header: dict[str, object]) -> bytes:
@@ -90,8 +99,11 @@ class MerkleAccumulator:
                 raise ValueError("malformed Merkle frontier")
             acc._stack.append((int(height), raw))
         heights = [h for h, _ in acc._stack]
-        if heights != sorted(heights, reverse=True) or len(set(heights)) != len(heights) or \
-                sum(1 << h for h in heights) != size:
+        if (
+            heights != sorted(heights, reverse=True)
+            or len(set(heights)) != len(heights)
+            or sum(1 << h for h in heights) != size
+        ):
             raise ValueError("Merkle frontier does not match the checkpoint size")
         acc.size = size
         return acc
@@ -125,8 +137,9 @@ class Checkpoint:
 
     def body(self) -> bytes:
         root_b64 = base64.b64encode(bytes.fromhex(self.root)).decode()
-        return (f"{self.origin}\n{self.size}\n{root_b64}\nhead {self.head}\ntime {self.timestamp}\n"
-                f"key {self.key_id}\n").encode()
+        return (
+            f"{self.origin}\n{self.size}\n{root_b64}\nhead {self.head}\ntime {self.timestamp}\nkey {self.key_id}\n"
+        ).encode()
 
     def note(self) -> str:
         """The C2SP tlog-checkpoint signed note: body, blank line, signature lines (the log's first)."""

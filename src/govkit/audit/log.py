@@ -86,8 +86,15 @@ def _now() -> str:
 class AuditLog:
     """Append, read, checkpoint, redact and verify one audit log."""
 
-    def __init__(self, location: str | Path | None = None, *, key_path: Path | None = None,
-                 actor: str | None = None, store: AuditStore | None = None, create: bool = True) -> None:
+    def __init__(
+        self,
+        location: str | Path | None = None,
+        *,
+        key_path: Path | None = None,
+        actor: str | None = None,
+        store: AuditStore | None = None,
+        create: bool = True,
+    ) -> None:
         self.location = str(location or default_location())
         self.store = store or open_store(self.location, create=create)
         self.key_path = key_path or default_key_path()
@@ -136,16 +143,19 @@ class AuditLog:
                 if isinstance(new, str):
                     self._registered.add(new)
         if kid not in self._registered:
-            return (f"signing key {kid} is not registered in this log; use the key that signs it, "
-                    "or `govkit keys rotate`")
+            return (
+                f"signing key {kid} is not registered in this log; use the key that signs it, or `govkit keys rotate`"
+            )
         if any(e.key_id == kid for e in self.store.find(EntryFilter(action="key.rotated"))):
             return f"signing key {kid} was rotated out of this log; use the current key (GOVKIT_KEY)"
         return None
 
     def key_ring(self) -> KeyRing:
         """The log's keys from its key entries, each entry's hash, payload and signature checked on the way."""
-        entries = sorted([*self.store.find(EntryFilter(action="key.added")),
-                          *self.store.find(EntryFilter(action="key.rotated"))], key=lambda e: e.seq)
+        entries = sorted(
+            [*self.store.find(EntryFilter(action="key.added")), *self.store.find(EntryFilter(action="key.rotated"))],
+            key=lambda e: e.seq,
+        )
         ring = KeyRing()
         for entry in entries:
             if entry.action == "key.added" and entry.seq != 1:
@@ -156,8 +166,10 @@ class AuditLog:
             if entry.action == "key.rotated" and not why:
                 why = ring.observe(entry, body)
             if why:
-                raise LogIntegrityError(f"audit log entry {entry.seq} ({entry.action}) does not verify: {why}; "
-                                        f"run `govkit log verify --db {self.location}`")
+                raise LogIntegrityError(
+                    f"audit log entry {entry.seq} ({entry.action}) does not verify: {why}; "
+                    f"run `govkit log verify --db {self.location}`"
+                )
         return ring
 
     def identity(self, ring: KeyRing) -> str:
@@ -201,16 +213,25 @@ class AuditLog:
         def seal(seq: int, prev: str) -> list[Sealed]:
             bootstrap: list[Item] = []
             if seq == 1:  # the opening entry binds the log's first key and its identity
-                bootstrap = [("key.added", f"key:{key.key_id}",
-                              {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_raw.hex(),
-                               "log_id": self.store.log_id()})]
+                bootstrap = [
+                    (
+                        "key.added",
+                        f"key:{key.key_id}",
+                        {
+                            "algorithm": "Ed25519",
+                            "key_id": key.key_id,
+                            "public_key": key.public_raw.hex(),
+                            "log_id": self.store.log_id(),
+                        },
+                    )
+                ]
             elif why := self._may_sign(key.key_id):
                 raise GovkitError(why, file=key.path)
             return self._seal([*self._encode(bootstrap), *encoded], key, seq, prev)
 
         entries = self.store.append(seal)
         self._registered.add(key.key_id)
-        return entries[-len(items):]  # without the key.added entry that opens a new log
+        return entries[-len(items) :]  # without the key.added entry that opens a new log
 
     def append(self, action: str, subject: str, payload: dict[str, Any]) -> Entry:
         return self.append_many([(action, subject, payload)])[-1]
@@ -218,9 +239,21 @@ class AuditLog:
     def rotate_key(self, new_key: SigningKey) -> Entry:
         """Record a new signing key, signed by the current one; later entries use the new key."""
         old = self.signing_key()
-        entry = self.append_many([("key.rotated", f"key:{new_key.key_id}", {
-            "algorithm": "Ed25519", "old_key_id": old.key_id,
-            "new_key_id": new_key.key_id, "new_public_key": new_key.public_raw.hex()})], key=old)[-1]
+        entry = self.append_many(
+            [
+                (
+                    "key.rotated",
+                    f"key:{new_key.key_id}",
+                    {
+                        "algorithm": "Ed25519",
+                        "old_key_id": old.key_id,
+                        "new_key_id": new_key.key_id,
+                        "new_public_key": new_key.public_raw.hex(),
+                    },
+                )
+            ],
+            key=old,
+        )[-1]
         self._key = new_key
         self._registered.add(new_key.key_id)
         self.checkpoint()  # signed by the new key over the rotation, so pinning the new key anchors the log
@@ -232,14 +265,19 @@ class AuditLog:
             raise GovkitError("a redaction needs a reason", field="--reason")
         target = next((e for e, _ in self.store.scan(seq)), None)
         if target is not None and target.seq == seq and target.action in KEY_ACTIONS:
-            raise GovkitError(f"entry {seq} is a {target.action} entry: the log's keys cannot be redacted "
-                              "(verification needs them)", field="SEQ")
+            raise GovkitError(
+                f"entry {seq} is a {target.action} entry: the log's keys cannot be redacted (verification needs them)",
+                field="SEQ",
+            )
         body = self.store.payload(seq)
         if body is None:
             raise GovkitError(f"entry {seq} has no payload to redact (missing or already redacted)")
         key = self.signing_key()
-        item: Item = (REDACTION, f"seq:{seq}", {"seq": seq, "reason": reason,
-                                                 "payload_digest": hashlib.sha256(body).hexdigest()})
+        item: Item = (
+            REDACTION,
+            f"seq:{seq}",
+            {"seq": seq, "reason": reason, "payload_digest": hashlib.sha256(body).hexdigest()},
+        )
         encoded = self._encode([item])
         return self.store.redact(lambda s, p: self._seal(encoded, key, s, p), seq)
 
@@ -261,16 +299,18 @@ class AuditLog:
                 why = "does not link to the previous entry"
             why = why or content_problem(entry, body) or signature_problem(entry, ring)
             if why:
-                raise LogIntegrityError(f"not signing a checkpoint: entry {entry.seq}: {why}; "
-                                        f"run `govkit log verify --db {self.location}`")
+                raise LogIntegrityError(
+                    f"not signing a checkpoint: entry {entry.seq}: {why}; run `govkit log verify --db {self.location}`"
+                )
             acc.append(bytes.fromhex(entry.entry_hash))
             head, expected = entry.entry_hash, expected + 1
         state, why = ring.checkpoint_signer(key.key_id, acc.size)
         if state is None:
             raise GovkitError(f"cannot sign a checkpoint of this log: {why}", file=key.path)
         origin = origin_of(identity)
-        unsigned = Checkpoint(origin=origin, size=acc.size, root=acc.root().hex(), head=head,
-                              timestamp=_now(), key_id=key.key_id)
+        unsigned = Checkpoint(
+            origin=origin, size=acc.size, root=acc.root().hex(), head=head, timestamp=_now(), key_id=key.key_id
+        )
         signature = note_key_id(origin, key.public_raw) + key.sign(unsigned.body())
         signed = Checkpoint(**{**unsigned.__dict__, "signature": base64.b64encode(signature).decode()})
         self.store.add_checkpoint(signed, acc.frontier())
@@ -288,8 +328,10 @@ class AuditLog:
                 continue
             at = next((e for e, _ in self.store.scan(cp.size)), None) if cp.size else None
             if cp.size and (at is None or at.seq != cp.size or at.entry_hash != cp.head):
-                raise LogIntegrityError(f"the audit log no longer matches its checkpoint at size {cp.size} "
-                                        f"(truncated or rewritten); run `govkit log verify --db {self.location}`")
+                raise LogIntegrityError(
+                    f"the audit log no longer matches its checkpoint at size {cp.size} "
+                    f"(truncated or rewritten); run `govkit log verify --db {self.location}`"
+                )
             return acc, cp.head
         return MerkleAccumulator(), GENESIS
 
@@ -304,8 +346,15 @@ class AuditLog:
         return good, bad
 
     # -- reading --------------------------------------------------------------------------
-    def entries(self, *, model: str | None = None, action: str | None = None, since: str | None = None,
-                subject: str | None = None, limit: int | None = None) -> list[Entry]:
+    def entries(
+        self,
+        *,
+        model: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        subject: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
         return self.store.find(EntryFilter(model=model, action=action, since=since, subject=subject), limit)
 
     def payload(self, seq: int) -> dict[str, Any] | None:
@@ -323,9 +372,12 @@ class AuditLog:
         covers) back from the newest checkpoint below it or the log's start. Costs the distance
         to that checkpoint, not the log's size.
         """
+
         def fail(why: str) -> LogIntegrityError:
-            return LogIntegrityError(f"audit log entry {entry.seq} ({entry.action}) does not verify: {why}; "
-                                     f"run `govkit log verify --db {self.location}`")
+            return LogIntegrityError(
+                f"audit log entry {entry.seq} ({entry.action}) does not verify: {why}; "
+                f"run `govkit log verify --db {self.location}`"
+            )
 
         ring = self.key_ring()
         body = self.store.payload(entry.seq)
@@ -338,8 +390,11 @@ class AuditLog:
         if not vouched:
             raise fail(f"the log is not signed by the trusted key in {public_path(self.key_path)}")
         identity = self.identity(ring)
-        good = [cp for cp in self.stored_checkpoints()[0]
-                if cp.key_id in vouched and not check_checkpoint_signature(cp, ring, identity)]
+        good = [
+            cp
+            for cp in self.stored_checkpoints()[0]
+            if cp.key_id in vouched and not check_checkpoint_signature(cp, ring, identity)
+        ]
         above = [cp for cp in good if cp.size >= entry.seq]
         if above:
             cp = min(above, key=lambda c: c.size)
@@ -366,14 +421,24 @@ class AuditLog:
             expected += 1
         return None
 
-    def verify(self, *, known_checkpoint: Checkpoint | None = None, trusted_keys: Sequence[bytes] | None = None,
-               full: bool = False) -> VerifyResult:
+    def verify(
+        self,
+        *,
+        known_checkpoint: Checkpoint | None = None,
+        trusted_keys: Sequence[bytes] | None = None,
+        full: bool = False,
+    ) -> VerifyResult:
         """Verify the whole log; `trusted_keys` None means the keys from `anchor_keys()` (maybe none)."""
         stored, bad = self.stored_checkpoints()
         if trusted_keys is None:
             trusted_keys = [raw for _, raw in self.anchor_keys()]
         checkpoints = stored + ([known_checkpoint] if known_checkpoint else [])
-        result = verify_entries(self.store.scan(), checkpoints=checkpoints, trusted_keys=trusted_keys,
-                                log_id=self.store.log_id() or "", full=full)
+        result = verify_entries(
+            self.store.scan(),
+            checkpoints=checkpoints,
+            trusted_keys=trusted_keys,
+            log_id=self.store.log_id() or "",
+            full=full,
+        )
         result.problems.extend(bad)
         return result

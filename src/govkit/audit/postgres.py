@@ -17,8 +17,19 @@ from govkit.audit.interface import Entry, EntryFilter, Sealer, SerialStore, filt
 from govkit.errors import GovkitError
 
 LOCK_KEY = 0x676F766B6974  # "govkit": the advisory lock every writer takes before reading the head
-COLUMNS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest", "prev_hash",
-           "key_id", "entry_hash", "signature")
+COLUMNS = (
+    "seq",
+    "entry_id",
+    "recorded_at",
+    "actor",
+    "action",
+    "subject",
+    "payload_digest",
+    "prev_hash",
+    "key_id",
+    "entry_hash",
+    "signature",
+)
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS govkit;
 CREATE TABLE IF NOT EXISTS govkit.meta (key text PRIMARY KEY, value text NOT NULL);
@@ -79,13 +90,19 @@ CREATE TRIGGER meta_no_truncate BEFORE TRUNCATE ON govkit.meta
 SCHEMA += TRUNCATE_GUARDS
 # Logs created before the guards and the checkpoint frontier get both when a writer who owns the schema opens them.
 UPGRADE = "ALTER TABLE govkit.checkpoints ADD COLUMN IF NOT EXISTS frontier text;\n" + TRUNCATE_GUARDS
-INSERT_ENTRY = ("INSERT INTO govkit.entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, "
-                "prev_hash, key_id, entry_hash, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
-SCAN = ("SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
-        "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
-        "ON p.seq = e.seq WHERE e.seq >= %s ORDER BY e.seq")
-SELECT_ENTRIES = ("SELECT seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id, "
-                  "entry_hash, signature FROM govkit.entries")
+INSERT_ENTRY = (
+    "INSERT INTO govkit.entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, "
+    "prev_hash, key_id, entry_hash, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+SCAN = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
+    "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
+    "ON p.seq = e.seq WHERE e.seq >= %s ORDER BY e.seq"
+)
+SELECT_ENTRIES = (
+    "SELECT seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id, "
+    "entry_hash, signature FROM govkit.entries"
+)
 
 
 class PostgresStore(SerialStore):
@@ -97,8 +114,9 @@ class PostgresStore(SerialStore):
         try:
             self.conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise GovkitError(f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}",
-                              field="--db") from None
+            raise GovkitError(
+                f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}", field="--db"
+            ) from None
         if not create:
             if not self._has_schema():
                 self.conn.close()
@@ -108,8 +126,10 @@ class PostgresStore(SerialStore):
             self._take_append_lock()  # first use by several writers at once: one creates the schema
             if not self._has_schema():
                 self.conn.execute(SCHEMA)
-                self.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('schema_version', '1'), "
-                                  "('log_id', %s)", [secrets.token_hex(8)])
+                self.conn.execute(
+                    "INSERT INTO govkit.meta (key, value) VALUES ('schema_version', '1'), ('log_id', %s)",
+                    [secrets.token_hex(8)],
+                )
             elif self._needs_upgrade():
                 try:
                     with self.conn.transaction():
@@ -127,8 +147,10 @@ class PostgresStore(SerialStore):
         return bool(self._scalar("SELECT to_regclass('govkit.entries') IS NOT NULL"))
 
     def _needs_upgrade(self) -> bool:
-        return not self._scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'checkpoints_no_truncate' AND "
-                                "tgrelid = to_regclass('govkit.checkpoints')")
+        return not self._scalar(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'checkpoints_no_truncate' AND "
+            "tgrelid = to_regclass('govkit.checkpoints')"
+        )
 
     def log_id(self) -> str | None:
         row = self.conn.execute("SELECT value FROM govkit.meta WHERE key = 'log_id'").fetchone()
@@ -157,9 +179,10 @@ class PostgresStore(SerialStore):
         return entry
 
     def add_checkpoint(self, checkpoint: Checkpoint, frontier: str | None = None) -> None:
-        self.conn.execute("INSERT INTO govkit.checkpoints (size, root, head, note, frontier) "
-                          "VALUES (%s, %s, %s, %s, %s)",
-                          [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier])
+        self.conn.execute(
+            "INSERT INTO govkit.checkpoints (size, root, head, note, frontier) VALUES (%s, %s, %s, %s, %s)",
+            [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier],
+        )
 
     def copy_in(self, log_id: str, rows: Iterable[tuple[Entry, bytes | None]], checkpoints: list[Checkpoint]) -> int:
         count = 0
@@ -186,8 +209,9 @@ class PostgresStore(SerialStore):
                 yield Entry(*row[:-1]), (bytes(row[-1]) if row[-1] is not None else None)
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
-        where, params = filter_terms(flt, mark="%s", model_prefix="starts_with(subject, %s)",
-                                     prefix_value=f"{flt.model}@")
+        where, params = filter_terms(
+            flt, mark="%s", model_prefix="starts_with(subject, %s)", prefix_value=f"{flt.model}@"
+        )
         query = SELECT_ENTRIES + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         if limit is not None:
             query += " LIMIT %s"
@@ -206,8 +230,9 @@ class PostgresStore(SerialStore):
         import psycopg
 
         try:
-            rows: Any = self.conn.execute("SELECT note, frontier FROM govkit.checkpoints ORDER BY id DESC LIMIT %s",
-                                          [limit]).fetchall()
+            rows: Any = self.conn.execute(
+                "SELECT note, frontier FROM govkit.checkpoints ORDER BY id DESC LIMIT %s", [limit]
+            ).fetchall()
         except psycopg.errors.UndefinedColumn:  # not upgraded yet: no frontiers to resume from
             return []
         return [(r[0], r[1]) for r in rows]

@@ -33,8 +33,12 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
     return log.append_many(items)[0]
 
 
-def find_evaluation(log: AuditLog, *, digest: str | None = None, model: str | None = None,
-                    ) -> tuple[Entry, dict[str, Any]]:
+def find_evaluation(
+    log: AuditLog,
+    *,
+    digest: str | None = None,
+    model: str | None = None,
+) -> tuple[Entry, dict[str, Any]]:
     """The recorded evaluation with this digest (or unique prefix), or the latest one for `model`.
 
     The entry found is verified (`AuditLog.read_verified`) before its payload is returned: a

@@ -20,8 +20,19 @@ from govkit.errors import GovkitError
 
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 60_000
-ENTRY_COLUMNS = ("seq", "entry_id", "recorded_at", "actor", "action", "subject", "payload_digest",
-                 "prev_hash", "key_id", "entry_hash", "signature")
+ENTRY_COLUMNS = (
+    "seq",
+    "entry_id",
+    "recorded_at",
+    "actor",
+    "action",
+    "subject",
+    "payload_digest",
+    "prev_hash",
+    "key_id",
+    "entry_hash",
+    "signature",
+)
 
 INSERT_ENTRY = (
     "INSERT INTO entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id,"
@@ -65,8 +76,7 @@ class SQLiteStore(SerialStore):
         if not create and not path.is_file():
             raise GovkitError("audit database not found", file=path)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
@@ -96,15 +106,24 @@ class SQLiteStore(SerialStore):
                 self.db.table("meta").create({"key": str, "value": str}, pk="key", strict=True)
                 self.db.table("entries").create(
                     {c: (int if c == "seq" else str) for c in ENTRY_COLUMNS},
-                    pk="seq", not_null=set(ENTRY_COLUMNS), strict=True,
+                    pk="seq",
+                    not_null=set(ENTRY_COLUMNS),
+                    strict=True,
                 )
                 self.db.table("entries").create_index(["action"])
                 self.db.table("entries").create_index(["subject"])
-                self.db.table("payloads").create({"seq": int, "body": bytes}, pk="seq", not_null={"body"},
-                                           foreign_keys=[("seq", "entries", "seq")], strict=True)
+                self.db.table("payloads").create(
+                    {"seq": int, "body": bytes},
+                    pk="seq",
+                    not_null={"body"},
+                    foreign_keys=[("seq", "entries", "seq")],
+                    strict=True,
+                )
                 self.db.table("checkpoints").create(
                     {"id": int, "size": int, "root": str, "head": str, "note": str, "frontier": str},
-                    pk="id", not_null={"size", "root", "head", "note"}, strict=True,
+                    pk="id",
+                    not_null={"size", "root", "head", "note"},
+                    strict=True,
                 )
                 for statement in TRIGGERS.split("END;"):
                     if statement.strip():
@@ -164,8 +183,10 @@ class SQLiteStore(SerialStore):
                 if "frontier" not in {c.name for c in self.db["checkpoints"].columns}:
                     conn.execute("ALTER TABLE checkpoints ADD COLUMN frontier TEXT")
                 self._frontier = True
-            self.db.execute("INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
-                            [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier])
+            self.db.execute(
+                "INSERT INTO checkpoints (size, root, head, note, frontier) VALUES (?, ?, ?, ?, ?)",
+                [checkpoint.size, checkpoint.root, checkpoint.head, checkpoint.note(), frontier],
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -182,8 +203,10 @@ class SQLiteStore(SerialStore):
                 self._write(entry, body)
                 count += 1
             for cp in checkpoints:
-                self.db.execute("INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
-                                [cp.size, cp.root, cp.head, cp.note()])
+                self.db.execute(
+                    "INSERT INTO checkpoints (size, root, head, note) VALUES (?, ?, ?, ?)",
+                    [cp.size, cp.root, cp.head, cp.note()],
+                )
             self.db.execute("DELETE FROM meta WHERE key = ?", ["log_id"])
             self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ["log_id", log_id])
             conn.execute("COMMIT")
@@ -202,8 +225,9 @@ class SQLiteStore(SerialStore):
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         escaped = (flt.model or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where, params = filter_terms(flt, mark="?", model_prefix="subject LIKE ? ESCAPE '\\'",
-                                     prefix_value=escaped + "@%")
+        where, params = filter_terms(
+            flt, mark="?", model_prefix="subject LIKE ? ESCAPE '\\'", prefix_value=escaped + "@%"
+        )
         rows = self.db["entries"].rows_where(" AND ".join(where) or None, params, order_by="seq", limit=limit)
         return [Entry(**{c: r[c] for c in ENTRY_COLUMNS}) for r in rows]
 

@@ -255,11 +255,18 @@ def verify_entries(
             problems.append(Problem(seq, "payload missing without a logged redaction"))
 
     if ring.log_id is None:
-        result.notes.append("this log's identity is not bound in its first entry (created before govkit bound "
-                            "it); the database's log id is taken as is")
+        result.notes.append(
+            "this log's identity is not bound in its first entry (created before govkit bound "
+            "it); the database's log id is taken as is"
+        )
     elif log_id is not None and log_id != ring.log_id:
-        problems.append(Problem(1, f"the database names the log {log_id!r} but its first entry binds "
-                                   f"{ring.log_id!r} (log identity edited)"))
+        problems.append(
+            Problem(
+                1,
+                f"the database names the log {log_id!r} but its first entry binds "
+                f"{ring.log_id!r} (log identity edited)",
+            )
+        )
     identity = ring.log_id or log_id
 
     good: list[Checkpoint] = []
@@ -273,14 +280,22 @@ def verify_entries(
     anchored = ring.anchored_keys(trusted_keys)
     if trusted_keys:
         first_ok = ring.first in anchored
-        covering = any(cp.key_id in anchored and cp.size >= min(ring.keys[k].added for k in anchored)
-                       for cp in good) if anchored else False
+        covering = (
+            any(cp.key_id in anchored and cp.size >= min(ring.keys[k].added for k in anchored) for cp in good)
+            if anchored
+            else False
+        )
         if first_ok or covering:
             result.anchored = True
         else:
-            problems.append(Problem(1, f"signed by unknown key {ring.first}: none of the trusted keys "
-                                       f"({', '.join(key_id(r) for r in trusted_keys)}) is this log's first key or "
-                                       "signed a checkpoint over its history"))
+            problems.append(
+                Problem(
+                    1,
+                    f"signed by unknown key {ring.first}: none of the trusted keys "
+                    f"({', '.join(key_id(r) for r in trusted_keys)}) is this log's first key or "
+                    "signed a checkpoint over its history",
+                )
+            )
 
     result.covered = max((cp.size for cp in good), default=0)
     chosen = to_verify if full else [t for t in to_verify if t[1] or t[0] > result.covered]
@@ -296,10 +311,13 @@ def _bad_signatures(items: list[tuple[int, bool, KeyState, str, bytes]], workers
     chunk = max(1, len(items) // (workers * 4) + 1)
 
     def run(part: list[tuple[int, bool, KeyState, str, bytes]]) -> list[Problem]:
-        return [Problem(seq, "signature does not verify") for seq, _, state, sig, msg in part
-                if not verifies(state.public, hex_bytes(sig, 64) or b"", msg)]
+        return [
+            Problem(seq, "signature does not verify")
+            for seq, _, state, sig, msg in part
+            if not verifies(state.public, hex_bytes(sig, 64) or b"", msg)
+        ]
 
-    parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     if workers == 1 or len(parts) == 1:
         return [p for part in parts for p in run(part)]
     with ThreadPoolExecutor(workers) as pool:
@@ -318,8 +336,9 @@ def check_checkpoint_signature(cp: Checkpoint, ring: KeyRing, identity: str | No
     return None
 
 
-def _check_checkpoint(cp: Checkpoint, ring: KeyRing, roots: dict[int, tuple[bytes, str]], size: int,
-                      identity: str | None) -> list[Problem]:
+def _check_checkpoint(
+    cp: Checkpoint, ring: KeyRing, roots: dict[int, tuple[bytes, str]], size: int, identity: str | None
+) -> list[Problem]:
     label = f"checkpoint at size {cp.size} ({cp.timestamp[:40]})"
     why = check_checkpoint_signature(cp, ring, identity)
     if why:

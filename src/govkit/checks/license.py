@@ -44,13 +44,15 @@ Verdict = Literal["pass", "fail", "unknown"]
 
 class LicenseParams(RuleParams):
     allow: tuple[str, ...] | None = Field(
-        default=None, json_schema_extra={"stricter": "subset"},
+        default=None,
+        json_schema_extra={"stricter": "subset"},
         description="licence ids or globs that are acceptable; absent means any not denied",
     )
     deny: tuple[str, ...] = Field(default=(), json_schema_extra={"stricter": "superset"})
     deny_traits: tuple[Trait, ...] = Field(default=(), json_schema_extra={"stricter": "superset"})
     unknown: Literal["warn", "fail"] = Field(
-        default="fail", json_schema_extra={"stricter": ["warn", "fail"]},
+        default="fail",
+        json_schema_extra={"stricter": ["warn", "fail"]},
         description="status of a component whose licence is unknown",
     )
 
@@ -130,8 +132,9 @@ def _requirement_names(path: Path) -> list[str]:
         try:
             names.append(Requirement(line).name)
         except InvalidRequirement:
-            raise ManifestError("invalid requirement (not PEP 508; the line is not shown)", file=path,
-                                line=number) from None
+            raise ManifestError(
+                "invalid requirement (not PEP 508; the line is not shown)", file=path, line=number
+            ) from None
     return names
 
 
@@ -262,8 +265,9 @@ class LicenseCheck(Check):
                 continue
             outcomes.append(self._outcome(f"{wanted}:{comp['name']}", verdict, message, comp, params))
         if wanted == "dependency" and passed:
-            outcomes.append(Outcome("dependencies", "pass", f"{passed} dependencies have acceptable licences",
-                                    measured=passed))
+            outcomes.append(
+                Outcome("dependencies", "pass", f"{passed} dependencies have acceptable licences", measured=passed)
+            )
         return outcomes
 
     def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:

@@ -21,19 +21,40 @@ from govkit.monitoring.drift import DEFAULT_THRESHOLDS, P_VALUE_MEASURES, drifte
 Measure = Literal["auto", "psi", "ks", "wasserstein", "jensenshannon", "chisquare"]
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
 LOWER_IS_BETTER = frozenset({"fpr", "fnr"})
-FAIRNESS_METRICS = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
-                    "equalized_odds_ratio", "equal_opportunity_difference", "equal_opportunity_ratio")
+FAIRNESS_METRICS = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+)
 
 
 class DriftParams(RuleParams):
-    measure: Measure = Field(default="auto", description="auto: by column type and reference size "
-                             "(docs/monitoring.md); ks and wasserstein apply to numeric columns only")
-    max_distance: float | None = Field(default=None, ge=0, json_schema_extra={"stricter": "lower"},
-                                       description="drift above this for psi, wasserstein, jensenshannon")
-    min_p_value: float | None = Field(default=None, gt=0, lt=1, json_schema_extra={"stricter": "higher"},
-                                      description="drift below this p-value for ks and chisquare")
-    cohorts: bool = Field(default=False, json_schema_extra={"stricter": [False, True]},
-                          description="also compare each cohort with the same cohort of the reference")
+    measure: Measure = Field(
+        default="auto",
+        description="auto: by column type and reference size "
+        "(docs/monitoring.md); ks and wasserstein apply to numeric columns only",
+    )
+    max_distance: float | None = Field(
+        default=None,
+        ge=0,
+        json_schema_extra={"stricter": "lower"},
+        description="drift above this for psi, wasserstein, jensenshannon",
+    )
+    min_p_value: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        json_schema_extra={"stricter": "higher"},
+        description="drift below this p-value for ks and chisquare",
+    )
+    cohorts: bool = Field(
+        default=False,
+        json_schema_extra={"stricter": [False, True]},
+        description="also compare each cohort with the same cohort of the reference",
+    )
 
     def threshold(self, measure: str) -> float:
         given = self.min_p_value if measure in P_VALUE_MEASURES else self.max_distance
@@ -41,13 +62,19 @@ class DriftParams(RuleParams):
 
 
 class FeatureDriftParams(DriftParams):
-    features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset-or-all"},
-                                             description="absent: every watched feature")
+    features: tuple[str, ...] | None = Field(
+        default=None, json_schema_extra={"stricter": "superset-or-all"}, description="absent: every watched feature"
+    )
 
 
 class DatasetDriftParams(FeatureDriftParams):
-    max_share: float = Field(default=0.5, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                             description="a window fails when more than this share of features drifted")
+    max_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="a window fails when more than this share of features drifted",
+    )
 
 
 class PredictionDriftParams(DriftParams):
@@ -56,30 +83,55 @@ class PredictionDriftParams(DriftParams):
 
 class SchemaParams(RuleParams):
     missing: Literal["warn", "fail"] = Field(default="fail", json_schema_extra={"stricter": ["warn", "fail"]})
-    new: Literal["ignore", "warn", "fail"] = Field(default="warn",
-                                                   json_schema_extra={"stricter": ["ignore", "warn", "fail"]})
+    new: Literal["ignore", "warn", "fail"] = Field(
+        default="warn", json_schema_extra={"stricter": ["ignore", "warn", "fail"]}
+    )
     type_change: Literal["warn", "fail"] = Field(default="fail", json_schema_extra={"stricter": ["warn", "fail"]})
 
 
 class DataQualityParams(RuleParams):
     features: tuple[str, ...] | None = Field(default=None, json_schema_extra={"stricter": "superset-or-all"})
-    max_missing_increase: float = Field(default=0.05, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                                        description="missing rate may rise at most this much over the reference")
-    max_out_of_range: float = Field(default=0.05, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                                    description="share of numeric values outside the reference [min, max]")
-    max_unseen: float = Field(default=0.01, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                              description="share of categorical values the reference never had")
+    max_missing_increase: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="missing rate may rise at most this much over the reference",
+    )
+    max_out_of_range: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="share of numeric values outside the reference [min, max]",
+    )
+    max_unseen: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="share of categorical values the reference never had",
+    )
 
 
 class PerformanceParams(RuleParams):
     metric: Literal["accuracy", "tpr", "fpr", "fnr", "precision", "selection_rate"]
     min: float | None = Field(default=None, ge=0, le=1, json_schema_extra={"stricter": "higher"})
     max: float | None = Field(default=None, ge=0, le=1, json_schema_extra={"stricter": "lower"})
-    max_drop: float | None = Field(default=None, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                                   description="largest worsening from the reference's value")
+    max_drop: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="largest worsening from the reference's value",
+    )
     cohorts: bool = Field(default=True, json_schema_extra={"stricter": [False, True]})
-    min_group_size: int = Field(default=30, ge=1, json_schema_extra={"stricter": "lower"},
-                                description="fewer labelled rows: reported, not judged")
+    min_group_size: int = Field(
+        default=30,
+        ge=1,
+        json_schema_extra={"stricter": "lower"},
+        description="fewer labelled rows: reported, not judged",
+    )
 
     @model_validator(mode="after")
     def _a_threshold(self) -> PerformanceParams:
@@ -106,12 +158,16 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4g}"
 
 
-def cohort_fairness(window: dict[str, Any], feature: str, min_group_size: int
-                    ) -> tuple[dict[str, float | None], int] | None:
+def cohort_fairness(
+    window: dict[str, Any], feature: str, min_group_size: int
+) -> tuple[dict[str, float | None], int] | None:
     """The fairness summaries of one window between the groups of `feature` with enough labelled rows
     (None when fewer than two): what `monitoring.fairness` judges and what the report draws."""
-    groups = [c for c in window["cohorts"] if c["feature"] == feature and c["performance"]
-              and c["performance"]["labelled"] >= min_group_size]
+    groups = [
+        c
+        for c in window["cohorts"]
+        if c["feature"] == feature and c["performance"] and c["performance"]["labelled"] >= min_group_size
+    ]
     if len(groups) < 2:
         return None
     counts = np.array([g["performance"]["cells"] for g in groups], dtype=np.int64)
@@ -123,8 +179,16 @@ def _judged(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Outcome | No
     """Each window, or a warn outcome for a window that was skipped."""
     for w in data["windows"]:
         if w["skipped"]:
-            yield w, Outcome(w["window"], "warn", f"{w['window']}: not judged ({w['skipped']})",
-                             measured=w["rows"], threshold={"min_rows": data["min_rows"]})
+            yield (
+                w,
+                Outcome(
+                    w["window"],
+                    "warn",
+                    f"{w['window']}: not judged ({w['skipped']})",
+                    measured=w["rows"],
+                    threshold={"min_rows": data["min_rows"]},
+                ),
+            )
         else:
             yield w, None
 
@@ -191,8 +255,9 @@ class MonitoringCheck(Check):
         if schema["missing"]:
             problems.append((p.missing, f"missing column(s) {', '.join(schema['missing'])}"))
         for change in schema["type_changes"]:
-            problems.append((p.type_change, f"{change['column']} changed type from {change['reference']} to "
-                                            f"{change['production']}"))
+            problems.append(
+                (p.type_change, f"{change['column']} changed type from {change['reference']} to {change['production']}")
+            )
         if schema["new"] and p.new != "ignore":
             problems.append((p.new, f"new column(s) {', '.join(schema['new'])}"))
         if not problems:
@@ -216,8 +281,9 @@ class MonitoringCheck(Check):
             return str(column["default_measure"])
         return p.measure
 
-    def _one(self, p: DriftParams, data: dict[str, Any], name: str, compared: dict[str, Any] | None
-             ) -> tuple[str, float | None, float, bool | None]:
+    def _one(
+        self, p: DriftParams, data: dict[str, Any], name: str, compared: dict[str, Any] | None
+    ) -> tuple[str, float | None, float, bool | None]:
         measure = self._measure_of(p, data["reference"]["columns"][name])
         value = compared["measures"].get(measure) if compared else None
         threshold = p.threshold(measure)
@@ -229,8 +295,9 @@ class MonitoringCheck(Check):
             return [Outcome(w["window"], "warn", f"{w['window']}: no column to compare (not in the reference)")]
         scopes = [(w["window"], w["columns"])]
         if p.cohorts:
-            scopes += [(f"{w['window']} {c['feature']}={c['group']}", c["columns"]) for c in w["cohorts"]
-                       if "columns" in c]
+            scopes += [
+                (f"{w['window']} {c['feature']}={c['group']}", c["columns"]) for c in w["cohorts"] if "columns" in c
+            ]
         out: list[Outcome] = []
         for scope, columns in scopes:
             results = [(n, *self._one(p, data, n, columns.get(n))) for n in names]
@@ -241,19 +308,39 @@ class MonitoringCheck(Check):
                 share = len(bad) / len(judged) if judged else 0.0
                 listed = ", ".join(f"{n} ({m} {_fmt(v)})" for n, m, v, _, _ in bad) or "none"
                 status: OutcomeStatus = "fail" if share > p.max_share else "pass"
-                out.append(Outcome(scope, status, f"{scope}: {len(bad)} of {len(judged)} features drifted "
-                                   f"(share {share:.2f}, max {p.max_share}): {listed}", measured=share,
-                                   threshold={"max_share": p.max_share}))
+                out.append(
+                    Outcome(
+                        scope,
+                        status,
+                        f"{scope}: {len(bad)} of {len(judged)} features drifted "
+                        f"(share {share:.2f}, max {p.max_share}): {listed}",
+                        measured=share,
+                        threshold={"max_share": p.max_share},
+                    )
+                )
                 continue
             for n, m, v, t, _ in bad:
                 op = "<" if m in P_VALUE_MEASURES else ">"
-                out.append(Outcome(f"{scope} {n}", "fail", f"{scope}: {n} drifted: {m} {_fmt(v)} {op} {t}",
-                                   measured=v, threshold={"measure": m, "threshold": t}))
+                out.append(
+                    Outcome(
+                        f"{scope} {n}",
+                        "fail",
+                        f"{scope}: {n} drifted: {m} {_fmt(v)} {op} {t}",
+                        measured=v,
+                        threshold={"measure": m, "threshold": t},
+                    )
+                )
             if not bad:
                 worst = max(judged, key=_closeness, default=None)
                 detail = f"; closest: {worst[0]} {worst[1]} {_fmt(worst[2])}" if worst else ""
-                out.append(Outcome(scope, "pass", f"{scope}: {len(judged)} column(s), none drifted{detail}",
-                                   threshold={m: t for _, m, _, t, _ in results}))
+                out.append(
+                    Outcome(
+                        scope,
+                        "pass",
+                        f"{scope}: {len(judged)} column(s), none drifted{detail}",
+                        threshold={m: t for _, m, _, t, _ in results},
+                    )
+                )
         return out
 
     # --- data quality -------------------------------------------------------------------------
@@ -266,21 +353,33 @@ class MonitoringCheck(Check):
                 continue
             issues = []
             if (col["missing_increase"] or 0) > p.max_missing_increase:
-                issues.append(f"missing rate {col['missing_rate']:.3f} rose by {col['missing_increase']:.3f} "
-                              f"(max {p.max_missing_increase})")
+                issues.append(
+                    f"missing rate {col['missing_rate']:.3f} rose by {col['missing_increase']:.3f} "
+                    f"(max {p.max_missing_increase})"
+                )
             if (col.get("out_of_range") or 0) > p.max_out_of_range:
-                issues.append(f"{col['out_of_range']:.3f} of values outside the reference range "
-                              f"(max {p.max_out_of_range})")
+                issues.append(
+                    f"{col['out_of_range']:.3f} of values outside the reference range (max {p.max_out_of_range})"
+                )
             if (col.get("unseen") or 0) > p.max_unseen:
                 shown = ", ".join(list(col["unseen_values"])[:5])
-                issues.append(f"{col['unseen']:.3f} of values are categories the reference never had ({shown}; "
-                              f"max {p.max_unseen})")
+                issues.append(
+                    f"{col['unseen']:.3f} of values are categories the reference never had ({shown}; "
+                    f"max {p.max_unseen})"
+                )
             if issues:
-                out.append(Outcome(f"{w['window']} {n}", "fail", f"{w['window']}: {n}: " + "; ".join(issues),
-                                   measured={k: col.get(k) for k in ("missing_rate", "out_of_range", "unseen")}))
+                out.append(
+                    Outcome(
+                        f"{w['window']} {n}",
+                        "fail",
+                        f"{w['window']}: {n}: " + "; ".join(issues),
+                        measured={k: col.get(k) for k in ("missing_rate", "out_of_range", "unseen")},
+                    )
+                )
         if not out:
-            out.append(Outcome(w["window"], "pass", f"{w['window']}: {len(names)} column(s) within the data quality "
-                                                    "limits"))
+            out.append(
+                Outcome(w["window"], "pass", f"{w['window']}: {len(names)} column(s) within the data quality limits")
+            )
         return out
 
     # --- performance --------------------------------------------------------------------------
@@ -288,18 +387,33 @@ class MonitoringCheck(Check):
         ref_perf = data["reference"]["performance"] or {}
         scopes = [(w["window"], "overall", w.get("performance"), data["min_rows"])]
         if p.cohorts:
-            scopes += [(f"{w['window']} {c['feature']}={c['group']}", f"{c['feature']}={c['group']}",
-                        c["performance"], p.min_group_size) for c in w["cohorts"]]
-        threshold = {**{k: getattr(p, k) for k in ("min", "max", "max_drop") if getattr(p, k) is not None},
-                     "metric": p.metric}
+            scopes += [
+                (
+                    f"{w['window']} {c['feature']}={c['group']}",
+                    f"{c['feature']}={c['group']}",
+                    c["performance"],
+                    p.min_group_size,
+                )
+                for c in w["cohorts"]
+            ]
+        threshold = {
+            **{k: getattr(p, k) for k in ("min", "max", "max_drop") if getattr(p, k) is not None},
+            "metric": p.metric,
+        }
         fails, passes, notes = [], [], []
         for subject, ref_key, perf, needed in scopes:
             if perf is None:
                 return [Outcome(subject, "warn", f"{subject}: no label and prediction columns; not judged")]
             if perf["labelled"] < needed:
                 if ref_key == "overall":
-                    return [Outcome(subject, "warn", f"{subject}: {perf['labelled']} labelled rows < {needed}; "
-                                                     "not judged (labels may not have arrived yet)")]
+                    return [
+                        Outcome(
+                            subject,
+                            "warn",
+                            f"{subject}: {perf['labelled']} labelled rows < {needed}; "
+                            "not judged (labels may not have arrived yet)",
+                        )
+                    ]
                 notes.append(ref_key)
                 continue
             value = perf[p.metric]
@@ -317,17 +431,24 @@ class MonitoringCheck(Check):
             if base is not None:
                 message += f" (reference {base:.4f})"
             if problems:
-                fails.append(Outcome(subject, "fail", message + ": " + "; ".join(problems), measured=value,
-                                     threshold=threshold))
+                fails.append(
+                    Outcome(subject, "fail", message + ": " + "; ".join(problems), measured=value, threshold=threshold)
+                )
             else:
                 passes.append((ref_key, value))
         if fails:
             return fails
         overall = next((v for k, v in passes if k == "overall"), None)
         small = f"; {len(notes)} cohort(s) under {p.min_group_size} labelled rows not judged" if notes else ""
-        return [Outcome(w["window"], "pass", f"{w['window']}: {p.metric} {_fmt(overall)}; {len(passes) - 1} "
-                                             f"cohort(s) within the limits{small}", measured=overall,
-                        threshold=threshold)]
+        return [
+            Outcome(
+                w["window"],
+                "pass",
+                f"{w['window']}: {p.metric} {_fmt(overall)}; {len(passes) - 1} cohort(s) within the limits{small}",
+                measured=overall,
+                threshold=threshold,
+            )
+        ]
 
     # --- fairness -----------------------------------------------------------------------------
     def _fairness(self, p: FairnessParams, w: dict[str, Any]) -> list[Outcome]:
@@ -339,17 +460,26 @@ class MonitoringCheck(Check):
             subject = f"{w['window']} {feature}"
             judged = cohort_fairness(w, feature, p.min_group_size)
             if judged is None:
-                out.append(Outcome(subject, "warn", f"{subject}: fewer than two groups with {p.min_group_size} "
-                                                    "labelled rows; not judged"))
+                out.append(
+                    Outcome(
+                        subject,
+                        "warn",
+                        f"{subject}: fewer than two groups with {p.min_group_size} labelled rows; not judged",
+                    )
+                )
                 continue
             values, n_groups = judged
             v = values[p.metric]
             limit = p.max if p.max is not None else p.min
             bad = v is not None and ((p.max is not None and v > p.max) or (p.min is not None and v < p.min))
             op = (">" if p.max is not None else "<") if bad else ("<=" if p.max is not None else ">=")
-            out.append(Outcome(subject, "fail" if bad else "pass",
-                               f"{subject}: {p.metric} {_fmt(v)} {op} {limit} over {n_groups} groups",
-                               measured=v, threshold={"max" if p.max is not None else "min": limit,
-                                                      "metric": p.metric}))
+            out.append(
+                Outcome(
+                    subject,
+                    "fail" if bad else "pass",
+                    f"{subject}: {p.metric} {_fmt(v)} {op} {limit} over {n_groups} groups",
+                    measured=v,
+                    threshold={"max" if p.max is not None else "min": limit, "metric": p.metric},
+                )
+            )
         return out
-

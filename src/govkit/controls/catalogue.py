@@ -97,8 +97,11 @@ def _load_folder(folder: Path) -> dict[str, LoadedCatalogue]:
     for path in _files(folder):
         loaded = _load_file(path)
         if (other := out.get(loaded.spec.framework)) is not None:
-            raise ControlError(f"framework {loaded.spec.framework!r} is also defined in {other.path.name}",
-                               file=path, field="framework")
+            raise ControlError(
+                f"framework {loaded.spec.framework!r} is also defined in {other.path.name}",
+                file=path,
+                field="framework",
+            )
         out[loaded.spec.framework] = loaded
     return out
 

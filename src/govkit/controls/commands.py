@@ -9,9 +9,13 @@ import click
 
 from govkit.errors import EXIT_BLOCKING
 
-CONTROLS_OPTION = click.option("--controls", "controls_dir", type=click.Path(path_type=Path),
-                               envvar="GOVKIT_CONTROLS",
-                               help="Folder of extra control catalogues (or GOVKIT_CONTROLS).")
+CONTROLS_OPTION = click.option(
+    "--controls",
+    "controls_dir",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_CONTROLS",
+    help="Folder of extra control catalogues (or GOVKIT_CONTROLS).",
+)
 
 
 @click.group("controls")
@@ -19,26 +23,49 @@ def controls_group() -> None:
     """Regulatory control catalogues and which rules (and results) evidence each control."""
 
 
-@controls_group.command("coverage", epilog="""\b
+@controls_group.command(
+    "coverage",
+    epilog="""\b
 Examples:
   govkit controls coverage --policy policies/ --team lending --framework eu-ai-act
-  govkit controls coverage --team lending --require nist-ai-rmf --format markdown""")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path), envvar="GOVKIT_POLICY",
-              default="policies", show_default=True)
+  govkit controls coverage --team lending --require nist-ai-rmf --format markdown""",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_POLICY",
+    default="policies",
+    show_default=True,
+)
 @click.option("--team", help="Team whose overlay to apply (and whose evaluations to read).")
 @click.option("--policy-set", help="Base policy set, when the folder holds several.")
 @click.option("--framework", "frameworks", multiple=True, help="Only this framework (repeatable).")
 @click.option("--model", "models", multiple=True, help="Only this model name (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
-              show_default=True)
-@click.option("--require", "required", multiple=True,
-              help="Exit 1 when a control of this framework is cited by no rule (repeatable).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
+)
+@click.option(
+    "--require",
+    "required",
+    multiple=True,
+    help="Exit 1 when a control of this framework is cited by no rule (repeatable).",
+)
 @CONTROLS_OPTION
 @click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
 @click.option("--no-log", is_flag=True, help="Rules only, no results: for a CI job that keeps the policy complete.")
-def coverage(policy_path: Path, team: str | None, policy_set: str | None, frameworks: tuple[str, ...],
-             models: tuple[str, ...], fmt: str, required: tuple[str, ...], controls_dir: Path | None,
-             db: str, no_log: bool) -> None:
+def coverage(
+    policy_path: Path,
+    team: str | None,
+    policy_set: str | None,
+    frameworks: tuple[str, ...],
+    models: tuple[str, ...],
+    fmt: str,
+    required: tuple[str, ...],
+    controls_dir: Path | None,
+    db: str,
+    no_log: bool,
+) -> None:
     """Matrix control -> rules -> latest result per model: pass, fail, waived, not evaluated, not covered."""
     from govkit.audit.log import AuditLog
     from govkit.cli import _color
@@ -66,22 +93,37 @@ def coverage(policy_path: Path, team: str | None, policy_set: str | None, framew
         sys.exit(EXIT_BLOCKING)
 
 
-@controls_group.command("ll144", epilog="""\b
+@controls_group.command(
+    "ll144",
+    epilog="""\b
 Examples:
   govkit controls ll144 --latest credit-scorer --sex sex --race race
-  govkit controls ll144 3f2a9c1e --sex gender --race ethnicity --exclude-small --format csv""")
+  govkit controls ll144 3f2a9c1e --sex gender --race ethnicity --exclude-small --format csv""",
+)
 @click.argument("evaluation_digest", required=False)
 @click.option("--latest", "model", help="The latest recorded evaluation of this model instead of a digest.")
 @click.option("--sex", required=True, help="The sensitive-feature column that holds sex.")
 @click.option("--race", required=True, help="The sensitive-feature column that holds race/ethnicity.")
-@click.option("--rate", type=click.Choice(["selection", "scoring"]), default="selection", show_default=True,
-              help="scoring: share above the sample median, for tools that output a continuous score.")
+@click.option(
+    "--rate",
+    type=click.Choice(["selection", "scoring"]),
+    default="selection",
+    show_default=True,
+    help="scoring: share above the sample median, for tools that output a continuous score.",
+)
 @click.option("--exclude-small", is_flag=True, help="Leave categories under 2% of the data out of the impact ratios.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]), default="markdown",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]), default="markdown", show_default=True)
 @click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
-def ll144(evaluation_digest: str | None, model: str | None, sex: str, race: str, rate: str, exclude_small: bool,
-          fmt: str, db: str) -> None:
+def ll144(
+    evaluation_digest: str | None,
+    model: str | None,
+    sex: str,
+    race: str,
+    rate: str,
+    exclude_small: bool,
+    fmt: str,
+    db: str,
+) -> None:
     """NYC Local Law 144 bias audit summary of a recorded evaluation (read verified from the log)."""
     from govkit.audit.log import AuditLog
     from govkit.audit.records import find_evaluation
@@ -91,6 +133,12 @@ def ll144(evaluation_digest: str | None, model: str | None, sex: str, race: str,
         raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL (one of them)")
     with AuditLog(db, create=False) as log:
         _, payload = find_evaluation(log, digest=evaluation_digest, model=model)
-    summary = summarise(payload["evaluation"], payload["evaluation_digest"], sex=sex, race=race,
-                        rate="scoring" if rate == "scoring" else "selection", exclude_small=exclude_small)
+    summary = summarise(
+        payload["evaluation"],
+        payload["evaluation_digest"],
+        sex=sex,
+        race=race,
+        rate="scoring" if rate == "scoring" else "selection",
+        exclude_small=exclude_small,
+    )
     click.echo(render(summary, fmt), nl=False)

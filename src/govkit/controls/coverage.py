@@ -18,8 +18,7 @@ from govkit.policy.loader import ResolvedPolicy
 
 Result = Literal["pass", "fail", "waived", "not evaluated", "not covered"]
 # a finding's status -> what it says about the control; baselined findings still fail it
-_RESULT_OF = {"fail": "fail", "error": "fail", "baselined": "fail", "waived": "waived", "warn": "pass",
-              "pass": "pass"}
+_RESULT_OF = {"fail": "fail", "error": "fail", "baselined": "fail", "waived": "waived", "warn": "pass", "pass": "pass"}
 _WORST_FIRST: tuple[Result, ...] = ("fail", "waived", "pass")
 
 
@@ -56,11 +55,19 @@ class Coverage:
             "policy": self.policy,
             "team": self.team,
             "frameworks": list(self.frameworks),
-            "models": [{"name": m.name, "subject": m.subject, "evaluation_digest": m.digest,
-                        "created_at": m.created_at} for m in self.models],
-            "controls": [{"control": r.control, "title": r.title, "rules": list(r.rules),
-                          "results": {m.name: res for m, res in zip(self.models, r.results, strict=True)}}
-                         for r in self.rows],
+            "models": [
+                {"name": m.name, "subject": m.subject, "evaluation_digest": m.digest, "created_at": m.created_at}
+                for m in self.models
+            ],
+            "controls": [
+                {
+                    "control": r.control,
+                    "title": r.title,
+                    "rules": list(r.rules),
+                    "results": {m.name: res for m, res in zip(self.models, r.results, strict=True)},
+                }
+                for r in self.rows
+            ],
         }
 
 
@@ -83,8 +90,13 @@ def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str]
         statuses: dict[str, tuple[str, ...]] = {}
         for finding in evaluation["findings"]:
             statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
-        found[name] = EvaluatedModel(name=name, subject=entry.subject, digest=payload["evaluation_digest"],
-                                     created_at=evaluation["created_at"], statuses=statuses)
+        found[name] = EvaluatedModel(
+            name=name,
+            subject=entry.subject,
+            digest=payload["evaluation_digest"],
+            created_at=evaluation["created_at"],
+            statuses=statuses,
+        )
     return sorted(found.values(), key=lambda m: m.name)
 
 
@@ -96,8 +108,9 @@ def _result(rules: Sequence[str], model: EvaluatedModel) -> Result:
     return next((r for r in _WORST_FIRST if r in seen), "not evaluated")
 
 
-def build(policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[EvaluatedModel],
-          frameworks: Sequence[str] = ()) -> Coverage:
+def build(
+    policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[EvaluatedModel], frameworks: Sequence[str] = ()
+) -> Coverage:
     chosen = tuple(frameworks) or tuple(catalogues.frameworks)
     rules_of: dict[str, list[str]] = {}
     for rule in policy.rules:
@@ -110,7 +123,13 @@ def build(policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[Evalu
             control = catalogues.find(ref)
             assert control is not None
             rules = tuple(rules_of.get(ref, ()))
-            rows.append(Row(control=ref, title=control.title, rules=rules,
-                            results=tuple(_result(rules, m) for m in models)))
-    return Coverage(policy=f"{policy.name} {policy.version}", team=policy.team, frameworks=chosen,
-                    models=tuple(models), rows=tuple(rows))
+            rows.append(
+                Row(control=ref, title=control.title, rules=rules, results=tuple(_result(rules, m) for m in models))
+            )
+    return Coverage(
+        policy=f"{policy.name} {policy.version}",
+        team=policy.team,
+        frameworks=chosen,
+        models=tuple(models),
+        rows=tuple(rows),
+    )

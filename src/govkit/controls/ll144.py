@@ -53,13 +53,31 @@ class BiasAuditSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "evaluation_digest": self.evaluation_digest, "evaluated_at": self.evaluated_at,
-            "rate": self.rate, "individuals_assessed": self.assessed,
-            "small_categories_excluded": self.exclude_small, "small_share": SMALL_SHARE,
-            "sections": [{"title": s.title, "features": list(s.features), "unknown_count": s.unknown_count,
-                          "categories": [{"category": list(c.labels), "n": c.n, "rate": c.rate,
-                                          "impact_ratio": c.impact_ratio, "excluded": c.excluded}
-                                         for c in s.categories]} for s in self.sections],
+            "model": self.model,
+            "evaluation_digest": self.evaluation_digest,
+            "evaluated_at": self.evaluated_at,
+            "rate": self.rate,
+            "individuals_assessed": self.assessed,
+            "small_categories_excluded": self.exclude_small,
+            "small_share": SMALL_SHARE,
+            "sections": [
+                {
+                    "title": s.title,
+                    "features": list(s.features),
+                    "unknown_count": s.unknown_count,
+                    "categories": [
+                        {
+                            "category": list(c.labels),
+                            "n": c.n,
+                            "rate": c.rate,
+                            "impact_ratio": c.impact_ratio,
+                            "excluded": c.excluded,
+                        }
+                        for c in s.categories
+                    ],
+                }
+                for s in self.sections
+            ],
         }
 
 
@@ -67,9 +85,11 @@ def _table(tables: list[Mapping[str, Any]], features: tuple[str, ...]) -> Mappin
     for table in tables:
         if set(table["features"]) == set(features):
             return table
-    raise GovkitError(f"the evaluation has no cohort table for {' x '.join(features)}; the manifest's "
-                      "sensitive_features must list these columns and a fairness rule must have run",
-                      field="--sex/--race")
+    raise GovkitError(
+        f"the evaluation has no cohort table for {' x '.join(features)}; the manifest's "
+        "sensitive_features must list these columns and a fairness rule must have run",
+        field="--sex/--race",
+    )
 
 
 def _rate(group: Mapping[str, Any], rate: Rate) -> float | None:
@@ -78,8 +98,9 @@ def _rate(group: Mapping[str, Any], rate: Rate) -> float | None:
     return (group["fp"] + group["tp"]) / group["n"] if group["n"] else None
 
 
-def _section(title: str, table: Mapping[str, Any], features: tuple[str, ...], rate: Rate, assessed: int,
-             exclude_small: bool) -> Section:
+def _section(
+    title: str, table: Mapping[str, Any], features: tuple[str, ...], rate: Rate, assessed: int, exclude_small: bool
+) -> Section:
     rows = []
     for group in table["groups"]:
         labels = tuple(str(group["key"][f]) for f in features)
@@ -89,15 +110,23 @@ def _section(title: str, table: Mapping[str, Any], features: tuple[str, ...], ra
         rows.append((labels, group["n"], _rate(group, rate), small))
     top = max((r for _, _, r, small in rows if r is not None and not small), default=None)
     categories = tuple(
-        Category(labels=labels, n=n, rate=r, excluded=small,
-                 impact_ratio=None if small or r is None or not top else r / top)
-        for labels, n, r, small in sorted(rows))
-    return Section(title=title, features=features, categories=categories,
-                   unknown_count=int(table["unknown_count"]))
+        Category(
+            labels=labels, n=n, rate=r, excluded=small, impact_ratio=None if small or r is None or not top else r / top
+        )
+        for labels, n, r, small in sorted(rows)
+    )
+    return Section(title=title, features=features, categories=categories, unknown_count=int(table["unknown_count"]))
 
 
-def summarise(evaluation: Mapping[str, Any], digest: str, *, sex: str, race: str, rate: Rate = "selection",
-              exclude_small: bool = False) -> BiasAuditSummary:
+def summarise(
+    evaluation: Mapping[str, Any],
+    digest: str,
+    *,
+    sex: str,
+    race: str,
+    rate: Rate = "selection",
+    exclude_small: bool = False,
+) -> BiasAuditSummary:
     fairness = evaluation.get("measurements", {}).get("fairness")
     if not fairness:
         raise GovkitError("the evaluation has no fairness measurements (no fairness rule ran)")
@@ -105,13 +134,24 @@ def summarise(evaluation: Mapping[str, Any], digest: str, *, sex: str, race: str
         raise GovkitError("scoring rates need a score column in the evaluation dataset", field="--rate")
     tables = list(fairness["tables"])
     assessed = int(fairness["overall"]["n"])
-    sections = tuple(_section(title, _table(tables, features), features, rate, assessed, exclude_small)
-                     for title, features in (("Sex", (sex,)), ("Race/ethnicity", (race,)),
-                                             ("Intersectional (sex x race/ethnicity)", (sex, race))))
+    sections = tuple(
+        _section(title, _table(tables, features), features, rate, assessed, exclude_small)
+        for title, features in (
+            ("Sex", (sex,)),
+            ("Race/ethnicity", (race,)),
+            ("Intersectional (sex x race/ethnicity)", (sex, race)),
+        )
+    )
     model = evaluation["model"]
-    return BiasAuditSummary(model=f"{model['name']}@{model['version']}", evaluation_digest=digest,
-                            evaluated_at=evaluation["created_at"], rate=rate, assessed=assessed,
-                            exclude_small=exclude_small, sections=sections)
+    return BiasAuditSummary(
+        model=f"{model['name']}@{model['version']}",
+        evaluation_digest=digest,
+        evaluated_at=evaluation["created_at"],
+        rate=rate,
+        assessed=assessed,
+        exclude_small=exclude_small,
+        sections=sections,
+    )
 
 
 def _label(c: Category) -> str:
@@ -138,25 +178,55 @@ def render(summary: BiasAuditSummary, fmt: str) -> str:
         writer.writerow(["section", "category", "individuals", f"{word.lower()}_rate", "impact_ratio", "excluded"])
         for s in summary.sections:
             for c in s.categories:
-                writer.writerow([csv_cell(x) for x in (s.title, " & ".join(c.labels), str(c.n), _fmt(c.rate),
-                                                        _fmt(c.impact_ratio), "yes" if c.excluded else "")])
+                writer.writerow(
+                    [
+                        csv_cell(x)
+                        for x in (
+                            s.title,
+                            " & ".join(c.labels),
+                            str(c.n),
+                            _fmt(c.rate),
+                            _fmt(c.impact_ratio),
+                            "yes" if c.excluded else "",
+                        )
+                    ]
+                )
             writer.writerow([csv_cell(s.title), UNKNOWN, str(s.unknown_count), "", "", ""])
         return out.getvalue()
-    lines = [f"## Bias audit summary (NYC Local Law 144): {_md(summary.model)}", "",
-             f"- Evaluation `{summary.evaluation_digest[:16]}` of {_md(summary.evaluated_at)}",
-             f"- Number of individuals assessed: {summary.assessed}",
-             f"- {word} rate: " + ("share of individuals selected (positive prediction)" if summary.rate == "selection"
-                                   else "share of individuals scoring above the sample median"),
-             "- Impact ratio: the category's rate divided by the highest rate among the categories shown", ""]
+    lines = [
+        f"## Bias audit summary (NYC Local Law 144): {_md(summary.model)}",
+        "",
+        f"- Evaluation `{summary.evaluation_digest[:16]}` of {_md(summary.evaluated_at)}",
+        f"- Number of individuals assessed: {summary.assessed}",
+        f"- {word} rate: "
+        + (
+            "share of individuals selected (positive prediction)"
+            if summary.rate == "selection"
+            else "share of individuals scoring above the sample median"
+        ),
+        "- Impact ratio: the category's rate divided by the highest rate among the categories shown",
+        "",
+    ]
     excluded = [(s, c) for s in summary.sections for c in s.categories if c.excluded]
     if summary.exclude_small:
-        lines += [f"Categories with fewer than {SMALL_SHARE:.0%} of the individuals assessed are left out of the "
-                  f"impact ratios ({len(excluded)} such categor{'y' if len(excluded) == 1 else 'ies'}: "
-                  + (", ".join(f"{_label(c)} (n={c.n})" for _, c in excluded) or "none") + ").", ""]
+        lines += [
+            f"Categories with fewer than {SMALL_SHARE:.0%} of the individuals assessed are left out of the "
+            f"impact ratios ({len(excluded)} such categor{'y' if len(excluded) == 1 else 'ies'}: "
+            + (", ".join(f"{_label(c)} (n={c.n})" for _, c in excluded) or "none")
+            + ").",
+            "",
+        ]
     for s in summary.sections:
-        lines += [f"### {_md(s.title)}", "", f"| Category | Number of individuals | {word} rate | Impact ratio |",
-                  "|---|---|---|---|"]
-        lines += [f"| {_label(c)} | {c.n} | {_fmt(c.rate)} | "
-                  f"{'excluded (under 2%)' if c.excluded else _fmt(c.impact_ratio)} |" for c in s.categories]
+        lines += [
+            f"### {_md(s.title)}",
+            "",
+            f"| Category | Number of individuals | {word} rate | Impact ratio |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_label(c)} | {c.n} | {_fmt(c.rate)} | "
+            f"{'excluded (under 2%)' if c.excluded else _fmt(c.impact_ratio)} |"
+            for c in s.categories
+        ]
         lines += ["", f"Individuals with an unknown category: {s.unknown_count}", ""]
     return "\n".join(lines)

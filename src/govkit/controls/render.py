@@ -37,12 +37,19 @@ def render(cov: Coverage, fmt: str, *, color: bool = False) -> str:
             writer.writerow([csv_cell(c) for c in row])
         return out.getvalue()
     covered = sum(1 for r in cov.rows if r.rules)
-    summary = (f"{covered} of {len(cov.rows)} controls covered by a rule; policy {cov.policy}, "
-               f"team {cov.team or '-'}, {len(cov.models)} model(s) with a recorded evaluation")
+    summary = (
+        f"{covered} of {len(cov.rows)} controls covered by a rule; policy {cov.policy}, "
+        f"team {cov.team or '-'}, {len(cov.models)} model(s) with a recorded evaluation"
+    )
     if fmt == "markdown":
-        lines = [f"### Control coverage: {_md(', '.join(cov.frameworks))}", "", _md(summary), "",
-                 "| " + " | ".join(_md(h) for h in _header(cov)) + " |",
-                 "|" + "---|" * len(_header(cov))]
+        lines = [
+            f"### Control coverage: {_md(', '.join(cov.frameworks))}",
+            "",
+            _md(summary),
+            "",
+            "| " + " | ".join(_md(h) for h in _header(cov)) + " |",
+            "|" + "---|" * len(_header(cov)),
+        ]
         lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _cells(cov)]
         return "\n".join(lines) + "\n"
     from rich.console import Console

@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-FEATURES = ["income", "debt_ratio", "credit_history_years", "num_accounts", "late_payments",
-            "loan_amount", "employment_years"]
+FEATURES = [
+    "income",
+    "debt_ratio",
+    "credit_history_years",
+    "num_accounts",
+    "late_payments",
+    "loan_amount",
+    "employment_years",
+]
 SENSITIVE = ["sex", "age_band", "ethnicity"]
 SEED = 20261125
 APPROVAL_THRESHOLD = 0.8  # approve when the predicted chance of repayment is at least 80 %
@@ -23,8 +30,9 @@ def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     sex = rng.choice(["female", "male"], size=n, p=[0.48, 0.52])
     age_band = rng.choice(["18-24", "25-39", "40-59", "60+"], size=n, p=[0.12, 0.38, 0.35, 0.15])
-    ethnicity = rng.choice(["group_a", "group_b", "group_c", "group_d", "group_e"], size=n,
-                           p=[0.55, 0.18, 0.14, 0.09, 0.04])
+    ethnicity = rng.choice(
+        ["group_a", "group_b", "group_c", "group_d", "group_e"], size=n, p=[0.55, 0.18, 0.14, 0.09, 0.04]
+    )
     income_shift = np.select([sex == "female", ethnicity == "group_d"], [-0.12, -0.18], 0.0)
     youth = np.where(age_band == "18-24", -0.25, 0.0)
     income = np.exp(rng.normal(10.7 + income_shift + youth, 0.45))
@@ -34,29 +42,70 @@ def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
     loan = np.exp(rng.normal(9.4, 0.6, n))
     debt_ratio = np.clip(rng.beta(2, 5, n) + loan / (income * 4), 0, 1.5)
     employment = np.clip(rng.gamma(2.0, 3.0, n), 0, 40)
-    logit = (-2.1 + 2.4 * debt_ratio - 0.35 * np.log(income / 40000) + 0.45 * late
-             - 0.05 * history - 0.03 * employment)
+    logit = -2.1 + 2.4 * debt_ratio - 0.35 * np.log(income / 40000) + 0.45 * late - 0.05 * history - 0.03 * employment
     repaid = (rng.random(n) >= 1 / (1 + np.exp(-logit))).astype(int)
-    return pd.DataFrame({
-        "applicant_id": [f"A{seed % 1000:03d}{i:07d}" for i in range(n)],
-        "income": income.round(2),
-        "debt_ratio": debt_ratio.round(4),
-        "credit_history_years": history.round(1),
-        "num_accounts": accounts,
-        "late_payments": late,
-        "loan_amount": loan.round(2),
-        "employment_years": employment.round(1),
-        "sex": sex,
-        "age_band": age_band,
-        "ethnicity": ethnicity,
-        "repaid": repaid,
-    })
+    return pd.DataFrame(
+        {
+            "applicant_id": [f"A{seed % 1000:03d}{i:07d}" for i in range(n)],
+            "income": income.round(2),
+            "debt_ratio": debt_ratio.round(4),
+            "credit_history_years": history.round(1),
+            "num_accounts": accounts,
+            "late_payments": late,
+            "loan_amount": loan.round(2),
+            "employment_years": employment.round(1),
+            "sex": sex,
+            "age_band": age_band,
+            "ethnicity": ethnicity,
+            "repaid": repaid,
+        }
+    )
 
 
-FIRST = ["Ana", "Ben", "Chloe", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena",
-         "Marta", "Nikhil", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tariq"]
-LAST = ["Alvarez", "Brennan", "Chen", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova", "Jensen",
-        "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Santos", "Tanaka", "Weber"]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dmitri",
+    "Elif",
+    "Farah",
+    "Goran",
+    "Hana",
+    "Ivan",
+    "Jia",
+    "Kofi",
+    "Lena",
+    "Marta",
+    "Nikhil",
+    "Olu",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+]
+LAST = [
+    "Alvarez",
+    "Brennan",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Santos",
+    "Tanaka",
+    "Weber",
+]
 
 
 def applicant_pii(n: int, seed: int) -> pd.DataFrame:
@@ -70,14 +119,16 @@ def applicant_pii(n: int, seed: int) -> pd.DataFrame:
     ids = np.arange(n)
     area = rng.integers(201, 990, n)
     born = np.datetime64("1946-01-01") + rng.integers(0, 365 * 58, n).astype("timedelta64[D]")
-    return pd.DataFrame({
-        "full_name": [f"{a} {b}" for a, b in zip(first, last, strict=True)],
-        "email": [f"{a.lower()}.{b.lower()}{i}@example.com" for a, b, i in zip(first, last, ids, strict=True)],
-        "phone": [f"({a}) {rng.integers(200, 999)}-{rng.integers(1000, 9999)}" for a in area],
-        "ssn": [f"{rng.integers(1, 665):03d}-{rng.integers(1, 99):02d}-{rng.integers(1, 9999):04d}" for _ in ids],
-        "date_of_birth": np.datetime_as_string(born, unit="D"),
-        "zip3": [f"{z:03d}" for z in rng.choice([21, 100, 606, 750, 941, 981, 303, 481, 554, 802], n)],
-    })
+    return pd.DataFrame(
+        {
+            "full_name": [f"{a} {b}" for a, b in zip(first, last, strict=True)],
+            "email": [f"{a.lower()}.{b.lower()}{i}@example.com" for a, b, i in zip(first, last, ids, strict=True)],
+            "phone": [f"({a}) {rng.integers(200, 999)}-{rng.integers(1000, 9999)}" for a in area],
+            "ssn": [f"{rng.integers(1, 665):03d}-{rng.integers(1, 99):02d}-{rng.integers(1, 9999):04d}" for _ in ids],
+            "date_of_birth": np.datetime_as_string(born, unit="D"),
+            "zip3": [f"{z:03d}" for z in rng.choice([21, 100, 606, 750, 941, 981, 303, 481, 554, 802], n)],
+        }
+    )
 
 
 def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000) -> dict[str, Path]:
@@ -91,8 +142,9 @@ def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000)
     train = synthetic_applicants(train_rows, SEED)
     train = pd.concat([applicant_pii(train_rows, SEED + 7), train], axis=1)
     evaluation = synthetic_applicants(eval_rows, SEED + 1)
-    model = HistGradientBoostingClassifier(max_iter=120, learning_rate=0.08, max_leaf_nodes=15,
-                                           early_stopping=False, random_state=0)
+    model = HistGradientBoostingClassifier(
+        max_iter=120, learning_rate=0.08, max_leaf_nodes=15, early_stopping=False, random_state=0
+    )
     model.fit(train[FEATURES], train["repaid"])
     score = model.predict_proba(evaluation[FEATURES])[:, 1]
     evaluation["repayment_score"] = score.round(6)

@@ -46,8 +46,9 @@ def build_production(directory: Path, model: Any, *, months: int = MONTHS, rows:
     return folder
 
 
-def run_monitoring(manifest: Path, policies: Path, log: Any, *, echo: Callable[..., None], color: bool,
-                   progress: Progress) -> tuple[str, str]:
+def run_monitoring(
+    manifest: Path, policies: Path, log: Any, *, echo: Callable[..., None], color: bool, progress: Progress
+) -> tuple[str, str]:
     """Profile the evaluation data, write the production months, monitor them; return verdict and digest."""
     from govkit.api import run_check
     from govkit.audit.records import record_evaluation
@@ -66,13 +67,15 @@ def run_monitoring(manifest: Path, policies: Path, log: Any, *, echo: Callable[.
         sha256 = write_profile(profile, target)
         entry = record_profile(log, profile, target, sha256)
     echo(f"── govkit profile create {manifest} --dataset evaluation")
-    echo(f"profile {target.name} ({profile['rows']} rows) sha256 {sha256[:16]} recorded as audit log entry "
-         f"{entry.seq}\n")
+    echo(
+        f"profile {target.name} ({profile['rows']} rows) sha256 {sha256[:16]} recorded as audit log entry {entry.seq}\n"
+    )
     model = load_model(loaded, trust_model=False).model  # scikit-learn and NumPy types only
     with progress("production months"):
         build_production(manifest.parent, model)
-    evaluation = run_check(manifest, policies, progress=progress, purpose="monitor",
-                           extra={TRUSTED_PROFILES: recorded_profiles(log)})
+    evaluation = run_check(
+        manifest, policies, progress=progress, purpose="monitor", extra={TRUSTED_PROFILES: recorded_profiles(log)}
+    )
     entry = record_evaluation(log, evaluation)
     echo(f"── govkit monitor {manifest} --policy {policies}")
     echo(get_formatter("text").render(evaluation, color=color), nl=False)

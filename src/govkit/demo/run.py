@@ -45,8 +45,9 @@ def demo_log_paths(folder: Path) -> tuple[Path, Path]:
     return folder / "govkit.db", key
 
 
-def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress,
-             db: str | None = None) -> None:
+def run_demo(
+    directory: Path | None, *, echo: Callable[..., None], color: bool, progress: Progress, db: str | None = None
+) -> None:
     from govkit.api import run_check
     from govkit.audit.log import AuditLog
     from govkit.audit.records import record_evaluation
@@ -72,15 +73,24 @@ def run_demo(directory: Path | None, *, echo: Callable[..., None], color: bool, 
             echo(text.render(evaluation, color=color), nl=False)
             echo(f"recorded as audit log entry {entry.seq}\n")
         with progress("the compliance report"):
-            report, sha = render_report(log, digest=digests["lending"], model=None,
-                                        out=manifest.parent / "reports" / "credit-scorer-lending.pdf", paper="a4")
+            report, sha = render_report(
+                log,
+                digest=digests["lending"],
+                model=None,
+                out=manifest.parent / "reports" / "credit-scorer-lending.pdf",
+                paper="a4",
+            )
         from govkit.demo.monitoring import run_monitoring
 
-        monitored, monitor_digest = run_monitoring(manifest, policies, log, echo=echo, color=color,
-                                                   progress=progress)
+        monitored, monitor_digest = run_monitoring(manifest, policies, log, echo=echo, color=color, progress=progress)
         with progress("the monitoring report"):
-            trend, trend_sha = render_report(log, digest=monitor_digest, model=None, paper="a4",
-                                             out=manifest.parent / "reports" / "credit-scorer-monitoring.pdf")
+            trend, trend_sha = render_report(
+                log,
+                digest=monitor_digest,
+                model=None,
+                paper="a4",
+                out=manifest.parent / "reports" / "credit-scorer-monitoring.pdf",
+            )
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())

@@ -195,14 +195,19 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
         if entry.action in KEY_ACTIONS:
             raw = bytes.fromhex(payload.get("public_key") or payload["new_public_key"])
             kid = payload.get("key_id") or payload["new_key_id"]
-            pem = load_public(raw).public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+            pem = load_public(raw).public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             keys[kid] = f"data/keys/log-{kid}.pem"
             files[keys[kid]] = pem
         if entry.action == EVALUATION_RECORDED:
             evaluation = payload["evaluation"]
-            add(f"data/evaluations/{payload['evaluation_digest']}.json", canonical_bytes(evaluation), "evaluation",
-                f"entry {entry.seq}")
+            add(
+                f"data/evaluations/{payload['evaluation_digest']}.json",
+                canonical_bytes(evaluation),
+                "evaluation",
+                f"entry {entry.seq}",
+            )
             _add_inputs(evaluation, add, missing)
         if entry.action == REPORT_RENDERED:
             wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
@@ -221,12 +226,17 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
     files["data/log/checkpoint.body"] = checkpoint.body()
     files["data/log/checkpoint.sig"] = checkpoint.raw_signature()
     export: dict[str, Any] = {
-        "format": FORMAT, "govkit_version": __version__, "log_id": log.store.log_id(),
+        "format": FORMAT,
+        "govkit_version": __version__,
+        "log_id": log.store.log_id(),
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "scope": scope.__dict__, "checkpoint": {"size": checkpoint.size, "root": checkpoint.root,
-                                                 "head": checkpoint.head},
-        "checkpoint_key_id": key.key_id, "entries": [e.seq for e, _ in selected], "keys": keys,
-        "files": sorted(roles, key=lambda r: r["path"]), "missing": missing,
+        "scope": scope.__dict__,
+        "checkpoint": {"size": checkpoint.size, "root": checkpoint.root, "head": checkpoint.head},
+        "checkpoint_key_id": key.key_id,
+        "entries": [e.seq for e, _ in selected],
+        "keys": keys,
+        "files": sorted(roles, key=lambda r: r["path"]),
+        "missing": missing,
     }
     files["data/export.json"] = (json.dumps(export, indent=2, sort_keys=True) + "\n").encode()
     root = f"govkit-evidence-{export['log_id']}-{checkpoint.size}"
@@ -252,8 +262,17 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
     _zip(out, root, files)
     sha = hashlib.sha256(out.read_bytes()).hexdigest()
     subject = f"export:{scope.model or scope.team or 'all'}"
-    log.append(EVIDENCE_EXPORTED, subject, {"sha256": sha, "file": out.name, "scope": scope.__dict__,
-                                            "entries": len(selected), "checkpoint": export["checkpoint"]})
+    log.append(
+        EVIDENCE_EXPORTED,
+        subject,
+        {
+            "sha256": sha,
+            "file": out.name,
+            "scope": scope.__dict__,
+            "entries": len(selected),
+            "checkpoint": export["checkpoint"],
+        },
+    )
     return ExportResult(path=out, sha256=sha, entries=len(selected), files=len(roles), missing=missing)
 
 

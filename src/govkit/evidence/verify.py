@@ -75,17 +75,19 @@ def _check_directory(fh: BinaryIO) -> None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         return
-    count = int.from_bytes(tail[at + 10:at + 12], "little")
-    size = int.from_bytes(tail[at + 12:at + 16], "little")
-    if at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":
-        fh.seek(int.from_bytes(tail[at - 12:at - 4], "little"))
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    size = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":
+        fh.seek(int.from_bytes(tail[at - 12 : at - 4], "little"))
         record = fh.read(56)
         if record[:4] == b"PK\x06\x06" and len(record) == 56:
             count = int.from_bytes(record[32:40], "little")
             size = int.from_bytes(record[40:48], "little")
     if count > MAX_MEMBERS or size > MAX_DIRECTORY:
-        raise BundleError(f"zip has {count} members in a {size}-byte directory; the limit is {MAX_MEMBERS} "
-                          f"members, {MAX_DIRECTORY} bytes")
+        raise BundleError(
+            f"zip has {count} members in a {size}-byte directory; the limit is {MAX_MEMBERS} "
+            f"members, {MAX_DIRECTORY} bytes"
+        )
 
 
 def _check_limits(infos: list[zipfile.ZipInfo], zip_size: int) -> None:
@@ -101,8 +103,10 @@ def _check_limits(infos: list[zipfile.ZipInfo], zip_size: int) -> None:
         if stat.S_ISLNK(info.external_attr >> 16):
             raise BundleError(f"link in zip: {info.filename!r}")
         if info.compress_type not in ALLOWED_COMPRESSION or info.flag_bits & 0x1:
-            raise BundleError(f"zip member {info.filename!r}: encrypted or compression method "
-                              f"{info.compress_type} (only stored and deflate are read)")
+            raise BundleError(
+                f"zip member {info.filename!r}: encrypted or compression method "
+                f"{info.compress_type} (only stored and deflate are read)"
+            )
         if info.file_size > RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise BundleError(f"zip member {info.filename!r}: compression ratio above {MAX_RATIO}:1 (zip bomb?)")
         total += info.file_size
@@ -118,8 +122,10 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     with archive.open(info) as stream:
         data = stream.read(info.file_size + 1)
     if len(data) != info.file_size:
-        raise BundleError(f"zip member {info.filename!r}: {'more' if len(data) > info.file_size else 'less'} "
-                          "data than its header declares")
+        raise BundleError(
+            f"zip member {info.filename!r}: {'more' if len(data) > info.file_size else 'less'} "
+            "data than its header declares"
+        )
     return data
 
 
@@ -230,7 +236,7 @@ def _first_bad_signature(jobs: list[tuple[bytes, bytes, bytes]]) -> int | None:
     starts = range(0, len(jobs), size)
     try:
         with ProcessPoolExecutor(workers) as pool:
-            found = list(pool.map(_first_bad_in, [jobs[s:s + size] for s in starts]))
+            found = list(pool.map(_first_bad_in, [jobs[s : s + size] for s in starts]))
     except (OSError, BrokenProcessPool):
         return _first_bad_in(jobs)
     return next((starts[i] + bad for i, bad in enumerate(found) if bad is not None), None)
@@ -290,8 +296,10 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     if not prefix_ok or not _verifies(signing, checkpoint.raw_signature(), checkpoint.body()):
         raise BundleError("data/log/checkpoint.txt: signature does not verify")
     if checkpoint.origin.rsplit("/", 1)[-1] != export["log_id"]:
-        raise BundleError(f"data/log/checkpoint.txt: checkpoint of log {checkpoint.origin!r}, not of log "
-                          f"{export['log_id']} named in data/export.json")
+        raise BundleError(
+            f"data/log/checkpoint.txt: checkpoint of log {checkpoint.origin!r}, not of log "
+            f"{export['log_id']} named in data/export.json"
+        )
     if files["data/log/checkpoint.body"] != checkpoint.body():
         raise BundleError("data/log/checkpoint.body: differs from checkpoint.txt")
     leaves = files["data/log/leaves.txt"].decode().split()
@@ -328,8 +336,9 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             raise BundleError(f"{body_path}: missing, and the entry was not redacted")
     genesis_log = payloads.get(1, {}).get("log_id")
     if genesis_log is not None and genesis_log != export["log_id"]:
-        raise BundleError(f"data/log/payloads/1.json: the log names itself {genesis_log}, data/export.json says "
-                          f"{export['log_id']}")
+        raise BundleError(
+            f"data/log/payloads/1.json: the log names itself {genesis_log}, data/export.json says {export['log_id']}"
+        )
     if 1 in payloads and genesis_log is None:
         done.append("note: the log predates govkit's log-identity binding (entry 1 names no log id)")
     windows = _key_windows(entries, payloads)
@@ -337,8 +346,10 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
         if kid not in windows:
             raise BundleError(f"{export['keys'][kid]}: key not introduced by any key entry in the log")
     if windows[export["checkpoint_key_id"]][1] is not None:
-        raise BundleError(f"data/log/checkpoint.txt: signed by key {export['checkpoint_key_id']}, retired at entry "
-                          f"{windows[export['checkpoint_key_id']][1]}")
+        raise BundleError(
+            f"data/log/checkpoint.txt: signed by key {export['checkpoint_key_id']}, retired at entry "
+            f"{windows[export['checkpoint_key_id']][1]}"
+        )
     raw_keys = {kid: _raw(key) for kid, key in keys.items()}
     jobs = []
     for e in entries:
@@ -376,8 +387,10 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             raise BundleError(f"{rel}: no report rendering or sign-off in the log has this digest")
     done.append(f"evidence files: {len(export['files'])} match their logged digests")
     if export.get("missing"):
-        done.append(f"note: {len(export['missing'])} referenced file(s) were not available at export: "
-                    + ", ".join(m["what"] for m in export["missing"][:5]))
+        done.append(
+            f"note: {len(export['missing'])} referenced file(s) were not available at export: "
+            + ", ".join(m["what"] for m in export["missing"][:5])
+        )
     return done
 
 
@@ -390,8 +403,7 @@ MALFORMED = (KeyError, ValueError, TypeError, IndexError, AttributeError, Recurs
 
 
 def _usage(message: str) -> int:
-    print(f"error: {message} (usage: verify.py [BUNDLE.zip | BAG_FOLDER] [--trusted-key LOG_KEY.pem])",
-          file=sys.stderr)
+    print(f"error: {message} (usage: verify.py [BUNDLE.zip | BAG_FOLDER] [--trusted-key LOG_KEY.pem])", file=sys.stderr)
     return 2
 
 
@@ -404,7 +416,7 @@ def main(argv: list[str]) -> int:
         if i + 1 >= len(args):
             return _usage("--trusted-key needs a PEM file")
         key_file = args[i + 1]
-        del args[i:i + 2]
+        del args[i : i + 2]
         try:
             trusted = _raw(_public_key(Path(key_file).read_bytes(), key_file))
         except (OSError, ValueError, BundleError) as exc:
@@ -430,8 +442,10 @@ def main(argv: list[str]) -> int:
     if trusted is None:
         print("note: no --trusted-key: this proves only that the bundle is signed by the key it carries")
     if target.is_dir() and target.resolve() in (here, *here.parents):
-        print("note: this verify.py came with the bundle it checked; a forged bundle can bring a verifier that "
-              "lies. Use govkit verify-bundle, or verify.py and chain.py obtained from govkit.")
+        print(
+            "note: this verify.py came with the bundle it checked; a forged bundle can bring a verifier that "
+            "lies. Use govkit verify-bundle, or verify.py and chain.py obtained from govkit."
+        )
     print("bundle verified")
     return 0
 

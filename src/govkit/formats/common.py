@@ -17,10 +17,12 @@ from govkit.evaluation import STATUSES, Finding
 # invisible format characters (Unicode category Cf: zero-width spaces and joiners, bidi marks,
 # overrides and isolates, which hide or reorder what a reader sees, tag characters), and code
 # points XML 1.0 forbids.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
-                          "\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-                          "\ufff9-\ufffb\ud800-\udfff\ufffe\uffff\U000110bd\U000110cd\U00013430-\U0001343f"
-                          "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
+    "\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\ufff9-\ufffb\ud800-\udfff\ufffe\uffff\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 
 REPORTED = ("fail", "error", "warn", "waived", "baselined")  # statuses a CI surface shows
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}

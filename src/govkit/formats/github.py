@@ -41,8 +41,11 @@ class GithubFormatter(Formatter):
 
     def render(self, evaluation: Evaluation, *, digest: str | None = None, color: bool = False) -> str:
         lines = [_command(f) for f in sorted(evaluation.findings, key=order) if f.status in ("fail", "error", "warn")]
-        lines += [f"::notice title={_prop('govkit waiver expiring')}::{_data(f'{w.id} ({w.rule}) expires {w.expires}')}"
-                  for w in evaluation.waivers if w.expiring_soon]
+        lines += [
+            f"::notice title={_prop('govkit waiver expiring')}::{_data(f'{w.id} ({w.rule}) expires {w.expires}')}"
+            for w in evaluation.waivers
+            if w.expiring_soon
+        ]
         m = evaluation.model
         lines.append(f"govkit: {evaluation.verdict.upper()} {printable(m['name'])} {printable(m['version'])}")
         return "\n".join(lines) + "\n"

@@ -14,11 +14,15 @@ from govkit.formats.interface import Formatter
 
 
 def _case(suite: ET.Element, f: Finding) -> str:
-    case = ET.SubElement(suite, "testcase", {
-        "classname": printable(f"govkit.{f.area}.{f.rule_id}"),
-        "name": printable(f"{f.rule_id} {f.title} [{f.subject}]"),
-        "time": "0",
-    })
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {
+            "classname": printable(f"govkit.{f.area}.{f.rule_id}"),
+            "name": printable(f"{f.rule_id} {f.title} [{f.subject}]"),
+            "time": "0",
+        },
+    )
     if f.location and f.location.get("file"):
         case.set("file", printable(f.location["file"]))
         if f.location.get("line"):
@@ -48,20 +52,27 @@ class JunitFormatter(Formatter):
     suffix = ".junit.xml"
 
     def render(self, evaluation: Evaluation, *, digest: str | None = None, color: bool = False) -> str:
-        root = ET.Element("testsuites",
-                          {"name": printable(f"govkit {evaluation.model['name']} {evaluation.model['version']}")})
+        root = ET.Element(
+            "testsuites", {"name": printable(f"govkit {evaluation.model['name']} {evaluation.model['version']}")}
+        )
         totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         areas: dict[str, list[Finding]] = {}
         for f in sorted(evaluation.findings, key=order):
             areas.setdefault(f.area, []).append(f)
         for area, findings in areas.items():
-            suite = ET.SubElement(root, "testsuite", {"name": printable(AREA_TITLES.get(area, area)),
-                                                      "timestamp": evaluation.created_at.rstrip("Z")})
+            suite = ET.SubElement(
+                root,
+                "testsuite",
+                {"name": printable(AREA_TITLES.get(area, area)), "timestamp": evaluation.created_at.rstrip("Z")},
+            )
             props = ET.SubElement(suite, "properties")
-            for key, val in (("model", f"{evaluation.model['name']}@{evaluation.model['version']}"),
-                             ("team", evaluation.team), ("policy", f"{evaluation.policy['name']} "
-                                                                   f"{evaluation.policy['version']}"),
-                             ("evaluation_digest", digest or evaluation.digest), ("fail_on", evaluation.fail_on)):
+            for key, val in (
+                ("model", f"{evaluation.model['name']}@{evaluation.model['version']}"),
+                ("team", evaluation.team),
+                ("policy", f"{evaluation.policy['name']} {evaluation.policy['version']}"),
+                ("evaluation_digest", digest or evaluation.digest),
+                ("fail_on", evaluation.fail_on),
+            ):
                 ET.SubElement(props, "property", {"name": key, "value": printable(val)})
             counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
             for f in findings:

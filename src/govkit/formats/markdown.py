@@ -44,16 +44,23 @@ class MarkdownFormatter(Formatter):
         failing = [f for f in sorted(evaluation.findings, key=order) if f.status in ("fail", "error", "warn")]
         if failing:
             tagged = any(f.controls for f in failing)  # the column only when some rule cites controls
-            lines += ["#### Failing rules", "",
-                      "| Status | Severity | Rule | Subject | Finding |" + (" Controls |" if tagged else ""),
-                      "|---|---|---|---|---|" + ("---|" if tagged else "")]
+            lines += [
+                "#### Failing rules",
+                "",
+                "| Status | Severity | Rule | Subject | Finding |" + (" Controls |" if tagged else ""),
+                "|---|---|---|---|---|" + ("---|" if tagged else ""),
+            ]
             lines += [self._row(f, tagged) for f in failing]
             lines.append("")
         waived = [f for f in evaluation.findings if f.status == "waived"]
         if waived:
             by_id = {w.id: w for w in evaluation.waivers}
-            lines += ["#### Waived", "", "| Rule | Subject | Waiver | Expires | Ticket | Reason |",
-                      "|---|---|---|---|---|---|"]
+            lines += [
+                "#### Waived",
+                "",
+                "| Rule | Subject | Waiver | Expires | Ticket | Reason |",
+                "|---|---|---|---|---|---|",
+            ]
             for f in waived:
                 w = by_id.get(f.waiver_id or "")
                 cells = (w.expires, w.ticket, w.reason) if w else ("", "", "")
@@ -65,8 +72,9 @@ class MarkdownFormatter(Formatter):
         expiring = [w for w in evaluation.waivers if w.expiring_soon]
         if expiring:
             lines += ["#### Waivers expiring soon", ""]
-            lines += [f"- {_md(w.id)} ({_md(w.rule)}) expires {_md(w.expires)}, ticket {_md(w.ticket)}"
-                      for w in expiring]
+            lines += [
+                f"- {_md(w.id)} ({_md(w.rule)}) expires {_md(w.expires)}, ticket {_md(w.ticket)}" for w in expiring
+            ]
             lines.append("")
         problems = [w for w in evaluation.waivers if w.status not in ("used", "unused")]
         if problems:

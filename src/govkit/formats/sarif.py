@@ -61,9 +61,11 @@ def _rule(f: Finding) -> dict[str, Any]:
         "fullDescription": {"text": printable(f"{f.title} (govkit check {f.check})")},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
         "help": {"text": printable(f"{f.title}. See the guideline for how to fix it or request a waiver.")},
-        "properties": {"security-severity": SECURITY_SEVERITY[f.severity],
-                       "tags": ["ml-governance", f.area, f.check, *map(printable, f.controls)],
-                       "precision": "very-high"},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[f.severity],
+            "tags": ["ml-governance", f.area, f.check, *map(printable, f.controls)],
+            "precision": "very-high",
+        },
     }
     if f.guideline:
         rule["helpUri"] = quote(f.guideline, safe=":/?#[]@!$&'()*+,;=%~")
@@ -77,22 +79,30 @@ def _result(f: Finding, index: int, evaluation: Evaluation, digest: str, root: P
         "level": _level(f),
         "message": {"text": printable(f"{f.title}: {detail(f)}")},
         "partialFingerprints": {"govkitFinding/v1": f.fingerprint},
-        "properties": {"status": f.status, "severity": f.severity, "subject": printable(f.subject),
-                       "model": printable(evaluation.model["name"]), "evaluation_digest": digest},
+        "properties": {
+            "status": f.status,
+            "severity": f.severity,
+            "subject": printable(f.subject),
+            "model": printable(evaluation.model["name"]),
+            "evaluation_digest": digest,
+        },
     }
     loc = f.location or {}
     if loc.get("file"):
         physical: dict[str, Any] = {"artifactLocation": _artifact(loc["file"], root)}
         if loc.get("line"):
             physical["region"] = {"startLine": loc["line"]}
-        result["locations"] = [{"physicalLocation": physical,
-                                "logicalLocations": [{"name": printable(f.subject), "kind": "member"}]}]
+        result["locations"] = [
+            {"physicalLocation": physical, "logicalLocations": [{"name": printable(f.subject), "kind": "member"}]}
+        ]
     if f.status == "waived":
         waiver = next((w for w in evaluation.waivers if w.id == f.waiver_id), None)
-        justification = f"{waiver.reason} (waiver {waiver.id}, ticket {waiver.ticket}, expires {waiver.expires})" \
-            if waiver else f"waiver {f.waiver_id}"
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
-                                   "justification": printable(justification)}]
+        justification = (
+            f"{waiver.reason} (waiver {waiver.id}, ticket {waiver.ticket}, expires {waiver.expires})"
+            if waiver
+            else f"waiver {f.waiver_id}"
+        )
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": printable(justification)}]
     if f.status == "baselined":
         result["baselineState"] = "unchanged"
     elif evaluation.inputs.get("baseline"):
@@ -113,19 +123,36 @@ class SarifFormatter(Formatter):
                 rules[f.rule_id] = len(descriptors)
                 descriptors.append(_rule(f))
         root = source_root()
-        results = [_result(f, rules[f.rule_id], evaluation, digest, root)
-                   for f in sorted(evaluation.findings, key=order) if f.status in REPORTED]
+        results = [
+            _result(f, rules[f.rule_id], evaluation, digest, root)
+            for f in sorted(evaluation.findings, key=order)
+            if f.status in REPORTED
+        ]
         model = evaluation.model
         run = {
-            "tool": {"driver": {"name": "govkit", "semanticVersion": __version__, "version": __version__,
-                                "informationUri": "https://govkit.example.org", "rules": descriptors}},
+            "tool": {
+                "driver": {
+                    "name": "govkit",
+                    "semanticVersion": __version__,
+                    "version": __version__,
+                    "informationUri": "https://govkit.example.org",
+                    "rules": descriptors,
+                }
+            },
             "automationDetails": {"id": printable(f"govkit/{model['name']}/{evaluation.team}/")},
             "results": results,
-            "properties": {"verdict": evaluation.verdict, "evaluation_digest": digest,
-                           "policy": dict(evaluation.policy), "counts": evaluation.counts},
+            "properties": {
+                "verdict": evaluation.verdict,
+                "evaluation_digest": digest,
+                "policy": dict(evaluation.policy),
+                "counts": evaluation.counts,
+            },
         }
-        if any(loc["physicalLocation"]["artifactLocation"].get("uriBaseId") for r in results
-               for loc in r.get("locations", ())):
+        if any(
+            loc["physicalLocation"]["artifactLocation"].get("uriBaseId")
+            for r in results
+            for loc in r.get("locations", ())
+        ):
             run["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
         doc = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
         return json.dumps(doc, indent=2) + "\n"

@@ -42,10 +42,17 @@ class TextFormatter(Formatter):
         out = io.StringIO()
         console = Console(file=out, force_terminal=color, no_color=not color, width=120, highlight=False)
         m = evaluation.model
-        console.print(Text.assemble(
-            _text(f"{m['name']} {m['version']}", "bold"), "  team ", _text(evaluation.team), "  risk tier ",
-            _text(m["risk_tier"]), "  policy ", _text(f"{evaluation.policy['name']} {evaluation.policy['version']}"),
-        ))
+        console.print(
+            Text.assemble(
+                _text(f"{m['name']} {m['version']}", "bold"),
+                "  team ",
+                _text(evaluation.team),
+                "  risk tier ",
+                _text(m["risk_tier"]),
+                "  policy ",
+                _text(f"{evaluation.policy['name']} {evaluation.policy['version']}"),
+            )
+        )
         areas: dict[str, list[Finding]] = {}
         for f in evaluation.findings:
             areas.setdefault(f.area, []).append(f)
@@ -58,8 +65,13 @@ class TextFormatter(Formatter):
             table.add_column("finding", overflow="fold", ratio=1)
             for f in sorted(findings, key=order):
                 label = f.status.upper() + ("*" if f.blocking else "")
-                table.add_row(Text(label, style=STATUS_STYLE[f.status]), f.severity, _text(f.rule_id),
-                              _text(f.subject), _text(detail(f)))
+                table.add_row(
+                    Text(label, style=STATUS_STYLE[f.status]),
+                    f.severity,
+                    _text(f.rule_id),
+                    _text(f.subject),
+                    _text(detail(f)),
+                )
             console.print(table)
         for notice in evaluation.notices:
             console.print(Text.assemble(("notice:", "yellow"), " ", _text(notice)))

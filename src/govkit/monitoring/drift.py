@@ -147,5 +147,10 @@ def numeric_measures(edges: np.ndarray, ref: dict[str, Any], cur: dict[str, Any]
 def categorical_measures(ref: np.ndarray, cur: np.ndarray) -> dict[str, float | None]:
     if ref.sum() == 0 or cur.sum() == 0:
         return dict.fromkeys(MEASURES)
-    return {"psi": psi(ref, cur), "jensenshannon": jensenshannon(ref, cur), "chisquare": chisquare(ref, cur),
-            "ks": None, "wasserstein": None}
+    return {
+        "psi": psi(ref, cur),
+        "jensenshannon": jensenshannon(ref, cur),
+        "chisquare": chisquare(ref, cur),
+        "ks": None,
+        "wasserstein": None,
+    }

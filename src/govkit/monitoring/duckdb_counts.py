@@ -52,7 +52,7 @@ class _Counter:
     def slice_of(self, row: Sequence[Any]) -> tuple[Any, int | None, str | None]:
         """(window start, cohort index or None, group) of a result row that starts with flags, gk_w, keys."""
         n = self.n
-        flags, w, keys = row[:n], row[n], row[n + 1:2 * n + 1]
+        flags, w, keys = row[:n], row[n], row[n + 1 : 2 * n + 1]
         for i in range(n):
             if flags[i] == 0:
                 return w, i, keys[i]
@@ -73,8 +73,9 @@ class _Counter:
         t = f"CAST({c} AS TIMESTAMP)" if typed else f"CAST(TRY_CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP)"
         rows, parsed = self.s.query(f"SELECT count(*), count({t}) FROM govkit_cohort_source")[0]
         if parsed < rows:
-            example = self.s.query(f"SELECT CAST({c} AS VARCHAR) FROM govkit_cohort_source WHERE {c} IS NOT NULL "
-                                   f"AND {t} IS NULL LIMIT 1")
+            example = self.s.query(
+                f"SELECT CAST({c} AS VARCHAR) FROM govkit_cohort_source WHERE {c} IS NOT NULL AND {t} IS NULL LIMIT 1"
+            )
             what = f"cannot be read as timestamps (e.g. {example[0][0]!r})" if example else "are missing"
             raise DataError(f"{rows - parsed} values of timestamp column {ts!r} {what}", file=self.file)
         return t
@@ -84,29 +85,37 @@ class _Counter:
         unit = unit_of(self.plan.window)
         cohort_keys = "".join(
             f"coalesce({self.s._key(self.s._raw(f, self.kinds[f]), self.kinds[f])}, 'Unknown') AS k{i}, "
-            for i, f in enumerate(self.plan.cohorts))
+            for i, f in enumerate(self.plan.cohorts)
+        )
         if unit == "rows":
             counted = self.s.query(f"SELECT {t} AS t, count(*) FROM govkit_cohort_source GROUP BY t ORDER BY t")
             times = np.array([r[0] for r in counted], dtype="datetime64[us]")
             starts = rows_starts(times, np.array([r[1] for r in counted]), self.plan.window.rows)  # type: ignore
-            self.s.con.execute("CREATE OR REPLACE TEMP TABLE gk_windows AS SELECT unnest($s) AS gk_start",
-                               {"s": [as_datetime(x) for x in starts]})
-            source = (f"(SELECT {t} AS gk_t, * FROM govkit_cohort_source) s "
-                      "ASOF JOIN gk_windows b ON s.gk_t >= b.gk_start")
+            self.s.con.execute(
+                "CREATE OR REPLACE TEMP TABLE gk_windows AS SELECT unnest($s) AS gk_start",
+                {"s": [as_datetime(x) for x in starts]},
+            )
+            source = (
+                f"(SELECT {t} AS gk_t, * FROM govkit_cohort_source) s ASOF JOIN gk_windows b ON s.gk_t >= b.gk_start"
+            )
             window = "b.gk_start"
         else:
             source, window = "govkit_cohort_source", f"date_trunc('{unit}', {t})"
-        self.s.con.execute(f"CREATE OR REPLACE TEMP VIEW {ROWS} AS SELECT {window} AS gk_w, {cohort_keys}* "
-                           f"FROM {source}")
+        self.s.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ROWS} AS SELECT {window} AS gk_w, {cohort_keys}* FROM {source}"
+        )
 
     def slices(self) -> tuple[list[SliceKey], np.ndarray, dict[tuple[Any, int | None, str | None], int]]:
-        rows = self.s.query(f"SELECT {self.flags}gk_w, {self.keys}count(*) FROM {ROWS} "
-                            f"GROUP BY GROUPING SETS ({self.sets('')})")
+        rows = self.s.query(
+            f"SELECT {self.flags}gk_w, {self.keys}count(*) FROM {ROWS} GROUP BY GROUPING SETS ({self.sets('')})"
+        )
         found = {self.slice_of(r): int(r[-1]) for r in rows}
         order = sorted(found, key=lambda k: (-1 if k[1] is None else k[1], k[0], k[2] or ""))
         unit = unit_of(self.plan.window)
-        keys = [SliceKey(label_of(unit, as_datetime(w)), None if f is None else self.plan.cohorts[f], g)
-                for w, f, g in order]
+        keys = [
+            SliceKey(label_of(unit, as_datetime(w)), None if f is None else self.plan.cohorts[f], g)
+            for w, f, g in order
+        ]
         return keys, np.array([found[k] for k in order], dtype=np.int64), {k: i for i, k in enumerate(order)}
 
     def numeric(self, index: dict[Any, int]) -> dict[str, NumericCounts]:
@@ -127,18 +136,29 @@ class _Counter:
         params: dict[str, Any] = {f"g{i}": g for i, g in enumerate(groups)}
         codes = "".join(f", list_position($g{i}, k{i}) - 1" for i in range(self.n))
         values = "".join(f", CAST({self.ident(c)} AS DOUBLE)" for c in plan.numeric)
-        out = {c: NumericCounts(np.zeros((size, 2 * len(e) + 1), dtype=np.int64), np.zeros((size, 2 * len(e) + 1)),
-                                np.zeros(size), np.zeros(size, dtype=np.int64), np.full(size, np.nan),
-                                np.full(size, np.nan)) for c, e in plan.numeric.items()}
+        out = {
+            c: NumericCounts(
+                np.zeros((size, 2 * len(e) + 1), dtype=np.int64),
+                np.zeros((size, 2 * len(e) + 1)),
+                np.zeros(size),
+                np.zeros(size, dtype=np.int64),
+                np.full(size, np.nan),
+                np.full(size, np.nan),
+            )
+            for c, e in plan.numeric.items()
+        }
         try:
-            reader = self.s.con.sql(f"SELECT epoch_us(gk_w){codes}{values} FROM {ROWS}", params=params) \
-                .to_arrow_reader(STREAM_BATCH)
+            reader = self.s.con.sql(f"SELECT epoch_us(gk_w){codes}{values} FROM {ROWS}", params=params).to_arrow_reader(
+                STREAM_BATCH
+            )
             finders = {c: CellFinder(e) for c, e in plan.numeric.items()}
             for batch in reader:
                 columns = [batch.column(j).to_numpy(zero_copy_only=False) for j in range(batch.num_columns)]
                 w = np.searchsorted(epochs, columns[0].astype(np.int64))
-                slice_codes = [tables[0][w], *(tables[i + 1][w, columns[i + 1].astype(np.int64)]
-                                               for i in range(self.n))]
+                slice_codes = [
+                    tables[0][w],
+                    *(tables[i + 1][w, columns[i + 1].astype(np.int64)] for i in range(self.n)),
+                ]
                 for j, column in enumerate(plan.numeric):
                     x = columns[1 + self.n + j].astype(float)
                     for codes_ in slice_codes:
@@ -146,12 +166,15 @@ class _Counter:
         except self.s._error as exc:
             raise CheckError(f"duckdb query failed: {exc}") from None
         xs = [f"CAST({self.ident(c)} AS DOUBLE)" for c in plan.numeric]
-        extremes = "".join(f", min({x}) FILTER (WHERE NOT isnan({x})), max({x}) FILTER (WHERE NOT isnan({x}))"
-                           for x in xs)
-        for row in self.s.query(f"SELECT {self.flags}gk_w, {self.keys}count(*){extremes} FROM {ROWS} "
-                                f"GROUP BY GROUPING SETS ({self.sets('')})"):
+        extremes = "".join(
+            f", min({x}) FILTER (WHERE NOT isnan({x})), max({x}) FILTER (WHERE NOT isnan({x}))" for x in xs
+        )
+        for row in self.s.query(
+            f"SELECT {self.flags}gk_w, {self.keys}count(*){extremes} FROM {ROWS} "
+            f"GROUP BY GROUPING SETS ({self.sets('')})"
+        ):
             i = index[self.slice_of(row)]
-            tail = row[2 * self.n + 2:]
+            tail = row[2 * self.n + 2 :]
             for j, column in enumerate(plan.numeric):
                 low, high = tail[2 * j], tail[2 * j + 1]
                 out[column].low[i] = np.nan if low is None else low
@@ -162,8 +185,10 @@ class _Counter:
         value = self.key_or_null(column)
         maps: list[dict[str, int]] = [{} for _ in index]
         missing = np.zeros(len(index), dtype=np.int64)
-        for row in self.s.query(f"SELECT {self.flags}gk_w, {self.keys}gk_v, count(*) FROM (SELECT gk_w, {self.keys}"
-                                f"{value} AS gk_v FROM {ROWS}) GROUP BY GROUPING SETS ({self.sets('gk_v')})"):
+        for row in self.s.query(
+            f"SELECT {self.flags}gk_w, {self.keys}gk_v, count(*) FROM (SELECT gk_w, {self.keys}"
+            f"{value} AS gk_v FROM {ROWS}) GROUP BY GROUPING SETS ({self.sets('gk_v')})"
+        ):
             i = index[self.slice_of(row)]
             if row[-2] is None:
                 missing[i] += int(row[-1])
@@ -177,10 +202,12 @@ class _Counter:
         out = np.zeros((len(index), 4), dtype=np.int64)
         y, p = self.key_or_null(plan.label), self.key_or_null(plan.prediction)
         for row in self.s.query(
-                f"SELECT {self.flags}gk_w, {self.keys}gk_y, gk_p, count(*) FROM (SELECT gk_w, {self.keys}"
-                f"CASE WHEN {y} = $pos THEN 1 ELSE 0 END AS gk_y, CASE WHEN {p} = $pos THEN 1 ELSE 0 END AS gk_p "
-                f"FROM {ROWS} WHERE {y} IS NOT NULL AND {p} IS NOT NULL) "
-                f"GROUP BY GROUPING SETS ({self.sets('gk_y, gk_p')})", {"pos": plan.positive_label}):
+            f"SELECT {self.flags}gk_w, {self.keys}gk_y, gk_p, count(*) FROM (SELECT gk_w, {self.keys}"
+            f"CASE WHEN {y} = $pos THEN 1 ELSE 0 END AS gk_y, CASE WHEN {p} = $pos THEN 1 ELSE 0 END AS gk_p "
+            f"FROM {ROWS} WHERE {y} IS NOT NULL AND {p} IS NOT NULL) "
+            f"GROUP BY GROUPING SETS ({self.sets('gk_y, gk_p')})",
+            {"pos": plan.positive_label},
+        ):
             out[index[self.slice_of(row)], int(row[-3]) * 2 + int(row[-2])] += int(row[-1])
         return out
 
@@ -211,4 +238,3 @@ def count_dataset(path: Path, plan: CountPlan, present: Sequence[str]) -> tuple[
     finally:
         session.close()
     return out, kinds
-

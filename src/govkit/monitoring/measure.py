@@ -70,8 +70,9 @@ def production(manifest: LoadedManifest) -> tuple[Path, list[str]]:
     return path, columns
 
 
-def count_production(manifest: LoadedManifest, ref: Reference, engine: str, duckdb_above: int
-                     ) -> tuple[Slices, dict[str, str], list[str]]:
+def count_production(
+    manifest: LoadedManifest, ref: Reference, engine: str, duckdb_above: int
+) -> tuple[Slices, dict[str, str], list[str]]:
     from dataclasses import replace
 
     from govkit.checks.fairness.engines.registry import auto_engine
@@ -97,12 +98,22 @@ def count_production(manifest: LoadedManifest, ref: Reference, engine: str, duck
 def _column(slices: Slices, name: str, i: int) -> dict[str, Any] | None:
     if name in slices.numeric:
         n = slices.numeric[name]
-        return {"counts": n.counts[i], "sums": n.sums[i], "sumsq": n.sumsq[i], "missing": int(n.missing[i]),
-                "min": float(n.low[i]), "max": float(n.high[i])}
+        return {
+            "counts": n.counts[i],
+            "sums": n.sums[i],
+            "sumsq": n.sumsq[i],
+            "missing": int(n.missing[i]),
+            "min": float(n.low[i]),
+            "max": float(n.high[i]),
+        }
     if name in slices.categorical:
         c = slices.categorical[name]
-        return {"counts": c.counts[i], "missing": int(c.missing[i]), "unseen": c.unseen[i],
-                "unseen_rows": int(c.unseen_rows[i])}
+        return {
+            "counts": c.counts[i],
+            "missing": int(c.missing[i]),
+            "unseen": c.unseen[i],
+            "unseen_rows": int(c.unseen_rows[i]),
+        }
     return None
 
 
@@ -123,7 +134,8 @@ def compare(ref: Reference, ref_i: int, slices: Slices, i: int, name: str) -> di
     out: dict[str, Any] = {
         "rows": total,
         "missing_rate": missing_rate,
-        "missing_increase": (missing_rate - ref_missing) if missing_rate is not None and ref_missing is not None
+        "missing_increase": (missing_rate - ref_missing)
+        if missing_rate is not None and ref_missing is not None
         else None,
     }
     if name in slices.numeric:
@@ -155,13 +167,22 @@ def _reference_json(ref: Reference, spec: MonitoringSpec) -> dict[str, Any]:
         col = _column(ref.slices, name, overall)
         assert col is not None
         n = int(col["counts"].sum())
-        distinct = len(desc["edges"]) if desc["type"] == "numeric" and desc["exact"] else (
-            10**9 if desc["type"] == "numeric" else len(desc["categories"]))
+        distinct = (
+            len(desc["edges"])
+            if desc["type"] == "numeric" and desc["exact"]
+            else (10**9 if desc["type"] == "numeric" else len(desc["categories"]))
+        )
         columns[name] = {
-            "type": desc["type"], "kind": desc["kind"], "rows": n, "missing": col["missing"],
+            "type": desc["type"],
+            "kind": desc["kind"],
+            "rows": n,
+            "missing": col["missing"],
             "default_measure": default_measure(desc["type"], n, distinct),
-            **({"exact": desc["exact"], "min": _num(col["min"]), "max": _num(col["max"])}
-               if desc["type"] == "numeric" else {"complete": desc["complete"]}),
+            **(
+                {"exact": desc["exact"], "min": _num(col["min"]), "max": _num(col["max"])}
+                if desc["type"] == "numeric"
+                else {"complete": desc["complete"]}
+            ),
         }
     return {
         "source": "profile" if ref.sha256 else "dataset",
@@ -173,7 +194,10 @@ def _reference_json(ref: Reference, spec: MonitoringSpec) -> dict[str, Any]:
         "columns": columns,
         "performance": {
             (f"{k.feature}={k.group}" if k.feature else "overall"): performance(ref.slices.cells, j)
-            for j, k in enumerate(ref.slices.keys)} if ref.slices.cells is not None else None,
+            for j, k in enumerate(ref.slices.keys)
+        }
+        if ref.slices.cells is not None
+        else None,
     }
 
 
@@ -185,8 +209,13 @@ def schema_json(ref: Reference, kinds: dict[str, str], columns: list[str], times
             before = ref.data["columns"][name]["type"]
             after = LOGICAL.get(kinds[name], "other")
             if before != after and not (before == "categorical" and after == "numeric"):
-                changes.append({"column": name, "reference": f"{before} ({ref.data['columns'][name]['kind']})",
-                                "production": f"{after} ({kinds[name]})"})
+                changes.append(
+                    {
+                        "column": name,
+                        "reference": f"{before} ({ref.data['columns'][name]['kind']})",
+                        "production": f"{after} ({kinds[name]})",
+                    }
+                )
     seen = {*ref.data["columns_seen"], timestamp}
     return {
         "missing": [c for c in watched if c not in columns],
@@ -195,8 +224,14 @@ def schema_json(ref: Reference, kinds: dict[str, str], columns: list[str], times
     }
 
 
-def build_measurement(manifest: LoadedManifest, ref: Reference, slices: Slices, kinds: dict[str, str],
-                      columns: list[str], cohort_drift: bool) -> dict[str, Any]:
+def build_measurement(
+    manifest: LoadedManifest,
+    ref: Reference,
+    slices: Slices,
+    kinds: dict[str, str],
+    columns: list[str],
+    cohort_drift: bool,
+) -> dict[str, Any]:
     spec = spec_of(manifest)
     ref_index = {(k.feature, k.group): j for j, k in enumerate(ref.slices.keys) if k.window == REFERENCE}
     watched = [c for c in ref.data["columns"] if c in slices.numeric or c in slices.categorical]
@@ -215,8 +250,12 @@ def build_measurement(manifest: LoadedManifest, ref: Reference, slices: Slices, 
         entry = windows[key.window]
         if entry["skipped"]:
             continue
-        cohort: dict[str, Any] = {"feature": key.feature, "group": key.group, "rows": rows,
-                                  "performance": performance(slices.cells, i)}
+        cohort: dict[str, Any] = {
+            "feature": key.feature,
+            "group": key.group,
+            "rows": rows,
+            "performance": performance(slices.cells, i),
+        }
         j = ref_index.get((key.feature, key.group))
         if cohort_drift and j is not None:
             cohort["columns"] = {c: compare(ref, j, slices, i, c) for c in watched}
@@ -225,8 +264,11 @@ def build_measurement(manifest: LoadedManifest, ref: Reference, slices: Slices, 
         "engine": slices.engine,
         "window": unit_of(spec.window) if not hasattr(spec.window, "rows") else f"rows:{spec.window.rows}",  # type: ignore[union-attr]
         "min_rows": spec.min_rows,
-        "production": {"path": spec.production, "sha256": dataset_sha256(manifest.resolve(spec.production)),
-                       "rows": int(sum(w["rows"] for w in windows.values()))},
+        "production": {
+            "path": spec.production,
+            "sha256": dataset_sha256(manifest.resolve(spec.production)),
+            "rows": int(sum(w["rows"] for w in windows.values())),
+        },
         "reference": _reference_json(ref, spec),
         "roles": ref.roles,
         "schema": schema_json(ref, kinds, columns, spec.timestamp),

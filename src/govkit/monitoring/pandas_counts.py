@@ -60,8 +60,9 @@ def window_codes(times: np.ndarray, plan: CountPlan) -> tuple[np.ndarray, list[s
     return codes.astype(np.int64), [label_of(unit, pd.Timestamp(u).to_pydatetime()) for u in uniques]
 
 
-def numeric_counts(values: np.ndarray, finder: CellFinder, slice_codes: np.ndarray, size: int,
-                   extremes: bool = True) -> NumericCounts:
+def numeric_counts(
+    values: np.ndarray, finder: CellFinder, slice_codes: np.ndarray, size: int, extremes: bool = True
+) -> NumericCounts:
     """One column's counts per slice: `slice_codes` gives each row's slice (0..size-1). Without
     `extremes`, min and max are left NaN (an engine that aggregates them itself)."""
     missing = np.isnan(values)
@@ -80,7 +81,8 @@ def numeric_counts(values: np.ndarray, finder: CellFinder, slice_codes: np.ndarr
         sums=np.bincount(flat, weights=v, minlength=size * cells).reshape(size, cells),
         sumsq=np.bincount(codes, weights=v * v, minlength=size),
         missing=np.bincount(slice_codes[missing], minlength=size),
-        low=low, high=high,
+        low=low,
+        high=high,
     )
 
 
@@ -108,17 +110,22 @@ def count_frame(frame: pd.DataFrame, plan: CountPlan, windows: tuple[np.ndarray,
         size = len(labels) * len(groups)
         present = np.flatnonzero(np.bincount(codes, minlength=size))
         parts.append((codes, size, present))
-        keys += [SliceKey(labels[i // len(groups)], feature, None if feature is None else groups[i % len(groups)])
-                 for i in present]
+        keys += [
+            SliceKey(labels[i // len(groups)], feature, None if feature is None else groups[i % len(groups)])
+            for i in present
+        ]
     rows = np.concatenate([np.bincount(c, minlength=s)[p] for c, s, p in parts])
     out = Slices(keys=keys, rows=rows, engine="pandas")
     for column, edges in plan.numeric.items():
         values = frame[column].to_numpy(dtype=float, na_value=np.nan)
         finder = CellFinder(edges)
         counted = [numeric_counts(values, finder, c, s) for c, s, _ in parts]
-        out.numeric[column] = NumericCounts(*(np.concatenate([getattr(x, f)[p] for x, (_, _, p) in
-                                                               zip(counted, parts, strict=True)])
-                                              for f in ("counts", "sums", "sumsq", "missing", "low", "high")))
+        out.numeric[column] = NumericCounts(
+            *(
+                np.concatenate([getattr(x, f)[p] for x, (_, _, p) in zip(counted, parts, strict=True)])
+                for f in ("counts", "sums", "sumsq", "missing", "low", "high")
+            )
+        )
     for column, (categories, complete) in plan.categorical.items():
         texts = key_text(frame[column])
         maps: list[dict[str, int]] = []
@@ -133,8 +140,10 @@ def count_frame(frame: pd.DataFrame, plan: CountPlan, windows: tuple[np.ndarray,
         labelled = (y_text.notna() & p_text.notna()).to_numpy()
         y = (y_text == plan.positive_label).fillna(False).to_numpy(dtype=np.int64)
         yhat = (p_text == plan.positive_label).fillna(False).to_numpy(dtype=np.int64)
-        cells = [np.bincount(c[labelled] * 4 + y[labelled] * 2 + yhat[labelled], minlength=s * 4).reshape(s, 4)[p]
-                 for c, s, p in parts]
+        cells = [
+            np.bincount(c[labelled] * 4 + y[labelled] * 2 + yhat[labelled], minlength=s * 4).reshape(s, 4)[p]
+            for c, s, p in parts
+        ]
         out.cells = np.concatenate(cells)
     return out
 

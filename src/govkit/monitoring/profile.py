@@ -101,11 +101,14 @@ def roles(manifest: LoadedManifest, spec: MonitoringSpec, columns: list[str], fi
         features = tuple(c for c in columns if c not in special and c not in manifest.spec.sensitive_features)
     cohorts = tuple(f for f in manifest.spec.sensitive_features if f in columns)
     positive = spec.positive_label if "positive_label" in spec.model_fields_set or ev is None else ev.positive_label
-    return Roles(features=tuple(features), cohorts=cohorts,
-                 label=label if label in columns else None,
-                 prediction=prediction if prediction in columns else None,
-                 score=score if score in columns else None,
-                 positive_label=str(positive))
+    return Roles(
+        features=tuple(features),
+        cohorts=cohorts,
+        label=label if label in columns else None,
+        prediction=prediction if prediction in columns else None,
+        score=score if score in columns else None,
+        positive_label=str(positive),
+    )
 
 
 def plan_from(frame: pd.DataFrame, r: Roles) -> tuple[CountPlan, dict[str, Any]]:
@@ -122,8 +125,14 @@ def plan_from(frame: pd.DataFrame, r: Roles) -> tuple[CountPlan, dict[str, Any]]
             categories, complete = top_categories(key_text(frame[column]))
             categorical[column] = (categories, complete)
             described[column] = {"type": "categorical", "kind": kind, "categories": categories, "complete": complete}
-    plan = CountPlan(numeric=numeric, categorical=categorical, cohorts=r.cohorts, label=r.label,
-                     prediction=r.prediction, positive_label=r.positive_label)
+    plan = CountPlan(
+        numeric=numeric,
+        categorical=categorical,
+        cohorts=r.cohorts,
+        label=r.label,
+        prediction=r.prediction,
+        positive_label=r.positive_label,
+    )
     return plan, described
 
 
@@ -131,13 +140,23 @@ def _slice_json(slices: Slices, i: int) -> dict[str, Any]:
     key = slices.keys[i]
     columns: dict[str, Any] = {}
     for name, num in slices.numeric.items():
-        columns[name] = {"missing": int(num.missing[i]), "counts": num.counts[i].tolist(),
-                         "sums": num.sums[i].tolist(), "sumsq": float(num.sumsq[i]),
-                         "min": float(num.low[i]), "max": float(num.high[i])}
+        columns[name] = {
+            "missing": int(num.missing[i]),
+            "counts": num.counts[i].tolist(),
+            "sums": num.sums[i].tolist(),
+            "sumsq": float(num.sumsq[i]),
+            "min": float(num.low[i]),
+            "max": float(num.high[i]),
+        }
     for name, cat in slices.categorical.items():
         columns[name] = {"missing": int(cat.missing[i]), "counts": cat.counts[i].tolist()}
-    return {"feature": key.feature, "group": key.group, "rows": int(slices.rows[i]),
-            "cells": slices.cells[i].tolist() if slices.cells is not None else None, "columns": columns}
+    return {
+        "feature": key.feature,
+        "group": key.group,
+        "rows": int(slices.rows[i]),
+        "cells": slices.cells[i].tolist() if slices.cells is not None else None,
+        "columns": columns,
+    }
 
 
 def build_profile(manifest: LoadedManifest, dataset: str) -> dict[str, Any]:
@@ -147,8 +166,7 @@ def build_profile(manifest: LoadedManifest, dataset: str) -> dict[str, Any]:
     path = manifest.dataset_path(dataset)
     all_columns = read_columns(path)
     r = roles(manifest, spec, all_columns, path)
-    frame = load_frame(path, list(dict.fromkeys([*r.watched, *r.cohorts,
-                                                 *(c for c in (r.label, r.prediction) if c)])))
+    frame = load_frame(path, list(dict.fromkeys([*r.watched, *r.cohorts, *(c for c in (r.label, r.prediction) if c)])))
     plan, described = plan_from(frame, r)
     slices = count_frame(frame, plan)
     schema = {c: logical_type(frame[c])[0] if c in frame else None for c in all_columns}
@@ -163,8 +181,14 @@ def build_profile(manifest: LoadedManifest, dataset: str) -> dict[str, Any]:
         "rows": len(frame),
         "columns_seen": all_columns,
         "schema": {c: k for c, k in schema.items() if k is not None},
-        "roles": {"features": list(r.features), "cohorts": list(r.cohorts), "label": r.label,
-                  "prediction": r.prediction, "score": r.score, "positive_label": r.positive_label},
+        "roles": {
+            "features": list(r.features),
+            "cohorts": list(r.cohorts),
+            "label": r.label,
+            "prediction": r.prediction,
+            "score": r.score,
+            "positive_label": r.positive_label,
+        },
         "columns": described,
         "slices": [_slice_json(slices, i) for i in range(len(slices.keys))],
     }
@@ -211,8 +235,11 @@ def read_profile(path: Path, trusted: Collection[str] | None = None) -> tuple[di
         raise ProfileError(f"cannot read profile: {exc.strerror}", file=path) from None
     sha256 = sha256_hex(raw)
     if trusted is not None and sha256 not in trusted:
-        raise ProfileError(f"sha256 {sha256[:16]}… is not recorded in the audit log (profile.created): the file was "
-                           "edited after `govkit profile create`, or comes from another log", file=path)
+        raise ProfileError(
+            f"sha256 {sha256[:16]}… is not recorded in the audit log (profile.created): the file was "
+            "edited after `govkit profile create`, or comes from another log",
+            file=path,
+        )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -225,8 +252,11 @@ def read_profile(path: Path, trusted: Collection[str] | None = None) -> tuple[di
     except InvalidVersion:
         raise ProfileError(f"govkit_version {made_by!r} is not a version", file=path) from None
     if newer or _need(data, "version", int, path) > VERSION:
-        raise ProfileError(f"made by govkit {made_by} (profile version {data['version']}), newer than this govkit "
-                           f"{__version__}; upgrade govkit", file=path)
+        raise ProfileError(
+            f"made by govkit {made_by} (profile version {data['version']}), newer than this govkit "
+            f"{__version__}; upgrade govkit",
+            file=path,
+        )
     return data, sha256
 
 
@@ -235,32 +265,51 @@ def reference_from(data: dict[str, Any], sha256: str | None, file: Path) -> Refe
     try:
         roles_ = data["roles"]
         numeric = {c: np.array(d["edges"], dtype=float) for c, d in data["columns"].items() if d["type"] == "numeric"}
-        categorical = {c: (list(d["categories"]), bool(d["complete"])) for c, d in data["columns"].items()
-                       if d["type"] == "categorical"}
-        plan = CountPlan(numeric=numeric, categorical=categorical, cohorts=tuple(roles_["cohorts"]),
-                         label=roles_["label"], prediction=roles_["prediction"],
-                         positive_label=str(roles_["positive_label"]))
+        categorical = {
+            c: (list(d["categories"]), bool(d["complete"]))
+            for c, d in data["columns"].items()
+            if d["type"] == "categorical"
+        }
+        plan = CountPlan(
+            numeric=numeric,
+            categorical=categorical,
+            cohorts=tuple(roles_["cohorts"]),
+            label=roles_["label"],
+            prediction=roles_["prediction"],
+            positive_label=str(roles_["positive_label"]),
+        )
         entries = data["slices"]
         keys = [SliceKey(REFERENCE, e["feature"], e["group"]) for e in entries]
         slices = Slices(keys=keys, rows=np.array([e["rows"] for e in entries], dtype=np.int64), engine="profile")
 
         def column(name: str, field: str, dtype: Any) -> np.ndarray:
-            return np.array([e["columns"][name][field] if e["columns"][name][field] is not None else math.nan
-                             for e in entries], dtype=dtype)
+            return np.array(
+                [e["columns"][name][field] if e["columns"][name][field] is not None else math.nan for e in entries],
+                dtype=dtype,
+            )
 
         for name, edges in numeric.items():
             cells = 2 * len(edges) + 1
             counts = np.array([e["columns"][name]["counts"] for e in entries], dtype=np.int64).reshape(-1, cells)
             sums = np.array([e["columns"][name]["sums"] for e in entries], dtype=float).reshape(-1, cells)
-            slices.numeric[name] = NumericCounts(counts=counts, sums=sums, sumsq=column(name, "sumsq", float),
-                                                 missing=column(name, "missing", np.int64),
-                                                 low=column(name, "min", float), high=column(name, "max", float))
+            slices.numeric[name] = NumericCounts(
+                counts=counts,
+                sums=sums,
+                sumsq=column(name, "sumsq", float),
+                missing=column(name, "missing", np.int64),
+                low=column(name, "min", float),
+                high=column(name, "max", float),
+            )
         for name, (categories, _) in categorical.items():
-            counts = np.array([e["columns"][name]["counts"] for e in entries],
-                              dtype=np.int64).reshape(-1, len(categories) + 1)
-            slices.categorical[name] = CategoricalCounts(counts=counts, missing=column(name, "missing", np.int64),
-                                                         unseen=[{} for _ in entries],
-                                                         unseen_rows=np.zeros(len(entries), dtype=np.int64))
+            counts = np.array([e["columns"][name]["counts"] for e in entries], dtype=np.int64).reshape(
+                -1, len(categories) + 1
+            )
+            slices.categorical[name] = CategoricalCounts(
+                counts=counts,
+                missing=column(name, "missing", np.int64),
+                unseen=[{} for _ in entries],
+                unseen_rows=np.zeros(len(entries), dtype=np.int64),
+            )
         if roles_["label"] and roles_["prediction"]:
             slices.cells = np.array([e["cells"] for e in entries], dtype=np.int64).reshape(-1, 4)
     except (KeyError, TypeError, ValueError) as exc:
@@ -273,6 +322,10 @@ def check_schema_fits(ref: Reference, manifest: LoadedManifest, columns: list[st
     watched = list(ref.data["columns"])
     if watched and not set(columns) & set(watched):
         shown = ", ".join(watched[:5])
-        raise ManifestError(f"the reference profile describes columns {shown} and none is in {file.name}; it was "
-                            "built from another schema", file=manifest.path, field="monitoring.reference",
-                            line=manifest.doc.line_of(("monitoring", "reference")))
+        raise ManifestError(
+            f"the reference profile describes columns {shown} and none is in {file.name}; it was "
+            "built from another schema",
+            file=manifest.path,
+            field="monitoring.reference",
+            line=manifest.doc.line_of(("monitoring", "reference")),
+        )

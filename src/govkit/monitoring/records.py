@@ -13,10 +13,19 @@ PROFILE_CREATED = "profile.created"
 
 
 def record_profile(log: AuditLog, profile: dict[str, Any], path: Path, sha256: str) -> Entry:
-    return log.append(PROFILE_CREATED, model_subject(profile["model"]), {
-        "sha256": sha256, "path": path.name, "format": profile["format"], "version": profile["version"],
-        "govkit_version": profile["govkit_version"], "source": profile["source"], "rows": profile["rows"],
-    })
+    return log.append(
+        PROFILE_CREATED,
+        model_subject(profile["model"]),
+        {
+            "sha256": sha256,
+            "path": path.name,
+            "format": profile["format"],
+            "version": profile["version"],
+            "govkit_version": profile["govkit_version"],
+            "source": profile["source"],
+            "rows": profile["rows"],
+        },
+    )
 
 
 def recorded_profiles(log: AuditLog) -> frozenset[str]:

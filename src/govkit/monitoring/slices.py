@@ -33,7 +33,6 @@ class NumericCounts:
     low: np.ndarray  # (S,) float64, NaN when the slice has no value
     high: np.ndarray
 
-
     def add(self, other: NumericCounts) -> None:
         """Fold in the counts of more rows of the same slices (another batch)."""
         self.counts += other.counts
@@ -134,8 +133,9 @@ def fold_categories(values: dict[str, int], categories: list[str], complete: boo
     return counts, unseen
 
 
-def categorical_from_maps(maps: list[dict[str, int]], missing: np.ndarray, categories: list[str],
-                          complete: bool) -> CategoricalCounts:
+def categorical_from_maps(
+    maps: list[dict[str, int]], missing: np.ndarray, categories: list[str], complete: bool
+) -> CategoricalCounts:
     rows, unseen, unseen_rows = [], [], []
     for values in maps:
         counts, new = fold_categories(values, categories, complete)
@@ -143,5 +143,9 @@ def categorical_from_maps(maps: list[dict[str, int]], missing: np.ndarray, categ
         top = sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_UNSEEN]
         unseen.append(dict(top))
         unseen_rows.append(sum(new.values()))
-    return CategoricalCounts(counts=np.array(rows, dtype=np.int64).reshape(len(maps), len(categories) + 1),
-                             missing=missing, unseen=unseen, unseen_rows=np.array(unseen_rows, dtype=np.int64))
+    return CategoricalCounts(
+        counts=np.array(rows, dtype=np.int64).reshape(len(maps), len(categories) + 1),
+        missing=missing,
+        unseen=unseen,
+        unseen_rows=np.array(unseen_rows, dtype=np.int64),
+    )

@@ -35,8 +35,12 @@ class CountPlan:
 
     @property
     def columns(self) -> list[str]:
-        cols = [*self.numeric, *self.categorical, *self.cohorts,
-                *(c for c in (self.label, self.prediction, self.timestamp) if c)]
+        cols = [
+            *self.numeric,
+            *self.categorical,
+            *self.cohorts,
+            *(c for c in (self.label, self.prediction, self.timestamp) if c),
+        ]
         return list(dict.fromkeys(cols))
 
 

@@ -213,16 +213,23 @@ def _validate_controls(pdoc: PolicyDoc, catalogues: Callable[[], Catalogues]) ->
     control numbers which do not exist are common, and a typo would silently map nothing."""
     spec = pdoc.spec
     rules, prefix = (spec.rules, "rules") if isinstance(spec, PolicySet) else (spec.add, "add")
-    cited: list[tuple[str, KeyPath]] = [(ref, (prefix, i, "controls", j)) for i, r in enumerate(rules)
-                                        for j, ref in enumerate(r.controls)]
+    cited: list[tuple[str, KeyPath]] = [
+        (ref, (prefix, i, "controls", j)) for i, r in enumerate(rules) for j, ref in enumerate(r.controls)
+    ]
     if isinstance(spec, PolicyOverlay):
-        cited += [(ref, ("overrides", rule_id, "controls", j)) for rule_id, o in spec.overrides.items()
-                  for j, ref in enumerate(o.controls or ())]
+        cited += [
+            (ref, ("overrides", rule_id, "controls", j))
+            for rule_id, o in spec.overrides.items()
+            for j, ref in enumerate(o.controls or ())
+        ]
     for ref, key in cited:
         if catalogues().find(ref) is None:
             framework = ref.partition(":")[0]
-            hint = "" if framework in catalogues().frameworks else \
-                f" (no framework {framework!r}; known: {', '.join(sorted(catalogues().frameworks))})"
+            hint = (
+                ""
+                if framework in catalogues().frameworks
+                else f" (no framework {framework!r}; known: {', '.join(sorted(catalogues().frameworks))})"
+            )
             raise pdoc.error(f"unknown control {ref!r}{hint}", key)
 
 
@@ -271,9 +278,11 @@ def _select_top(library: PolicyLibrary, team: str | None, policy_set: str | None
             top = matches[0]
             base, root = _chain(library, named)[0], _chain(library, top)[0]
             if root.spec.name != base.spec.name:
-                raise top.error(f"overlay for team {team!r} extends set {root.spec.name!r}, but this run uses "
-                                f"set {base.spec.name!r}; an overlay may only build on the selected set",
-                                ("extends",))
+                raise top.error(
+                    f"overlay for team {team!r} extends set {root.spec.name!r}, but this run uses "
+                    f"set {base.spec.name!r}; an overlay may only build on the selected set",
+                    ("extends",),
+                )
             return top
     return named
 
@@ -323,9 +332,7 @@ def _apply_overlay(rules: dict[str, ResolvedRule], pdoc: PolicyDoc) -> None:
                 prov[f"params.{name}"] = pdoc.label
         if override.applies_to is not None:
             if _scope_relaxed(current.applies_to, override.applies_to) and not current.allow_relax:
-                raise pdoc.error(
-                    f"narrows the scope, but rule {rule_id} does not allow relaxing", (*key, "applies_to")
-                )
+                raise pdoc.error(f"narrows the scope, but rule {rule_id} does not allow relaxing", (*key, "applies_to"))
             changes["applies_to"] = override.applies_to
             prov["applies_to"] = pdoc.label
         if override.controls:  # controls only accumulate: dropping one would relax the mapping
@@ -372,7 +379,8 @@ def _from_rule(rule: Rule, pdoc: PolicyDoc, key: KeyPath) -> ResolvedRule:
         waivable=rule.waivable,
         defined_in=pdoc.label,
         provenance={"rule": pdoc.label, "severity": pdoc.label, "applies_to": pdoc.label}
-        | {f"params.{k}": pdoc.label for k in params} | ({"controls": pdoc.label} if rule.controls else {}),
+        | {f"params.{k}": pdoc.label for k in params}
+        | ({"controls": pdoc.label} if rule.controls else {}),
         source_path=str(pdoc.doc.path),
         source_line=pdoc.doc.line_of(key),
         controls=tuple(dict.fromkeys(rule.controls)),
@@ -411,11 +419,13 @@ def _waiver_max_days(current: int | None, pdoc: PolicyDoc) -> int | None:
     if new is None:
         return current
     if current is not None and new > current:
-        raise pdoc.error(f"lengthens waivers.max_days {current} -> {new}; overlays may only shorten it",
-                         ("waivers", "max_days"))
+        raise pdoc.error(
+            f"lengthens waivers.max_days {current} -> {new}; overlays may only shorten it", ("waivers", "max_days")
+        )
     return new
 
 
-def load_policy(path: Path, *, team: str | None = None, policy_set: str | None = None,
-                controls: Path | None = None) -> ResolvedPolicy:
+def load_policy(
+    path: Path, *, team: str | None = None, policy_set: str | None = None, controls: Path | None = None
+) -> ResolvedPolicy:
     return resolve(load_library(path, controls=controls), team=team, policy_set=policy_set)

@@ -41,15 +41,18 @@ class Rule(StrictModel):
     allow_relax: bool = False
     waivable: bool = True
     controls: tuple[ControlRef, ...] = Field(
-        default=(), max_length=200,
-        description="regulatory controls this rule evidences, as framework:id (e.g. eu-ai-act:art-10-2-f)")
+        default=(),
+        max_length=200,
+        description="regulatory controls this rule evidences, as framework:id (e.g. eu-ai-act:art-10-2-f)",
+    )
 
 
 class WaiverPolicy(StrictModel):
     """Limits on the waivers a policy accepts; overlays may only tighten them."""
 
-    max_days: int | None = Field(default=None, ge=1, le=36600,
-                                 description="longest allowed waiver: expires - created (or - the evaluation date)")
+    max_days: int | None = Field(
+        default=None, ge=1, le=36600, description="longest allowed waiver: expires - created (or - the evaluation date)"
+    )
 
 
 class PolicySet(StrictModel):
@@ -67,7 +70,8 @@ class RuleOverride(StrictModel):
     params: dict[str, Any] | None = None
     applies_to: AppliesTo | None = None
     controls: tuple[ControlRef, ...] | None = Field(
-        default=None, max_length=200, description="controls to add to the rule's (an overlay cannot remove one)")
+        default=None, max_length=200, description="controls to add to the rule's (an overlay cannot remove one)"
+    )
 
 
 class Disable(StrictModel):

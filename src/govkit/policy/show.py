@@ -25,8 +25,9 @@ def render_text(policy: ResolvedPolicy, *, color: bool = False) -> str:
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, width=140, highlight=False)
     # every name and justification is user text: escaped so it prints literally, never as markup
-    console.print(f"[bold]policy {escape(policy.name)} {escape(policy.version)}[/bold]  "
-                  f"team {escape(policy.team or '-')}")
+    console.print(
+        f"[bold]policy {escape(policy.name)} {escape(policy.version)}[/bold]  team {escape(policy.team or '-')}"
+    )
     console.print(escape("layers (base first): " + " -> ".join(policy.layers)))
     console.print(f"digest: {policy.digest}")
     if policy.waiver_max_days is not None:

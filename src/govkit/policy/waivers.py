@@ -163,6 +163,9 @@ def decide(
         start = min(d for d in (waiver.created, as_of, today) if d is not None)
         days = (waiver.expires - start).days
         if days > max_days:
-            return WaiverDecision("too-long", f"runs {days} days from {start.isoformat()} to "
-                                              f"{waiver.expires.isoformat()}; the policy allows at most {max_days}")
+            return WaiverDecision(
+                "too-long",
+                f"runs {days} days from {start.isoformat()} to "
+                f"{waiver.expires.isoformat()}; the policy allows at most {max_days}",
+            )
     return WaiverDecision("applies", f"valid until {waiver.expires.isoformat()}")

@@ -21,8 +21,15 @@ class Bar:
 SMALL_RED = 'font-size="7" fill="#b3261e" font-family="DejaVu Sans"'
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, reference: float | None = None, reference_label: str = "",
-              width: int = 620, scale_max: float | None = None) -> Markup:
+def bar_chart(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    reference: float | None = None,
+    reference_label: str = "",
+    width: int = 620,
+    scale_max: float | None = None,
+) -> Markup:
     """Horizontal bars with interval whiskers and an optional reference line."""
     row, left, right, top = 20, 170, 60, 26
     plot = width - left - right
@@ -33,35 +40,49 @@ def bar_chart(bars: Sequence[Bar], *, title: str, reference: float | None = None
     def x(v: float) -> float:
         return left + plot * min(max(v, 0.0), vmax) / vmax
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
-             f'<text x="0" y="14" font-size="10" font-weight="bold" font-family="DejaVu Sans">{escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+        f'<text x="0" y="14" font-size="10" font-weight="bold" font-family="DejaVu Sans">{escape(title)}</text>',
+    ]
     for i, bar in enumerate(bars):
         y = top + i * row
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="8" font-family="DejaVu Sans">'
-                     f'{escape(bar.label[:28])}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="8" font-family="DejaVu Sans">'
+            f"{escape(bar.label[:28])}</text>"
+        )
         if bar.value is None:
             parts.append(f'<text x="{left + 4}" y="{y + 13}" font-size="8" font-family="DejaVu Sans">undefined</text>')
             continue
         fill = "#b8c2cc" if bar.muted else "#2f5d8a"
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{x(bar.value) - left:.2f}" height="{row - 6}" '
-                     f'fill="{fill}"/>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 3}" width="{x(bar.value) - left:.2f}" height="{row - 6}" fill="{fill}"/>'
+        )
         if bar.low is not None and bar.high is not None:
             mid = y + row / 2
-            parts.append(f'<line x1="{x(bar.low):.2f}" y1="{mid}" x2="{x(bar.high):.2f}" y2="{mid}" '
-                         f'stroke="#111" stroke-width="1.2"/>')
+            parts.append(
+                f'<line x1="{x(bar.low):.2f}" y1="{mid}" x2="{x(bar.high):.2f}" y2="{mid}" '
+                f'stroke="#111" stroke-width="1.2"/>'
+            )
             for edge in (bar.low, bar.high):
-                parts.append(f'<line x1="{x(edge):.2f}" y1="{mid - 4}" x2="{x(edge):.2f}" y2="{mid + 4}" '
-                             f'stroke="#111" stroke-width="1.2"/>')
-        parts.append(f'<text x="{x(bar.high if bar.high is not None else bar.value) + 4:.2f}" y="{y + 13}" '
-                     f'font-size="8" font-family="DejaVu Sans">{bar.value:.3f}</text>')
+                parts.append(
+                    f'<line x1="{x(edge):.2f}" y1="{mid - 4}" x2="{x(edge):.2f}" y2="{mid + 4}" '
+                    f'stroke="#111" stroke-width="1.2"/>'
+                )
+        parts.append(
+            f'<text x="{x(bar.high if bar.high is not None else bar.value) + 4:.2f}" y="{y + 13}" '
+            f'font-size="8" font-family="DejaVu Sans">{bar.value:.3f}</text>'
+        )
     if reference is not None:
         rx = x(reference)
         bottom = top + row * len(bars)
-        parts.append(f'<line x1="{rx:.2f}" y1="{top - 4}" x2="{rx:.2f}" y2="{bottom + 2}" stroke="#b3261e" '
-                     f'stroke-dasharray="4 3" stroke-width="1.2"/>')
-        parts.append(f'<text x="{rx:.2f}" y="{bottom + 16}" text-anchor="middle" {SMALL_RED}>'
-                     f'{escape(reference_label)}</text>')
+        parts.append(
+            f'<line x1="{rx:.2f}" y1="{top - 4}" x2="{rx:.2f}" y2="{bottom + 2}" stroke="#b3261e" '
+            f'stroke-dasharray="4 3" stroke-width="1.2"/>'
+        )
+        parts.append(
+            f'<text x="{rx:.2f}" y="{bottom + 16}" text-anchor="middle" {SMALL_RED}>{escape(reference_label)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every piece of text above is escaped
 
@@ -85,10 +106,15 @@ def _marker(shape: int, x: float, y: float, colour: str) -> str:
     if kind == 0:
         return f'<circle cx="{x:.2f}" cy="{y:.2f}" r="2.6" fill="{fill}" stroke="{colour}" stroke-width="1"/>'
     if kind == 1:
-        return (f'<rect x="{x - 2.4:.2f}" y="{y - 2.4:.2f}" width="4.8" height="4.8" fill="{fill}" '
-                f'stroke="{colour}" stroke-width="1"/>')
-    points = ((x, y - 3.2), (x + 3, y + 2.4), (x - 3, y + 2.4)) if kind == 2 else (
-        (x, y - 3.4), (x + 3.2, y), (x, y + 3.4), (x - 3.2, y))
+        return (
+            f'<rect x="{x - 2.4:.2f}" y="{y - 2.4:.2f}" width="4.8" height="4.8" fill="{fill}" '
+            f'stroke="{colour}" stroke-width="1"/>'
+        )
+    points = (
+        ((x, y - 3.2), (x + 3, y + 2.4), (x - 3, y + 2.4))
+        if kind == 2
+        else ((x, y - 3.4), (x + 3.2, y), (x, y + 3.4), (x - 3.2, y))
+    )
     joined = " ".join(f"{px:.2f},{py:.2f}" for px, py in points)
     return f'<polygon points="{joined}" fill="{fill}" stroke="{colour}" stroke-width="1"/>'
 
@@ -102,14 +128,22 @@ def _nice(top: float) -> float:
     return 4 * magnitude * next(m for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-12))
 
 
-def line_chart(windows: Sequence[str], series: Sequence[Series], *, title: str, failed: Sequence[bool] = (),
-               threshold: float | None = None, threshold_label: str = "", scale_max: float | None = None,
-               width: int = 620) -> Markup:
+def line_chart(
+    windows: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    failed: Sequence[bool] = (),
+    threshold: float | None = None,
+    threshold_label: str = "",
+    scale_max: float | None = None,
+    width: int = 620,
+) -> Markup:
     """Values per window, one line per series; failed windows get a shaded column and a text mark.
 
     At most len(PALETTE) series (the caller keeps the rest for its table); a None value breaks its line.
     """
-    series = list(series)[:len(PALETTE)]
+    series = list(series)[: len(PALETTE)]
     left, right, plot_h = 46, 14, 150
     per_row = 4
     legend_rows = (len(series) + per_row - 1) // per_row
@@ -130,9 +164,11 @@ def line_chart(windows: Sequence[str], series: Sequence[Series], *, title: str, 
         return bottom - plot_h * min(max(v, 0.0), vmax) / vmax
 
     font = 'font-family="DejaVu Sans"'
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
-             f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(title)}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+        f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(title)}</text>',
+    ]
     for i, s in enumerate(series):
         lx, ly = (i % per_row) * (width // per_row), 28 + 14 * (i // per_row)
         colour = PALETTE[i]
@@ -141,29 +177,41 @@ def line_chart(windows: Sequence[str], series: Sequence[Series], *, title: str, 
         parts.append(f'<text x="{lx + 22}" y="{ly + 3}" font-size="8" {font}>{escape(s.label[:30])}</text>')
     for i, bad in enumerate(failed):
         if bad:
-            parts.append(f'<rect x="{left + slot * i:.2f}" y="{top}" width="{slot:.2f}" height="{plot_h}" '
-                         f'fill="{FAILED_FILL}"/>')
+            parts.append(
+                f'<rect x="{left + slot * i:.2f}" y="{top}" width="{slot:.2f}" height="{plot_h}" fill="{FAILED_FILL}"/>'
+            )
     for k in range(5):
         tick = vmax * k / 4
-        parts.append(f'<line x1="{left}" y1="{y(tick):.2f}" x2="{width - right}" y2="{y(tick):.2f}" '
-                     f'stroke="#ddd" stroke-width="0.6"/>')
-        parts.append(f'<text x="{left - 4}" y="{y(tick) + 3:.2f}" text-anchor="end" font-size="7" {font}>'
-                     f'{tick:.4g}</text>')
-    parts.append(f'<line x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}" stroke="#111" '
-                 f'stroke-width="0.8"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y(tick):.2f}" x2="{width - right}" y2="{y(tick):.2f}" '
+            f'stroke="#ddd" stroke-width="0.6"/>'
+        )
+        parts.append(
+            f'<text x="{left - 4}" y="{y(tick) + 3:.2f}" text-anchor="end" font-size="7" {font}>{tick:.4g}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{bottom}" x2="{width - right}" y2="{bottom}" stroke="#111" stroke-width="0.8"/>'
+    )
     for i, name in enumerate(windows):
         if i % step == 0:
-            parts.append(f'<text x="{x(i):.2f}" y="{bottom + 11}" text-anchor="middle" font-size="7" {font}>'
-                         f'{escape(name[:12])}</text>')
+            parts.append(
+                f'<text x="{x(i):.2f}" y="{bottom + 11}" text-anchor="middle" font-size="7" {font}>'
+                f"{escape(name[:12])}</text>"
+            )
         if i < len(failed) and failed[i]:
-            parts.append(f'<text x="{x(i):.2f}" y="{bottom + 22}" text-anchor="middle" {SMALL_RED} '
-                         f'font-weight="bold">{FAILED_MARK if n <= 16 else FAILED_MARK[0]}</text>')
+            parts.append(
+                f'<text x="{x(i):.2f}" y="{bottom + 22}" text-anchor="middle" {SMALL_RED} '
+                f'font-weight="bold">{FAILED_MARK if n <= 16 else FAILED_MARK[0]}</text>'
+            )
     if threshold is not None:
         ty = y(threshold)
-        parts.append(f'<line x1="{left}" y1="{ty:.2f}" x2="{width - right}" y2="{ty:.2f}" stroke="#b3261e" '
-                     f'stroke-dasharray="4 3" stroke-width="1.2"/>')
-        parts.append(f'<text x="{width - right}" y="{ty - 3:.2f}" text-anchor="end" {SMALL_RED}>'
-                     f'{escape(threshold_label)}</text>')
+        parts.append(
+            f'<line x1="{left}" y1="{ty:.2f}" x2="{width - right}" y2="{ty:.2f}" stroke="#b3261e" '
+            f'stroke-dasharray="4 3" stroke-width="1.2"/>'
+        )
+        parts.append(
+            f'<text x="{width - right}" y="{ty - 3:.2f}" text-anchor="end" {SMALL_RED}>{escape(threshold_label)}</text>'
+        )
     for i, s in enumerate(series):
         colour = PALETTE[i]
         runs: list[list[tuple[float, float]]] = [[]]

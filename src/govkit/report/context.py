@@ -63,9 +63,16 @@ def _findings_by_area(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, A
     out = []
     for area, items in areas.items():
         items = sorted(items, key=lambda f: (not f["blocking"], STATUSES.index(f["status"]), f["rule_id"]))
-        out.append({"area": area, "title": AREA_TITLES.get(area, area.title()), "findings": [
-            {**f, "measured_text": fmt_value(f["measured"]), "threshold_text": fmt_value(f["threshold"])}
-            for f in items]})
+        out.append(
+            {
+                "area": area,
+                "title": AREA_TITLES.get(area, area.title()),
+                "findings": [
+                    {**f, "measured_text": fmt_value(f["measured"]), "threshold_text": fmt_value(f["threshold"])}
+                    for f in items
+                ],
+            }
+        )
     return out
 
 
@@ -90,24 +97,39 @@ def _fairness(measurement: Mapping[str, Any]) -> list[dict[str, Any]]:
                 scale_max=1.0,
             )
         summary = table.get("summary", {})
-        tables.append({
-            "feature": table["feature"],
-            "unknown_count": table["unknown_count"],
-            "intersection": len(table["features"]) > 1,
-            "chart": chart,
-            "summary": [{"label": label, "value": num(summary[key]["value"]), "ci": interval(summary[key]["ci"])}
-                        for key, label in SUMMARY_LABELS.items() if key in summary],
-            "excluded": summary.get("excluded_groups", []),
-            "min_group_size": summary.get("min_group_size"),
-            "groups": [{
-                "group": g["group"], "n": g["n"], "small": g["small"],
-                "selection_rate": num(g["selection_rate"]), "selection_rate_ci": interval(g["selection_rate_ci"]),
-                "tpr": num(g["tpr"]), "tpr_ci": interval(g["tpr_ci"]),
-                "fpr": num(g["fpr"]), "fpr_ci": interval(g["fpr_ci"]),
-                "accuracy": num(g["accuracy"]), "impact_ratio": num(g["impact_ratio"]),
-                "auc": num(g.get("auc")), "scoring_rate": num(g.get("scoring_rate")),
-            } for g in groups],
-        })
+        tables.append(
+            {
+                "feature": table["feature"],
+                "unknown_count": table["unknown_count"],
+                "intersection": len(table["features"]) > 1,
+                "chart": chart,
+                "summary": [
+                    {"label": label, "value": num(summary[key]["value"]), "ci": interval(summary[key]["ci"])}
+                    for key, label in SUMMARY_LABELS.items()
+                    if key in summary
+                ],
+                "excluded": summary.get("excluded_groups", []),
+                "min_group_size": summary.get("min_group_size"),
+                "groups": [
+                    {
+                        "group": g["group"],
+                        "n": g["n"],
+                        "small": g["small"],
+                        "selection_rate": num(g["selection_rate"]),
+                        "selection_rate_ci": interval(g["selection_rate_ci"]),
+                        "tpr": num(g["tpr"]),
+                        "tpr_ci": interval(g["tpr_ci"]),
+                        "fpr": num(g["fpr"]),
+                        "fpr_ci": interval(g["fpr_ci"]),
+                        "accuracy": num(g["accuracy"]),
+                        "impact_ratio": num(g["impact_ratio"]),
+                        "auc": num(g.get("auc")),
+                        "scoring_rate": num(g.get("scoring_rate")),
+                    }
+                    for g in groups
+                ],
+            }
+        )
     return tables
 
 
@@ -116,14 +138,26 @@ def _explainability(m: Mapping[str, Any]) -> dict[str, Any]:
     features = [i["feature"] for i in top[:5]]  # the full list is in the importance table
     return {
         "meta": m,
-        "chart": bar_chart([Bar(i["feature"], i["share"]) for i in top],
-                           title="Share of mean |SHAP| per feature", scale_max=max(i["share"] for i in top) or 1.0),
-        "importance": [{"feature": i["feature"], "mean_abs_shap": num(i["mean_abs_shap"], 4), "share": num(i["share"])}
-                       for i in m["importance"]],
+        "chart": bar_chart(
+            [Bar(i["feature"], i["share"]) for i in top],
+            title="Share of mean |SHAP| per feature",
+            scale_max=max(i["share"] for i in top) or 1.0,
+        ),
+        "importance": [
+            {"feature": i["feature"], "mean_abs_shap": num(i["mean_abs_shap"], 4), "share": num(i["share"])}
+            for i in m["importance"]
+        ],
         "cohort_features": features,
-        "cohorts": [{"feature": c["feature"], "groups": [
-            {"group": g["group"], "n": g["n"], "shares": [num(g["shares"].get(f)) for f in features]}
-            for g in c["groups"]]} for c in m["cohorts"]],
+        "cohorts": [
+            {
+                "feature": c["feature"],
+                "groups": [
+                    {"group": g["group"], "n": g["n"], "shares": [num(g["shares"].get(f)) for f in features]}
+                    for g in c["groups"]
+                ],
+            }
+            for c in m["cohorts"]
+        ],
     }
 
 
@@ -133,15 +167,29 @@ def _privacy(m: Mapping[str, Any]) -> list[dict[str, Any]]:
         for c in info["columns"]:
             if c["share"] >= 0.2 or c["free_text_share"] >= 0.05 or c["column"] in info["declared"]:
                 kind = c["best"] if c["share"] >= c["free_text_share"] else f"free text ({', '.join(c['embedded'])})"
-                rows.append({"dataset": name, "column": c["column"], "type": kind or "—",
-                             "share": f"{max(c['share'], c['free_text_share']):.0%}", "scanned": c["scanned"],
-                             "declared": c["column"] in info["declared"], "examples": ", ".join(c["examples"])})
+                rows.append(
+                    {
+                        "dataset": name,
+                        "column": c["column"],
+                        "type": kind or "—",
+                        "share": f"{max(c['share'], c['free_text_share']):.0%}",
+                        "scanned": c["scanned"],
+                        "declared": c["column"] in info["declared"],
+                        "examples": ", ".join(c["examples"]),
+                    }
+                )
     return rows
 
 
-def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence[Mapping[str, Any]],
-                  checkpoint: Mapping[str, Any] | None, signoff: SignoffBlock | None,
-                  paper: str) -> dict[str, Any]:
+def build_context(
+    evaluation: Mapping[str, Any],
+    digest: str,
+    *,
+    trail: Sequence[Mapping[str, Any]],
+    checkpoint: Mapping[str, Any] | None,
+    signoff: SignoffBlock | None,
+    paper: str,
+) -> dict[str, Any]:
     findings = evaluation["findings"]
     measurements = evaluation["measurements"]
     blocking = [f for f in findings if f["blocking"]]
@@ -162,8 +210,9 @@ def build_context(evaluation: Mapping[str, Any], digest: str, *, trail: Sequence
         "fairness": _fairness(measurements["fairness"]) if "fairness" in measurements else None,
         "fairness_meta": measurements.get("fairness"),
         "licences": measurements.get("license", {}).get("components"),
-        "explainability": _explainability(measurements["explainability"]) if measurements.get(
-            "explainability", {}).get("importance") else None,
+        "explainability": _explainability(measurements["explainability"])
+        if measurements.get("explainability", {}).get("importance")
+        else None,
         "privacy": _privacy(measurements["privacy"]) if "privacy" in measurements else None,
         "privacy_meta": measurements.get("privacy"),
         "monitoring": monitoring,

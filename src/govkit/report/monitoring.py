@@ -44,8 +44,11 @@ def _drift(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names: li
     ref = data["reference"]["columns"]
     roles = data["roles"]
     judged_score = any(f["check"] == "drift.prediction" for f in findings)
-    columns = [c for c in [*roles["features"], *([roles.get("score") or roles.get("prediction")] if judged_score
-                                                 else [])] if c in ref]
+    columns = [
+        c
+        for c in [*roles["features"], *([roles.get("score") or roles.get("prediction")] if judged_score else [])]
+        if c in ref
+    ]
     thresholds: dict[str, set[float]] = {}
     measure_of: dict[str, str] = {}
     failed_cells: set[tuple[str, str]] = set()
@@ -66,9 +69,15 @@ def _drift(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names: li
         measure = measure_of.get(c, ref[c]["default_measure"])
         values = [(((w.get("columns") or {}).get(c) or {}).get("measures") or {}).get(measure) for w in windows]
         limit = thresholds.get(measure, set())
-        rows.append({"column": c, "measure": measure, "threshold": _fmt(min(limit)) if len(limit) == 1 else "—",
-                     "values": values, "cells": [{"text": _fmt(v), "failed": (names[i], c) in failed_cells}
-                                                 for i, v in enumerate(values)]})
+        rows.append(
+            {
+                "column": c,
+                "measure": measure,
+                "threshold": _fmt(min(limit)) if len(limit) == 1 else "—",
+                "values": values,
+                "cells": [{"text": _fmt(v), "failed": (names[i], c) in failed_cells} for i, v in enumerate(values)],
+            }
+        )
     failed = _failed_windows(findings, names)
     charts = []
     for measure in sorted({r["measure"] for r in rows}):
@@ -81,28 +90,47 @@ def _drift(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names: li
         mine.sort(key=lambda r: (not any(cell["failed"] for cell in r["cells"]), -worst(r)))
         limit = thresholds.get(measure, set())
         single = min(limit) if len(limit) == 1 else None
-        charts.append(line_chart(names, [Series(r["column"], r["values"]) for r in mine], title=f"Drift per feature: "
-                                 f"{measure}{' p-value (lower = more drift)' if measure in P_VALUES else ''}",
-                                 failed=failed, threshold=single, threshold_label=f"threshold {_fmt(single)}",
-                                 scale_max=1.0 if measure in P_VALUES else None))
+        charts.append(
+            line_chart(
+                names,
+                [Series(r["column"], r["values"]) for r in mine],
+                title=f"Drift per feature: {measure}{' p-value (lower = more drift)' if measure in P_VALUES else ''}",
+                failed=failed,
+                threshold=single,
+                threshold_label=f"threshold {_fmt(single)}",
+                scale_max=1.0 if measure in P_VALUES else None,
+            )
+        )
         if len(mine) > len(PALETTE):
-            charts.append(Markup('<p class="note">The chart shows the {} features that drifted most; the table '
-                                 'lists every one.</p>').format(len(PALETTE)))
+            charts.append(
+                Markup(
+                    '<p class="note">The chart shows the {} features that drifted most; the table lists every one.</p>'
+                ).format(len(PALETTE))
+            )
     return {"rows": rows, "charts": charts, "blocks": _chunks(names)}
 
 
 def _performance(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names: list[str]) -> dict[str, Any]:
     metric = next((f["threshold"]["metric"] for f in findings if (f["threshold"] or {}).get("metric")), "accuracy")
-    bad_cells = {(f["subject"].split(" ", 1)[0], f["subject"].split(" ", 1)[1] if " " in f["subject"] else "overall")
-                 for f in findings if f["status"] in FAILED}
+    bad_cells = {
+        (f["subject"].split(" ", 1)[0], f["subject"].split(" ", 1)[1] if " " in f["subject"] else "overall")
+        for f in findings
+        if f["status"] in FAILED
+    }
     windows = data["windows"]
     reference = data["reference"].get("performance") or {}
 
     def row(key: str, perfs: list[Mapping[str, Any] | None]) -> dict[str, Any]:
         values = [p[metric] if p else None for p in perfs]
-        return {"group": key, "values": values, "reference": _fmt((reference.get(key) or {}).get(metric)),
-                "cells": [{"text": _fmt(v), "n": p["labelled"] if p else 0, "failed": (names[i], key) in bad_cells}
-                          for i, (v, p) in enumerate(zip(values, perfs, strict=True))]}
+        return {
+            "group": key,
+            "values": values,
+            "reference": _fmt((reference.get(key) or {}).get(metric)),
+            "cells": [
+                {"text": _fmt(v), "n": p["labelled"] if p else 0, "failed": (names[i], key) in bad_cells}
+                for i, (v, p) in enumerate(zip(values, perfs, strict=True))
+            ],
+        }
 
     overall = row("overall", [w.get("performance") for w in windows])
     charts, rows = [], [overall]
@@ -110,16 +138,25 @@ def _performance(data: Mapping[str, Any], findings: list[Mapping[str, Any]], nam
         groups = sorted({c["group"] for w in windows for c in w["cohorts"] if c["feature"] == feature})
         mine = []
         for g in groups:
-            perfs = [next((c["performance"] for c in w["cohorts"] if c["feature"] == feature and c["group"] == g),
-                          None) for w in windows]
+            perfs = [
+                next((c["performance"] for c in w["cohorts"] if c["feature"] == feature and c["group"] == g), None)
+                for w in windows
+            ]
             mine.append(row(f"{feature}={g}", perfs))
         rows += mine
-        own = [f for f in findings if " " not in f["subject"] or f["subject"].split(" ", 1)[1].startswith(
-            f"{feature}=")]
-        charts.append(line_chart(names, [Series("overall", overall["values"])]
-                                 + [Series(r["group"].split("=", 1)[1], r["values"]) for r in mine],
-                                 title=f"{metric} per window by {feature}", failed=_failed_windows(own, names),
-                                 scale_max=1.0))
+        own = [
+            f for f in findings if " " not in f["subject"] or f["subject"].split(" ", 1)[1].startswith(f"{feature}=")
+        ]
+        charts.append(
+            line_chart(
+                names,
+                [Series("overall", overall["values"])]
+                + [Series(r["group"].split("=", 1)[1], r["values"]) for r in mine],
+                title=f"{metric} per window by {feature}",
+                failed=_failed_windows(own, names),
+                scale_max=1.0,
+            )
+        )
     if overall["values"] and all(v is None for v in overall["values"]):
         return {"metric": metric, "rows": [], "charts": [], "blocks": []}
     return {"metric": metric, "rows": rows, "charts": charts, "blocks": _chunks(names)}
@@ -133,22 +170,37 @@ def _fairness(data: Mapping[str, Any], findings: list[Mapping[str, Any]], names:
     judged = bool(findings)
     if judged:  # the rule's own values, metric and limit
         metrics = sorted({str(f["threshold"]["metric"]) for f in findings if (f["threshold"] or {}).get("metric")})
-        values = {tuple(f["subject"].split(" ", 1)): f["measured"] for f in findings
-                  if (f["threshold"] or {}).get("metric") and " " in f["subject"]}
+        values = {
+            tuple(f["subject"].split(" ", 1)): f["measured"]
+            for f in findings
+            if (f["threshold"] or {}).get("metric") and " " in f["subject"]
+        }
         charts = []
         for metric in metrics:
             mine = [f for f in findings if (f["threshold"] or {}).get("metric") == metric]
             limits = {v for f in mine for k, v in f["threshold"].items() if k in ("max", "min")}
             limit = min(limits) if len(limits) == 1 else None
-            charts.append(line_chart(names, [Series(feat, [values.get((n, feat)) for n in names]) for feat in features],
-                                     title=f"{metric} per window", failed=_failed_windows(mine, names),
-                                     threshold=limit, threshold_label=f"limit {_fmt(limit)}"))
+            charts.append(
+                line_chart(
+                    names,
+                    [Series(feat, [values.get((n, feat)) for n in names]) for feat in features],
+                    title=f"{metric} per window",
+                    failed=_failed_windows(mine, names),
+                    threshold=limit,
+                    threshold_label=f"limit {_fmt(limit)}",
+                )
+            )
         return {"judged": True, "charts": charts, "min_group_size": None}
     size = FairnessParams.model_fields["min_group_size"].default
     per = {(w["window"], feat): cohort_fairness(w, feat, size) for w in windows for feat in features}
-    charts = [line_chart(names, [Series(feat, [(per[(n, feat)] or ({}, 0))[0].get(metric) for n in names])
-                                 for feat in features], title=f"{metric} per window (not judged)")
-              for metric in SHOWN_FAIRNESS]
+    charts = [
+        line_chart(
+            names,
+            [Series(feat, [(per[(n, feat)] or ({}, 0))[0].get(metric) for n in names]) for feat in features],
+            title=f"{metric} per window (not judged)",
+        )
+        for metric in SHOWN_FAIRNESS
+    ]
     return {"judged": False, "charts": charts, "min_group_size": size}
 
 
@@ -170,10 +222,16 @@ def monitoring_section(evaluation: Mapping[str, Any]) -> dict[str, Any] | None:
             by_window.setdefault(window, [])
             if f["rule_id"] not in by_window[window]:
                 by_window[window].append(f["rule_id"])
-    overview = [{"window": w["window"], "rows": w["rows"],
-                 "labelled": (w.get("performance") or {}).get("labelled", "—"),
-                 "state": "skipped" if w["skipped"] else "failed" if w["window"] in by_window else "passed",
-                 "reason": w["skipped"] or ", ".join(by_window.get(w["window"], []))} for w in data["windows"]]
+    overview = [
+        {
+            "window": w["window"],
+            "rows": w["rows"],
+            "labelled": (w.get("performance") or {}).get("labelled", "—"),
+            "state": "skipped" if w["skipped"] else "failed" if w["window"] in by_window else "passed",
+            "reason": w["skipped"] or ", ".join(by_window.get(w["window"], [])),
+        }
+        for w in data["windows"]
+    ]
     return {
         "data": data,
         "overview": overview,

@@ -29,10 +29,21 @@ class ReportInputs:
 def render_html(inputs: ReportInputs) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(ASSETS), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    context = build_context(inputs.evaluation, inputs.digest, trail=inputs.trail, checkpoint=inputs.checkpoint,
-                            signoff=inputs.signoff, paper=PAPERS[inputs.paper])
+    env = Environment(
+        loader=FileSystemLoader(ASSETS),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    context = build_context(
+        inputs.evaluation,
+        inputs.digest,
+        trail=inputs.trail,
+        checkpoint=inputs.checkpoint,
+        signoff=inputs.signoff,
+        paper=PAPERS[inputs.paper],
+    )
     return env.get_template("report.html.j2").render(**context)
 
 
@@ -47,14 +58,29 @@ def render_pdf(inputs: ReportInputs, *, fetcher: AssetOnlyFetcher | None = None)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = fetcher or AssetOnlyFetcher()
     created = datetime.fromisoformat(str(inputs.evaluation["created_at"]).replace("Z", "+00:00"))
-    attachments = [Attachment(string=canonical_bytes(inputs.evaluation), name="evaluation.json",
-                              description=f"govkit evaluation {inputs.digest} (RFC 8785 JSON)",
-                              created=created, modified=created, relationship="Data")]
+    attachments = [
+        Attachment(
+            string=canonical_bytes(inputs.evaluation),
+            name="evaluation.json",
+            description=f"govkit evaluation {inputs.digest} (RFC 8785 JSON)",
+            created=created,
+            modified=created,
+            relationship="Data",
+        )
+    ]
     if inputs.checkpoint_note:
-        attachments.append(Attachment(string=inputs.checkpoint_note.encode(), name="checkpoint.txt",
-                                      description="Signed audit-log checkpoint at render time",
-                                      created=created, modified=created, relationship="Supplement"))
+        attachments.append(
+            Attachment(
+                string=inputs.checkpoint_note.encode(),
+                name="checkpoint.txt",
+                description="Signed audit-log checkpoint at render time",
+                created=created,
+                modified=created,
+                relationship="Supplement",
+            )
+        )
     document = HTML(string=render_html(inputs), base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments,
-                                    pdf_identifier=bytes.fromhex(inputs.digest)[:16])
+    pdf: bytes = document.write_pdf(
+        pdf_variant="pdf/a-3b", attachments=attachments, pdf_identifier=bytes.fromhex(inputs.digest)[:16]
+    )
     return pdf

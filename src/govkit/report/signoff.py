@@ -23,9 +23,9 @@ Decision = Literal["approve", "reject", "approve-with-conditions"]
 SignerAlgorithm = Literal["rsa-3072", "ecdsa-p256"]
 
 
-def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
-                            algorithm: SignerAlgorithm = "rsa-3072",
-                            days: int = 730) -> tuple[Path, Path]:
+def make_signer_certificate(
+    name: str, email: str | None, out_dir: Path, *, algorithm: SignerAlgorithm = "rsa-3072", days: int = 730
+) -> tuple[Path, Path]:
     """A self-signed document-signing certificate for organisations without a PKI.
 
     RSA-3072 by default: ECDSA signatures make pyHanko mark the file as PDF 2.0, which a PDF/A-3
@@ -36,21 +36,35 @@ def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    key = rsa.generate_private_key(65537, 3072) if algorithm == "rsa-3072" else ec.generate_private_key(
-        ec.SECP256R1())
+    key = rsa.generate_private_key(65537, 3072) if algorithm == "rsa-3072" else ec.generate_private_key(ec.SECP256R1())
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, name)]
     if email:
         attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
     subject = x509.Name(attrs)
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
@@ -62,8 +76,11 @@ def make_signer_certificate(name: str, email: str | None, out_dir: Path, *,
         raise GovkitError("signer key or certificate already exists", file=key_path)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
 
@@ -127,8 +144,7 @@ def check_signer(key_path: Path, cert_path: Path, name: str, email: str, at: dt.
         raise GovkitError(f"signer e-mail {email!r} is not in the certificate ({shown})", field="--signer")
 
 
-def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str, location: str,
-             contact: str) -> bytes:
+def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str, location: str, contact: str) -> bytes:
     """Add a PAdES B-B signature as an incremental update (earlier signatures stay valid)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
@@ -142,9 +158,14 @@ def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str,
         raise GovkitError(f"cannot load signing key and certificate: {exc}", file=key) from None
     if signer is None:
         raise GovkitError("cannot load signing key and certificate (wrong format or passphrase)", file=key)
-    meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location,
-                                        contact_info=contact, subfilter=fields.SigSeedSubFilter.PADES,
-                                        md_algorithm="sha256")
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        reason=reason,
+        location=location,
+        contact_info=contact,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+    )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = io.BytesIO()
     signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
@@ -195,19 +216,22 @@ def validate_signatures(pdf: bytes, trust_roots: list[Path]) -> list[SignatureRe
         if claimed is not None and claimed.tzinfo is None:
             claimed = claimed.replace(tzinfo=dt.UTC)
         problem = validity_problem(cert.not_valid_before, cert.not_valid_after, now) or (
-            claimed and validity_problem(cert.not_valid_before, cert.not_valid_after, claimed))
-        reports.append(SignatureReport(
-            field=printable(sig.field_name),
-            signer=printable(status.signing_cert.subject.human_friendly),
-            signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
-            intact=bool(status.intact),
-            valid=bool(status.valid),
-            trusted=bool(roots) and bool(status.trusted),
-            covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
-            changed_after=changed,
-            reason=printable(sig.sig_object.get("/Reason", "")) or None,
-            certificate_problem=problem or None,
-        ))
+            claimed and validity_problem(cert.not_valid_before, cert.not_valid_after, claimed)
+        )
+        reports.append(
+            SignatureReport(
+                field=printable(sig.field_name),
+                signer=printable(status.signing_cert.subject.human_friendly),
+                signing_time=status.signer_reported_dt.isoformat() if status.signer_reported_dt else None,
+                intact=bool(status.intact),
+                valid=bool(status.valid),
+                trusted=bool(roots) and bool(status.trusted),
+                covers_whole_file=status.coverage is not None and status.coverage.name == "ENTIRE_FILE",
+                changed_after=changed,
+                reason=printable(sig.sig_object.get("/Reason", "")) or None,
+                certificate_problem=problem or None,
+            )
+        )
     return reports
 
 

@@ -27,12 +27,25 @@ TRAIL_LENGTH = 25
 SIGNER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
 
 
-def _inputs(log: AuditLog, evaluation: dict[str, Any], digest: str, checkpoint: Checkpoint, paper: str,
-            signoff: SignoffBlock | None = None) -> ReportInputs:
+def _inputs(
+    log: AuditLog,
+    evaluation: dict[str, Any],
+    digest: str,
+    checkpoint: Checkpoint,
+    paper: str,
+    signoff: SignoffBlock | None = None,
+) -> ReportInputs:
     name = evaluation["model"]["name"]
     trail = [e.to_dict() for e in log.entries(model=name)][-TRAIL_LENGTH:]
-    return ReportInputs(evaluation=evaluation, digest=digest, trail=trail, checkpoint_note=checkpoint.note(),
-                        checkpoint={"size": checkpoint.size, "root": checkpoint.root}, signoff=signoff, paper=paper)
+    return ReportInputs(
+        evaluation=evaluation,
+        digest=digest,
+        trail=trail,
+        checkpoint_note=checkpoint.note(),
+        checkpoint={"size": checkpoint.size, "root": checkpoint.root},
+        signoff=signoff,
+        paper=paper,
+    )
 
 
 def default_report_path(evaluation: dict[str, Any], digest: str, suffix: str = ".pdf") -> Path:
@@ -41,8 +54,9 @@ def default_report_path(evaluation: dict[str, Any], digest: str, suffix: str = "
     return Path("reports") / f"{safe}-{digest[:12]}{suffix}"
 
 
-def render_report(log: AuditLog, *, digest: str | None, model: str | None, out: Path | None, paper: str,
-                  html: bool = False) -> tuple[Path, str]:
+def render_report(
+    log: AuditLog, *, digest: str | None, model: str | None, out: Path | None, paper: str, html: bool = False
+) -> tuple[Path, str]:
     """Render the recorded evaluation; a PDF rendering is logged with its SHA-256."""
     _, payload = find_evaluation(log, digest=digest, model=model)
     evaluation, ev_digest = payload["evaluation"], payload["evaluation_digest"]
@@ -56,9 +70,18 @@ def render_report(log: AuditLog, *, digest: str | None, model: str | None, out: 
     pdf = render_pdf(inputs)
     out.write_bytes(pdf)
     sha = file_digest(pdf)
-    log.append(REPORT_RENDERED, model_subject(evaluation["model"]), {
-        "evaluation_digest": ev_digest, "sha256": sha, "file": out.name, "bytes": len(pdf), "paper": paper,
-        "checkpoint": {"size": checkpoint.size, "root": checkpoint.root}})
+    log.append(
+        REPORT_RENDERED,
+        model_subject(evaluation["model"]),
+        {
+            "evaluation_digest": ev_digest,
+            "sha256": sha,
+            "file": out.name,
+            "bytes": len(pdf),
+            "paper": paper,
+            "checkpoint": {"size": checkpoint.size, "root": checkpoint.root},
+        },
+    )
     return out, sha
 
 
@@ -92,8 +115,11 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
     sha = file_digest(original)
     found = find_by_file_digest(log, sha)
     if found is None:
-        raise GovkitError(f"this file (sha256 {sha[:16]}...) is not a report rendering or sign-off recorded in "
-                          f"{log.location}; render it with `govkit report` first", file=pdf_path)
+        raise GovkitError(
+            f"this file (sha256 {sha[:16]}...) is not a report rendering or sign-off recorded in "
+            f"{log.location}; render it with `govkit report` first",
+            file=pdf_path,
+        )
     entry, payload = found
     ev_digest = payload["evaluation_digest"]
     _, recorded = find_evaluation(log, digest=ev_digest)
@@ -102,32 +128,72 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
     countersign = entry.action == SIGNOFF_RECORDED
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     subject = model_subject(evaluation["model"])
-    decided = log.append(SIGNOFF_DECIDED, subject, {
-        "evaluation_digest": ev_digest, "input_sha256": sha, "signer": name, "email": email, "role": request.role,
-        "decision": request.decision, "conditions": request.conditions, "cert_sha256": cert_sha, "time": now})
+    decided = log.append(
+        SIGNOFF_DECIDED,
+        subject,
+        {
+            "evaluation_digest": ev_digest,
+            "input_sha256": sha,
+            "signer": name,
+            "email": email,
+            "role": request.role,
+            "decision": request.decision,
+            "conditions": request.conditions,
+            "cert_sha256": cert_sha,
+            "time": now,
+        },
+    )
     checkpoint = log.checkpoint()
     position = (payload.get("signatures", 0) if countersign else 0) + 1
     if countersign:
         base = original  # never re-render: earlier signatures must stay valid
     else:
-        block = SignoffBlock(signer=f"{name} <{email}>", role=request.role, decision=request.decision,
-                             conditions=request.conditions, time=now, entry_seq=decided.seq,
-                             checkpoint_size=checkpoint.size, checkpoint_root=checkpoint.root)
+        block = SignoffBlock(
+            signer=f"{name} <{email}>",
+            role=request.role,
+            decision=request.decision,
+            conditions=request.conditions,
+            time=now,
+            entry_seq=decided.seq,
+            checkpoint_size=checkpoint.size,
+            checkpoint_root=checkpoint.root,
+        )
         base = render_pdf(_inputs(log, evaluation, ev_digest, checkpoint, payload.get("paper", "a4"), block))
     reason = f"{request.decision} ({request.role}); govkit log entry {decided.seq}"
     if request.conditions:
         reason += f"; conditions: {request.conditions}"
-    signed = sign_pdf(base, key=request.key, cert=request.cert, field_name=f"govkit-signoff-{position}",
-                      reason=reason, location=f"evaluation {ev_digest[:16]}", contact=email)
+    signed = sign_pdf(
+        base,
+        key=request.key,
+        cert=request.cert,
+        field_name=f"govkit-signoff-{position}",
+        reason=reason,
+        location=f"evaluation {ev_digest[:16]}",
+        contact=email,
+    )
     out = out or pdf_path.with_name(f"{pdf_path.stem.removesuffix(f'-signed{position - 1}')}-signed{position}.pdf")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(signed)
     signed_sha = file_digest(signed)
-    record = log.append(SIGNOFF_RECORDED, subject, {
-        "evaluation_digest": ev_digest, "decided_seq": decided.seq, "input_sha256": sha,
-        "signed_sha256": signed_sha, "signer": name, "email": email, "role": request.role,
-        "decision": request.decision, "cert_sha256": cert_sha, "signatures": position,
-        "field": f"govkit-signoff-{position}", "file": out.name, "paper": payload.get("paper", "a4")})
+    record = log.append(
+        SIGNOFF_RECORDED,
+        subject,
+        {
+            "evaluation_digest": ev_digest,
+            "decided_seq": decided.seq,
+            "input_sha256": sha,
+            "signed_sha256": signed_sha,
+            "signer": name,
+            "email": email,
+            "role": request.role,
+            "decision": request.decision,
+            "cert_sha256": cert_sha,
+            "signatures": position,
+            "field": f"govkit-signoff-{position}",
+            "file": out.name,
+            "paper": payload.get("paper", "a4"),
+        },
+    )
     log.checkpoint()
     return out, signed_sha, record.seq
 
@@ -146,8 +212,7 @@ class PdfVerification:
         return not self.problems
 
 
-def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path], allow_unsigned: bool = False
-               ) -> PdfVerification:
+def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path], allow_unsigned: bool = False) -> PdfVerification:
     """Check signatures and the logged digest; no signature at all is a problem unless the caller
     accepts unsigned files, and never when it asked for trusted signers."""
     try:
@@ -184,8 +249,9 @@ def verify_pdf(path: Path, *, log: AuditLog | None, trust: list[Path], allow_uns
     if log is not None:
         found = find_by_file_digest(log, result.sha256)
         if found is None:
-            result.problems.append(f"file digest {result.sha256[:16]}... matches no rendering or sign-off in "
-                                   f"{log.location}")
+            result.problems.append(
+                f"file digest {result.sha256[:16]}... matches no rendering or sign-off in {log.location}"
+            )
         else:
             result.log_entry, result.log_action = found[0].seq, found[0].action
     return result

@@ -22,16 +22,29 @@ TOP_K = 5
 
 class RequiredParams(RuleParams):
     sample_rows: int = Field(default=SAMPLE_ROWS, ge=50, json_schema_extra={"stricter": "higher"})
-    time_budget_s: float = Field(default=TIME_BUDGET_S, gt=0, json_schema_extra={"stricter": "higher"},
-                                 description="hard limit: past it the check reports error")
-    target_s: float = Field(default=TARGET_S, gt=0, json_schema_extra={"stricter": "higher"},
-                            description="soft limit: explain fewer rows when all of them would take longer")
+    time_budget_s: float = Field(
+        default=TIME_BUDGET_S,
+        gt=0,
+        json_schema_extra={"stricter": "higher"},
+        description="hard limit: past it the check reports error",
+    )
+    target_s: float = Field(
+        default=TARGET_S,
+        gt=0,
+        json_schema_extra={"stricter": "higher"},
+        description="soft limit: explain fewer rows when all of them would take longer",
+    )
 
 
 class ProtectedShareParams(RuleParams):
     max: float = Field(default=0.1, ge=0, le=1, json_schema_extra={"stricter": "lower"})
-    proxy_threshold: float = Field(default=0.5, ge=0, le=1, json_schema_extra={"stricter": "lower"},
-                                   description="features at least this associated with a sensitive attribute count")
+    proxy_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="features at least this associated with a sensitive attribute count",
+    )
     proxies: tuple[str, ...] = Field(default=(), json_schema_extra={"stricter": "superset"})
 
 
@@ -58,19 +71,25 @@ def _check_features(manifest: Any, model: Any, features: list[str]) -> list[str]
         given = [str(n) for n in model.feature_name()]
         names = None if given == [f"Column_{i}" for i in range(len(given))] else given
         if names is None and len(given) != len(features):
-            raise manifest.error(f"the model takes {len(given)} features, the manifest lists {len(features)}",
-                                 ("datasets", "evaluation", "features"))
+            raise manifest.error(
+                f"the model takes {len(given)} features, the manifest lists {len(features)}",
+                ("datasets", "evaluation", "features"),
+            )
     if names is not None:
         names = [str(n) for n in names]
         if set(names) != set(features):
             extra, missing = sorted(set(features) - set(names)), sorted(set(names) - set(features))
-            raise manifest.error(f"features do not match the model (model lacks {extra}, manifest lacks {missing})",
-                                 ("datasets", "evaluation", "features"))
+            raise manifest.error(
+                f"features do not match the model (model lacks {extra}, manifest lacks {missing})",
+                ("datasets", "evaluation", "features"),
+            )
         return names
     expected = getattr(model, "n_features_in_", None)
     if expected is not None and expected != len(features):
-        raise manifest.error(f"the model takes {expected} features, the manifest lists {len(features)}",
-                             ("datasets", "evaluation", "features"))
+        raise manifest.error(
+            f"the model takes {expected} features, the manifest lists {len(features)}",
+            ("datasets", "evaluation", "features"),
+        )
     return features
 
 
@@ -101,36 +120,49 @@ class ExplainabilityCheck(Check):
         sensitive = list(spec.sensitive_features)
         rows, budget, target = _budget(ctx)
         path = manifest.resolve(ds.path)
-        frame = load_frame(path, [*features, *[s for s in sensitive if s not in features]],
-                           dataset_dialect(path, ds.format))
+        frame = load_frame(
+            path, [*features, *[s for s in sensitive if s not in features]], dataset_dialect(path, ds.format)
+        )
         # Many models refuse NaN (and SHAP's masker passes it on): explain the complete rows, and say how many were not.
         incomplete = frame[features].isna().any(axis=1)
         if incomplete.all():
-            raise manifest.error(f"every row of {Path(ds.path).name} misses a feature value; nothing to explain",
-                                 ("datasets", "evaluation", "features"))
+            raise manifest.error(
+                f"every row of {Path(ds.path).name} misses a feature value; nothing to explain",
+                ("datasets", "evaluation", "features"),
+            )
         frame = frame[~incomplete]
         # shuffled, so that the rows explained first are a random part of the stratified sample
         sample = stratified_sample(frame, sensitive, rows, SEED).sample(frac=1.0, random_state=SEED)
         try:
             attributions = explain(loaded.model, sample[features], budget_s=budget, target_s=target)
         except (ValueError, TypeError, AttributeError) as exc:
-            raise manifest.error(f"cannot explain this model ({type(loaded.model).__name__}): {exc}",
-                                 ("model", "artifact")) from None
-        done = sample.iloc[:attributions.rows_done]
+            raise manifest.error(
+                f"cannot explain this model ({type(loaded.model).__name__}): {exc}", ("model", "artifact")
+            ) from None
+        done = sample.iloc[: attributions.rows_done]
         values = attributions.values
         mean_abs = importance(values)
         shares = _shares(mean_abs)
         order = np.argsort(-shares, kind="stable")
         data: dict[str, Any] = {
-            "model": {"class": type(loaded.model).__name__, "loaded_with": loaded.loaded_with,
-                      "trusted_by_flag": loaded.trusted_by_flag, "explainer": attributions.explainer},
+            "model": {
+                "class": type(loaded.model).__name__,
+                "loaded_with": loaded.loaded_with,
+                "trusted_by_flag": loaded.trusted_by_flag,
+                "explainer": attributions.explainer,
+            },
             "rows_with_missing_features": int(incomplete.sum()),
-            "rows_requested": len(sample), "rows_planned": attributions.rows_planned,
-            "rows_explained": attributions.rows_done, "seconds": round(attributions.seconds, 3),
-            "target_s": target, "time_budget_s": budget, "complete": attributions.complete,
+            "rows_requested": len(sample),
+            "rows_planned": attributions.rows_planned,
+            "rows_explained": attributions.rows_done,
+            "seconds": round(attributions.seconds, 3),
+            "target_s": target,
+            "time_budget_s": budget,
+            "complete": attributions.complete,
             "features": features,
-            "importance": [{"feature": features[i], "mean_abs_shap": float(mean_abs[i]),
-                            "share": float(shares[i])} for i in order],
+            "importance": [
+                {"feature": features[i], "mean_abs_shap": float(mean_abs[i]), "share": float(shares[i])} for i in order
+            ],
             "top_k": [features[i] for i in order[:TOP_K]],
             "sensitive_in_model": [f for f in features if f in sensitive],
             "cohorts": self._cohorts(done, values, features, sensitive),
@@ -148,8 +180,13 @@ class ExplainabilityCheck(Check):
             for group in sorted(set(keys)):
                 mask = keys == group
                 shares = _shares(importance(values[mask]))
-                groups.append({"group": group, "n": int(mask.sum()),
-                               "shares": {f: round(float(s), 6) for f, s in zip(features, shares, strict=True)}})
+                groups.append(
+                    {
+                        "group": group,
+                        "n": int(mask.sum()),
+                        "shares": {f: round(float(s), 6) for f, s in zip(features, shares, strict=True)},
+                    }
+                )
             out.append({"feature": attr, "groups": groups})
         return out
 
@@ -165,8 +202,11 @@ class ExplainabilityCheck(Check):
         tau = kendalltau(a, b).statistic if len(features) > 1 else 1.0
         k = min(TOP_K, len(features))
         top_a, top_b = set(np.argsort(-a)[:k]), set(np.argsort(-b)[:k])
-        return {"kendall_tau": None if np.isnan(tau) else round(float(tau), 6),
-                "top_k_overlap": len(top_a & top_b) / k, "k": k}
+        return {
+            "kendall_tau": None if np.isnan(tau) else round(float(tau), 6),
+            "top_k_overlap": len(top_a & top_b) / k,
+            "k": k,
+        }
 
     @staticmethod
     def _associations(frame: Any, features: list[str], sensitive: list[str]) -> list[dict[str, Any]]:
@@ -189,38 +229,73 @@ class ExplainabilityCheck(Check):
         subject = f"model:{data['model']['class']}"
         if not data["complete"]:
             top = ", ".join(data["top_k"])
-            return [Outcome(subject, "error",
-                            f"time budget of {data['time_budget_s']:.0f} s ran out after {data['rows_explained']:,} "
-                            f"of {data['rows_requested']:,} rows ({data['model']['explainer']} explainer); "
-                            f"partial top features: {top}")]
+            return [
+                Outcome(
+                    subject,
+                    "error",
+                    f"time budget of {data['time_budget_s']:.0f} s ran out after {data['rows_explained']:,} "
+                    f"of {data['rows_requested']:,} rows ({data['model']['explainer']} explainer); "
+                    f"partial top features: {top}",
+                )
+            ]
         shares = {i["feature"]: i["share"] for i in data["importance"]}
         if isinstance(params, RequiredParams):
-            reduced = (f" (of {data['rows_requested']:,} sampled: reduced to fit the {data['target_s']:.0f} s target)"
-                       if data["rows_planned"] < data["rows_requested"] else "")
-            return [Outcome(subject, "pass",
-                            f"{data['model']['explainer']} explainer on {data['rows_explained']:,} rows{reduced} in "
-                            f"{data['seconds']:.1f} s; top features: {', '.join(data['top_k'])}",
-                            measured=data["rows_explained"])]
+            reduced = (
+                f" (of {data['rows_requested']:,} sampled: reduced to fit the {data['target_s']:.0f} s target)"
+                if data["rows_planned"] < data["rows_requested"]
+                else ""
+            )
+            return [
+                Outcome(
+                    subject,
+                    "pass",
+                    f"{data['model']['explainer']} explainer on {data['rows_explained']:,} rows{reduced} in "
+                    f"{data['seconds']:.1f} s; top features: {', '.join(data['top_k'])}",
+                    measured=data["rows_explained"],
+                )
+            ]
         if isinstance(params, ProtectedShareParams):
             proxies = {a["feature"] for a in data["associations"] if a["score"] >= params.proxy_threshold}
-            counted = sorted(set(data["sensitive_in_model"]) | proxies | (set(params.proxies) & set(shares)),
-                             key=lambda f: -shares[f])
+            counted = sorted(
+                set(data["sensitive_in_model"]) | proxies | (set(params.proxies) & set(shares)),
+                key=lambda f: -shares[f],
+            )
             total = sum(shares[f] for f in counted)
             listed = ", ".join(f"{f} {shares[f]:.1%}" for f in counted) or "none"
             status: OutcomeStatus = "fail" if total > params.max else "pass"
-            return [Outcome(subject, status, f"share of |SHAP| on protected and proxy features {total:.1%} "
-                            f"({listed})", measured=round(total, 6),
-                            threshold={"max": params.max, "proxy_threshold": params.proxy_threshold})]
+            return [
+                Outcome(
+                    subject,
+                    status,
+                    f"share of |SHAP| on protected and proxy features {total:.1%} ({listed})",
+                    measured=round(total, 6),
+                    threshold={"max": params.max, "proxy_threshold": params.proxy_threshold},
+                )
+            ]
         if isinstance(params, SingleFeatureParams):
             top = data["importance"][0]
             status = "fail" if top["share"] > params.max else "pass"
-            return [Outcome(subject, status, f"largest single-feature share: {top['feature']} {top['share']:.1%}",
-                            measured=round(top["share"], 6), threshold=params.max)]
+            return [
+                Outcome(
+                    subject,
+                    status,
+                    f"largest single-feature share: {top['feature']} {top['share']:.1%}",
+                    measured=round(top["share"], 6),
+                    threshold=params.max,
+                )
+            ]
         assert isinstance(params, StabilityParams)
         stab = data["stability"]
         if stab["kendall_tau"] is None:
             return [Outcome(subject, "warn", "too few rows to measure stability")]
         status = "fail" if stab["kendall_tau"] < params.min_tau else "pass"
-        return [Outcome(subject, status, f"importance ranks of two halves of the sample: Kendall tau "
-                        f"{stab['kendall_tau']:.3f}, top-{stab['k']} overlap {stab['top_k_overlap']:.0%}",
-                        measured=stab["kendall_tau"], threshold=params.min_tau)]
+        return [
+            Outcome(
+                subject,
+                status,
+                f"importance ranks of two halves of the sample: Kendall tau "
+                f"{stab['kendall_tau']:.3f}, top-{stab['k']} overlap {stab['top_k_overlap']:.0%}",
+                measured=stab["kendall_tau"],
+                threshold=params.min_tau,
+            )
+        ]

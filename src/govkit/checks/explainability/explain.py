@@ -15,10 +15,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TREE_MODELS = ("HistGradientBoosting", "RandomForest", "ExtraTrees", "GradientBoosting", "DecisionTree",
-               "XGB", "LGBM", "Booster", "CatBoost", "IsolationForest")
-LINEAR_MODELS = ("LogisticRegression", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDClassifier",
-                 "SGDRegressor", "LinearSVC", "LinearSVR", "RidgeClassifier")
+TREE_MODELS = (
+    "HistGradientBoosting",
+    "RandomForest",
+    "ExtraTrees",
+    "GradientBoosting",
+    "DecisionTree",
+    "XGB",
+    "LGBM",
+    "Booster",
+    "CatBoost",
+    "IsolationForest",
+)
+LINEAR_MODELS = (
+    "LogisticRegression",
+    "LinearRegression",
+    "Ridge",
+    "Lasso",
+    "ElasticNet",
+    "SGDClassifier",
+    "SGDRegressor",
+    "LinearSVC",
+    "LinearSVR",
+    "RidgeClassifier",
+)
 BACKGROUND = 200
 CHUNK = {"tree": 500, "linear": 2000, "permutation": 25}
 PROBE = {"tree": 200, "linear": 2000, "permutation": 10}
@@ -115,8 +135,9 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
 
         def run(chunk: np.ndarray) -> np.ndarray:
             return _positive_class(explainer(chunk, max_evals=evals, silent=True).values)
+
     start = time.perf_counter()
-    parts = [run(data[:PROBE[kind]])]
+    parts = [run(data[: PROBE[kind]])]
     done = len(parts[0])
     planned = len(data)
     if target_s is not None and done < len(data):
@@ -127,7 +148,7 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
         if time.perf_counter() - start > budget_s:
             complete = False
             break
-        parts.append(run(data[lo:min(lo + CHUNK[kind], planned)]))
+        parts.append(run(data[lo : min(lo + CHUNK[kind], planned)]))
         done += len(parts[-1])
     values = np.concatenate(parts) if parts else np.zeros((0, len(names)))
     if names != features:
@@ -136,16 +157,25 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
         for column, feature in enumerate(groups):
             folded[:, feature] += values[:, column]  # SHAP is additive: a feature's parts sum to it
         values = folded
-    return Attributions(values=values, explainer=kind, rows_done=done, rows_planned=planned, complete=complete,
-                        seconds=time.perf_counter() - start)
+    return Attributions(
+        values=values,
+        explainer=kind,
+        rows_done=done,
+        rows_planned=planned,
+        complete=complete,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int, seed: int) -> pd.DataFrame:
     """Up to `size` rows, proportional per sensitive group, every group represented (reproducible)."""
     if len(frame) <= size:
         return frame
-    keys = frame[strata].astype("string").fillna("Unknown").agg("|".join, axis=1) if strata else pd.Series(
-        "all", index=frame.index)
+    keys = (
+        frame[strata].astype("string").fillna("Unknown").agg("|".join, axis=1)
+        if strata
+        else pd.Series("all", index=frame.index)
+    )
     rng = np.random.default_rng(seed)
     picked = []
     for _, idx in keys.groupby(keys).groups.items():

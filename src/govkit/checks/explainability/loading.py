@@ -23,15 +23,17 @@ from govkit.manifest import LoadedManifest
 # dumping each of them with skops (scikit-learn 1.9, skops 0.16);
 # tests/test_model_intake.py::test_allow_list_covers_every_supported_estimator regenerates it and names
 # what is missing. Everything else skops does not trust by default is refused without --trust-model.
-SKOPS_TRUSTED_TYPES = frozenset({
-    "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.metrics._dist_metrics.ManhattanDistance64",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.tree._tree.Tree",
-})
+SKOPS_TRUSTED_TYPES = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.tree._tree.Tree",
+    }
+)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 LIGHTGBM_SUFFIXES = (".lgb", ".lgbm")
 
@@ -88,8 +90,11 @@ def load_model(manifest: LoadedManifest, *, trust_model: bool) -> LoadedModel:
         return _skops(manifest, path, trust_model)
     if suffix in PICKLE_SUFFIXES:
         if not trust_model:
-            raise _refuse(manifest, f"{path.name} is a pickle, which runs code when loaded; refused. Save the model "
-                                    "with skops, or pass --trust-model if you trust this file")
+            raise _refuse(
+                manifest,
+                f"{path.name} is a pickle, which runs code when loaded; refused. Save the model "
+                "with skops, or pass --trust-model if you trust this file",
+            )
         import joblib
 
         return LoadedModel(joblib.load(path), "joblib/pickle (trusted by --trust-model)", True)
@@ -109,8 +114,11 @@ def load_model(manifest: LoadedManifest, *, trust_model: bool) -> LoadedModel:
         except ImportError:
             raise _refuse(manifest, "LightGBM model files need the lightgbm package (pip install lightgbm)") from None
         return LoadedModel(_lightgbm(manifest, path, lightgbm), "lightgbm", False)
-    raise _refuse(manifest, f"unsupported model format {suffix!r} (supported: .skops; .onnx with onnxruntime; "
-                            ".lgb with lightgbm; .pkl/.joblib with --trust-model)")
+    raise _refuse(
+        manifest,
+        f"unsupported model format {suffix!r} (supported: .skops; .onnx with onnxruntime; "
+        ".lgb with lightgbm; .pkl/.joblib with --trust-model)",
+    )
 
 
 # Parses the model and predicts one row in a child: LightGBM's parser calls std::terminate (SIGABRT) or
@@ -141,11 +149,18 @@ def _lightgbm(manifest: LoadedManifest, path: Path, lightgbm: Any) -> Any:
     except UnicodeDecodeError:
         raise _refuse(manifest, f"{path.name} is not a LightGBM text model file (not UTF-8)") from None
     try:
-        probe = subprocess.run([sys.executable, "-P", "-c", _LIGHTGBM_PROBE], input=data, capture_output=True,  # noqa: S603
-                               timeout=LIGHTGBM_PROBE_TIMEOUT_S, check=False)
+        probe = subprocess.run(  # noqa: S603 (fixed argv: this interpreter and a constant script)
+            [sys.executable, "-P", "-c", _LIGHTGBM_PROBE],
+            input=data,
+            capture_output=True,
+            timeout=LIGHTGBM_PROBE_TIMEOUT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise _refuse(manifest, f"LightGBM did not finish reading {path.name} in {LIGHTGBM_PROBE_TIMEOUT_S:g} s; "
-                                "the file is malformed") from None
+        raise _refuse(
+            manifest,
+            f"LightGBM did not finish reading {path.name} in {LIGHTGBM_PROBE_TIMEOUT_S:g} s; the file is malformed",
+        ) from None
     if probe.returncode < 0:
         name = signal.Signals(-probe.returncode).name if -probe.returncode in signal.valid_signals() else "a signal"
         raise _refuse(manifest, f"LightGBM crashed ({name}) reading {path.name}; the file is malformed")
@@ -169,8 +184,11 @@ def _skops(manifest: LoadedManifest, path: Path, trust_model: bool) -> LoadedMod
     foreign = [t for t in untrusted if t not in SKOPS_TRUSTED_TYPES]
     if foreign and not trust_model:
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        raise _refuse(manifest, f"model file contains types govkit does not trust: {', '.join(foreign[:5])}{more} "
-                                "(pass --trust-model if you trust this file)")
+        raise _refuse(
+            manifest,
+            f"model file contains types govkit does not trust: {', '.join(foreign[:5])}{more} "
+            "(pass --trust-model if you trust this file)",
+        )
     how = "skops (types trusted by --trust-model)" if foreign else "skops (allow-listed scikit-learn types only)"
     trusted = untrusted if foreign else sorted(SKOPS_TRUSTED_TYPES)
     try:

@@ -41,14 +41,26 @@ GroupMetric = Literal["selection_rate", "tpr", "fpr", "fnr", "precision", "accur
 
 class FairnessParams(RuleParams):
     sensitive_features: tuple[str, ...] | None = Field(
-        default=None, json_schema_extra={"stricter": "superset-or-all"},
-        description="features to judge; absent = every sensitive feature in the manifest")
-    intersectional: bool = Field(default=True, json_schema_extra={"stricter": [False, True]},
-                                 description="judge intersections of the features too")
-    min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=1, json_schema_extra={"stricter": "lower"},
-                                description="smaller groups are reported but left out of the judgement")
-    require_significance: bool = Field(default=False, json_schema_extra={"stricter": [True, False]},
-                                       description="a gap over the threshold fails only if significant")
+        default=None,
+        json_schema_extra={"stricter": "superset-or-all"},
+        description="features to judge; absent = every sensitive feature in the manifest",
+    )
+    intersectional: bool = Field(
+        default=True,
+        json_schema_extra={"stricter": [False, True]},
+        description="judge intersections of the features too",
+    )
+    min_group_size: int = Field(
+        default=DEFAULT_MIN_GROUP_SIZE,
+        ge=1,
+        json_schema_extra={"stricter": "lower"},
+        description="smaller groups are reported but left out of the judgement",
+    )
+    require_significance: bool = Field(
+        default=False,
+        json_schema_extra={"stricter": [True, False]},
+        description="a gap over the threshold fails only if significant",
+    )
     alpha: float = Field(default=0.05, gt=0, lt=1, json_schema_extra={"stricter": "higher"})
     method: Literal["between_groups", "to_overall"] = "between_groups"
 
@@ -94,8 +106,11 @@ def _cohorts(ctx: CheckContext) -> Cohorts:
         assert isinstance(params, FairnessParams)
         unknown = set(params.sensitive_features or ()) - set(spec.sensitive_features)
         if unknown:
-            raise PolicyError(f"rule {kind} judges {sorted(unknown)}, which the manifest's sensitive_features "
-                              f"do not list", file=manifest.path, field="sensitive_features")
+            raise PolicyError(
+                f"rule {kind} judges {sorted(unknown)}, which the manifest's sensitive_features do not list",
+                file=manifest.path,
+                field="sensitive_features",
+            )
     engine = ctx.options.engine
     if engine == "auto":
         engine = auto_engine(dataset_bytes(manifest.resolve(ds.path)), ctx.options.duckdb_above)
@@ -122,15 +137,18 @@ def _table_json(table: CohortTable, z: float) -> dict[str, Any]:
             "group": table.label(i),
             "key": dict(zip(table.features, table.groups[i], strict=True)),
             "n": int(n[i]),
-            "tn": int(counts[i, 0]), "fp": int(counts[i, 1]), "fn": int(counts[i, 2]), "tp": int(counts[i, 3]),
+            "tn": int(counts[i, 0]),
+            "fp": int(counts[i, 1]),
+            "fn": int(counts[i, 2]),
+            "tp": int(counts[i, 3]),
         }
         for name in RATES:
             lo, hi = wilson(parts[name][0][i], parts[name][1][i], z)
-            entry[name] = _floats(values[name][i:i + 1])[0]
+            entry[name] = _floats(values[name][i : i + 1])[0]
             entry[f"{name}_ci"] = _floats(np.array([lo, hi]))
         for name, arr in extra.items():
-            entry[name] = _floats(arr[i:i + 1])[0]
-        entry["impact_ratio"] = _floats(impact[i:i + 1])[0]
+            entry[name] = _floats(arr[i : i + 1])[0]
+        entry["impact_ratio"] = _floats(impact[i : i + 1])[0]
         entry["small"] = bool(not eligible[i])
         groups.append(entry)
     return {
@@ -161,8 +179,9 @@ def _summary_json(table: CohortTable, min_group_size: int) -> dict[str, Any]:
     tail = (1 - CONFIDENCE) / 2 * 100
     for name in SUMMARIES:
         with np.errstate(all="ignore"):
-            lo, hi = np.nanpercentile(boot[name], [tail, 100 - tail]) if np.isfinite(boot[name]).any() else (
-                np.nan, np.nan)
+            lo, hi = (
+                np.nanpercentile(boot[name], [tail, 100 - tail]) if np.isfinite(boot[name]).any() else (np.nan, np.nan)
+            )
         out[name] = {"value": _floats(np.atleast_1d(point[name]))[0], "ci": _floats(np.array([lo, hi]))}
     return out
 
@@ -178,8 +197,14 @@ class Gap:
     low_parts: tuple[int, int] | None
 
 
-def _gap(table: dict[str, Any], metric: str, kind: Literal["difference", "ratio"], method: Method,
-         keep: list[dict[str, Any]], overall: dict[str, Any]) -> Gap | None:
+def _gap(
+    table: dict[str, Any],
+    metric: str,
+    kind: Literal["difference", "ratio"],
+    method: Method,
+    keep: list[dict[str, Any]],
+    overall: dict[str, Any],
+) -> Gap | None:
     """The summary value of `metric` over the kept groups, with the pair of groups that set it."""
     rows = [g for g in keep if g.get(metric) is not None]
     if len(rows) < 2:
@@ -195,8 +220,11 @@ def _gap(table: dict[str, Any], metric: str, kind: Literal["difference", "ratio"
     if method == "between_groups":
         hi = max(rows, key=lambda g: g[metric])
         lo = min(rows, key=lambda g: g[metric])
-        value = hi[metric] - lo[metric] if kind == "difference" else (
-            lo[metric] / hi[metric] if hi[metric] > 0 else float("nan"))
+        value = (
+            hi[metric] - lo[metric]
+            if kind == "difference"
+            else (lo[metric] / hi[metric] if hi[metric] > 0 else float("nan"))
+        )
         return Gap(value, hi["group"], hi[metric], lo["group"], lo[metric], parts(hi), parts(lo))
     base = overall[metric]
     if base is None:
@@ -205,9 +233,11 @@ def _gap(table: dict[str, Any], metric: str, kind: Literal["difference", "ratio"
         worst = max(rows, key=lambda g: abs(g[metric] - base))
         value = abs(worst[metric] - base)
     else:
+
         def r(g: dict[str, Any]) -> float:
             x = g[metric] / base if base > 0 else float("nan")
             return 1 / x if x > 1 else x
+
         worst = min(rows, key=r)
         value = r(worst)
     total = parts(overall)
@@ -240,24 +270,28 @@ class FairnessCheck(Check):
         z = z_for(CONFIDENCE)
         total = cohorts.overall
         overall = {name: _floats(np.atleast_1d(v))[0] for name, v in rates(total).items()}
-        overall.update({"n": int(total.sum()), "tn": int(total[0]), "fp": int(total[1]), "fn": int(total[2]),
-                        "tp": int(total[3])})
+        overall.update(
+            {"n": int(total.sum()), "tn": int(total[0]), "fp": int(total[1]), "fn": int(total[2]), "tp": int(total[3])}
+        )
         ds = ctx.manifest.spec.datasets.evaluation
         assert ds is not None
-        return Measurement(self.name, {
-            "rows": cohorts.rows,
-            "engine": cohorts.engine,
-            "label": ds.label,
-            "prediction": ds.prediction,
-            "score": ds.score,
-            "median_score": cohorts.median,
-            "positive_label": positive_label_token(ctx.manifest),
-            "dialect": cohorts.dialect.as_json() if cohorts.dialect else None,
-            "confidence": CONFIDENCE,
-            "interval": "wilson",
-            "overall": overall,
-            "tables": [_table_json(t, z) for t in cohorts.tables],
-        })
+        return Measurement(
+            self.name,
+            {
+                "rows": cohorts.rows,
+                "engine": cohorts.engine,
+                "label": ds.label,
+                "prediction": ds.prediction,
+                "score": ds.score,
+                "median_score": cohorts.median,
+                "positive_label": positive_label_token(ctx.manifest),
+                "dialect": cohorts.dialect.as_json() if cohorts.dialect else None,
+                "confidence": CONFIDENCE,
+                "interval": "wilson",
+                "overall": overall,
+                "tables": [_table_json(t, z) for t in cohorts.tables],
+            },
+        )
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
         assert isinstance(params, FairnessParams)
@@ -295,15 +329,17 @@ class FairnessCheck(Check):
                     excess = gap.value - limit if how == "difference" else limit - gap.value
                     candidates.append((excess, gap, metric, how, limit))
         if not candidates:
-            return Outcome(table["feature"], "warn",
-                           f"{table['feature']}: fewer than two groups with n >= {p.min_group_size} and a defined "
-                           f"value; nothing to compare{note}")
+            return Outcome(
+                table["feature"],
+                "warn",
+                f"{table['feature']}: fewer than two groups with n >= {p.min_group_size} and a defined "
+                f"value; nothing to compare{note}",
+            )
         excess, gap, metric, how, limit = max(candidates, key=lambda c: c[0])
         bad = excess > 0
         op = ">" if how == "difference" else "<"
         ok_op = "<=" if how == "difference" else ">="
-        pair = (f"{metric} {gap.high} {gap.high_value:.4f} vs {gap.low} {gap.low_value:.4f}: "
-                f"{how} {gap.value:.4f}")
+        pair = f"{metric} {gap.high} {gap.high_value:.4f} vs {gap.low} {gap.low_value:.4f}: {how} {gap.value:.4f}"
         threshold = {("max" if how == "difference" else "min"): limit, "metric": metric, "method": p.method}
         sig = ""
         significant = True
@@ -315,11 +351,25 @@ class FairnessCheck(Check):
         elif p.require_significance:
             sig = f" (no significance test for {metric})"
         if not bad:
-            return Outcome(table["feature"], "pass", f"{table['feature']}: {pair} {ok_op} {limit}{sig}{note}",
-                           measured=gap.value, threshold=threshold)
+            return Outcome(
+                table["feature"],
+                "pass",
+                f"{table['feature']}: {pair} {ok_op} {limit}{sig}{note}",
+                measured=gap.value,
+                threshold=threshold,
+            )
         if p.require_significance and not significant:
-            return Outcome(table["feature"], "warn",
-                           f"{table['feature']}: {pair} {op} {limit} but not significant at alpha={p.alpha}{sig}{note}",
-                           measured=gap.value, threshold=threshold)
-        return Outcome(table["feature"], "fail", f"{table['feature']}: {pair} {op} {limit}{sig}{note}",
-                       measured=gap.value, threshold=threshold)
+            return Outcome(
+                table["feature"],
+                "warn",
+                f"{table['feature']}: {pair} {op} {limit} but not significant at alpha={p.alpha}{sig}{note}",
+                measured=gap.value,
+                threshold=threshold,
+            )
+        return Outcome(
+            table["feature"],
+            "fail",
+            f"{table['feature']}: {pair} {op} {limit}{sig}{note}",
+            measured=gap.value,
+            threshold=threshold,
+        )

@@ -105,12 +105,19 @@ def _binary(profile: ColumnProfile, manifest: LoadedManifest, key: str, column: 
         raise manifest.error(f"{profile.missing} missing values in column {column!r} of {file}", where)
     if len(profile.values) > 2:
         count = f"more than {len(profile.values)}" if profile.more else str(len(profile.values))
-        raise manifest.error(f"column {column!r} of {file} is not binary ({count} values: "
-                             f"{_shown(profile.values, profile.more)})", where)
+        raise manifest.error(
+            f"column {column!r} of {file} is not binary ({count} values: {_shown(profile.values, profile.more)})", where
+        )
 
 
-def positive_values(label: ColumnProfile, prediction: ColumnProfile, token: str, manifest: LoadedManifest,
-                    columns: tuple[str, str], file: str) -> tuple[Any, Any]:
+def positive_values(
+    label: ColumnProfile,
+    prediction: ColumnProfile,
+    token: str,
+    manifest: LoadedManifest,
+    columns: tuple[str, str],
+    file: str,
+) -> tuple[Any, Any]:
     """The label's and the prediction's own values that mean positive; refuses what would make every row one class.
 
     A label must hold both classes and the positive one; predictions must hold only label values (a model
@@ -120,16 +127,24 @@ def positive_values(label: ColumnProfile, prediction: ColumnProfile, token: str,
     where = ("datasets", "evaluation", "label")
     positive = next((v for v in label.values if _means(v, token)), None)
     if positive is None:
-        raise manifest.error(f"positive_label {token!r} does not occur in column {columns[0]!r} of {file} "
-                             f"(values: {_shown(label.values)})", ("datasets", "evaluation", "positive_label"))
+        raise manifest.error(
+            f"positive_label {token!r} does not occur in column {columns[0]!r} of {file} "
+            f"(values: {_shown(label.values)})",
+            ("datasets", "evaluation", "positive_label"),
+        )
     if len(label.values) < 2:
-        raise manifest.error(f"column {columns[0]!r} of {file} holds one class ({_shown(label.values)}); "
-                             "rates per group need both", where)
+        raise manifest.error(
+            f"column {columns[0]!r} of {file} holds one class ({_shown(label.values)}); rates per group need both",
+            where,
+        )
     keys = {_value_key(v) for v in label.values}
     stray = [v for v in prediction.values if _value_key(v) not in keys]
     if stray:
-        raise manifest.error(f"column {columns[1]!r} of {file} holds {_shown(stray)}, not among the label's values "
-                             f"({_shown(label.values)})", ("datasets", "evaluation", "prediction"))
+        raise manifest.error(
+            f"column {columns[1]!r} of {file} holds {_shown(stray)}, not among the label's values "
+            f"({_shown(label.values)})",
+            ("datasets", "evaluation", "prediction"),
+        )
     return positive, next((v for v in prediction.values if _value_key(v) == _value_key(positive)), None)
 
 
@@ -139,16 +154,23 @@ def _check_groups(session: CohortSession, manifest: LoadedManifest, features: Se
         count, values = session.groups(feature, SHOWN_VALUES)
         where = ("sensitive_features", list(manifest.spec.sensitive_features).index(feature))
         if count < 2:
-            raise manifest.error(f"sensitive feature {feature!r} of {file} has {count} group(s) besides missing "
-                                 f"values ({_shown(values)}); fairness compares at least two", where)
+            raise manifest.error(
+                f"sensitive feature {feature!r} of {file} has {count} group(s) besides missing "
+                f"values ({_shown(values)}); fairness compares at least two",
+                where,
+            )
         if count > MAX_GROUPS:
-            raise manifest.error(f"sensitive feature {feature!r} of {file} has {count} groups (more than "
-                                 f"{MAX_GROUPS}; e.g. {_shown(values, True)}): a number or an identifier? bin it into "
-                                 "a few bands first (e.g. age -> age_band)", where)
+            raise manifest.error(
+                f"sensitive feature {feature!r} of {file} has {count} groups (more than "
+                f"{MAX_GROUPS}; e.g. {_shown(values, True)}): a number or an identifier? bin it into "
+                "a few bands first (e.g. age -> age_band)",
+                where,
+            )
 
 
-def _table(grouping: Grouping, groups: list[GroupCounts], u2: dict[tuple[str, ...], int] | None,
-           scored: bool) -> CohortTable:
+def _table(
+    grouping: Grouping, groups: list[GroupCounts], u2: dict[tuple[str, ...], int] | None, scored: bool
+) -> CohortTable:
     groups = sorted(groups, key=lambda g: g.key)
     return CohortTable(
         features=grouping,
@@ -173,19 +195,32 @@ def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: S
         if profile.rows == 0:
             raise manifest.error(f"no rows in {path.name}", ("datasets", "evaluation", "path"))
         positive_label, positive_prediction = positive_values(
-            profile.label, profile.prediction, positive_label_token(manifest), manifest, (ds.label, ds.prediction),
-            path.name)
+            profile.label,
+            profile.prediction,
+            positive_label_token(manifest),
+            manifest,
+            (ds.label, ds.prediction),
+            path.name,
+        )
         _check_groups(session, manifest, features, path.name)
-        target = Target(label=ds.label, prediction=ds.prediction, score=ds.score, groupings=((), *groupings),
-                        positive_label=positive_label, positive_prediction=positive_prediction)
+        target = Target(
+            label=ds.label,
+            prediction=ds.prediction,
+            score=ds.score,
+            groupings=((), *groupings),
+            positive_label=positive_label,
+            positive_prediction=positive_prediction,
+        )
         median = None
         if ds.score:
             where = ("datasets", "evaluation", "score")
             if profile.score_kind not in ("int", "float"):
                 raise manifest.error(f"column {ds.score!r} of {path.name} is not numeric", where)
             if profile.score_invalid:
-                raise manifest.error(f"{profile.score_invalid} values of {ds.score!r} in {path.name} are missing or "
-                                     "outside [0, 1]", where)
+                raise manifest.error(
+                    f"{profile.score_invalid} values of {ds.score!r} in {path.name} are missing or outside [0, 1]",
+                    where,
+                )
             low, high = session.order_statistics(ds.score, ((profile.rows - 1) // 2, profile.rows // 2))
             median = (low + high) / 2
         counted = session.counts(target, median)

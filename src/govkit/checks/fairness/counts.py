@@ -48,8 +48,9 @@ def key_text(values: pd.Series) -> pd.Series:
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             integral = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e15)
-        text = text.mask(integral, pd.Series(numbers, index=values.index).where(integral, 0).astype(np.int64)
-                         .astype("string"))
+        text = text.mask(
+            integral, pd.Series(numbers, index=values.index).where(integral, 0).astype(np.int64).astype("string")
+        )
     return text
 
 
@@ -63,15 +64,17 @@ def encode(name: str, values: pd.Series) -> Encoded:
         used = np.unique(codes)  # only labels that occur, as factorize gives
         remap = np.full(len(labels), -1, dtype=np.int64)
         remap[used] = np.arange(len(used))
-        return Encoded(name=name, codes=remap[codes], labels=tuple(str(x) for x in labels[used]),
-                       unknown_count=int(missing.sum()))
+        return Encoded(
+            name=name, codes=remap[codes], labels=tuple(str(x) for x in labels[used]), unknown_count=int(missing.sum())
+        )
     as_text = key_text(values)
     missing = as_text.isna().to_numpy()
     if missing.any():
         as_text = as_text.fillna(UNKNOWN)
     codes, uniques = pd.factorize(as_text, sort=True)
-    return Encoded(name=name, codes=codes.astype(np.int64), labels=tuple(str(u) for u in uniques),
-                   unknown_count=int(missing.sum()))
+    return Encoded(
+        name=name, codes=codes.astype(np.int64), labels=tuple(str(u) for u in uniques), unknown_count=int(missing.sum())
+    )
 
 
 def mixed_radix(digits: Sequence[np.ndarray], radices: Sequence[int]) -> np.ndarray:
@@ -100,14 +103,21 @@ def count_table(columns: Sequence[Encoded], y: np.ndarray, yhat: np.ndarray) -> 
     present = np.flatnonzero(cells.sum(axis=1))  # empty intersections are not groups
     remap = np.full(size, -1, dtype=np.int64)
     remap[present] = np.arange(len(present))
-    groups = [tuple(col.labels[d] for col, d in zip(columns, radix_digits(int(code), radices), strict=True))
-              for code in present]
+    groups = [
+        tuple(col.labels[d] for col, d in zip(columns, radix_digits(int(code), radices), strict=True))
+        for code in present
+    ]
     unknown_rows = np.zeros(len(y), dtype=bool)
     for col in columns:
         if col.unknown_count:
             unknown_rows |= col.codes == col.labels.index(UNKNOWN)
-    return CountTable(features=tuple(c.name for c in columns), groups=tuple(groups), counts=cells[present],
-                      codes=remap[combined], unknown_count=int(unknown_rows.sum()))
+    return CountTable(
+        features=tuple(c.name for c in columns),
+        groups=tuple(groups),
+        counts=cells[present],
+        codes=remap[combined],
+        unknown_count=int(unknown_rows.sum()),
+    )
 
 
 class RunningU:

@@ -96,8 +96,14 @@ def ratio(values: np.ndarray, overall: np.ndarray | float, method: Method) -> np
         return _least(r)
 
 
-SUMMARIES = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
-             "equalized_odds_ratio", "equal_opportunity_difference", "equal_opportunity_ratio")
+SUMMARIES = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+)
 
 
 def summaries(counts: np.ndarray, method: Method) -> dict[str, np.ndarray]:
@@ -108,8 +114,9 @@ def summaries(counts: np.ndarray, method: Method) -> dict[str, np.ndarray]:
     return {
         "demographic_parity_difference": difference(sr, overall["selection_rate"], method),
         "demographic_parity_ratio": ratio(sr, overall["selection_rate"], method),
-        "equalized_odds_difference": np.fmax(difference(tpr, overall["tpr"], method),
-                                             difference(fpr, overall["fpr"], method)),
+        "equalized_odds_difference": np.fmax(
+            difference(tpr, overall["tpr"], method), difference(fpr, overall["fpr"], method)
+        ),
         "equalized_odds_ratio": np.fmin(ratio(tpr, overall["tpr"], method), ratio(fpr, overall["fpr"], method)),
         "equal_opportunity_difference": difference(tpr, overall["tpr"], method),
         "equal_opportunity_ratio": ratio(tpr, overall["tpr"], method),

@@ -12,14 +12,67 @@ from functools import lru_cache
 
 HOUSE_NUMBER = re.compile(r"^\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?,?$")
 # street types of the languages usaddress does not cover; German and Dutch ones are word endings
-STREET_WORDS = {"rue", "avenue", "boulevard", "bd", "chemin", "allée", "allee", "impasse", "place", "quai", "cours",
-                "route", "voie", "passage", "calle", "c/", "avenida", "avda", "plaza", "paseo", "camino", "ronda",
-                "carretera", "callejón", "callejon", "travesía", "travesia", "cuesta", "urbanización",
-                "urbanizacion", "glorieta", "pasaje", "carrer", "via", "viale", "piazza", "piazzale", "corso",
-                "vicolo", "largo", "strada", "contrada", "rotonda", "borgo", "stretto", "rua", "travessa", "alameda",
-                "praça", "praca", "estrada", "rodovia", "ulica", "ul."}
-STREET_ENDINGS = re.compile(r"(?:straße|strasse|str\.|gasse|platz|allee|damm|ufer|weg|straat|laan|plein|gracht|kade|"
-                            r"dijk|singel|hof|steeg|boulevard)$", re.IGNORECASE)
+STREET_WORDS = {
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "chemin",
+    "allée",
+    "allee",
+    "impasse",
+    "place",
+    "quai",
+    "cours",
+    "route",
+    "voie",
+    "passage",
+    "calle",
+    "c/",
+    "avenida",
+    "avda",
+    "plaza",
+    "paseo",
+    "camino",
+    "ronda",
+    "carretera",
+    "callejón",
+    "callejon",
+    "travesía",
+    "travesia",
+    "cuesta",
+    "urbanización",
+    "urbanizacion",
+    "glorieta",
+    "pasaje",
+    "carrer",
+    "via",
+    "viale",
+    "piazza",
+    "piazzale",
+    "corso",
+    "vicolo",
+    "largo",
+    "strada",
+    "contrada",
+    "rotonda",
+    "borgo",
+    "stretto",
+    "rua",
+    "travessa",
+    "alameda",
+    "praça",
+    "praca",
+    "estrada",
+    "rodovia",
+    "ulica",
+    "ul.",
+}
+STREET_ENDINGS = re.compile(
+    r"(?:straße|strasse|str\.|gasse|platz|allee|damm|ufer|weg|straat|laan|plein|gracht|kade|"
+    r"dijk|singel|hof|steeg|boulevard)$",
+    re.IGNORECASE,
+)
 # RE2 prefilter (pyarrow.compute): a stand-alone house number before or after a word (never a bare number)
 _NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 STREET_SHAPE = rf"(?:^|[\s,]){_NUMBER}[\s,].*\pL\pL|\pL\pL.*[\s,]{_NUMBER}(?:[\s,]|$)"
@@ -51,5 +104,9 @@ def is_street(value: str, signal: bool = False) -> bool:
         parts, kind = usaddress.tag(text)
     except usaddress.RepeatedLabelError:
         return False
-    return (kind == "Street Address" and "AddressNumber" in parts and "StreetName" in parts
-            and ("StreetNamePostType" in parts or "StreetNamePreType" in parts))
+    return (
+        kind == "Street Address"
+        and "AddressNumber" in parts
+        and "StreetName" in parts
+        and ("StreetNamePostType" in parts or "StreetNamePreType" in parts)
+    )

@@ -21,24 +21,39 @@ PROXY_ROWS = 200_000
 
 
 class PiiParams(RuleParams):
-    datasets: tuple[Dataset, ...] = Field(default=("training", "evaluation"),
-                                          json_schema_extra={"stricter": "superset"})
-    min_match_rate: float = Field(default=0.5, gt=0, le=1, json_schema_extra={"stricter": "lower"},
-                                  description="share of values that must look like one PII type")
-    min_free_text_rate: float = Field(default=0.05, gt=0, le=1, json_schema_extra={"stricter": "lower"},
-                                      description="share of free-text values embedding PII that flags the column")
+    datasets: tuple[Dataset, ...] = Field(
+        default=("training", "evaluation"), json_schema_extra={"stricter": "superset"}
+    )
+    min_match_rate: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="share of values that must look like one PII type",
+    )
+    min_free_text_rate: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        json_schema_extra={"stricter": "lower"},
+        description="share of free-text values embedding PII that flags the column",
+    )
     max_columns: int = Field(default=0, ge=0, json_schema_extra={"stricter": "lower"})
 
 
 class DeclaredParams(RuleParams):
-    datasets: tuple[Dataset, ...] = Field(default=("training", "evaluation"),
-                                          json_schema_extra={"stricter": "superset"})
+    datasets: tuple[Dataset, ...] = Field(
+        default=("training", "evaluation"), json_schema_extra={"stricter": "superset"}
+    )
     min_match_rate: float = Field(default=0.2, gt=0, le=1, json_schema_extra={"stricter": "higher"})
 
 
 class ProtectedParams(RuleParams):
-    extra_names: tuple[str, ...] = Field(default=(), json_schema_extra={"stricter": "superset"},
-                                         description="more column names to treat as protected attributes")
+    extra_names: tuple[str, ...] = Field(
+        default=(),
+        json_schema_extra={"stricter": "superset"},
+        description="more column names to treat as protected attributes",
+    )
 
 
 class ProxyParams(RuleParams):
@@ -48,8 +63,10 @@ class ProxyParams(RuleParams):
 class KAnonymityParams(RuleParams):
     k: int = Field(default=5, ge=2, json_schema_extra={"stricter": "higher"})
     quasi_identifiers: tuple[str, ...] | None = Field(
-        default=None, json_schema_extra={"stricter": "superset-or-default"},
-        description="default: each dataset's declared ones")
+        default=None,
+        json_schema_extra={"stricter": "superset-or-default"},
+        description="default: each dataset's declared ones",
+    )
     max_share_below_k: float = Field(default=0.0, ge=0, le=1, json_schema_extra={"stricter": "lower"})
     datasets: tuple[Dataset, ...] = Field(default=("training",), json_schema_extra={"stricter": "superset"})
 
@@ -71,12 +88,27 @@ def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, Any]:
         for column in columns:
             ev = scanners[column].evidence()
             best, share = ev.best()
-            reports.append({"column": column, "scanned": ev.scanned, "non_null": result.non_null[column],
-                            "name_signal": ev.name_signal, "types": ev.shares, "best": best, "share": share,
-                            "free_text_share": ev.free_text_share, "embedded": ev.embedded,
-                            "examples": ev.examples})
-        out[name] = {"path": spec.path, "rows": result.rows, "bytes": result.bytes, "declared": list(spec.pii),
-                     "columns": reports}
+            reports.append(
+                {
+                    "column": column,
+                    "scanned": ev.scanned,
+                    "non_null": result.non_null[column],
+                    "name_signal": ev.name_signal,
+                    "types": ev.shares,
+                    "best": best,
+                    "share": share,
+                    "free_text_share": ev.free_text_share,
+                    "embedded": ev.embedded,
+                    "examples": ev.examples,
+                }
+            )
+        out[name] = {
+            "path": spec.path,
+            "rows": result.rows,
+            "bytes": result.bytes,
+            "declared": list(spec.pii),
+            "columns": reports,
+        }
     return out
 
 
@@ -94,8 +126,11 @@ def _qi_sets(ctx: CheckContext) -> list[tuple[str, tuple[str, ...]]]:
             columns = set(read_columns(ctx.manifest.resolve(spec.path), spec.format))
             unknown = [q for q in qis if q not in columns]
             if unknown:
-                raise PolicyError(f"quasi-identifier {unknown[0]!r} is not a column of {spec.path}",
-                                  file=ctx.manifest.path, field=f"datasets.{name}.quasi_identifiers")
+                raise PolicyError(
+                    f"quasi-identifier {unknown[0]!r} is not a column of {spec.path}",
+                    file=ctx.manifest.path,
+                    field=f"datasets.{name}.quasi_identifiers",
+                )
             if (name, tuple(qis)) not in sets:
                 sets.append((name, tuple(qis)))
     return sets
@@ -113,9 +148,16 @@ def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
             rows += len(frame)
             counts.update(frame.value_counts(list(qis)).to_dict())
         sizes = sorted(Counter(int(n) for n in counts.values()).items())
-        results.append({"dataset": name, "quasi_identifiers": list(qis), "rows": rows, "classes": len(counts),
-                        "smallest": int(min(counts.values(), default=0)),
-                        "histogram": [[size, n] for size, n in sizes]})
+        results.append(
+            {
+                "dataset": name,
+                "quasi_identifiers": list(qis),
+                "rows": rows,
+                "classes": len(counts),
+                "smallest": int(min(counts.values(), default=0)),
+                "histogram": [[size, n] for size, n in sizes],
+            }
+        )
     return results
 
 
@@ -156,8 +198,10 @@ def _flagged(column: dict[str, Any], p: PiiParams) -> str | None:
     if column["best"] and column["share"] >= p.min_match_rate:
         return f"{column['column']} ({column['best']}, {column['share']:.0%} of {column['scanned']:,} values)"
     if column["free_text_share"] >= p.min_free_text_rate:
-        return (f"{column['column']} (free text containing {', '.join(column['embedded'])}, "
-                f"{column['free_text_share']:.0%})")
+        return (
+            f"{column['column']} (free text containing {', '.join(column['embedded'])}, "
+            f"{column['free_text_share']:.0%})"
+        )
     return None
 
 
@@ -174,9 +218,11 @@ class PrivacyCheck(Check):
 
     def measure(self, ctx: CheckContext) -> Measurement:
         names = {d for _, p in ctx.params if isinstance(p, PiiParams | DeclaredParams) for d in p.datasets}
-        data: dict[str, Any] = {"sample_size": None if ctx.options.full_scan else DEFAULT_SAMPLE,
-                                "full_scan": ctx.options.full_scan,
-                                "datasets": _pii_measure(ctx, names) if names else {}}
+        data: dict[str, Any] = {
+            "sample_size": None if ctx.options.full_scan else DEFAULT_SAMPLE,
+            "full_scan": ctx.options.full_scan,
+            "datasets": _pii_measure(ctx, names) if names else {},
+        }
         if "privacy.no_protected_features" in ctx.kinds:
             data["protected_features"] = _protected(ctx)
         if "privacy.proxy_features" in ctx.kinds:
@@ -194,26 +240,49 @@ class PrivacyCheck(Check):
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
         data = measurement.data
         if isinstance(params, PiiParams | DeclaredParams):
-            return [self._judge_dataset(kind, params, name, info) for name, info in data["datasets"].items()
-                    if name in params.datasets] or [Outcome("datasets", "error", "no dataset to scan")]
+            return [
+                self._judge_dataset(kind, params, name, info)
+                for name, info in data["datasets"].items()
+                if name in params.datasets
+            ] or [Outcome("datasets", "error", "no dataset to scan")]
         if isinstance(params, ProtectedParams):
             found = data["protected_features"]
             if not found:
-                return [Outcome("features", "pass", "no protected attribute among the model's features",
-                                measured=0)]
+                return [Outcome("features", "pass", "no protected attribute among the model's features", measured=0)]
             listed = "; ".join(f"{f['feature']} ({f['reason']})" for f in found)
-            return [Outcome("features", "fail", f"protected attributes used as features: {listed}",
-                            measured=len(found), threshold=0)]
+            return [
+                Outcome(
+                    "features",
+                    "fail",
+                    f"protected attributes used as features: {listed}",
+                    measured=len(found),
+                    threshold=0,
+                )
+            ]
         if isinstance(params, ProxyParams):
             over = [s for s in data["proxies"] if s["score"] > params.max_association]
             top = data["proxies"][0] if data["proxies"] else None
             if not over:
                 best = f"; strongest {top['feature']}~{top['sensitive']} {top['score']:.3f}" if top else ""
-                return [Outcome("features", "pass", f"no feature associated above {params.max_association}{best}",
-                                measured=top["score"] if top else 0.0, threshold=params.max_association)]
+                return [
+                    Outcome(
+                        "features",
+                        "pass",
+                        f"no feature associated above {params.max_association}{best}",
+                        measured=top["score"] if top else 0.0,
+                        threshold=params.max_association,
+                    )
+                ]
             listed = "; ".join(f"{s['feature']}~{s['sensitive']} {s['score']:.3f} ({s['method']})" for s in over)
-            return [Outcome("features", "fail", f"proxy features for sensitive attributes: {listed}",
-                            measured=over[0]["score"], threshold=params.max_association)]
+            return [
+                Outcome(
+                    "features",
+                    "fail",
+                    f"proxy features for sensitive attributes: {listed}",
+                    measured=over[0]["score"],
+                    threshold=params.max_association,
+                )
+            ]
         assert isinstance(params, KAnonymityParams)
         return self._judge_k(params, data["k_anonymity"])
 
@@ -224,22 +293,42 @@ class PrivacyCheck(Check):
             flagged = [(c["column"], text) for c in info["columns"] if (text := _flagged(c, p))]
             undeclared = [text for column, text in flagged if column not in info["declared"]]
             status: OutcomeStatus = "fail" if len(undeclared) > p.max_columns else "pass"
-            message = (f"{name}: {len(undeclared)} undeclared PII column(s): {'; '.join(undeclared)}" if undeclared
-                       else f"{name}: no undeclared PII ({len(flagged)} declared PII column(s) found)")
+            message = (
+                f"{name}: {len(undeclared)} undeclared PII column(s): {'; '.join(undeclared)}"
+                if undeclared
+                else f"{name}: no undeclared PII ({len(flagged)} declared PII column(s) found)"
+            )
             return Outcome(subject, status, message, measured=len(undeclared), threshold=p.max_columns)
         by_column = {c["column"]: c for c in info["columns"]}
-        absent = [col for col in info["declared"]
-                  if by_column[col]["share"] < p.min_match_rate and by_column[col]["free_text_share"] < 0.01]
+        absent = [
+            col
+            for col in info["declared"]
+            if by_column[col]["share"] < p.min_match_rate and by_column[col]["free_text_share"] < 0.01
+        ]
         if absent:
-            return Outcome(subject, "fail", f"{name}: declared as PII but no PII found in: {', '.join(absent)}",
-                           measured=len(absent), threshold=0)
-        return Outcome(subject, "pass", f"{name}: all {len(info['declared'])} declared PII column(s) hold PII",
-                       measured=0, threshold=0)
+            return Outcome(
+                subject,
+                "fail",
+                f"{name}: declared as PII but no PII found in: {', '.join(absent)}",
+                measured=len(absent),
+                threshold=0,
+            )
+        return Outcome(
+            subject,
+            "pass",
+            f"{name}: all {len(info['declared'])} declared PII column(s) hold PII",
+            measured=0,
+            threshold=0,
+        )
 
     @staticmethod
     def _judge_k(p: KAnonymityParams, results: list[dict[str, Any]]) -> list[Outcome]:
-        wanted = [r for r in results if r["dataset"] in p.datasets and
-                  (p.quasi_identifiers is None or tuple(r["quasi_identifiers"]) == tuple(p.quasi_identifiers))]
+        wanted = [
+            r
+            for r in results
+            if r["dataset"] in p.datasets
+            and (p.quasi_identifiers is None or tuple(r["quasi_identifiers"]) == tuple(p.quasi_identifiers))
+        ]
         if not wanted:
             return [Outcome("datasets", "warn", "no quasi-identifiers declared; k-anonymity not measured")]
         outcomes = []
@@ -247,9 +336,18 @@ class PrivacyCheck(Check):
             below = sum(size * n for size, n in r["histogram"] if size < p.k)
             share = below / r["rows"] if r["rows"] else 0.0
             subject = f"dataset:{r['dataset']}[{','.join(r['quasi_identifiers'])}]"
-            text = (f"{r['dataset']}: smallest class {r['smallest']} over {', '.join(r['quasi_identifiers'])}; "
-                    f"{share:.2%} of {r['rows']:,} rows in classes smaller than k={p.k}")
+            text = (
+                f"{r['dataset']}: smallest class {r['smallest']} over {', '.join(r['quasi_identifiers'])}; "
+                f"{share:.2%} of {r['rows']:,} rows in classes smaller than k={p.k}"
+            )
             status: OutcomeStatus = "fail" if share > p.max_share_below_k else "pass"
-            outcomes.append(Outcome(subject, status, text, measured=round(share, 6),
-                                    threshold={"k": p.k, "max_share_below_k": p.max_share_below_k}))
+            outcomes.append(
+                Outcome(
+                    subject,
+                    status,
+                    text,
+                    measured=round(share, 6),
+                    threshold={"k": p.k, "max_share_below_k": p.max_share_below_k},
+                )
+            )
         return outcomes

@@ -18,8 +18,17 @@ from typing import Any
 from govkit.checks.privacy.addresses import STREET_SHAPE, is_street
 from govkit.checks.privacy.names import FULL_NAME_SHAPE, Part, is_person_name, name_shaped
 
-PII_TYPES = ("email", "phone", "ssn", "payment_card", "iban", "ip_address", "date_of_birth", "person_name",
-             "postal_address")
+PII_TYPES = (
+    "email",
+    "phone",
+    "ssn",
+    "payment_card",
+    "iban",
+    "ip_address",
+    "date_of_birth",
+    "person_name",
+    "postal_address",
+)
 PHONE_REGIONS = (None, "US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "CA", "AU", "BR", "JP")
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -39,12 +48,17 @@ EMBEDDED = {
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
     "payment_card": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
     # with or without separators, a country code (+44, 0044) and an extension
-    "phone": re.compile(r"(?<![\w.+/\-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .\-/]?\(?\d{1,5}\)?){0,6}\d"
-                        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w/\-]|\.\d)", re.IGNORECASE),
+    "phone": re.compile(
+        r"(?<![\w.+/\-])(?:\+|00)?\(?\d{1,5}\)?(?:[ .\-/]?\(?\d{1,5}\)?){0,6}\d"
+        r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?![\w/\-]|\.\d)",
+        re.IGNORECASE,
+    ),
 }
-PHONE_CONTEXT = re.compile(r"\b(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
-                           r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,5}$",
-                           re.IGNORECASE)
+PHONE_CONTEXT = re.compile(
+    r"\b(?:phone|tel|call|mobile|cell|fax|whatsapp|sms|text|ring|telefon|téléphone|"
+    r"telefono|teléfono|handy|portable|número|numero|nummer)\W{0,3}\s*(?:\w+\W+){0,5}$",
+    re.IGNORECASE,
+)
 THOUSANDS = re.compile(r"^\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d+)?$")
 
 NAME_SIGNALS: dict[str, set[str]] = {
@@ -55,16 +69,51 @@ NAME_SIGNALS: dict[str, set[str]] = {
     "iban": {"iban", "bank_account", "account_number", "bic_iban"},
     "ip_address": {"ip", "ip_address", "ipv4", "ipv6", "ipaddress", "client_ip"},
     "date_of_birth": {"dob", "birth", "birthdate", "birthday", "date_of_birth", "born"},
-    "person_name": {"name", "first_name", "last_name", "full_name", "surname", "given_name", "family_name",
-                    "firstname", "lastname", "fullname", "forename", "middle_name", "maiden_name", "nickname"},
-    "postal_address": {"address", "street", "addr", "home_address", "postal_address", "street_address",
-                       "mailing_address"},
+    "person_name": {
+        "name",
+        "first_name",
+        "last_name",
+        "full_name",
+        "surname",
+        "given_name",
+        "family_name",
+        "firstname",
+        "lastname",
+        "fullname",
+        "forename",
+        "middle_name",
+        "maiden_name",
+        "nickname",
+    },
+    "postal_address": {
+        "address",
+        "street",
+        "addr",
+        "home_address",
+        "postal_address",
+        "street_address",
+        "mailing_address",
+    },
 }
 NAME_PARTS = {"name", "first", "last", "given", "family", "middle", "full", "sur", "fore"}
 FIRST_PART = {"first", "given", "fore", "forename", "firstname", "given_name", "first_name"}
 LAST_PART = {"last", "family", "sur", "surname", "lastname", "last_name", "family_name", "maiden_name"}
-PERSON_WORDS = {"customer", "applicant", "employee", "patient", "contact", "holder", "person", "client", "user",
-                "member", "borrower", "beneficiary", "guarantor", "account_holder"}
+PERSON_WORDS = {
+    "customer",
+    "applicant",
+    "employee",
+    "patient",
+    "contact",
+    "holder",
+    "person",
+    "client",
+    "user",
+    "member",
+    "borrower",
+    "beneficiary",
+    "guarantor",
+    "account_holder",
+}
 
 
 def tokens(column: str) -> set[str]:
@@ -212,7 +261,7 @@ def mask(value: str) -> str:
         return f"{local[:1]}***@***.{domain.rsplit('.', 1)[-1]}"
     visible = 2 if len(value) >= 8 else 0
     head = value[: len(value) - visible]
-    return "".join(c if not c.isalnum() else "*" for c in head) + value[len(value) - visible:]
+    return "".join(c if not c.isalnum() else "*" for c in head) + value[len(value) - visible :]
 
 
 # RE2 prefilters (pyarrow.compute): cheap, vectorised, and never stricter than the checks they guard
@@ -234,8 +283,17 @@ PREFILTERS = {
 # column's name says "name": elsewhere places named after people (Virginia Beach) would pass.
 NAME_CONFIRM = 0.1
 
-PRECEDENCE = ("email", "iban", "ssn", "payment_card", "ip_address", "date_of_birth", "phone", "postal_address",
-              "person_name")
+PRECEDENCE = (
+    "email",
+    "iban",
+    "ssn",
+    "payment_card",
+    "ip_address",
+    "date_of_birth",
+    "phone",
+    "postal_address",
+    "person_name",
+)
 
 
 class ColumnScanner:
@@ -284,19 +342,29 @@ class ColumnScanner:
         texts = stripped.to_pylist()
         claimed = np.zeros(len(texts), dtype=bool)
         for kind in PRECEDENCE:
-            pattern = None if kind == "person_name" and self.signal == "person_name" else PREFILTERS[
-                "date" if kind == "date_of_birth" else kind]
-            mask_ = (np.ones(len(texts), dtype=bool) if pattern is None
-                     else pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False))
+            pattern = (
+                None
+                if kind == "person_name" and self.signal == "person_name"
+                else PREFILTERS["date" if kind == "date_of_birth" else kind]
+            )
+            mask_ = (
+                np.ones(len(texts), dtype=bool)
+                if pattern is None
+                else pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False)
+            )
             for i in np.flatnonzero(mask_ & ~claimed):
                 if self._matches(kind, texts[i]):
                     claimed[i] = True
-        long_text = stripped.filter(pc.and_(pc.greater_equal(pc.utf8_length(stripped), 20),
-                                            pc.match_substring(stripped, " ")))
+        long_text = stripped.filter(
+            pc.and_(pc.greater_equal(pc.utf8_length(stripped), 20), pc.match_substring(stripped, " "))
+        )
         self.texty += len(long_text)
         for v in long_text.to_pylist():
-            kinds = {k for k, pattern in EMBEDDED.items() if any(
-                _confirm_embedded(k, m.group(0), v[:m.start()]) for m in pattern.finditer(v))}
+            kinds = {
+                k
+                for k, pattern in EMBEDDED.items()
+                if any(_confirm_embedded(k, m.group(0), v[: m.start()]) for m in pattern.finditer(v))
+            }
             if kinds:
                 self.containing += 1
                 self.embedded |= kinds
@@ -373,10 +441,32 @@ def _confirm_embedded(kind: str, text: str, before: str) -> bool:
     return {"email": _email, "ssn": lambda v: _ssn(v, False), "iban": _iban, "payment_card": _card}[kind](text)
 
 
-PROTECTED_NAMES = {"race", "ethnicity", "ethnic", "sex", "gender", "age", "age_band", "religion", "religious",
-                   "disability", "disabled", "marital", "marital_status", "pregnancy", "pregnant",
-                   "sexual_orientation", "orientation", "national_origin", "nationality", "citizenship", "color",
-                   "colour", "veteran", "genetic"}
+PROTECTED_NAMES = {
+    "race",
+    "ethnicity",
+    "ethnic",
+    "sex",
+    "gender",
+    "age",
+    "age_band",
+    "religion",
+    "religious",
+    "disability",
+    "disabled",
+    "marital",
+    "marital_status",
+    "pregnancy",
+    "pregnant",
+    "sexual_orientation",
+    "orientation",
+    "national_origin",
+    "nationality",
+    "citizenship",
+    "color",
+    "colour",
+    "veteran",
+    "genetic",
+}
 
 
 def protected_by_name(column: str) -> bool:

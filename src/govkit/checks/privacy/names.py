@@ -19,8 +19,33 @@ from typing import Literal
 Part = Literal["first", "last", "full"]
 
 TOKEN = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?$")
-TITLES = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "mme", "mlle", "m", "sr", "sra", "srta",
-          "dott", "dott.ssa", "ing", "jr", "sr.", "ii", "iii", "iv", "phd", "md"}
+TITLES = {
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "sir",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "m",
+    "sr",
+    "sra",
+    "srta",
+    "dott",
+    "dott.ssa",
+    "ing",
+    "jr",
+    "sr.",
+    "ii",
+    "iii",
+    "iv",
+    "phd",
+    "md",
+}
 # RE2 prefilter (pyarrow.compute) for columns without a name signal: 2-4 words of letters only
 FULL_NAME_SHAPE = r"^\pL[\pL'’.\-]*(?:,? \pL[\pL'’.\-]*){1,3}$"
 
@@ -33,8 +58,9 @@ def name_lists() -> tuple[frozenset[str], frozenset[str]]:
     root = files("names")
 
     def read(name: str) -> frozenset[str]:
-        return frozenset(line.split(None, 1)[0].lower() for line in root.joinpath(name).read_text().splitlines()
-                         if line.strip())
+        return frozenset(
+            line.split(None, 1)[0].lower() for line in root.joinpath(name).read_text().splitlines() if line.strip()
+        )
 
     return read("dist.male.first") | read("dist.female.first"), read("dist.all.last")
 

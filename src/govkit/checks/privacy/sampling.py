@@ -56,21 +56,29 @@ def batches(path: Path, columns: Sequence[str], declared: CsvFormat | None = Non
                 read, parse, convert = csv_dialect(file, declared).arrow_options()
                 reader = csv.open_csv(
                     file,
-                    read_options=csv.ReadOptions(block_size=BATCH_BYTES, skip_rows=1, encoding=read.encoding,
-                                                 column_names=column_labels(read_columns(file, declared))),
+                    read_options=csv.ReadOptions(
+                        block_size=BATCH_BYTES,
+                        skip_rows=1,
+                        encoding=read.encoding,
+                        column_names=column_labels(read_columns(file, declared)),
+                    ),
                     parse_options=parse,
-                    convert_options=csv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
-                                                       include_columns=list(columns), strings_can_be_null=True,
-                                                       null_values=convert.null_values,
-                                                       quoted_strings_can_be_null=False),
+                    convert_options=csv.ConvertOptions(
+                        column_types=dict.fromkeys(columns, pa.string()),
+                        include_columns=list(columns),
+                        strings_can_be_null=True,
+                        null_values=convert.null_values,
+                        quoted_strings_can_be_null=False,
+                    ),
                 )
                 yield from reader
             else:
                 import pyarrow.parquet as pq
 
                 for batch in pq.ParquetFile(file).iter_batches(columns=list(columns), batch_size=256_000):
-                    yield pa.RecordBatch.from_arrays([batch.column(c).cast(pa.string()) for c in columns],
-                                                     names=list(columns))
+                    yield pa.RecordBatch.from_arrays(
+                        [batch.column(c).cast(pa.string()) for c in columns], names=list(columns)
+                    )
         except (OSError, pa.ArrowInvalid) as exc:
             raise DataError(f"cannot read data: {exc}", file=file) from None
 
@@ -82,8 +90,14 @@ class Scan:
     non_null: dict[str, int]
 
 
-def scan(path: Path, columns: Sequence[str], feeders: dict[str, Any], *, sample: int | None,
-         declared: CsvFormat | None = None) -> Scan:
+def scan(
+    path: Path,
+    columns: Sequence[str],
+    feeders: dict[str, Any],
+    *,
+    sample: int | None,
+    declared: CsvFormat | None = None,
+) -> Scan:
     """Feed each column's values to its scanner: a bottom-k sample of `sample`, or all (None)."""
     import pyarrow as pa
     import pyarrow.compute as pc

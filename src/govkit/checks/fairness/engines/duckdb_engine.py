@@ -39,8 +39,9 @@ CSV_TYPES = ["BIGINT", "DOUBLE", "VARCHAR"]
 STREAMABLE = frozenset({"bool", "int", "float", "text"})  # kinds whose values bind as a list parameter
 MAX_STREAMED_CELLS = 1_000_000  # finest-cell codes per table array; beyond it, one windowed query per table
 STREAM_BATCH = 1_000_000
-INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                           "UINTEGER", "UBIGINT", "UHUGEINT"})
+INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
 
 
 def duckdb_kind(type_name: str) -> ColumnKind:
@@ -62,8 +63,9 @@ class DuckDBSession(SqlSession):
         try:
             import duckdb
         except ImportError:
-            raise GovkitError("the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'",
-                              field="--engine") from None
+            raise GovkitError(
+                "the duckdb engine needs the duckdb package: pip install 'govkit[duckdb]'", field="--engine"
+            ) from None
         self._error = duckdb.Error
         self._spill = tempfile.mkdtemp(prefix="govkit-duckdb-")
         self.con = duckdb.connect(config={"temp_directory": self._spill})
@@ -77,7 +79,9 @@ class DuckDBSession(SqlSession):
                 relation = self.con.sql(  # every option explicit and bound: the sniffer only types the columns
                     "SELECT * FROM read_csv($files, header = true, "
                     + ", ".join(f"{name} = ${name}" for name in options)
-                    + ", auto_type_candidates = $types)", params={"files": files, "types": CSV_TYPES, **options})
+                    + ", auto_type_candidates = $types)",
+                    params={"files": files, "types": CSV_TYPES, **options},
+                )
                 relation = relation.project(", ".join(self._csv_column(relation, c) for c in wanted))
             else:
                 relation = self.con.read_parquet(files).project(", ".join(self.dialect.ident(c) for c in wanted))
@@ -107,13 +111,17 @@ class DuckDBSession(SqlSession):
         assert target.score is not None
         params: dict[str, Any] = {f"values{i}": values for i, (values, _) in enumerate(cells)}
         y = self._flag(target.label, target.positive_label, "positive_label", params)
-        codes = "".join(f"coalesce(list_position($values{i}, {self._raw(f, kinds[f])}), 0) AS c{i}, "
-                        for i, f in enumerate(features))
+        codes = "".join(
+            f"coalesce(list_position($values{i}, {self._raw(f, kinds[f])}), 0) AS c{i}, "
+            for i, f in enumerate(features)
+        )
         groups = ", ".join(f"c{i}" for i in range(len(features)))
         stream = self.con.sql(
             f"WITH t AS (SELECT {codes}CAST({self.dialect.ident(target.score)} AS DOUBLE) AS s, {y} AS y "
             f"FROM {SOURCE}) SELECT {groups}, s, CAST(sum(y) AS BIGINT) AS pos, "
-            f"CAST(count(*) - sum(y) AS BIGINT) AS neg FROM t GROUP BY {groups}, s ORDER BY s", params=params)
+            f"CAST(count(*) - sum(y) AS BIGINT) AS neg FROM t GROUP BY {groups}, s ORDER BY s",
+            params=params,
+        )
         tables = {g: _StreamedTable(g, features, cells) for g in target.groupings if g}
         for batch in _whole_scores(stream.to_arrow_reader(STREAM_BATCH)):
             columns = [batch[i] for i in range(len(features))]
@@ -177,8 +185,12 @@ class _StreamedTable:
         self.running.add(mixed_radix(digits, self.radices), scores, pos, neg)
 
     def result(self) -> dict[tuple[str, ...], int]:
-        return {tuple(texts[d] for texts, d in zip(self.texts, radix_digits(int(code), self.radices), strict=True)):
-                int(self.running.doubled_u[code]) for code in np.flatnonzero(self.running.rows_seen)}
+        return {
+            tuple(texts[d] for texts, d in zip(self.texts, radix_digits(int(code), self.radices), strict=True)): int(
+                self.running.doubled_u[code]
+            )
+            for code in np.flatnonzero(self.running.rows_seen)
+        }
 
 
 class DuckDBEngine(CohortEngine):

@@ -65,8 +65,11 @@ class PandasSession(CohortSession):
     def _column(self, name: str, limit: int) -> ColumnProfile:
         values = self.frame[name]
         distinct = values.dropna().unique()
-        return ColumnProfile(missing=int(values.isna().sum()), values=tuple(_python(v) for v in distinct[:limit]),
-                             more=len(distinct) > limit)
+        return ColumnProfile(
+            missing=int(values.isna().sum()),
+            values=tuple(_python(v) for v in distinct[:limit]),
+            more=len(distinct) > limit,
+        )
 
     def profile(self, label: str, prediction: str, score: str | None, limit: int) -> Profile:
         kind, invalid = None, 0
@@ -76,8 +79,13 @@ class PandasSession(CohortSession):
                 numbers = self.frame[score].to_numpy(dtype=float, na_value=np.nan)
                 with np.errstate(invalid="ignore"):
                     invalid = int((~np.isfinite(numbers) | (numbers < 0) | (numbers > 1)).sum())
-        return Profile(rows=len(self.frame), label=self._column(label, limit),
-                       prediction=self._column(prediction, limit), score_kind=kind, score_invalid=invalid)
+        return Profile(
+            rows=len(self.frame),
+            label=self._column(label, limit),
+            prediction=self._column(prediction, limit),
+            score_kind=kind,
+            score_invalid=invalid,
+        )
 
     def _encode(self, name: str) -> Encoded:
         """A sensitive column's group codes, computed once for the group check and every table."""
@@ -97,8 +105,11 @@ class PandasSession(CohortSession):
     def _flags(self, column: str, positive: Any) -> np.ndarray:
         """1 where the column holds its positive value; computed once for `counts` and `doubled_u`."""
         if (column, positive) not in self._flag_cache:
-            self._flag_cache[column, positive] = (np.zeros(len(self.frame), dtype=np.int64) if positive is None
-                                                  else (self.frame[column] == positive).to_numpy(dtype=np.int64))
+            self._flag_cache[column, positive] = (
+                np.zeros(len(self.frame), dtype=np.int64)
+                if positive is None
+                else (self.frame[column] == positive).to_numpy(dtype=np.int64)
+            )
         return self._flag_cache[column, positive]
 
     def _table(self, grouping: Grouping, y: np.ndarray, yhat: np.ndarray) -> CountTable:
@@ -116,14 +127,18 @@ class PandasSession(CohortSession):
         for grouping in target.groupings:
             if not grouping:
                 cells = np.bincount(y * 2 + yhat, minlength=4)
-                out[grouping] = [GroupCounts((), four_cells(cells),
-                                             int(above.sum()) if above is not None else 0)]
+                out[grouping] = [GroupCounts((), four_cells(cells), int(above.sum()) if above is not None else 0)]
                 continue
             table = self._table(grouping, y, yhat)
-            tops = (np.bincount(table.codes, weights=above, minlength=len(table.groups)) if above is not None
-                    else np.zeros(len(table.groups)))
-            out[grouping] = [GroupCounts(key, four_cells(cells), int(top))
-                             for key, cells, top in zip(table.groups, table.counts, tops, strict=True)]
+            tops = (
+                np.bincount(table.codes, weights=above, minlength=len(table.groups))
+                if above is not None
+                else np.zeros(len(table.groups))
+            )
+            out[grouping] = [
+                GroupCounts(key, four_cells(cells), int(top))
+                for key, cells, top in zip(table.groups, table.counts, tops, strict=True)
+            ]
         return out
 
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:

@@ -20,8 +20,14 @@ from govkit.datasets import one_line
 from govkit.errors import CheckError, DataError, GovkitError
 
 SPARK_KINDS: dict[str, ColumnKind] = {
-    "boolean": "bool", "byte": "int", "short": "int", "integer": "int", "long": "int",
-    "float": "float", "double": "float", "string": "text",
+    "boolean": "bool",
+    "byte": "int",
+    "short": "int",
+    "integer": "int",
+    "long": "int",
+    "float": "float",
+    "double": "float",
+    "string": "text",
 }
 
 
@@ -34,25 +40,31 @@ def spark_session() -> Any:
         try:
             from pyspark.sql import SparkSession
         except ImportError:
-            raise GovkitError("the spark engine needs pyspark and a Java runtime: pip install 'govkit[spark]'",
-                              field="--engine") from None
+            raise GovkitError(
+                "the spark engine needs pyspark and a Java runtime: pip install 'govkit[spark]'", field="--engine"
+            ) from None
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
         from pyspark.errors import PySparkException
 
-        builder = (SparkSession.builder.appName("govkit")
-                   .master(os.environ.get("GOVKIT_SPARK_MASTER", "local[*]"))
-                   .config("spark.driver.memory", os.environ.get("GOVKIT_SPARK_DRIVER_MEMORY", "2g"))
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.sql.shuffle.partitions", os.environ.get("GOVKIT_SPARK_PARTITIONS", "8"))
-                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}"))
+        builder = (
+            SparkSession.builder.appName("govkit")
+            .master(os.environ.get("GOVKIT_SPARK_MASTER", "local[*]"))
+            .config("spark.driver.memory", os.environ.get("GOVKIT_SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", os.environ.get("GOVKIT_SPARK_PARTITIONS", "8"))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}")
+        )
         try:
             spark = builder.getOrCreate()
         except PySparkException as exc:  # no Java, or no reachable master
-            raise GovkitError(f"cannot start Spark ({exc.getErrorClass() or exc}); it needs Java 17+ on the PATH "
-                              "and a reachable GOVKIT_SPARK_MASTER", field="--engine") from None
+            raise GovkitError(
+                f"cannot start Spark ({exc.getErrorClass() or exc}); it needs Java 17+ on the PATH "
+                "and a reachable GOVKIT_SPARK_MASTER",
+                field="--engine",
+            ) from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

@@ -75,8 +75,10 @@ class SqlSession(CohortSession):
         if kind == "bool":
             expr = f"CASE WHEN {raw} THEN 'True' WHEN NOT {raw} THEN 'False' END"
         elif kind == "float":
-            expr = (f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < 1e15 "
-                    f"THEN CAST(CAST({raw} AS BIGINT) AS {text}) ELSE CAST({raw} AS {text}) END")
+            expr = (
+                f"CASE WHEN {raw} = floor({raw}) AND abs({raw}) < 1e15 "
+                f"THEN CAST(CAST({raw} AS BIGINT) AS {text}) ELSE CAST({raw} AS {text}) END"
+            )
         else:
             expr = f"CAST({raw} AS {text})"
         return f"COALESCE({expr}, '{UNKNOWN}')"
@@ -89,8 +91,10 @@ class SqlSession(CohortSession):
 
     def _distinct(self, column: str, missing: int, limit: int) -> ColumnProfile:
         c = self.dialect.ident(column)
-        values = [row[0] for row in self.query(f"SELECT DISTINCT {c} FROM {SOURCE} WHERE {c} IS NOT NULL "
-                                               f"LIMIT {int(limit) + 1}")]
+        values = [
+            row[0]
+            for row in self.query(f"SELECT DISTINCT {c} FROM {SOURCE} WHERE {c} IS NOT NULL LIMIT {int(limit) + 1}")
+        ]
         return ColumnProfile(missing=int(missing), values=tuple(values[:limit]), more=len(values) > limit)
 
     def profile(self, label: str, prediction: str, score: str | None, limit: int) -> Profile:
@@ -101,9 +105,13 @@ class SqlSession(CohortSession):
             s = f"CAST({ident(score)} AS DOUBLE)"
             parts.append(f"sum(CASE WHEN {s} IS NULL OR isnan({s}) OR {s} < 0 OR {s} > 1 THEN 1 ELSE 0 END)")
         rows, label_missing, prediction_missing, *invalid = self.query(f"SELECT {', '.join(parts)} FROM {SOURCE}")[0]
-        return Profile(rows=int(rows), label=self._distinct(label, label_missing, limit),
-                       prediction=self._distinct(prediction, prediction_missing, limit),
-                       score_kind=kind, score_invalid=int(invalid[0] or 0) if invalid else 0)
+        return Profile(
+            rows=int(rows),
+            label=self._distinct(label, label_missing, limit),
+            prediction=self._distinct(prediction, prediction_missing, limit),
+            score_kind=kind,
+            score_invalid=int(invalid[0] or 0) if invalid else 0,
+        )
 
     def groups(self, column: str, limit: int) -> tuple[int, tuple[Any, ...]]:
         raw = self._raw(column, self.column_kinds()[column])
@@ -122,14 +130,18 @@ class SqlSession(CohortSession):
         params = {"low": low, "width": (high - low) / HISTOGRAM_BINS}
         low_p, width_p = self.dialect.param("low"), self.dialect.param("width")
         bin_of = f"least(floor(({c} - {low_p}) / {width_p}), {HISTOGRAM_BINS - 1})"
-        bins = sorted((int(b), int(n)) for b, n in self.query(
-            f"SELECT {bin_of} AS b, count(*) FROM {SOURCE} GROUP BY b", params))
+        bins = sorted(
+            (int(b), int(n)) for b, n in self.query(f"SELECT {bin_of} AS b, count(*) FROM {SOURCE} GROUP BY b", params)
+        )
         starts = np.cumsum([0, *(n for _, n in bins)])
         out = []
         for rank in ranks:
             i = int(np.searchsorted(starts, rank, side="right")) - 1
-            values = self.query(f"SELECT {c} AS v, count(*) FROM {SOURCE} WHERE {bin_of} = {self.dialect.param('bin')} "
-                                f"GROUP BY v ORDER BY v", {**params, "bin": bins[i][0]})
+            values = self.query(
+                f"SELECT {c} AS v, count(*) FROM {SOURCE} WHERE {bin_of} = {self.dialect.param('bin')} "
+                f"GROUP BY v ORDER BY v",
+                {**params, "bin": bins[i][0]},
+            )
             ends = np.cumsum([n for _, n in values])
             out.append(float(values[int(np.searchsorted(ends, rank - starts[i], side="right"))][0]))
         return tuple(out)
@@ -150,8 +162,10 @@ class SqlSession(CohortSession):
         above = "0"
         if median is not None and target.score is not None:
             params["median"] = median
-            above = (f"CASE WHEN CAST({self.dialect.ident(target.score)} AS DOUBLE) > {self.dialect.param('median')} "
-                     "THEN 1 ELSE 0 END")
+            above = (
+                f"CASE WHEN CAST({self.dialect.ident(target.score)} AS DOUBLE) > {self.dialect.param('median')} "
+                "THEN 1 ELSE 0 END"
+            )
         index = {f: i for i, f in enumerate(features)}
         sets = ", ".join("(" + ", ".join([*(f"k{index[f]}" for f in g), "y", "yhat"]) + ")" for g in target.groupings)
         flags = "".join(f"grouping(k{i}) AS g{i}, " for i in range(len(features)))
@@ -161,7 +175,8 @@ class SqlSession(CohortSession):
             f"c AS (SELECT {flags}{keys}y, yhat, count(*) AS n, sum(above) AS top FROM t "
             f"GROUP BY GROUPING SETS ({sets})) "
             f"SELECT {''.join(f'g{i}, ' for i in range(len(features)))}{self._keys(features)}y, yhat, n, top FROM c",
-            params)
+            params,
+        )
         by_set = {frozenset(g): g for g in target.groupings}
         cells: dict[Grouping, dict[tuple[str, ...], list[int]]] = {g: {} for g in target.groupings}
         width = len(features)
@@ -172,8 +187,7 @@ class SqlSession(CohortSession):
             tally = cells[grouping].setdefault(key, [0, 0, 0, 0, 0])
             tally[int(row[2 * width]) * 2 + int(row[2 * width + 1])] += int(row[2 * width + 2])
             tally[4] += int(row[2 * width + 3] or 0)
-        return {g: [GroupCounts(k, four_cells(v[:4]), v[4]) for k, v in groups.items()]
-                for g, groups in cells.items()}
+        return {g: [GroupCounts(k, four_cells(v[:4]), v[4]) for k, v in groups.items()] for g, groups in cells.items()}
 
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
         return {g: self._doubled_u(target, g) for g in target.groupings if g}
@@ -196,6 +210,8 @@ class SqlSession(CohortSession):
             f"FROM w GROUP BY {keys}, bucket), "
             f"x AS (SELECT {keys}, inside + 2 * pos * (sum(neg) OVER (PARTITION BY {keys} ORDER BY bucket "
             f"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - neg) AS u2 FROM p) "
-            f"SELECT {keys}, sum(u2) FROM x GROUP BY {keys}", params)
+            f"SELECT {keys}, sum(u2) FROM x GROUP BY {keys}",
+            params,
+        )
         width = len(grouping)
         return {tuple(row[:width]): int(row[width]) for row in rows}
