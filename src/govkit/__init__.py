@@ -15,6 +15,9 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _HOME = {
     "run_check": "govkit.api",
+    "CheckRequest": "govkit.api",
+    "evaluate_request": "govkit.api",
+    "gate_exit_code": "govkit.api",
     "evaluate": "govkit.engine",
     "EvaluationOptions": "govkit.engine",
     "Evaluation": "govkit.evaluation",
@@ -41,6 +44,7 @@ __all__ = [
     "AuditLog",
     "Check",
     "CheckContext",
+    "CheckRequest",
     "DataError",
     "Evaluation",
     "EvaluationOptions",
@@ -56,6 +60,8 @@ __all__ = [
     "WaiverUse",
     "__version__",
     "evaluate",
+    "evaluate_request",
+    "gate_exit_code",
     "get_formatter",
     "load_manifest",
     "load_policy",
@@ -63,7 +69,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports each on first use
-    from govkit.api import run_check
+    from govkit.api import CheckRequest, evaluate_request, gate_exit_code, run_check
     from govkit.audit.log import AuditLog, LogIntegrityError
     from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
     from govkit.engine import EvaluationOptions, evaluate

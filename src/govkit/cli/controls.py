@@ -1,4 +1,4 @@
-"""`govkit controls ...`: coverage of regulatory controls by the policy and the audit log."""
+"""`govkit controls coverage|ll144`: coverage of regulatory controls by the policy and the audit log."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from govkit.cli.base import color
 from govkit.errors import EXIT_BLOCKING
 
 CONTROLS_OPTION = click.option(
@@ -68,7 +69,6 @@ def coverage(
 ) -> None:
     """Matrix control -> rules -> latest result per model: pass, fail, waived, not evaluated, not covered."""
     from govkit.audit.log import AuditLog
-    from govkit.cli import _color
     from govkit.controls.catalogue import load_catalogues
     from govkit.controls.coverage import build, latest_evaluations
     from govkit.controls.render import render
@@ -83,7 +83,7 @@ def coverage(
         with AuditLog(db, create=False) as log:
             evaluated = latest_evaluations(log, team=team, models=models)
     matrix = build(policy, catalogues, evaluated, frameworks)
-    click.echo(render(matrix, fmt, color=_color(sys.stdout)), nl=False)
+    click.echo(render(matrix, fmt, color=color(sys.stdout)), nl=False)
     # --require judges the whole framework, whatever --framework shows
     gaps = {name: build(policy, catalogues, (), (name,)).uncovered(name) for name in required}
     missing = {name: refs for name, refs in gaps.items() if refs}
