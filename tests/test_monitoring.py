@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -523,3 +524,19 @@ def test_every_format_renders_a_monitor_evaluation(project: Path) -> None:
     suites = ET.parse("out/govkit.junit.xml").getroot()
     assert any("monitoring" in (s.get("name") or "").lower() for s in suites)
     assert "2026-05 income" in Path("out/govkit.md").read_text()
+
+
+def test_report_latest_means_the_latest_gate_evaluation_not_a_monitoring_run(project: Path) -> None:
+    from govkit.audit.log import AuditLog
+    from govkit.audit.records import find_evaluation
+
+    gate = run("check", "govkit.yaml", "--policy", "policies", "--format", "json", "-o", "gate.json")
+    assert gate.exit_code == 0, gate.output
+    assert run("profile", "create", "govkit.yaml").exit_code == 0
+    _monitor()  # recorded after the gate run: the newest evaluation of the model is a monitoring run
+    gate_digest = json.loads(Path("gate.json").read_text())["evaluation_digest"]
+    with AuditLog(os.environ["GOVKIT_DB"], create=False) as log:
+        _, latest_gate = find_evaluation(log, model="scorer")
+        _, latest_monitor = find_evaluation(log, model="scorer", purpose="monitor")
+    assert latest_gate["evaluation_digest"] == gate_digest
+    assert latest_monitor["evaluation"]["options"]["purpose"] == "monitor"

@@ -33,13 +33,21 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
     return log.append_many(items)[0]
 
 
+def evaluation_purpose(payload: dict[str, Any]) -> str:
+    """Which command recorded an evaluation: "gate" unless its options say otherwise."""
+    options = payload.get("evaluation", {}).get("options", {})
+    return str(options.get("purpose", "gate")) if isinstance(options, dict) else "gate"
+
+
 def find_evaluation(
     log: AuditLog,
     *,
     digest: str | None = None,
     model: str | None = None,
+    purpose: str = "gate",
 ) -> tuple[Entry, dict[str, Any]]:
-    """The recorded evaluation with this digest (or unique prefix), or the latest one for `model`.
+    """The recorded evaluation with this digest (or unique prefix), or the latest one for `model` run
+    for `purpose` (the gate's `govkit check`, or "monitor": a monitoring run is not the model's verdict).
 
     The entry found is verified (`AuditLog.read_verified`) before its payload is returned: a
     forged or edited row raises LogIntegrityError instead of rendering as the recorded result.
@@ -52,6 +60,8 @@ def find_evaluation(
         payload = log.payload(entry.seq)
         if payload is None:
             continue  # redacted
+        if digest is None and evaluation_purpose(payload) != purpose:
+            continue
         if digest is None or str(payload.get("evaluation_digest", "")).startswith(digest):
             matches.append((entry, payload))
             if digest is None:

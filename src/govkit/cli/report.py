@@ -28,12 +28,15 @@ Examples:
   govkit report --latest credit-scorer --html -o preview.html"""
 )
 @click.argument("digest", required=False)
-@click.option("--latest", "model", help="The latest evaluation of this model.")
+@click.option("--latest", "model", help="The latest gate evaluation (`govkit check`) of this model.")
+@click.option("--monitoring", is_flag=True, help="With --latest: the latest monitoring run instead.")
 @output_option("Output file (default: reports/MODEL-VERSION-DIGEST.pdf).", dest="out")
 @click.option("--html", is_flag=True, help="Write the HTML instead of the PDF (not logged).")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @DB_OPTION
-def report(digest: str | None, model: str | None, out: Path | None, html: bool, paper: str, db: str) -> None:
+def report(
+    digest: str | None, model: str | None, monitoring: bool, out: Path | None, html: bool, paper: str, db: str
+) -> None:
     """Render a recorded evaluation as a PDF/A-3b compliance report and log its SHA-256."""
     from govkit.audit.log import AuditLog
     from govkit.report.workflow import render_report
@@ -41,7 +44,15 @@ def report(digest: str | None, model: str | None, out: Path | None, html: bool, 
     if (digest is None) == (model is None):
         raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL")
     with progress("the report"), AuditLog(db) as log:
-        path, sha = render_report(log, digest=digest, model=model, out=out, paper=paper, html=html)
+        path, sha = render_report(
+            log,
+            digest=digest,
+            model=model,
+            out=out,
+            paper=paper,
+            html=html,
+            purpose="monitor" if monitoring else "gate",
+        )
     click.echo(f"{path}  sha256 {sha}")
 
 

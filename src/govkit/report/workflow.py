@@ -55,10 +55,17 @@ def default_report_path(evaluation: dict[str, Any], digest: str, suffix: str = "
 
 
 def render_report(
-    log: AuditLog, *, digest: str | None, model: str | None, out: Path | None, paper: str, html: bool = False
+    log: AuditLog,
+    *,
+    digest: str | None,
+    model: str | None,
+    out: Path | None,
+    paper: str,
+    html: bool = False,
+    purpose: str = "gate",
 ) -> tuple[Path, str]:
     """Render the recorded evaluation; a PDF rendering is logged with its SHA-256."""
-    _, payload = find_evaluation(log, digest=digest, model=model)
+    _, payload = find_evaluation(log, digest=digest, model=model, purpose=purpose)
     evaluation, ev_digest = payload["evaluation"], payload["evaluation_digest"]
     checkpoint = log.checkpoint()
     inputs = _inputs(log, evaluation, ev_digest, checkpoint, paper)
