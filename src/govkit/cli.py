@@ -1172,6 +1172,11 @@ from govkit.controls.commands import controls_group  # noqa: E402  (light: click
 
 cli.add_command(controls_group)
 
+from govkit.intake.commands import bom, card, init  # noqa: E402  (light: click only)
+
+for _command in (init, bom, card):
+    cli.add_command(_command)
+
 
 def main() -> None:
     try:
