@@ -185,11 +185,74 @@ def _model_features(path: Path) -> tuple[str, ...] | None:
     return tuple(str(n) for n in names) if names is not None else None
 
 
-@click.command("bom", epilog="Example:\n\n  govkit bom --latest credit-scorer -o credit-scorer.cdx.json")
-def bom() -> None:
-    """CycloneDX 1.6 ML-BOM of a recorded evaluation."""
+def _recorded(db: str, digest: str | None, model: str | None) -> tuple[Any, dict[str, Any], str | None]:
+    """The evaluation entry and payload, read verified from the log, and the log's id."""
+    from govkit.audit.log import AuditLog
+    from govkit.audit.records import find_evaluation
+
+    if (digest is None) == (model is None):
+        raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL (one of them)")
+    with AuditLog(db, create=False) as log:
+        entry, payload = find_evaluation(log, digest=digest, model=model)
+        return entry, payload, log.store.log_id()
 
 
-@click.command("card", epilog="Example:\n\n  govkit card --latest credit-scorer -o README.md")
-def card() -> None:
-    """Hugging Face model card of a recorded evaluation."""
+def _write(text: str | bytes, output: Path | None) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    if output is None:
+        click.echo(data.decode(), nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output}", err=True)
+
+
+LATEST = click.option("--latest", "model", help="The latest recorded evaluation of this model instead of a digest.")
+DB = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
+OUTPUT = click.option("--output", "-o", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+
+
+@click.command(
+    "bom",
+    epilog="""\b
+Examples:
+  govkit bom --latest credit-scorer -o credit-scorer.cdx.json
+  govkit bom 3f2a9c1e --db postgresql://govkit@db/audit""",
+)
+@click.argument("evaluation_digest", required=False)
+@LATEST
+@DB
+@OUTPUT
+def bom(evaluation_digest: str | None, model: str | None, db: str, output: Path | None) -> None:
+    """CycloneDX 1.6 ML-BOM of a recorded evaluation (read verified from the audit log)."""
+    from govkit.intake.bom import bom_bytes
+
+    entry, payload, log_id = _recorded(db, evaluation_digest, model)
+    _write(bom_bytes(payload["evaluation"], payload["evaluation_digest"], entry, log_id), output)
+
+
+@click.command(
+    "card",
+    epilog="""\b
+Examples:
+  govkit card --latest credit-scorer -o README.md
+  govkit card --manifest govkit.yaml""",
+)
+@click.argument("evaluation_digest", required=False)
+@LATEST
+@click.option("--manifest", type=click.Path(path_type=Path), help="A card from a manifest alone (no results).")
+@DB
+@OUTPUT
+def card(evaluation_digest: str | None, model: str | None, manifest: Path | None, db: str, output: Path | None) -> None:
+    """Hugging Face model card (front matter with model-index, Markdown results) of a recorded evaluation."""
+    from govkit.intake.card import from_evaluation, from_manifest, render_card
+
+    if manifest is not None:
+        if evaluation_digest or model:
+            raise click.UsageError("give --manifest or an evaluation, not both")
+        from govkit.manifest import load_manifest
+
+        _write(render_card(from_manifest(load_manifest(manifest).spec)), output)
+        return
+    _, payload, _ = _recorded(db, evaluation_digest, model)
+    evaluation = payload["evaluation"]
+    _write(render_card(from_evaluation(evaluation), evaluation, payload["evaluation_digest"]), output)

@@ -18,6 +18,7 @@ from govkit.yamlio import MAX_FILE_BYTES, parse_yaml
 
 FRONT_MATTER = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _REF_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]+")
+MAX_NOTED_METRICS = 8  # the card's claims, as comments in the manifest; govkit measures its own
 
 
 def front_matter(path: Path) -> dict[str, Any]:
@@ -42,8 +43,9 @@ def card_licence(data: dict[str, Any], path: Path) -> tuple[str | None, list[str
     text = str(licence).strip()
     notes = []
     if text.lower() == "other" and data.get("license_name"):
-        name = _REF_UNSAFE.sub("-", str(data["license_name"])).strip("-")
-        text = f"LicenseRef-{name}"
+        named = str(data["license_name"]).strip()
+        compound = named.startswith("LicenseRef-") or any(op in named for op in (" AND ", " OR ", " WITH "))
+        text = named if compound else "LicenseRef-" + _REF_UNSAFE.sub("-", named).strip("-")
         notes.append(f"card licence 'other' named {data['license_name']}")
     if data.get("license_link"):
         notes.append(f"card license_link: {data['license_link']}")
@@ -77,7 +79,15 @@ def eval_metrics(data: dict[str, Any], path: Path) -> list[dict[str, Any]]:
                 task = result.get("task", {}).get("type")
                 dataset = result.get("dataset", {}).get("name") or result.get("dataset", {}).get("type")
                 for metric in result.get("metrics", []):
-                    out.append({"task": task, "dataset": dataset, "metric": metric["type"], "value": metric["value"]})
+                    out.append(
+                        {
+                            "task": task,
+                            "dataset": dataset,
+                            "metric": metric["type"],
+                            "name": metric.get("name"),
+                            "value": metric["value"],
+                        }
+                    )
     except (AttributeError, KeyError, TypeError):
         raise IntakeError(
             "model-index is not a list of {name, results: [{task, dataset, metrics}]}", file=path, field="model-index"
@@ -89,8 +99,11 @@ def read_card(path: Path) -> ModelFacts:
     data = front_matter(path)
     licence, notes = card_licence(data, path)
     bases = _strings(data.get("base_model"), path, "base_model")
-    for m in eval_metrics(data, path):
-        notes.append(f"card reports {m['metric']} = {m['value']} on {m['dataset']}")
+    metrics = eval_metrics(data, path)
+    for m in metrics[:MAX_NOTED_METRICS]:
+        notes.append(f"card reports {m['name'] or m['metric']} = {m['value']} on {m['dataset']}")
+    if len(metrics) > MAX_NOTED_METRICS:
+        notes.append(f"... and {len(metrics) - MAX_NOTED_METRICS} more model-index metrics")
     name = data.get("model_name") or (data["model-index"][0].get("name") if data.get("model-index") else None)
     return ModelFacts(
         name=str(name) if name else None,
