@@ -154,8 +154,10 @@ def init(
     try:
         staged.write_text(text, encoding="utf-8")
         load_manifest(staged)  # what init writes must pass validation, files and columns included
-    except GovkitError:
+    except GovkitError as exc:
         staged.unlink(missing_ok=True)
+        if exc.file == str(staged):
+            exc.file = str(output)
         raise
     staged.replace(output)
     todos = text.count("# TODO")

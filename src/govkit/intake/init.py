@@ -61,6 +61,7 @@ class Draft:
 
     document: dict[str, Any] = field(default_factory=dict)
     comments: dict[KeyPath, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for the header
 
     def todo(self, path: KeyPath, text: str) -> None:
         self.comments[path] = f"TODO: {text}"
@@ -133,7 +134,12 @@ def _model_block(draft: Draft, facts: ModelFacts, answers: Answers, ask: Ask, fo
     if artifact is not None:
         if not artifact.exists():
             raise GovkitError("file not found", file=artifact, field="model.artifact")
-        model["artifact"] = _relative(artifact, folder)
+        if answers.model_file is None and not artifact.resolve().is_relative_to(folder.resolve()):
+            draft.notes.append(
+                f"TODO: the model file {artifact} is outside this folder; copy it in, set model.artifact"
+            )
+        else:
+            model["artifact"] = _relative(artifact, folder)
     model["intended_use"] = use or f"{TODO}: what the model decides, for whom, and who reviews it"
     if not use:
         draft.todo((*m, "intended_use"), "one sentence; the report and the card quote it")
@@ -265,6 +271,7 @@ def build(
         "Lines marked TODO need a person. `govkit validate` checks the shape; `govkit check` the rest.",
         "Reference: docs/manifest.md and docs/intake.md.",
         *facts.notes,
+        *draft.notes,
         *(["The model source names datasets: " + ", ".join(facts.datasets)] if facts.datasets else []),
         "",
     ]

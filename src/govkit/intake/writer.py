@@ -2,16 +2,18 @@
 
 PyYAML cannot write comments, so this emits the small subset a manifest needs by hand: mappings,
 lists and scalars. Every scalar is written as a JSON string or number (valid YAML, and no user
-string can become a YAML tag, anchor or multi-line value); comments are passed through `printable`.
+string can become a YAML tag, anchor or multi-line value; invisible characters are escaped); comments are
+passed through `printable`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from govkit.formats.common import printable
+from govkit.formats.common import _UNPRINTABLE, printable
 from govkit.yamlio import KeyPath
 
 INDENT = "  "
@@ -24,7 +26,14 @@ def scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return json.dumps(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    return _UNPRINTABLE.sub(_escape, json.dumps(str(value), ensure_ascii=False))
+
+
+def _escape(match: re.Match[str]) -> str:
+    """An invisible or reordering character (a bidi override in a column name) as a YAML escape, so the file
+    shows what it holds."""
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _comment(text: str | None) -> str:
