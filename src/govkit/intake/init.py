@@ -269,7 +269,7 @@ def build(
         + (f" from {', '.join(sources)}" if sources else "")
         + ".",
         "Lines marked TODO need a person. `govkit validate` checks the shape; `govkit check` the rest.",
-        "Reference: docs/manifest.md and docs/intake.md.",
+        "Reference: docs/policy-reference.md (the manifest) and docs/intake.md (this command).",
         *facts.notes,
         *draft.notes,
         *(["The model source names datasets: " + ", ".join(facts.datasets)] if facts.datasets else []),
