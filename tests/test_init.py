@@ -245,3 +245,5 @@ def test_a_person_at_a_terminal_is_asked(project: Project) -> None:
     )
     assert (spec.model.license, spec.model.intended_use, ev.license) == ("MIT", "Scores loans.", "CC-BY-4.0")
     assert (ev.label, ev.prediction, ev.score, ev.positive_label) == ("y", "yhat", "score", 1)
+    written = out.read_text()
+    assert "TODO" not in written.split("\nmodel:")[1].split("datasets:")[0]  # every model question was answered

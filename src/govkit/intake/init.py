@@ -110,9 +110,10 @@ def _model_block(draft: Draft, facts: ModelFacts, answers: Answers, ask: Ask, fo
     }
     draft.document["model"] = model
     m = ("model",)
-    if not facts.name and answers.name is None:
+    asked = ask is not no_questions  # a person saw the default and kept or changed it
+    if not facts.name and answers.name is None and not asked:
         draft.todo((*m, "name"), "the model's name in your registry (taken from the folder name)")
-    if not facts.version and answers.version is None:
+    if not facts.version and answers.version is None and not asked:
         draft.todo((*m, "version"), "the version this manifest audits")
     if not team:
         draft.todo((*m, "team"), "the team whose policy overlay applies (policies/teams/<team>.yaml)")
