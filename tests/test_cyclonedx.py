@@ -239,3 +239,19 @@ def test_base_models_from_pedigree_and_dependencies(tmp_path: Path) -> None:
         ("dep", "LicenseRef-Llama-3-Community"),
         ("anc", "MIT OR Apache-2.0"),
     ]
+
+
+def test_hostile_strings_stay_data_in_a_valid_bom(sample_evaluation: Any) -> None:
+    """The hand-built sample: every status, waivers, and hostile text in subjects, messages and the model name."""
+    from dataclasses import replace
+
+    from evaluations import HOSTILE
+
+    evaluation = replace(sample_evaluation, model={**sample_evaluation.model, "name": HOSTILE, "license": "MIT"})
+    bom = build_bom(evaluation.to_dict(), evaluation.digest, None, None)
+    assert schema_errors(bom) == []
+    assert json.loads(json.dumps(bom))["metadata"]["component"]["name"] == HOSTILE
+    subjects = {
+        a["groupAtRisk"] for a in bom["metadata"]["component"]["modelCard"]["considerations"]["fairnessAssessments"]
+    }
+    assert subjects == {f.subject for f in evaluation.findings if f.check.startswith("fairness.")}

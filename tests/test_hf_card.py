@@ -154,3 +154,20 @@ def test_user_strings_are_inert_markdown(project: Project, tmp_path: Path) -> No
     data = front(out)
     assert data.model_name == "<img src=x onerror=alert(1)>"  # data in YAML stays data
     assert data.license == "apache-2.0"
+
+
+def test_hostile_evaluation_strings_cannot_shape_the_card(sample_evaluation: Any, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from evaluations import HOSTILE
+    from govkit.intake.card import from_evaluation, render_card
+
+    evaluation = replace(sample_evaluation, model={**sample_evaluation.model, "name": HOSTILE, "license": "MIT"})
+    as_dict = evaluation.to_dict()
+    out = tmp_path / "README.md"
+    out.write_text(render_card(from_evaluation(as_dict), as_dict, evaluation.digest))
+    assert front(out).model_name == HOSTILE  # the front matter keeps it as data
+    body = out.read_text().split("\n---\n", 1)[1]
+    assert "<img" not in body and "](javascript" not in body and "\x1b" not in body
+    assert not any(line.startswith(("::", "### Forged")) for line in body.splitlines())
+    assert body.count("\n## ") == 2  # Evaluation results, Findings: no heading came from the data

@@ -247,3 +247,21 @@ def test_a_person_at_a_terminal_is_asked(project: Project) -> None:
     assert (ev.label, ev.prediction, ev.score, ev.positive_label) == ("y", "yhat", "score", 1)
     written = out.read_text()
     assert "TODO" not in written.split("\nmodel:")[1].split("datasets:")[0]  # every model question was answered
+
+
+def test_parquet_dataset_reads_like_csv(project: Project) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(project.root / "data/eval.csv")
+    frame.to_parquet(project.root / "data/eval.parquet")
+    out = project.root / "p.yaml"
+    assert govkit("init", project.root / "data/eval.parquet", "-o", out).exit_code == 0
+    ev = load_manifest(out).spec.datasets.evaluation
+    assert ev is not None
+    assert (ev.path, ev.label, ev.prediction, ev.score, ev.positive_label) == (
+        "data/eval.parquet",
+        "y",
+        "yhat",
+        "score",
+        1,
+    )

@@ -95,6 +95,7 @@ def _model_block(draft: Draft, facts: ModelFacts, answers: Answers, ask: Ask, fo
     team = pick("team", "Team that owns the model")
     owner = pick("owner", "Accountable owner (a person or a mailbox)")
     tier = pick("risk_tier", "Risk tier", None, RISK_TIERS)
+    tier = tier.strip().lower() if tier else None  # an MLflow tag may say "High"
     if tier is not None and tier not in RISK_TIERS:
         raise GovkitError(f"risk tier {tier!r} is not one of {', '.join(RISK_TIERS)}", field="model.risk_tier")
     licence = pick("license", "Model licence (SPDX expression; empty for UNKNOWN)")
