@@ -210,3 +210,16 @@ def fresh_cli(args: list[str], watched: tuple[str, ...]) -> tuple[str, object, l
     body, _, tail = out.rpartition("EXIT ")
     code_text, _, heavy = tail.partition("\nHEAVY ")
     return body, code_text.strip(), ast.literal_eval(heavy)
+
+
+@pytest.fixture(scope="session")
+def recorded_demo(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The demo checked once and recorded in its own log: {"db", "key", "digest"} (for `govkit bom` / `card`)."""
+    from govkit.demo.run import asset_root
+
+    home = tmp_path_factory.mktemp("recorded-demo")
+    env = {"GOVKIT_DB": str(home / "govkit.db"), "GOVKIT_KEY": str(home / "log.pem"), "NO_COLOR": "1", "CI": ""}
+    argv = ["check", str(demo_source / "govkit.yaml"), "--policy", str(asset_root() / "policies"), "--format", "json"]
+    result = CliRunner(env=env).invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return {"db": env["GOVKIT_DB"], "key": env["GOVKIT_KEY"], "digest": json.loads(result.stdout)["evaluation_digest"]}

@@ -95,7 +95,7 @@ def test_export_verifies(bundle: dict[str, Any]) -> None:
     root = bag_root(bundle["zip"])
     export = json.loads(files[f"{root}/data/export.json"])
     kinds = {f["kind"] for f in export["files"]}
-    assert kinds == {"evaluation", "policy", "waivers", "report"}
+    assert kinds == {"evaluation", "cyclonedx-bom", "policy", "waivers", "report"}
     assert sum(1 for f in export["files"] if f["kind"] == "report") == 2  # the rendering and the signed copy
     assert export["missing"] == []
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(bundle["zip"]).infolist())

@@ -70,5 +70,9 @@ class DataError(GovkitError):
     """A dataset cannot be read or lacks what the manifest says it has."""
 
 
+class IntakeError(GovkitError):
+    """An MLflow model, model card or BOM that `govkit init` reads is malformed."""
+
+
 class CheckError(Exception):
     """A check could not measure (not the user's input): its rules report status `error`."""

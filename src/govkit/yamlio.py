@@ -162,7 +162,13 @@ def _read(path: Path, error: type[GovkitError]) -> bytes:
 
 def load_yaml(path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocument:
     """Read and parse one YAML file; any problem becomes a one-line `error`."""
-    raw = _read(path, error)
+    return parse_yaml(_read(path, error), path, error=error)
+
+
+def parse_yaml(raw: bytes, path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocument:
+    """Parse YAML read from `path` by other means (a model card's front matter), with the same limits."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(f"YAML larger than {MAX_FILE_BYTES:,} bytes; govkit YAML is configuration", file=path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

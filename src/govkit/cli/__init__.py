@@ -1,6 +1,7 @@
 """govkit command line: parse arguments, call the library, format, choose the exit code.
 
-One module per command group (check, policy, log, keys, report, evidence, monitor, controls, demo);
+One module per command group (check, policy, log, keys, report, evidence, monitor, controls, demo,
+intake);
 `base` holds what they share. A new group is one module plus one line in `COMMANDS` below. Heavy
 modules (pandas, sklearn, shap, weasyprint) are imported inside commands only, so `govkit --help`
 stays fast.
@@ -38,6 +39,9 @@ COMMANDS = (
     "log:log_group",
     "keys:keys_group",
     "demo:demo",
+    "intake:init",
+    "intake:bom",
+    "intake:card",
 )
 
 

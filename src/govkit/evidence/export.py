@@ -22,6 +22,7 @@ from govkit.audit.log import AuditLog
 from govkit.audit.records import EVALUATION_RECORDED, REPORT_RENDERED, SIGNOFF_RECORDED
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
+from govkit.intake.bom import bom_bytes
 
 FORMAT = "govkit-evidence/1"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -115,6 +116,7 @@ What is inside
   data/log/checkpoint.body/.sig the checkpoint's signed bytes and raw signature
   data/keys/                    the log's public keys
   data/evaluations/DIGEST.json  each evaluation (RFC 8785 JSON; its SHA-256 is its name)
+  data/bom/DIGEST.cdx.json      its CycloneDX 1.6 ML-BOM (derived from the evaluation: `govkit bom`)
   data/reports/                 PDF reports and signed sign-offs
   data/policies/, data/waivers/ the exact policy and waiver files the evaluations used
   verify.py, chain.py           a copy of govkit's verifier, for reference only (see 2.)
@@ -209,6 +211,9 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
                 f"entry {entry.seq}",
             )
             _add_inputs(evaluation, add, missing)
+            digest = payload["evaluation_digest"]
+            bom = bom_bytes(evaluation, digest, entry, log.store.log_id())
+            add(f"data/bom/{digest}.cdx.json", bom, "cyclonedx-bom", f"entry {entry.seq} (govkit bom)")
         if entry.action == REPORT_RENDERED:
             wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
         if entry.action == SIGNOFF_RECORDED:

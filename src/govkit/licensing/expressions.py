@@ -81,7 +81,7 @@ def describe(licence_id: str) -> LicenceInfo:
     hit = cat.licences.get(key.lower())
     if hit:
         return hit
-    spdx_id = _spdx_key(key)
+    spdx_id = spdx_key(key)
     if spdx_id is None:
         return LicenceInfo(id=key, known=False, traits=())
     for prefix, traits in cat.families:
@@ -90,7 +90,7 @@ def describe(licence_id: str) -> LicenceInfo:
     return LicenceInfo(id=spdx_id, known=True, traits=())
 
 
-def _spdx_key(key: str) -> str | None:
+def spdx_key(key: str) -> str | None:
     symbol = _licensing().known_symbols.get(key) or _licensing().known_symbols_lowercase.get(key.lower())
     return symbol.key if symbol is not None else None
 
