@@ -146,7 +146,12 @@ def _policy_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise PolicyError("policy path not found", file=path)
+        raise PolicyError(
+            f"policy folder not found (looked for {path.resolve()}): expected a folder of PolicySet and "
+            "PolicyOverlay YAML files; pass it with --policy FOLDER (`govkit demo --dir DIR` writes example "
+            "policies to DIR/policies)",
+            file=path,
+        )
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise PolicyError("no .yaml policy files in folder", file=path)
