@@ -19,6 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from conftest import Project
+from govkit.checks.explainability.measurement import ExplainabilityMeasurement
+from shapes import assert_shape
 
 RULES = [
     {"id": "X-EXPL-001", "title": "explained", "check": "explainability.required", "severity": "high"},
@@ -133,6 +135,7 @@ def test_proxy_feature_counts_as_protected(project: Project) -> None:
     share = finding(result, "X-EXPL-002")
     assert share["status"] == "fail" and "height" in share["message"]
     assert result["measurements"]["explainability"]["associations"][0]["feature"] == "height"
+    assert_shape(result["measurements"]["explainability"], ExplainabilityMeasurement)
 
 
 def test_attributions_equal_shap_tree_explainer(project: Project) -> None:

@@ -80,6 +80,10 @@ def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[
     return [(e, b) for e, b in rows if e.seq in chosen]
 
 
+def _searchable(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE
+
+
 def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
     """Files under `folders` whose SHA-256 is wanted: evidence is found by content, not by name."""
     found: dict[str, Path] = {}
@@ -87,11 +91,21 @@ def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE:
+            if _searchable(path):
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 if digest in wanted:
                     found.setdefault(digest, path)
     return found
+
+
+def _locate_reports(wanted: dict[str, tuple[str, str | None]], include: Iterable[Path]) -> dict[str, Path]:
+    """Reports by SHA-256: first where the log says they were written, then searched for under `include`."""
+    found: dict[str, Path] = {}
+    for digest, (_, written) in wanted.items():
+        path = Path(written) if written else None
+        if path and _searchable(path) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+            found[digest] = path
+    return found | _index(include, set(wanted) - set(found))
 
 
 def _readme(root: str, key_file: str, checkpoint: Checkpoint, scope: Scope, entries: int) -> str:
@@ -185,7 +199,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
 
     lines = []
     keys: dict[str, str] = {}
-    wanted_reports: dict[str, str] = {}
+    wanted_reports: dict[str, tuple[str, str | None]] = {}  # SHA-256 -> (file name, path it was written to)
     for entry, body in selected:
         lines.append(json.dumps(entry.to_dict(), sort_keys=True))
         if body is None:
@@ -210,15 +224,16 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             )
             _add_inputs(evaluation, add, missing)
         if entry.action == REPORT_RENDERED:
-            wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
+            wanted_reports[payload["sha256"]] = (payload.get("file", "report.pdf"), payload.get("path"))
         if entry.action == SIGNOFF_RECORDED:
-            wanted_reports[payload["signed_sha256"]] = payload.get("file", "signed.pdf")
-    found = _index(include, set(wanted_reports))
-    for digest, name in sorted(wanted_reports.items(), key=lambda kv: kv[1]):
+            wanted_reports[payload["signed_sha256"]] = (payload.get("file", "signed.pdf"), payload.get("path"))
+    found = _locate_reports(wanted_reports, include)
+    for digest, (name, _) in sorted(wanted_reports.items(), key=lambda kv: kv[1][0]):
         if digest in found:
             add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
         else:
-            missing.append({"what": f"report {name}", "sha256": digest})
+            folders = ", ".join(str(f) for f in include) or "no folder"
+            missing.append({"what": f"report {name} (not where it was written, nor under {folders})", "sha256": digest})
     files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
     leaves = [e.entry_hash for e, _ in rows]
     files["data/log/leaves.txt"] = ("\n".join(leaves) + "\n").encode()
