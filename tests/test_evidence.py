@@ -431,7 +431,7 @@ def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
     verdict = govkit("verify-bundle", str(forged))
     assert verdict.exit_code == 1
     assert (
-        f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}"
+        f"entry {last['seq']}: signed by key {old.key_id} after it was rotated out at entry {rotation.seq}"
         in verdict.stderr
     )
 

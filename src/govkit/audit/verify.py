@@ -20,11 +20,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from govkit.audit.chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id
+from govkit.audit.chain import (
+    GENESIS,
+    KEY_ADDED,
+    KEY_ROTATED,
+    Checkpoint,
+    KeyWindows,
+    MerkleAccumulator,
+    entry_hash,
+    note_key_id,
+)
 from govkit.audit.interface import Entry
 from govkit.audit.keys import key_id, load_public, verifies
 
-KEY_ACTIONS = ("key.added", "key.rotated")
+KEY_ACTIONS = (KEY_ADDED, KEY_ROTATED)
 REDACTION = "log.redacted"
 REDACTED_SUBJECT = re.compile(r"seq:([1-9][0-9]{0,17})")
 ORIGIN_PREFIX = "govkit.local/log/"
@@ -100,60 +109,57 @@ def _public(raw: bytes | None) -> Ed25519PublicKey | None:
 class KeyState:
     public: Ed25519PublicKey
     raw: bytes
-    added: int  # seq of the entry that introduced the key
-    retired: int | None = None  # seq of the rotation away from it: it signs nothing after
 
 
 class KeyRing:
-    """The log's keys as its own key entries introduce and retire them (the rotation rule lives here)."""
+    """The log's keys as its own key entries introduce and retire them (the rule: `chain.KeyWindows`)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyState] = {}
+        self.windows = KeyWindows()
         self.first: str | None = None
         self.log_id: str | None = None  # the identity bound in the first key.added entry (None: an older log)
 
     def observe(self, entry: Entry, body: bytes | None) -> str | None:
         """Learn from a key entry; a problem message when it cannot be read. Its signature is checked elsewhere."""
         payload = payload_json(body)
-        if entry.action == "key.added" and entry.seq == 1:
+        if entry.action == KEY_ADDED and entry.seq == 1:
             raw = hex_bytes(payload.get("public_key"), 32)
             public = _public(raw)
             if raw is None or public is None or key_id(raw) != entry.key_id:
                 return "key.added without a readable public key matching its key id"
-            self.keys[entry.key_id] = KeyState(public, raw, 1)
+            self.keys[entry.key_id] = KeyState(public, raw)
+            self.windows.first_key(entry.key_id)
             self.first = entry.key_id
             log_id = payload.get("log_id")
             self.log_id = log_id if isinstance(log_id, str) else None
-        elif entry.action == "key.rotated":
-            old = self.keys.get(entry.key_id)
+        elif entry.action == KEY_ROTATED:
             raw = hex_bytes(payload.get("new_public_key"), 32)
             public = _public(raw)
             if raw is None or public is None or payload.get("new_key_id", key_id(raw)) != key_id(raw):
                 return "key rotation without a readable new key"
-            if old is not None and old.retired is None:
-                old.retired = entry.seq
-            self.keys.setdefault(key_id(raw), KeyState(public, raw, entry.seq))
+            retired = payload.get("old_key_id")
+            why = self.windows.rotate(
+                entry.seq, entry.key_id, key_id(raw), retired if isinstance(retired, str) else None
+            )
+            if why:
+                return why
+            self.keys.setdefault(key_id(raw), KeyState(public, raw))
         return None
 
     def signer(self, kid: str, seq: int) -> tuple[KeyState | None, str | None]:
         """The key that may sign entry `seq`, or why none may."""
-        state = self.keys.get(kid)
-        if state is None:
-            return None, f"signed by unknown key {kid}"
-        if state.retired is not None and seq > state.retired:
-            return None, f"signed by key {kid} after it was rotated out at entry {state.retired}"
-        if seq < state.added:
-            return None, f"signed by key {kid} before the log introduced it at entry {state.added}"
-        return state, None
+        why = self.windows.may_sign(kid, seq)
+        return (None, why) if why else (self.keys[kid], None)
 
     def checkpoint_signer(self, kid: str, size: int) -> tuple[KeyState | None, str | None]:
-        """A checkpoint of `size` entries may be signed by a key live at that size."""
-        return self.signer(kid, max(size, 1))
+        """The key that may sign a checkpoint of `size` entries, or why none may."""
+        why = self.windows.may_sign_checkpoint(kid, size)
+        return (None, f"checkpoint of {size} entries {why}") if why else (self.keys[kid], None)
 
-    def successors(self, kid: str) -> set[str]:
-        """`kid` and every key introduced after it: what a key trusted from outside vouches for."""
-        start = self.keys[kid].added
-        return {k for k, s in self.keys.items() if s.added >= start}
+    def first_checkpoint(self, kid: str) -> int:
+        """The smallest checkpoint `kid` may sign: the size of the log just before it signs its first entry."""
+        return self.windows.windows[kid].first - 1
 
     def anchored_keys(self, trusted: Sequence[bytes]) -> set[str]:
         """The keys a trusted public key vouches for: itself (if this log has it) and its successors."""
@@ -161,7 +167,7 @@ class KeyRing:
         for raw in trusted:
             kid = key_id(raw)
             if kid in self.keys and self.keys[kid].raw == raw:
-                found |= self.successors(kid)
+                found |= self.windows.successors(kid)
         return found
 
 
@@ -232,14 +238,14 @@ def verify_entries(
                 problems.append(Problem(seq, f"redaction of a malformed subject {entry.subject[:40]!r}"))
 
         is_key = entry.action in KEY_ACTIONS
-        if entry.action == "key.added" and seq == 1 and (message := ring.observe(entry, body)):
+        if entry.action == KEY_ADDED and seq == 1 and (message := ring.observe(entry, body)):
             problems.append(Problem(seq, message))
         signer, why = ring.signer(entry.key_id, seq)
         if signer is None:
             problems.append(Problem(seq, str(why)))
         else:
             to_verify.append((seq, is_key, signer, entry.signature, leaf))
-            if entry.action == "key.rotated" and (message := ring.observe(entry, body)):
+            if entry.action == KEY_ROTATED and (message := ring.observe(entry, body)):
                 problems.append(Problem(seq, message))
 
         acc.append(leaf)
@@ -281,7 +287,7 @@ def verify_entries(
     if trusted_keys:
         first_ok = ring.first in anchored
         covering = (
-            any(cp.key_id in anchored and cp.size >= min(ring.keys[k].added for k in anchored) for cp in good)
+            any(cp.key_id in anchored and cp.size >= min(ring.first_checkpoint(k) for k in anchored) for cp in good)
             if anchored
             else False
         )
