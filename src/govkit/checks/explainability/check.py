@@ -14,11 +14,12 @@ from govkit.checks.explainability.measurement import (
     CohortShares,
     ExplainabilityMeasurement,
     GroupShares,
-    ProxyScore,
     Stability,
 )
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.checks.proxies import proxy_scores
 from govkit.datasets import dataset_dialect, load_frame
+from govkit.evaluation import AREA_TITLES
 
 SAMPLE_ROWS = 5000
 TIME_BUDGET_S = 120.0
@@ -108,7 +109,7 @@ def _shares(imp: np.ndarray) -> np.ndarray:
 
 class ExplainabilityCheck(Check):
     name = "explainability"
-    title = "Explainability"
+    title = AREA_TITLES["explainability"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "explainability.required": RequiredParams,
         "explainability.protected_attribution_share": ProtectedShareParams,
@@ -137,7 +138,7 @@ class ExplainabilityCheck(Check):
                 f"every row of {Path(ds.path).name} misses a feature value; nothing to explain",
                 ("datasets", "evaluation", "features"),
             )
-        frame = frame[~incomplete]
+        everything, frame = frame, frame[~incomplete]
         # shuffled, so that the rows explained first are a random part of the stratified sample
         sample = stratified_sample(frame, sensitive, rows, SEED).sample(frac=1.0, random_state=SEED)
         try:
@@ -174,7 +175,7 @@ class ExplainabilityCheck(Check):
             "sensitive_in_model": [f for f in features if f in sensitive],
             "cohorts": self._cohorts(done, values, features, sensitive),
             "stability": self._stability(values, features),
-            "associations": self._associations(done, features, sensitive),
+            "associations": proxy_scores(manifest, everything),
         }
         return Measurement(self.name, data)
 
@@ -214,19 +215,6 @@ class ExplainabilityCheck(Check):
             "top_k_overlap": len(top_a & top_b) / k,
             "k": k,
         }
-
-    @staticmethod
-    def _associations(frame: Any, features: list[str], sensitive: list[str]) -> list[ProxyScore]:
-        from govkit.checks.privacy.association import association
-
-        scores: list[ProxyScore] = []
-        for feature in features:
-            for attr in sensitive:
-                if feature == attr:
-                    continue
-                score, method = association(frame[feature], frame[attr])
-                scores.append({"feature": feature, "sensitive": attr, "score": round(score, 6), "method": method})
-        return sorted(scores, key=lambda s: -s["score"])
 
     def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
         return ("model", "artifact")

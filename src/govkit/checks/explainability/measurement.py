@@ -7,7 +7,7 @@ key is a mypy error. Changing a shape changes every evaluation digest: add keys,
 # no `from __future__ import annotations`: Python 3.11 would then lose NotRequired in __optional_keys__
 from typing import TypedDict
 
-from govkit.checks.privacy.measurement import ProxyScore
+from govkit.checks.proxies import ProxyScore
 
 __all__ = [
     "CohortShares",

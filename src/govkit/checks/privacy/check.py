@@ -9,7 +9,6 @@ from typing import Any, ClassVar, cast
 from pydantic import Field
 
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
-from govkit.checks.privacy.association import association
 from govkit.checks.privacy.detectors import ColumnScanner, protected_by_name, tokens
 from govkit.checks.privacy.measurement import (
     DATASETS,
@@ -19,14 +18,13 @@ from govkit.checks.privacy.measurement import (
     PiiDataset,
     PrivacyMeasurement,
     ProtectedFeature,
-    ProxyScore,
 )
 from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, column_labels, scan
-from govkit.datasets import dataset_dialect, load_frame, read_columns
+from govkit.checks.proxies import proxy_scores
+from govkit.datasets import read_columns
 from govkit.errors import PolicyError
+from govkit.evaluation import AREA_TITLES
 from govkit.manifest import LoadedManifest
-
-PROXY_ROWS = 200_000
 
 
 class PiiParams(RuleParams):
@@ -170,24 +168,6 @@ def _k_anonymity(ctx: CheckContext) -> list[KAnonymity]:
     return results
 
 
-def _proxies(ctx: CheckContext) -> list[ProxyScore]:
-    spec = ctx.manifest.spec
-    ds = spec.datasets.evaluation
-    if ds is None or not spec.sensitive_features:
-        return []
-    features = [f for f in ds.features if f not in spec.sensitive_features]
-    path = ctx.manifest.resolve(ds.path)
-    frame = load_frame(path, [*features, *spec.sensitive_features], dataset_dialect(path, ds.format))
-    if len(frame) > PROXY_ROWS:
-        frame = frame.sample(PROXY_ROWS, random_state=0)
-    scores: list[ProxyScore] = []
-    for feature in features:
-        for sensitive in spec.sensitive_features:
-            score, method = association(frame[feature], frame[sensitive])
-            scores.append({"feature": feature, "sensitive": sensitive, "score": round(score, 6), "method": method})
-    return sorted(scores, key=lambda s: -s["score"])
-
-
 def _protected(ctx: CheckContext) -> list[ProtectedFeature]:
     spec = ctx.manifest.spec
     ds = spec.datasets.evaluation
@@ -216,7 +196,7 @@ def _flagged(column: PiiColumn, p: PiiParams) -> str | None:
 
 class PrivacyCheck(Check):
     name = "privacy"
-    title = "Privacy"
+    title = AREA_TITLES["privacy"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "privacy.no_undeclared_pii": PiiParams,
         "privacy.declared_pii_present": DeclaredParams,
@@ -235,7 +215,7 @@ class PrivacyCheck(Check):
         if "privacy.no_protected_features" in ctx.kinds:
             data["protected_features"] = _protected(ctx)
         if "privacy.proxy_features" in ctx.kinds:
-            data["proxies"] = _proxies(ctx)
+            data["proxies"] = proxy_scores(ctx.manifest)
         if "privacy.k_anonymity" in ctx.kinds:
             data["k_anonymity"] = _k_anonymity(ctx)
         return Measurement(self.name, data)

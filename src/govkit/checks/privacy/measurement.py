@@ -8,6 +8,8 @@ evaluation digest: add keys, never rename them.
 # no `from __future__ import annotations`: Python 3.11 would then lose NotRequired in __optional_keys__
 from typing import Literal, NotRequired, TypedDict
 
+from govkit.checks.proxies import ProxyScore
+
 Dataset = Literal["training", "evaluation"]
 DATASETS: tuple[Dataset, ...] = ("training", "evaluation")
 
@@ -36,13 +38,6 @@ class PiiDataset(TypedDict):
 class ProtectedFeature(TypedDict):
     feature: str
     reason: str
-
-
-class ProxyScore(TypedDict):
-    feature: str
-    sensitive: str
-    score: float
-    method: str  # "cramers_v" or "correlation_ratio"
 
 
 class KAnonymity(TypedDict):
