@@ -11,9 +11,13 @@ text. This script runs, for each tree, with the same pinned clock:
 4. ``govkit export`` of the demo's audit log, to get ``data/evaluations/*.json``.
 
 Then it compares every generated file byte for byte, except the audit log and its key (random by
-design), the bundle zip (it holds them) and the PDFs, whose extracted text (``pdftotext``) is
-compared instead: PDFs embed creation times. The clock is pinned by replacing ``datetime`` in
-``govkit.engine`` so ``created_at`` (part of every evaluation digest) is the same in both runs.
+design), the bundle zip (it holds them) and the model file (skops names its members by object
+id, so two trainings of the same model differ in bytes). ``check`` and ``monitor`` therefore run
+on one demo folder, the first run's, and compare byte for byte; the evaluations each demo run
+recorded are compared with the model's SHA-256 masked, and the PDFs by their extracted text
+(``pdftotext``) with hex digests masked. Two clocks are pinned in the govkit process:
+``datetime`` in ``govkit.engine`` (``created_at`` is part of every evaluation digest) and the
+stopwatch of SHAP's time budget (the evaluation records how long SHAP took).
 
 Example::
 
@@ -30,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,9 +62,20 @@ class Pinned(datetime):
         return FIXED.astimezone(tz) if tz else FIXED.replace(tzinfo=None)
 
 
+class Stopwatch:  # SHAP's time budget: every reading 0.25 s after the last, so timings are the same in both runs
+    now = 0.0
+
+    @classmethod
+    def perf_counter(cls):
+        cls.now += 0.25
+        return cls.now
+
+
+import govkit.checks.explainability.explain
 import govkit.engine
 
 govkit.engine.datetime = Pinned
+govkit.checks.explainability.explain.time = Stopwatch
 from govkit.cli import main
 
 sys.argv = ["govkit", *sys.argv[2:]]
@@ -88,10 +105,12 @@ def place_tree(spec: str, target: Path) -> Path:
     return target / "src"
 
 
-def govkit(src: Path, instant: str, *args: str, cwd: Path) -> None:
+def govkit(src: Path, instant: str, *args: str, cwd: Path, key: Path | None = None) -> None:
     env = {**os.environ, "PYTHONPATH": str(src), "GOVKIT_ACTOR": "compare@demo", "NO_COLOR": "1"}
     env.pop("GOVKIT_DB", None)
     env.pop("GOVKIT_KEY", None)
+    if key:
+        env["GOVKIT_KEY"] = str(key)
     done = subprocess.run(
         [sys.executable, "-c", PINNED, instant, *args], cwd=cwd, env=env, capture_output=True, text=True
     )
@@ -99,11 +118,17 @@ def govkit(src: Path, instant: str, *args: str, cwd: Path) -> None:
         raise SystemExit(f"govkit {' '.join(args)} (PYTHONPATH={src}) exited {done.returncode}:\n{done.stderr}")
 
 
-def run_tree(src: Path, folder: Path, instant: str) -> None:
+def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
+    """The demo with this tree; then `check` and `monitor` with this tree on `shared`, one demo
+    folder for both runs (the first run's): the demo's model file is not byte-reproducible
+    (skops names its members by object id), and every evaluation records the model's SHA-256."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    demo = folder / "demo"
-    govkit(src, instant, "demo", "--dir", str(demo), cwd=folder)
+    govkit(src, instant, "demo", "--dir", str(folder / "demo"), cwd=folder)
+    if not shared.exists():
+        skip = shutil.ignore_patterns("govkit.db", ".govkit", "reports")
+        shutil.copytree(folder / "demo", shared, ignore=skip)
+    demo_run, demo = folder / "demo", shared
     policies = src.parent / "policies"
     outputs = folder / "outputs"
     outputs.mkdir()
@@ -125,7 +150,17 @@ def run_tree(src: Path, folder: Path, instant: str) -> None:
     govkit(src, instant, "monitor", "govkit.yaml", "--policy", str(policies), "--no-log", "--format", "json",
            "-o", str(outputs / "monitor.json"), cwd=demo)  # fmt: skip
     bundle = folder / "bundle.zip"
-    govkit(src, instant, "export", "--db", str(demo / "govkit.db"), "--out", str(bundle), cwd=demo)
+    govkit(
+        src,
+        instant,
+        "export",
+        "--db",
+        str(demo_run / "govkit.db"),
+        "--out",
+        str(bundle),
+        cwd=demo_run,
+        key=demo_run / ".govkit" / "log-key.pem",
+    )
     with zipfile.ZipFile(bundle) as zf:
         for name in zf.namelist():
             if "/data/evaluations/" in name and name.endswith(".json"):
@@ -133,7 +168,8 @@ def run_tree(src: Path, folder: Path, instant: str) -> None:
                 (outputs / "evaluations" / Path(name).name).write_bytes(zf.read(name))
 
 
-SKIPPED = ("govkit.db", ".govkit/", "bundle.zip")
+# the audit log and its key are random by design; skops names model members by object id
+SKIPPED = ("govkit.db", ".govkit/", "bundle.zip", "demo/model.skops")
 
 
 def fingerprints(folder: Path) -> dict[str, str]:
@@ -145,7 +181,19 @@ def fingerprints(folder: Path) -> dict[str, str]:
             continue
         if path.suffix == ".pdf":
             text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True).stdout
-            result[rel + " (text)"] = hashlib.sha256(text).hexdigest()
+            masked = re.sub(rb"\b[0-9a-f]{8,64}\b", b"<hex>", text)  # digests and hashes of this run's model
+            result[rel + " (text, hex masked)"] = hashlib.sha256(masked).hexdigest()
+        elif rel.startswith("outputs/evaluations/"):
+            evaluation = json.loads(path.read_bytes())
+            files = evaluation["inputs"]["files"]
+            if "model_artifact" in files:
+                files["model_artifact"]["sha256"] = "<this run's model>"
+            name = f"outputs/evaluations/{evaluation['team']} {evaluation['options'].get('purpose') or 'gate'}"
+            while name + " (model hash masked)" in result:
+                name += "'"
+            result[name + " (model hash masked)"] = hashlib.sha256(
+                json.dumps(evaluation, sort_keys=True).encode()
+            ).hexdigest()
         else:
             result[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return result
@@ -156,14 +204,24 @@ def main() -> int:
     parser.add_argument("--before", default="main", help="checkout or git ref (default: main)")
     parser.add_argument("--after", default=str(REPO), help="checkout or git ref (default: this checkout)")
     parser.add_argument("--out", type=Path, required=True, help="scratch folder (emptied)")
+    parser.add_argument(
+        "--instant", help="pinned clock, ISO 8601 (default: now); give the earlier one with --reuse-before"
+    )
+    parser.add_argument("--reuse-before", action="store_true", help="keep the outputs of an earlier --before run")
     args = parser.parse_args()
-    instant = datetime.now(UTC).replace(microsecond=0).isoformat()
+    instant = args.instant or datetime.now(UTC).replace(microsecond=0).isoformat()
+    print(f"clock pinned at {instant}", flush=True)
     prints = {}
     for label, spec in (("before", args.before), ("after", args.after)):
+        if label == "before" and args.reuse_before and (args.out / label / "work").is_dir():
+            prints[label] = fingerprints(args.out / label / "work")
+            continue
+        if label == "before":
+            shutil.rmtree(args.out / "shared-demo", ignore_errors=True)
         run = args.out / "run"
         src = place_tree(spec, run / "tree")
         print(f"running the demo with {spec} ...", flush=True)
-        run_tree(src, run / "work", instant)
+        run_tree(src, run / "work", instant, args.out / "shared-demo")
         shutil.rmtree(args.out / label, ignore_errors=True)
         run.rename(args.out / label)
         prints[label] = fingerprints(args.out / label / "work")

@@ -20,12 +20,14 @@ import click
 from govkit import __version__
 from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.errors import EXIT_BLOCKING, EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, EXIT_OK, GovkitError
+from govkit.formats.interface import FORMATS
 from govkit.schemas import KINDS
+from govkit.vocab import SEVERITIES
 
 if TYPE_CHECKING:
     from govkit.report.signoff import Decision, SignerAlgorithm
 
-SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
+SEVERITY_CHOICE = click.Choice(SEVERITIES)
 
 
 def _color(stream: Any) -> bool:
@@ -365,7 +367,7 @@ def _plan_outputs(ctx: click.Context, output_dir: Path | None) -> list[tuple[str
     return plan
 
 
-FORMAT_CHOICE = click.Choice(["text", "json", "junit", "sarif", "markdown", "github"])
+FORMAT_CHOICE = click.Choice(list(FORMATS))
 
 
 @cli.command(

@@ -18,7 +18,6 @@ from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
 __all__ = ["LoadedManifest", "Manifest", "load_manifest"]
 
-API_VERSION = "govkit/v1"
 RiskTier = Literal["low", "medium", "high"]
 Task = Literal["binary-classification"]
 Name = Field(min_length=1, max_length=200)

@@ -20,6 +20,7 @@ from pydantic import Field
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.checks.license_measurement import Component, ComponentKind, LicenceEntry, LicenseMeasurement
 from govkit.errors import ManifestError
+from govkit.evaluation import AREA_TITLES
 from govkit.licensing.expressions import (
     UNKNOWN,
     LicenceInfo,
@@ -220,7 +221,7 @@ def judge_component(component: Component, p: LicenseParams) -> tuple[Verdict, st
 
 class LicenseCheck(Check):
     name = "license"
-    title = "Licence"
+    title = AREA_TITLES["license"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "license.model": LicenseParams,
         "license.datasets": LicenseParams,

@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from govkit.checks.fairness.metrics import summaries
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.evaluation import AREA_TITLES
 from govkit.monitoring.drift import DEFAULT_THRESHOLDS, P_VALUE_MEASURES, drifted
 from govkit.monitoring.measurement import ColumnComparison, MonitoringMeasurement, Schema, Window
 
@@ -192,6 +193,22 @@ def _judged(data: MonitoringMeasurement) -> Iterator[tuple[Window, Outcome | Non
             yield w, None
 
 
+def _performance_problems(p: PerformanceParams, value: float | None, base: float | None) -> list[str]:
+    """How a performance value breaks the rule's limits (none when it is missing)."""
+    if value is None:
+        return []
+    problems = []
+    if p.min is not None and value < p.min:
+        problems.append(f"< min {p.min}")
+    if p.max is not None and value > p.max:
+        problems.append(f"> max {p.max}")
+    if p.max_drop is not None and base is not None:
+        worse = (value - base) if p.metric in LOWER_IS_BETTER else (base - value)
+        if worse > p.max_drop:
+            problems.append(f"worse than the reference {base:.4f} by {worse:.4f} > {p.max_drop}")
+    return problems
+
+
 def _closeness(result: tuple[str, str, float | None, float, bool | None]) -> float:
     """How near a judged (column, measure, value, threshold, drifted) result came to drifting."""
     value = result[2]
@@ -201,7 +218,7 @@ def _closeness(result: tuple[str, str, float | None, float, bool | None]) -> flo
 
 class MonitoringCheck(Check):
     name = "monitoring"
-    title = "Post-market monitoring"
+    title = AREA_TITLES["monitoring"]
     purpose = "monitor"
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "drift.feature": FeatureDriftParams,
@@ -417,15 +434,7 @@ class MonitoringCheck(Check):
                 continue
             value = perf[p.metric]
             base = (ref_perf.get(ref_key) or {}).get(p.metric)
-            problems = []
-            if value is not None and p.min is not None and value < p.min:
-                problems.append(f"< min {p.min}")
-            if value is not None and p.max is not None and value > p.max:
-                problems.append(f"> max {p.max}")
-            if value is not None and p.max_drop is not None and base is not None:
-                worse = (value - base) if p.metric in LOWER_IS_BETTER else (base - value)
-                if worse > p.max_drop:
-                    problems.append(f"worse than the reference {base:.4f} by {worse:.4f} > {p.max_drop}")
+            problems = _performance_problems(p, value, base)
             message = f"{subject}: {p.metric} {_fmt(value)} on {perf['labelled']} labelled rows"
             if base is not None:
                 message += f" (reference {base:.4f})"

@@ -16,18 +16,23 @@ from cryptography.hazmat.primitives import serialization
 
 from govkit import __version__
 from govkit.audit.chain import Checkpoint
+from govkit.audit.events import (
+    EVALUATION_RECORDED,
+    EVIDENCE_EXPORTED,
+    KEY_ACTIONS,
+    LOG_REDACTED,
+    REPORT_RENDERED,
+    SIGNOFF_RECORDED,
+)
 from govkit.audit.interface import Entry
 from govkit.audit.keys import load_public
 from govkit.audit.log import AuditLog
-from govkit.audit.records import EVALUATION_RECORDED, REPORT_RENDERED, SIGNOFF_RECORDED
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
 
 FORMAT = "govkit-evidence/1"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_SEARCHED_FILE = 512 << 20
-KEY_ACTIONS = ("key.added", "key.rotated")
-EVIDENCE_EXPORTED = "evidence.exported"
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[
         else:
             chosen.add(entry.seq)
     chosen |= {e.seq for e, p in related if p.get("evaluation_digest") in evaluations}
-    chosen |= {e.seq for e, _ in rows if e.action == "log.redacted" and int(e.subject[4:]) in chosen}
+    chosen |= {e.seq for e, _ in rows if e.action == LOG_REDACTED and int(e.subject[4:]) in chosen}
     return [(e, b) for e, b in rows if e.seq in chosen]
 
 
