@@ -141,7 +141,11 @@ CASES: list[tuple[str, Setup, list[str]]] = [
         )[-1],
         ["req.txt:2", "invalid requirement"],
     ),
-    ("manifest-file-missing", lambda p: (p.manifest_path.unlink(), "")[-1], ["govkit.yaml", "file not found"]),
+    (
+        "manifest-file-missing",
+        lambda p: (p.manifest_path.unlink(), "")[-1],
+        ["govkit.yaml", "model manifest not found", "govkit demo --dir"],
+    ),
     # policies
     ("policy-yaml-syntax", write("policies/base.yaml", "rules:\n  - id: [\n"), ["base.yaml:", "YAML syntax error"]),
     (
@@ -196,7 +200,11 @@ CASES: list[tuple[str, Setup, list[str]]] = [
         write("policies/alpha.yaml", overlay(disable={"T-LIC-002": {"justification": "no"}})),
         ["disable.T-LIC-002.justification:"],
     ),
-    ("policy-path-missing", lambda p: f"--policy {p.root / 'nowhere'}", ["nowhere", "policy path not found"]),
+    (
+        "policy-path-missing",
+        lambda p: f"--policy {p.root / 'nowhere'}",
+        ["nowhere", "policy folder not found", "--policy FOLDER"],
+    ),
     # waivers
     ("waiver-missing-expiry", write("waivers.yaml", waiver(expires=None)), ["waivers[0].expires: required key"]),
     ("waiver-bad-date", write("waivers.yaml", waiver(expires="next tuesday")), ["waivers[0].expires:"]),
@@ -268,3 +276,31 @@ def test_debug_flag_shows_traceback(project: Project) -> None:
     result = project.run(f"--debug check {project.manifest_path} --policy {project.root / 'policies'}")
     assert result.exit_code == 2
     assert "Traceback" in result.stderr
+
+
+def test_check_with_no_arguments_says_what_it_expected_and_how_to_start(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path_factory.mktemp("empty")
+    monkeypatch.chdir(empty)
+    result = project.run("check")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: govkit.yaml: model manifest not found")
+    assert str((empty / "govkit.yaml").resolve()) in line  # where it looked
+    assert "govkit check path/to/govkit.yaml" in line and "govkit demo --dir DIR" in line  # what fixes it
+
+
+def test_check_in_a_folder_without_policies_says_where_it_looked(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project.root / "policies").rename(project.root / "elsewhere")
+    monkeypatch.chdir(project.root)
+    result = project.run("check govkit.yaml")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: policies: policy folder not found")
+    assert str((project.root / "policies").resolve()) in line
+    assert "--policy FOLDER" in line
+    fixed = project.run("check govkit.yaml --policy elsewhere --no-log")
+    assert fixed.exit_code in (0, 1), fixed.output

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from govkit.cli import cli
 from govkit.demo.run import asset_root
 
 
-def test_demo_builds_and_gives_two_verdicts(tmp_path: Path) -> None:
+def test_demo_builds_and_gives_two_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner(env={"NO_COLOR": "1", "CI": ""})
     result = runner.invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -27,6 +28,11 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path) -> None:
     statuses = {(f["rule_id"], f["subject"]): f["status"] for f in data["findings"]}
     assert statuses[("GK-LIC-002", "dataset:training")] == "fail"
     assert statuses[("GK-LIC-003", "dependency:skops==" + _version("skops"))] == "waived"
+    # the demo folder is a project of its own: `cd DIR && govkit check govkit.yaml` needs no --policy
+    monkeypatch.chdir(tmp_path)
+    here = runner.invoke(cli, ["check", "govkit.yaml", "--format", "json", "--no-log"])
+    assert here.exit_code == 1, here.output
+    assert {(f["rule_id"], f["subject"]): f["status"] for f in json.loads(here.stdout)["findings"]} == statuses
 
 
 def test_demo_data_is_deterministic(tmp_path: Path) -> None:

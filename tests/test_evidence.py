@@ -431,7 +431,7 @@ def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
     verdict = govkit("verify-bundle", str(forged))
     assert verdict.exit_code == 1
     assert (
-        f"entry {last['seq']}: signed by key {old.key_id}, retired by its rotation at entry {rotation.seq}"
+        f"entry {last['seq']}: signed by key {old.key_id} after it was rotated out at entry {rotation.seq}"
         in verdict.stderr
     )
 
@@ -451,3 +451,25 @@ def test_bundle_of_a_log_whose_identity_was_edited_fails(tmp_path: Path) -> None
     verdict = govkit("verify-bundle", str(result.path))
     assert verdict.exit_code == 1
     assert "ffffffffffffffff" in verdict.stderr
+
+
+def test_export_finds_reports_where_the_log_says_they_were_written(
+    bundle: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`govkit report --out` anywhere: a later export without --include still finds the PDFs."""
+    import sqlite3
+
+    copy = tmp_path / "copy.db"  # a copy, so this export's own log entry does not touch the shared log
+    with sqlite3.connect(ENV["GOVKIT_DB"]) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    monkeypatch.chdir(tmp_path)  # no reports/ here: the default --include finds nothing
+    out = tmp_path / "again.zip"
+    exported = govkit("export", "--model", "credit-scorer", "--out", str(out), "--db", str(copy))
+    assert exported.exit_code == 0, exported.output
+    assert "note: report" not in exported.stderr
+    files = members(out)
+    export = json.loads(files[f"{bag_root(out)}/data/export.json"])
+    assert not [m for m in export["missing"] if m["what"].startswith("report")]
+    reports = {f["path"]: f["sha256"] for f in export["files"] if f["kind"] == "report"}
+    on_disk = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (bundle["home"] / "reports").glob("*.pdf")}
+    assert set(reports.values()) == on_disk and len(on_disk) == 2

@@ -19,6 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from conftest import Project
+from govkit.checks.explainability.measurement import ExplainabilityMeasurement
+from shapes import assert_shape
 
 RULES = [
     {"id": "X-EXPL-001", "title": "explained", "check": "explainability.required", "severity": "high"},
@@ -133,6 +135,7 @@ def test_proxy_feature_counts_as_protected(project: Project) -> None:
     share = finding(result, "X-EXPL-002")
     assert share["status"] == "fail" and "height" in share["message"]
     assert result["measurements"]["explainability"]["associations"][0]["feature"] == "height"
+    assert_shape(result["measurements"]["explainability"], ExplainabilityMeasurement)
 
 
 def test_attributions_equal_shap_tree_explainer(project: Project) -> None:
@@ -327,3 +330,33 @@ def test_onnx_model(project: Project) -> None:
     assert code == 1
     assert m["model"]["loaded_with"] == "onnx (onnxruntime)" and m["model"]["explainer"] == "permutation"
     assert finding(result, "X-EXPL-002")["status"] == "fail" and "sex" in finding(result, "X-EXPL-002")["message"]
+
+
+def test_privacy_and_explainability_hold_one_score_per_proxy_pair(project: Project) -> None:
+    """Both checks ask how strongly a feature stands in for a sensitive attribute: one evaluation
+    must not hold two different answers for the same pair (the SHAP sample is small and stratified)."""
+    frame = data()
+    features = ["income", "debt", "height"]
+    rules = [
+        {**RULES[0], "params": {"sample_rows": 200}},
+        RULES[1],
+        {
+            "id": "X-PRIV-001",
+            "title": "proxies",
+            "check": "privacy.proxy_features",
+            "params": {"max_association": 0.3},
+            "severity": "medium",
+        },
+    ]
+    model = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(frame[features], frame["y"])
+    setup(project, model, frame, features, rules=rules)
+    _, result = project.check_json()
+    measured = result["measurements"]
+    privacy = {(s["feature"], s["sensitive"]): s["score"] for s in measured["privacy"]["proxies"]}
+    explained = {(s["feature"], s["sensitive"]): s["score"] for s in measured["explainability"]["associations"]}
+    assert privacy == explained
+    # the one score is the correlation ratio over every evaluation row, computed here directly
+    groups = [frame.loc[frame["sex"] == g, "height"] for g in (0, 1)]
+    between = sum(len(g) * (g.mean() - frame["height"].mean()) ** 2 for g in groups)
+    eta = np.sqrt(between / ((frame["height"] - frame["height"].mean()) ** 2).sum())
+    assert privacy[("height", "sex")] == pytest.approx(eta, abs=1e-6)

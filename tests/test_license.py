@@ -9,6 +9,8 @@ import pytest
 
 from conftest import Project, fake_distribution
 from govkit.checks.license import LicenseParams, judge_component, licence_component
+from govkit.checks.license_measurement import LicenseMeasurement
+from shapes import assert_shape
 
 
 def verdict(expression: str, **params: Any) -> str:
@@ -107,6 +109,7 @@ def test_dependency_licence_sources_in_order(project: Project) -> None:
     )
     result = project.check("--format json")
     data = json.loads(result.stdout)
+    assert_shape(data["measurements"]["license"], LicenseMeasurement)
     comps = {c["name"]: c for c in data["measurements"]["license"]["components"]}
     assert comps["both==1.0"]["source"] == "License-Expression"
     assert comps["textual==1.0"]["expression"] == "Apache-2.0"

@@ -18,8 +18,10 @@ from scipy.stats import chi2_contingency, entropy, ks_2samp, wasserstein_distanc
 
 from govkit.cli import cli
 from govkit.monitoring import drift
+from govkit.monitoring.measurement import MonitoringMeasurement
 from govkit.monitoring.profile import numeric_edges
 from govkit.monitoring.slices import cell_of
+from shapes import assert_shape
 
 MONTHS = 6
 
@@ -434,6 +436,7 @@ def test_every_rule_kind_on_one_run(project: Path) -> None:
     result, report = _monitor()
     assert result.exit_code == 1, result.output
     assert report["measurements"]["monitoring"]["reference"]["source"] == "dataset"
+    assert_shape(report["measurements"]["monitoring"], MonitoringMeasurement)
     # income is 1 of 4 features: share 0.25 > 0.2 from month 5
     assert _failed(report, "M-SHARE") == ["2026-05", "2026-06"]
     # richer applicants score higher: the score drifts with income

@@ -17,6 +17,8 @@ from faker import Faker
 
 from conftest import Project
 from govkit.checks.privacy.detectors import mask
+from govkit.checks.privacy.measurement import PrivacyMeasurement
+from shapes import assert_shape
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "en_GB", "es_ES", "it_IT", "nl_NL"]
 PII_COLUMNS = {
@@ -231,6 +233,7 @@ def test_protected_features_and_proxies(project: Project) -> None:
     assert "f1~sex" not in proxies["message"]
     scores = {(s["feature"], s["method"]) for s in data["measurements"]["privacy"]["proxies"]}
     assert ("height_cm", "correlation_ratio") in scores and ("first_purchase_channel", "cramers_v") in scores
+    assert_shape(data["measurements"]["privacy"], PrivacyMeasurement)
 
 
 def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.DataFrame) -> None:
@@ -248,6 +251,7 @@ def test_k_anonymity_matches_a_direct_count(project: Project, faker_frame: pd.Da
     assert finding["status"] == ("fail" if expected > 0.05 else "pass")
     (k,) = data["measurements"]["privacy"]["k_anonymity"]
     assert k["smallest"] == sizes.min() and k["classes"] == len(sizes)
+    assert_shape(data["measurements"]["privacy"], PrivacyMeasurement)
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,10 @@ from typing import Any
 
 from govkit.canonical import digest, sha256_hex
 from govkit.errors import GovkitError
+from govkit.vocab import BASELINE_OPEN
 
 BASELINE_VERSION = 1
-OPEN_STATUSES = ("fail", "warn", "baselined")
+OPEN_STATUSES = BASELINE_OPEN
 
 
 def fingerprint(rule_id: str, model: str, subject: str) -> str:

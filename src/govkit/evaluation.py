@@ -8,12 +8,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from govkit.canonical import digest, jsonable_mapping
+from govkit.vocab import STATUSES, Status
 
 __all__ = ["AREA_TITLES", "SCHEMA_VERSION", "STATUSES", "Evaluation", "Finding", "Status", "WaiverUse"]
 
 SCHEMA_VERSION = "1.0"
-Status = Literal["pass", "fail", "warn", "waived", "baselined", "error", "skipped"]
-STATUSES: tuple[Status, ...] = ("fail", "error", "warn", "waived", "baselined", "pass", "skipped")
 AREA_TITLES = {
     "license": "Licence",
     "privacy": "Privacy",

@@ -18,7 +18,6 @@ from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
 __all__ = ["LoadedManifest", "Manifest", "load_manifest"]
 
-API_VERSION = "govkit/v1"
 RiskTier = Literal["low", "medium", "high"]
 Task = Literal["binary-classification"]
 Name = Field(min_length=1, max_length=200)
@@ -258,6 +257,13 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
 
 def load_manifest(path: Path, *, allow_outside: Sequence[Path] = ()) -> LoadedManifest:
     """Load and validate; paths outside the manifest's folder only inside `allow_outside` folders."""
+    if not path.exists():
+        raise ManifestError(
+            f"model manifest not found (looked for {path.resolve()}): expected a ModelManifest YAML file; "
+            "pass its path (`govkit check path/to/govkit.yaml`), or start from the example project "
+            "(`govkit demo --dir DIR && cd DIR && govkit check govkit.yaml`)",
+            file=path,
+        )
     doc = load_yaml(path, error=ManifestError)
     if not isinstance(doc.data, dict):
         raise ManifestError("expected a mapping at the top level", file=path)

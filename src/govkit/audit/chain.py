@@ -1,4 +1,4 @@
-"""Hashing rules of the log: entry pre-images, RFC 6962 Merkle trees, signed checkpoint notes.
+"""Rules of the log: entry pre-images, RFC 6962 Merkle trees, signed checkpoint notes, key rotation.
 
 Everything here is pure and standard-library + `cryptography` only, so the evidence bundle's
 stand-alone verifier can carry an exact copy of these rules.
@@ -197,3 +197,65 @@ class Checkpoint:
 
     def raw_signature(self) -> bytes:
         return base64.b64decode(self.signature)[4:]
+
+
+KEY_ADDED = "key.added"
+KEY_ROTATED = "key.rotated"
+
+
+@dataclass
+class KeyWindow:
+    """The entries one log key may sign: from `first` up to and including `last` (None while live)."""
+
+    first: int
+    last: int | None = None
+
+
+class KeyWindows:
+    """The key-rotation rule: which key may sign which entry and which checkpoint.
+
+    The first key signs from entry 1 (its own key.added entry). A key.rotated entry is signed by
+    the key it retires, which signs nothing after it; the key it introduces signs from the next
+    entry on. A checkpoint of N entries is signed by the key that may sign entry N+1, so the
+    checkpoint written right after a rotation is the new key's. `govkit log verify` and the
+    bundle's stand-alone verifier both apply this one copy.
+    """
+
+    def __init__(self) -> None:
+        self.windows: dict[str, KeyWindow] = {}
+
+    def first_key(self, kid: str) -> None:
+        self.windows[kid] = KeyWindow(1)
+
+    def rotate(self, seq: int, signer: str, new_kid: str, retired: str | None = None) -> str | None:
+        """Apply the key.rotated entry `seq` signed by `signer`; why it may not rotate, or None.
+
+        `retired` is the key the entry says it retires (its payload's old_key_id), when it says so.
+        """
+        old = self.windows.get(signer)
+        if old is None or (retired is not None and retired != signer):
+            return "key rotation not signed by the key it retires"
+        if old.last is None:
+            old.last = seq
+        self.windows.setdefault(new_kid, KeyWindow(seq + 1))
+        return None
+
+    def may_sign(self, kid: str, seq: int) -> str | None:
+        """Why `kid` may not sign entry `seq`, or None when it may."""
+        window = self.windows.get(kid)
+        if window is None:
+            return f"signed by unknown key {kid}"
+        if seq < window.first:
+            return f"signed by key {kid} before the log introduced it at entry {window.first}"
+        if window.last is not None and seq > window.last:
+            return f"signed by key {kid} after it was rotated out at entry {window.last}"
+        return None
+
+    def may_sign_checkpoint(self, kid: str, size: int) -> str | None:
+        """Why `kid` may not sign a checkpoint of `size` entries, or None when it may."""
+        return self.may_sign(kid, size + 1)
+
+    def successors(self, kid: str) -> set[str]:
+        """`kid` and every key introduced after it: what a key trusted from outside vouches for."""
+        start = self.windows[kid].first
+        return {k for k, w in self.windows.items() if w.first >= start}

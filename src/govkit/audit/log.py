@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from govkit.audit.chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id
+from govkit.audit.events import KEY_ACTIONS, KEY_ADDED, KEY_ROTATED, LOG_REDACTED, key_subject, seq_subject
 from govkit.audit.interface import AuditStore, Entry, EntryFilter, Sealed
 from govkit.audit.keys import SigningKey, create_key, default_key_path, load_key, public_path
 from govkit.audit.verify import (
-    KEY_ACTIONS,
-    REDACTION,
     KeyRing,
     Problem,
     VerifyResult,
@@ -137,8 +136,8 @@ class AuditLog:
     def _may_sign(self, kid: str) -> str | None:
         """Why `kid` may not append to this log, or None. Retirement is re-read each time: others may rotate."""
         if kid not in self._registered:
-            self._registered.update(e.key_id for e in self.store.find(EntryFilter(action="key.added")))
-            for entry in self.store.find(EntryFilter(action="key.rotated")):
+            self._registered.update(e.key_id for e in self.store.find(EntryFilter(action=KEY_ADDED)))
+            for entry in self.store.find(EntryFilter(action=KEY_ROTATED)):
                 new = payload_json(self.store.payload(entry.seq)).get("new_key_id")
                 if isinstance(new, str):
                     self._registered.add(new)
@@ -146,24 +145,24 @@ class AuditLog:
             return (
                 f"signing key {kid} is not registered in this log; use the key that signs it, or `govkit keys rotate`"
             )
-        if any(e.key_id == kid for e in self.store.find(EntryFilter(action="key.rotated"))):
+        if any(e.key_id == kid for e in self.store.find(EntryFilter(action=KEY_ROTATED))):
             return f"signing key {kid} was rotated out of this log; use the current key (GOVKIT_KEY)"
         return None
 
     def key_ring(self) -> KeyRing:
         """The log's keys from its key entries, each entry's hash, payload and signature checked on the way."""
         entries = sorted(
-            [*self.store.find(EntryFilter(action="key.added")), *self.store.find(EntryFilter(action="key.rotated"))],
+            [*self.store.find(EntryFilter(action=KEY_ADDED)), *self.store.find(EntryFilter(action=KEY_ROTATED))],
             key=lambda e: e.seq,
         )
         ring = KeyRing()
         for entry in entries:
-            if entry.action == "key.added" and entry.seq != 1:
+            if entry.action == KEY_ADDED and entry.seq != 1:
                 continue  # only the first entry introduces a key
             body = self.store.payload(entry.seq)
-            why = ring.observe(entry, body) if entry.action == "key.added" else None
+            why = ring.observe(entry, body) if entry.action == KEY_ADDED else None
             why = why or content_problem(entry, body) or signature_problem(entry, ring)
-            if entry.action == "key.rotated" and not why:
+            if entry.action == KEY_ROTATED and not why:
                 why = ring.observe(entry, body)
             if why:
                 raise LogIntegrityError(
@@ -215,8 +214,8 @@ class AuditLog:
             if seq == 1:  # the opening entry binds the log's first key and its identity
                 bootstrap = [
                     (
-                        "key.added",
-                        f"key:{key.key_id}",
+                        KEY_ADDED,
+                        key_subject(key.key_id),
                         {
                             "algorithm": "Ed25519",
                             "key_id": key.key_id,
@@ -242,8 +241,8 @@ class AuditLog:
         entry = self.append_many(
             [
                 (
-                    "key.rotated",
-                    f"key:{new_key.key_id}",
+                    KEY_ROTATED,
+                    key_subject(new_key.key_id),
                     {
                         "algorithm": "Ed25519",
                         "old_key_id": old.key_id,
@@ -274,8 +273,8 @@ class AuditLog:
             raise GovkitError(f"entry {seq} has no payload to redact (missing or already redacted)")
         key = self.signing_key()
         item: Item = (
-            REDACTION,
-            f"seq:{seq}",
+            LOG_REDACTED,
+            seq_subject(seq),
             {"seq": seq, "reason": reason, "payload_digest": hashlib.sha256(body).hexdigest()},
         )
         encoded = self._encode([item])

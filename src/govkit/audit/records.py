@@ -1,23 +1,32 @@
-"""What govkit writes to the log for each kind of event, in one place."""
+"""Recording and finding evaluations in the log (the action names live in `events.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from govkit.audit.events import (
+    EVALUATION_RECORDED,
+    REPORT_RENDERED,
+    SIGNOFF_DECIDED,
+    SIGNOFF_RECORDED,
+    WAIVER_USED,
+    model_subject,
+)
 from govkit.audit.interface import Entry
 from govkit.audit.log import AuditLog
 from govkit.errors import GovkitError
 from govkit.evaluation import Evaluation
 
-EVALUATION_RECORDED = "evaluation.recorded"
-WAIVER_USED = "waiver.used"
-REPORT_RENDERED = "report.rendered"
-SIGNOFF_DECIDED = "signoff.decided"
-SIGNOFF_RECORDED = "signoff.recorded"
-
-
-def model_subject(model: dict[str, object]) -> str:
-    return f"{model['name']}@{model['version']}"
+__all__ = [  # the action names are re-exported for the modules that always imported them from here
+    "EVALUATION_RECORDED",
+    "REPORT_RENDERED",
+    "SIGNOFF_DECIDED",
+    "SIGNOFF_RECORDED",
+    "WAIVER_USED",
+    "find_evaluation",
+    "model_subject",
+    "record_evaluation",
+]
 
 
 def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:

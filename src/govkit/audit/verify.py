@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,13 +19,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from govkit.audit.chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id
+from govkit.audit.chain import (
+    GENESIS,
+    KEY_ADDED,
+    KEY_ROTATED,
+    Checkpoint,
+    KeyWindows,
+    MerkleAccumulator,
+    entry_hash,
+    note_key_id,
+)
+from govkit.audit.events import KEY_ACTIONS, LOG_REDACTED, REDACTED_SUBJECT
 from govkit.audit.interface import Entry
 from govkit.audit.keys import key_id, load_public, verifies
 
-KEY_ACTIONS = ("key.added", "key.rotated")
-REDACTION = "log.redacted"
-REDACTED_SUBJECT = re.compile(r"seq:([1-9][0-9]{0,17})")
 ORIGIN_PREFIX = "govkit.local/log/"
 
 
@@ -100,60 +106,57 @@ def _public(raw: bytes | None) -> Ed25519PublicKey | None:
 class KeyState:
     public: Ed25519PublicKey
     raw: bytes
-    added: int  # seq of the entry that introduced the key
-    retired: int | None = None  # seq of the rotation away from it: it signs nothing after
 
 
 class KeyRing:
-    """The log's keys as its own key entries introduce and retire them (the rotation rule lives here)."""
+    """The log's keys as its own key entries introduce and retire them (the rule: `chain.KeyWindows`)."""
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyState] = {}
+        self.windows = KeyWindows()
         self.first: str | None = None
         self.log_id: str | None = None  # the identity bound in the first key.added entry (None: an older log)
 
     def observe(self, entry: Entry, body: bytes | None) -> str | None:
         """Learn from a key entry; a problem message when it cannot be read. Its signature is checked elsewhere."""
         payload = payload_json(body)
-        if entry.action == "key.added" and entry.seq == 1:
+        if entry.action == KEY_ADDED and entry.seq == 1:
             raw = hex_bytes(payload.get("public_key"), 32)
             public = _public(raw)
             if raw is None or public is None or key_id(raw) != entry.key_id:
                 return "key.added without a readable public key matching its key id"
-            self.keys[entry.key_id] = KeyState(public, raw, 1)
+            self.keys[entry.key_id] = KeyState(public, raw)
+            self.windows.first_key(entry.key_id)
             self.first = entry.key_id
             log_id = payload.get("log_id")
             self.log_id = log_id if isinstance(log_id, str) else None
-        elif entry.action == "key.rotated":
-            old = self.keys.get(entry.key_id)
+        elif entry.action == KEY_ROTATED:
             raw = hex_bytes(payload.get("new_public_key"), 32)
             public = _public(raw)
             if raw is None or public is None or payload.get("new_key_id", key_id(raw)) != key_id(raw):
                 return "key rotation without a readable new key"
-            if old is not None and old.retired is None:
-                old.retired = entry.seq
-            self.keys.setdefault(key_id(raw), KeyState(public, raw, entry.seq))
+            retired = payload.get("old_key_id")
+            why = self.windows.rotate(
+                entry.seq, entry.key_id, key_id(raw), retired if isinstance(retired, str) else None
+            )
+            if why:
+                return why
+            self.keys.setdefault(key_id(raw), KeyState(public, raw))
         return None
 
     def signer(self, kid: str, seq: int) -> tuple[KeyState | None, str | None]:
         """The key that may sign entry `seq`, or why none may."""
-        state = self.keys.get(kid)
-        if state is None:
-            return None, f"signed by unknown key {kid}"
-        if state.retired is not None and seq > state.retired:
-            return None, f"signed by key {kid} after it was rotated out at entry {state.retired}"
-        if seq < state.added:
-            return None, f"signed by key {kid} before the log introduced it at entry {state.added}"
-        return state, None
+        why = self.windows.may_sign(kid, seq)
+        return (None, why) if why else (self.keys[kid], None)
 
     def checkpoint_signer(self, kid: str, size: int) -> tuple[KeyState | None, str | None]:
-        """A checkpoint of `size` entries may be signed by a key live at that size."""
-        return self.signer(kid, max(size, 1))
+        """The key that may sign a checkpoint of `size` entries, or why none may."""
+        why = self.windows.may_sign_checkpoint(kid, size)
+        return (None, f"checkpoint of {size} entries {why}") if why else (self.keys[kid], None)
 
-    def successors(self, kid: str) -> set[str]:
-        """`kid` and every key introduced after it: what a key trusted from outside vouches for."""
-        start = self.keys[kid].added
-        return {k for k, s in self.keys.items() if s.added >= start}
+    def first_checkpoint(self, kid: str) -> int:
+        """The smallest checkpoint `kid` may sign: the size of the log just before it signs its first entry."""
+        return self.windows.windows[kid].first - 1
 
     def anchored_keys(self, trusted: Sequence[bytes]) -> set[str]:
         """The keys a trusted public key vouches for: itself (if this log has it) and its successors."""
@@ -161,7 +164,7 @@ class KeyRing:
         for raw in trusted:
             kid = key_id(raw)
             if kid in self.keys and self.keys[kid].raw == raw:
-                found |= self.successors(kid)
+                found |= self.windows.successors(kid)
         return found
 
 
@@ -191,6 +194,104 @@ def note_signed(cp: Checkpoint, state: KeyState) -> bool:
     return any(sig[:4] == prefix and verifies(state.public, sig[4:], cp.body()) for sig in cp.log_signatures())
 
 
+Signable = tuple[int, bool, KeyState, str, bytes]  # seq, is a key entry, key, signature hex, signed leaf
+
+
+@dataclass
+class _Walk:
+    """One pass over the entries: links, hashes, payloads, redactions, keys and the Merkle tree."""
+
+    sizes: set[int]  # checkpoint sizes whose roots to keep
+    problems: list[Problem]
+    ring: KeyRing = field(default_factory=KeyRing)
+    acc: MerkleAccumulator = field(default_factory=MerkleAccumulator)
+    roots: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+    to_verify: list[Signable] = field(default_factory=list)  # signature hex decoded only if checked
+    redacted: set[int] = field(default_factory=set)
+    missing_payload: list[int] = field(default_factory=list)
+    prev: str = GENESIS
+    expected: int = 1
+
+    def step(self, entry: Entry, body: bytes | None) -> None:
+        seq = entry.seq
+        if seq != self.expected:
+            self.problems.append(Problem(self.expected, f"missing or out of order (found seq {seq} next)"))
+        if entry.prev_hash != self.prev:
+            self.problems.append(Problem(seq, "prev_hash does not link to the previous entry"))
+        if message := content_problem(entry, body):
+            self.problems.append(Problem(seq, message))
+        leaf = hex_bytes(entry.entry_hash, 32) or hashlib.sha256(str(entry.entry_hash).encode()).digest()
+        if body is None:
+            self.missing_payload.append(seq)
+        if entry.action == LOG_REDACTED:
+            self._redaction(entry)
+        self._signer(entry, body, leaf)
+        self.acc.append(leaf)
+        if self.acc.size in self.sizes:
+            self.roots[self.acc.size] = (self.acc.root(), entry.entry_hash)
+        self.prev, self.expected = entry.entry_hash, seq + 1
+
+    def _redaction(self, entry: Entry) -> None:
+        match = REDACTED_SUBJECT.fullmatch(entry.subject)
+        if match:
+            self.redacted.add(int(match[1]))
+        else:
+            self.problems.append(Problem(entry.seq, f"redaction of a malformed subject {entry.subject[:40]!r}"))
+
+    def _signer(self, entry: Entry, body: bytes | None, leaf: bytes) -> None:
+        """The key allowed to sign this entry (its signature is checked later, maybe); key entries teach the ring."""
+        seq = entry.seq
+        if entry.action == KEY_ADDED and seq == 1 and (message := self.ring.observe(entry, body)):
+            self.problems.append(Problem(seq, message))
+        signer, why = self.ring.signer(entry.key_id, seq)
+        if signer is None:
+            self.problems.append(Problem(seq, str(why)))
+            return
+        self.to_verify.append((seq, entry.action in KEY_ACTIONS, signer, entry.signature, leaf))
+        if entry.action == KEY_ROTATED and (message := self.ring.observe(entry, body)):
+            self.problems.append(Problem(seq, message))
+
+
+def _identity(ring: KeyRing, log_id: str | None, result: VerifyResult) -> str | None:
+    """The log's identity: bound in its first entry, else (an older log) the database's."""
+    if ring.log_id is None:
+        result.notes.append(
+            "this log's identity is not bound in its first entry (created before govkit bound "
+            "it); the database's log id is taken as is"
+        )
+    elif log_id is not None and log_id != ring.log_id:
+        result.problems.append(
+            Problem(
+                1,
+                f"the database names the log {log_id!r} but its first entry binds "
+                f"{ring.log_id!r} (log identity edited)",
+            )
+        )
+    return ring.log_id or log_id
+
+
+def _anchor(ring: KeyRing, trusted_keys: Sequence[bytes], good: list[Checkpoint], result: VerifyResult) -> None:
+    """Anchored when a trusted key is the first key, or vouches for a key that checkpointed the history."""
+    if not trusted_keys:
+        return
+    anchored = ring.anchored_keys(trusted_keys)
+    first_ok = ring.first in anchored
+    covering = bool(anchored) and any(
+        cp.key_id in anchored and cp.size >= min(ring.first_checkpoint(k) for k in anchored) for cp in good
+    )
+    if first_ok or covering:
+        result.anchored = True
+        return
+    result.problems.append(
+        Problem(
+            1,
+            f"signed by unknown key {ring.first}: none of the trusted keys "
+            f"({', '.join(key_id(r) for r in trusted_keys)}) is this log's first key or "
+            "signed a checkpoint over its history",
+        )
+    )
+
+
 def verify_entries(
     rows: Iterable[tuple[Entry, bytes | None]],
     *,
@@ -202,115 +303,41 @@ def verify_entries(
 ) -> VerifyResult:
     """Check everything that can be checked from the log itself, plus the given checkpoints and trusted keys."""
     result = VerifyResult()
-    ring = KeyRing()
-    sizes = {c.size for c in checkpoints if c.size > 0}
-    roots: dict[int, tuple[bytes, str]] = {}
-    acc = MerkleAccumulator()
-    to_verify: list[tuple[int, bool, KeyState, str, bytes]] = []  # signature hex decoded only if checked
-    redacted: set[int] = set()
-    missing_payload: list[int] = []
-    prev, expected = GENESIS, 1
-    problems = result.problems
-
+    walk = _Walk(sizes={c.size for c in checkpoints if c.size > 0}, problems=result.problems)
     for entry, body in rows:
-        seq = entry.seq
-        if seq != expected:
-            problems.append(Problem(expected, f"missing or out of order (found seq {seq} next)"))
-            expected = seq
-        if entry.prev_hash != prev:
-            problems.append(Problem(seq, "prev_hash does not link to the previous entry"))
-        if message := content_problem(entry, body):
-            problems.append(Problem(seq, message))
-        leaf = hex_bytes(entry.entry_hash, 32) or hashlib.sha256(str(entry.entry_hash).encode()).digest()
-        if body is None:
-            missing_payload.append(seq)
-        if entry.action == REDACTION:
-            match = REDACTED_SUBJECT.fullmatch(entry.subject)
-            if match:
-                redacted.add(int(match[1]))
-            else:
-                problems.append(Problem(seq, f"redaction of a malformed subject {entry.subject[:40]!r}"))
-
-        is_key = entry.action in KEY_ACTIONS
-        if entry.action == "key.added" and seq == 1 and (message := ring.observe(entry, body)):
-            problems.append(Problem(seq, message))
-        signer, why = ring.signer(entry.key_id, seq)
-        if signer is None:
-            problems.append(Problem(seq, str(why)))
-        else:
-            to_verify.append((seq, is_key, signer, entry.signature, leaf))
-            if entry.action == "key.rotated" and (message := ring.observe(entry, body)):
-                problems.append(Problem(seq, message))
-
-        acc.append(leaf)
-        if acc.size in sizes:
-            roots[acc.size] = (acc.root(), entry.entry_hash)
-        prev, expected = entry.entry_hash, seq + 1
-
-    result.size = acc.size
-    result.head = prev
+        walk.step(entry, body)
+    ring = walk.ring
+    result.size = walk.acc.size
+    result.head = walk.prev
     result.keys = {kid: state.raw for kid, state in ring.keys.items()}
-    for seq in missing_payload:
-        if seq not in redacted:
-            problems.append(Problem(seq, "payload missing without a logged redaction"))
-
-    if ring.log_id is None:
-        result.notes.append(
-            "this log's identity is not bound in its first entry (created before govkit bound "
-            "it); the database's log id is taken as is"
-        )
-    elif log_id is not None and log_id != ring.log_id:
-        problems.append(
-            Problem(
-                1,
-                f"the database names the log {log_id!r} but its first entry binds "
-                f"{ring.log_id!r} (log identity edited)",
-            )
-        )
-    identity = ring.log_id or log_id
+    for seq in walk.missing_payload:
+        if seq not in walk.redacted:
+            result.problems.append(Problem(seq, "payload missing without a logged redaction"))
+    identity = _identity(ring, log_id, result)
 
     good: list[Checkpoint] = []
     for cp in checkpoints:
-        found = _check_checkpoint(cp, ring, roots, acc.size, identity)
-        problems.extend(found)
+        found = _check_checkpoint(cp, ring, walk.roots, walk.acc.size, identity)
+        result.problems.extend(found)
         if not found:
             good.append(cp)
     result.checkpoints = len(checkpoints)
-
-    anchored = ring.anchored_keys(trusted_keys)
-    if trusted_keys:
-        first_ok = ring.first in anchored
-        covering = (
-            any(cp.key_id in anchored and cp.size >= min(ring.keys[k].added for k in anchored) for cp in good)
-            if anchored
-            else False
-        )
-        if first_ok or covering:
-            result.anchored = True
-        else:
-            problems.append(
-                Problem(
-                    1,
-                    f"signed by unknown key {ring.first}: none of the trusted keys "
-                    f"({', '.join(key_id(r) for r in trusted_keys)}) is this log's first key or "
-                    "signed a checkpoint over its history",
-                )
-            )
+    _anchor(ring, trusted_keys, good, result)
 
     result.covered = max((cp.size for cp in good), default=0)
-    chosen = to_verify if full else [t for t in to_verify if t[1] or t[0] > result.covered]
+    chosen = walk.to_verify if full else [t for t in walk.to_verify if t[1] or t[0] > result.covered]
     result.signatures_checked = len(chosen)
-    problems.extend(_bad_signatures(chosen, workers))
+    result.problems.extend(_bad_signatures(chosen, workers))
     return result
 
 
-def _bad_signatures(items: list[tuple[int, bool, KeyState, str, bytes]], workers: int | None) -> list[Problem]:
+def _bad_signatures(items: list[Signable], workers: int | None) -> list[Problem]:
     if not items:
         return []
     workers = workers or min(8, os.cpu_count() or 1)
     chunk = max(1, len(items) // (workers * 4) + 1)
 
-    def run(part: list[tuple[int, bool, KeyState, str, bytes]]) -> list[Problem]:
+    def run(part: list[Signable]) -> list[Problem]:
         return [
             Problem(seq, "signature does not verify")
             for seq, _, state, sig, msg in part

@@ -11,14 +11,16 @@ from __future__ import annotations
 import fnmatch
 from importlib.metadata import Distribution, PackageMetadata, distributions
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from pydantic import Field
 
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.checks.license_measurement import Component, ComponentKind, LicenceEntry, LicenseMeasurement
 from govkit.errors import ManifestError
+from govkit.evaluation import AREA_TITLES
 from govkit.licensing.expressions import (
     UNKNOWN,
     LicenceInfo,
@@ -57,9 +59,9 @@ class LicenseParams(RuleParams):
     )
 
 
-def licence_component(kind: str, name: str, declared: str | None, source: str) -> dict[str, Any]:
+def licence_component(kind: ComponentKind, name: str, declared: str | None, source: str) -> Component:
     expression = None
-    licences: list[dict[str, Any]] = []
+    licences: list[LicenceEntry] = []
     if declared:
         parsed = parse(declared)
         expression = parsed.render()
@@ -138,7 +140,7 @@ def _requirement_names(path: Path) -> list[str]:
     return names
 
 
-def _dependency_components(manifest: LoadedManifest) -> list[dict[str, Any]]:
+def _dependency_components(manifest: LoadedManifest) -> list[Component]:
     deps = manifest.spec.dependencies
     assert deps is not None
     installed: dict[str, Distribution] = {}
@@ -206,7 +208,7 @@ def _judge_tree(node: Parsed, p: LicenseParams) -> tuple[Verdict, list[str]]:
     return worst, [r for v, rs in results if v == worst for r in rs]
 
 
-def judge_component(component: dict[str, Any], p: LicenseParams) -> tuple[Verdict, str]:
+def judge_component(component: Component, p: LicenseParams) -> tuple[Verdict, str]:
     """Verdict and a sentence saying which licence of which component decided it."""
     where = f"{component['kind'].replace('_', ' ')} {component['name']}"
     if not component["expression"]:
@@ -219,7 +221,7 @@ def judge_component(component: dict[str, Any], p: LicenseParams) -> tuple[Verdic
 
 class LicenseCheck(Check):
     name = "license"
-    title = "Licence"
+    title = AREA_TITLES["license"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "license.model": LicenseParams,
         "license.datasets": LicenseParams,
@@ -240,19 +242,18 @@ class LicenseCheck(Check):
         dependencies_declared = spec.dependencies is not None
         if "license.dependencies" in ctx.kinds and dependencies_declared:
             components += _dependency_components(ctx.manifest)
-        return Measurement(
-            check=self.name,
-            data={"components": components, "dependencies_declared": dependencies_declared},
-        )
+        data: LicenseMeasurement = {"components": components, "dependencies_declared": dependencies_declared}
+        return Measurement(check=self.name, data=data)
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
         assert isinstance(params, LicenseParams)
-        components = measurement.data["components"]
+        data = cast(LicenseMeasurement, measurement.data)
+        components = data["components"]
         if kind == "license.model":
             return [self._judge_model(components, params)]
         wanted = "dataset" if kind == "license.datasets" else "dependency"
         selected = [c for c in components if c["kind"] == wanted]
-        if wanted == "dependency" and not measurement.data["dependencies_declared"]:
+        if wanted == "dependency" and not data["dependencies_declared"]:
             return [Outcome("dependencies", "error", "manifest declares no dependencies to audit")]
         if not selected:
             return [Outcome("datasets", "error", "manifest declares no datasets to audit")]
@@ -279,7 +280,7 @@ class LicenseCheck(Check):
             return ("dependencies",)
         return None
 
-    def _judge_model(self, components: list[dict[str, Any]], p: LicenseParams) -> Outcome:
+    def _judge_model(self, components: list[Component], p: LicenseParams) -> Outcome:
         """The model carries its own licence AND every base model's (lineage propagates)."""
         lineage = [c for c in components if c["kind"] in ("model", "base_model")]
         judged = [(c, *judge_component(c, p)) for c in lineage]
@@ -289,11 +290,13 @@ class LicenseCheck(Check):
             bad = [(c, m) for c, v, m in judged if v == verdict]
             if bad:
                 return self._outcome(subject, verdict, "; ".join(m for _, m in bad), bad[0][0], p)
-        expression = " AND ".join(f"({c['expression']})" if len(lineage) > 1 else c["expression"] for c in lineage)
+        # every component passed, so each declared a licence (an undeclared one is "unknown")
+        declared = [c["expression"] or UNKNOWN for c in lineage]
+        expression = " AND ".join(f"({e})" if len(lineage) > 1 else e for e in declared)
         return Outcome(subject, "pass", "; ".join(m for _, _, m in judged), measured=expression)
 
     @staticmethod
-    def _outcome(subject: str, verdict: Verdict, message: str, comp: dict[str, Any], p: LicenseParams) -> Outcome:
+    def _outcome(subject: str, verdict: Verdict, message: str, comp: Component, p: LicenseParams) -> Outcome:
         statuses: dict[Verdict, OutcomeStatus] = {"pass": "pass", "fail": "fail", "unknown": p.unknown}
         status = statuses[verdict]
         threshold = {k: v for k, v in p.model_dump(mode="json").items() if v not in (None, [], ())}

@@ -9,14 +9,16 @@ outcome; each failing (window, column) gets its own, so a waiver can name exactl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from govkit.checks.fairness.metrics import summaries
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.evaluation import AREA_TITLES
 from govkit.monitoring.drift import DEFAULT_THRESHOLDS, P_VALUE_MEASURES, drifted
+from govkit.monitoring.measurement import ColumnComparison, MonitoringMeasurement, Schema, Window
 
 Measure = Literal["auto", "psi", "ks", "wasserstein", "jensenshannon", "chisquare"]
 NUMERIC_ONLY = frozenset({"ks", "wasserstein"})
@@ -158,9 +160,7 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4g}"
 
 
-def cohort_fairness(
-    window: dict[str, Any], feature: str, min_group_size: int
-) -> tuple[dict[str, float | None], int] | None:
+def cohort_fairness(window: Window, feature: str, min_group_size: int) -> tuple[dict[str, float | None], int] | None:
     """The fairness summaries of one window between the groups of `feature` with enough labelled rows
     (None when fewer than two): what `monitoring.fairness` judges and what the report draws."""
     groups = [
@@ -170,12 +170,12 @@ def cohort_fairness(
     ]
     if len(groups) < 2:
         return None
-    counts = np.array([g["performance"]["cells"] for g in groups], dtype=np.int64)
+    counts = np.array([g["performance"]["cells"] for g in groups if g["performance"]], dtype=np.int64)
     values = {k: float(v) if np.isfinite(v) else None for k, v in summaries(counts, "between_groups").items()}
     return values, len(groups)
 
 
-def _judged(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Outcome | None]]:
+def _judged(data: MonitoringMeasurement) -> Iterator[tuple[Window, Outcome | None]]:
     """Each window, or a warn outcome for a window that was skipped."""
     for w in data["windows"]:
         if w["skipped"]:
@@ -193,6 +193,22 @@ def _judged(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], Outcome | No
             yield w, None
 
 
+def _performance_problems(p: PerformanceParams, value: float | None, base: float | None) -> list[str]:
+    """How a performance value breaks the rule's limits (none when it is missing)."""
+    if value is None:
+        return []
+    problems = []
+    if p.min is not None and value < p.min:
+        problems.append(f"< min {p.min}")
+    if p.max is not None and value > p.max:
+        problems.append(f"> max {p.max}")
+    if p.max_drop is not None and base is not None:
+        worse = (value - base) if p.metric in LOWER_IS_BETTER else (base - value)
+        if worse > p.max_drop:
+            problems.append(f"worse than the reference {base:.4f} by {worse:.4f} > {p.max_drop}")
+    return problems
+
+
 def _closeness(result: tuple[str, str, float | None, float, bool | None]) -> float:
     """How near a judged (column, measure, value, threshold, drifted) result came to drifting."""
     value = result[2]
@@ -202,7 +218,7 @@ def _closeness(result: tuple[str, str, float | None, float, bool | None]) -> flo
 
 class MonitoringCheck(Check):
     name = "monitoring"
-    title = "Post-market monitoring"
+    title = AREA_TITLES["monitoring"]
     purpose = "monitor"
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "drift.feature": FeatureDriftParams,
@@ -227,7 +243,7 @@ class MonitoringCheck(Check):
         return ("monitoring",)
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
-        data = dict(measurement.data)
+        data = cast(MonitoringMeasurement, measurement.data)
         if kind == "monitoring.schema":
             assert isinstance(params, SchemaParams)
             return [self._schema(params, data["schema"])]
@@ -250,7 +266,7 @@ class MonitoringCheck(Check):
         return out
 
     # --- schema -------------------------------------------------------------------------------
-    def _schema(self, p: SchemaParams, schema: dict[str, Any]) -> Outcome:
+    def _schema(self, p: SchemaParams, schema: Schema) -> Outcome:
         problems: list[tuple[str, str]] = []
         if schema["missing"]:
             problems.append((p.missing, f"missing column(s) {', '.join(schema['missing'])}"))
@@ -266,7 +282,7 @@ class MonitoringCheck(Check):
         return Outcome("schema", status, "; ".join(m for _, m in problems), measured=schema)
 
     # --- drift --------------------------------------------------------------------------------
-    def _columns(self, kind: str, p: DriftParams, data: dict[str, Any]) -> list[str]:
+    def _columns(self, kind: str, p: DriftParams, data: MonitoringMeasurement) -> list[str]:
         ref = data["reference"]["columns"]
         roles = data["roles"]
         if kind == "drift.prediction":
@@ -282,14 +298,14 @@ class MonitoringCheck(Check):
         return p.measure
 
     def _one(
-        self, p: DriftParams, data: dict[str, Any], name: str, compared: dict[str, Any] | None
+        self, p: DriftParams, data: MonitoringMeasurement, name: str, compared: ColumnComparison | None
     ) -> tuple[str, float | None, float, bool | None]:
         measure = self._measure_of(p, data["reference"]["columns"][name])
         value = compared["measures"].get(measure) if compared else None
         threshold = p.threshold(measure)
         return measure, value, threshold, drifted(measure, value, threshold)
 
-    def _drift(self, kind: str, p: DriftParams, data: dict[str, Any], w: dict[str, Any]) -> list[Outcome]:
+    def _drift(self, kind: str, p: DriftParams, data: MonitoringMeasurement, w: Window) -> list[Outcome]:
         names = self._columns(kind, p, data)
         if not names:
             return [Outcome(w["window"], "warn", f"{w['window']}: no column to compare (not in the reference)")]
@@ -344,7 +360,7 @@ class MonitoringCheck(Check):
         return out
 
     # --- data quality -------------------------------------------------------------------------
-    def _quality(self, p: DataQualityParams, data: dict[str, Any], w: dict[str, Any]) -> list[Outcome]:
+    def _quality(self, p: DataQualityParams, data: MonitoringMeasurement, w: Window) -> list[Outcome]:
         names = [c for c in (p.features or data["roles"]["features"]) if c in w["columns"]]
         out = []
         for n in names:
@@ -383,7 +399,7 @@ class MonitoringCheck(Check):
         return out
 
     # --- performance --------------------------------------------------------------------------
-    def _performance(self, p: PerformanceParams, data: dict[str, Any], w: dict[str, Any]) -> list[Outcome]:
+    def _performance(self, p: PerformanceParams, data: MonitoringMeasurement, w: Window) -> list[Outcome]:
         ref_perf = data["reference"]["performance"] or {}
         scopes = [(w["window"], "overall", w.get("performance"), data["min_rows"])]
         if p.cohorts:
@@ -418,15 +434,7 @@ class MonitoringCheck(Check):
                 continue
             value = perf[p.metric]
             base = (ref_perf.get(ref_key) or {}).get(p.metric)
-            problems = []
-            if value is not None and p.min is not None and value < p.min:
-                problems.append(f"< min {p.min}")
-            if value is not None and p.max is not None and value > p.max:
-                problems.append(f"> max {p.max}")
-            if value is not None and p.max_drop is not None and base is not None:
-                worse = (value - base) if p.metric in LOWER_IS_BETTER else (base - value)
-                if worse > p.max_drop:
-                    problems.append(f"worse than the reference {base:.4f} by {worse:.4f} > {p.max_drop}")
+            problems = _performance_problems(p, value, base)
             message = f"{subject}: {p.metric} {_fmt(value)} on {perf['labelled']} labelled rows"
             if base is not None:
                 message += f" (reference {base:.4f})"
@@ -451,7 +459,7 @@ class MonitoringCheck(Check):
         ]
 
     # --- fairness -----------------------------------------------------------------------------
-    def _fairness(self, p: FairnessParams, w: dict[str, Any]) -> list[Outcome]:
+    def _fairness(self, p: FairnessParams, w: Window) -> list[Outcome]:
         features = sorted({c["feature"] for c in w["cohorts"]})
         out = []
         for feature in features:

@@ -19,8 +19,9 @@ import click
 
 from govkit.errors import EXIT_INPUT_ERROR, EXIT_INTERNAL_ERROR, GovkitError
 from govkit.formats.interface import FORMATS
+from govkit.vocab import SEVERITIES
 
-SEVERITY_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"])
+SEVERITY_CHOICE = click.Choice(SEVERITIES)
 
 
 def color(stream: Any) -> bool:

@@ -17,7 +17,6 @@ FEATURES = [
     "loan_amount",
     "employment_years",
 ]
-SENSITIVE = ["sex", "age_band", "ethnicity"]
 SEED = 20261125
 APPROVAL_THRESHOLD = 0.8  # approve when the predicted chance of repayment is at least 80 %
 

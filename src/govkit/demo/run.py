@@ -28,7 +28,12 @@ def asset_root() -> Path:
 
 
 def prepare(directory: Path | None) -> tuple[Path, Path]:
-    """Return (manifest, policy folder), copying the example manifest if building elsewhere."""
+    """Return (manifest, policy folder), copying the example project if building elsewhere.
+
+    The copy includes the policies, so `cd DIR && govkit check govkit.yaml` works as it is (its
+    default `--policy policies`). The demo itself judges with the packaged policies, so its
+    evaluations (and their digests) do not depend on where it was built.
+    """
     root = asset_root()
     source = root / EXAMPLE
     target = directory.resolve() if directory else source
@@ -36,6 +41,7 @@ def prepare(directory: Path | None) -> tuple[Path, Path]:
         target.mkdir(parents=True, exist_ok=True)
         for name in COPIED:
             shutil.copyfile(source / name, target / name)
+        shutil.copytree(root / "policies", target / "policies", dirs_exist_ok=True)
     return target / "govkit.yaml", root / "policies"
 
 

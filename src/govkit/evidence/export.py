@@ -16,10 +16,17 @@ from cryptography.hazmat.primitives import serialization
 
 from govkit import __version__
 from govkit.audit.chain import Checkpoint
+from govkit.audit.events import (
+    EVALUATION_RECORDED,
+    EVIDENCE_EXPORTED,
+    KEY_ACTIONS,
+    LOG_REDACTED,
+    REPORT_RENDERED,
+    SIGNOFF_RECORDED,
+)
 from govkit.audit.interface import Entry
 from govkit.audit.keys import load_public
 from govkit.audit.log import AuditLog
-from govkit.audit.records import EVALUATION_RECORDED, REPORT_RENDERED, SIGNOFF_RECORDED
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
 from govkit.intake.bom import bom_bytes
@@ -27,8 +34,6 @@ from govkit.intake.bom import bom_bytes
 FORMAT = "govkit-evidence/1"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_SEARCHED_FILE = 512 << 20
-KEY_ACTIONS = ("key.added", "key.rotated")
-EVIDENCE_EXPORTED = "evidence.exported"
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,12 @@ def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[
         else:
             chosen.add(entry.seq)
     chosen |= {e.seq for e, p in related if p.get("evaluation_digest") in evaluations}
-    chosen |= {e.seq for e, _ in rows if e.action == "log.redacted" and int(e.subject[4:]) in chosen}
+    chosen |= {e.seq for e, _ in rows if e.action == LOG_REDACTED and int(e.subject[4:]) in chosen}
     return [(e, b) for e, b in rows if e.seq in chosen]
+
+
+def _searchable(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE
 
 
 def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
@@ -88,11 +97,21 @@ def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE:
+            if _searchable(path):
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 if digest in wanted:
                     found.setdefault(digest, path)
     return found
+
+
+def _locate_reports(wanted: dict[str, tuple[str, str | None]], include: Iterable[Path]) -> dict[str, Path]:
+    """Reports by SHA-256: first where the log says they were written, then searched for under `include`."""
+    found: dict[str, Path] = {}
+    for digest, (_, written) in wanted.items():
+        path = Path(written) if written else None
+        if path and _searchable(path) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+            found[digest] = path
+    return found | _index(include, set(wanted) - set(found))
 
 
 def _readme(root: str, key_file: str, checkpoint: Checkpoint, scope: Scope, entries: int) -> str:
@@ -187,7 +206,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
 
     lines = []
     keys: dict[str, str] = {}
-    wanted_reports: dict[str, str] = {}
+    wanted_reports: dict[str, tuple[str, str | None]] = {}  # SHA-256 -> (file name, path it was written to)
     for entry, body in selected:
         lines.append(json.dumps(entry.to_dict(), sort_keys=True))
         if body is None:
@@ -215,15 +234,16 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             bom = bom_bytes(evaluation, digest, entry, log.store.log_id())
             add(f"data/bom/{digest}.cdx.json", bom, "cyclonedx-bom", f"entry {entry.seq} (govkit bom)")
         if entry.action == REPORT_RENDERED:
-            wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
+            wanted_reports[payload["sha256"]] = (payload.get("file", "report.pdf"), payload.get("path"))
         if entry.action == SIGNOFF_RECORDED:
-            wanted_reports[payload["signed_sha256"]] = payload.get("file", "signed.pdf")
-    found = _index(include, set(wanted_reports))
-    for digest, name in sorted(wanted_reports.items(), key=lambda kv: kv[1]):
+            wanted_reports[payload["signed_sha256"]] = (payload.get("file", "signed.pdf"), payload.get("path"))
+    found = _locate_reports(wanted_reports, include)
+    for digest, (name, _) in sorted(wanted_reports.items(), key=lambda kv: kv[1][0]):
         if digest in found:
             add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
         else:
-            missing.append({"what": f"report {name}", "sha256": digest})
+            folders = ", ".join(str(f) for f in include) or "no folder"
+            missing.append({"what": f"report {name} (not where it was written, nor under {folders})", "sha256": digest})
     files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
     leaves = [e.entry_hash for e, _ in rows]
     files["data/log/leaves.txt"] = ("\n".join(leaves) + "\n").encode()

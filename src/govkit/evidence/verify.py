@@ -36,10 +36,28 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 try:  # inside govkit
-    from govkit.audit.chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id
+    from govkit.audit.chain import (
+        GENESIS,
+        KEY_ADDED,
+        KEY_ROTATED,
+        Checkpoint,
+        KeyWindows,
+        MerkleAccumulator,
+        entry_hash,
+        note_key_id,
+    )
 except ImportError:  # stand-alone, beside the chain.py obtained with this file
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from chain import GENESIS, Checkpoint, MerkleAccumulator, entry_hash, note_key_id  # type: ignore[no-redef]
+    from chain import (  # type: ignore[no-redef]
+        GENESIS,
+        KEY_ADDED,
+        KEY_ROTATED,
+        Checkpoint,
+        KeyWindows,
+        MerkleAccumulator,
+        entry_hash,
+        note_key_id,
+    )
 
 MAX_MEMBERS = 400_000  # a 100,000-entry log makes a bundle of about 100,000 members
 MAX_DIRECTORY = 64 << 20  # central directory bytes, checked before zipfile parses it (memory per member)
@@ -242,33 +260,24 @@ def _first_bad_signature(jobs: list[tuple[bytes, bytes, bytes]]) -> int | None:
     return next((starts[i] + bad for i, bad in enumerate(found) if bad is not None), None)
 
 
-def _key_windows(entries: list[dict], payloads: dict[int, dict]) -> dict[str, tuple[int, int | None]]:
-    """For each log key, the first and last entry it may sign, from the key entries in the log.
-
-    The first key signs from its own `key.added` entry (entry 1), a later one from the entry after
-    the `key.rotated` entry that introduced it; a rotated key signs up to and including its rotation entry, never after
-    (the rule `govkit log verify` applies).
-    """
-    windows: dict[str, tuple[int, int | None]] = {}
+def _key_windows(entries: list[dict], payloads: dict[int, dict]) -> KeyWindows:
+    """Which key may sign which entry, from the key entries in the log (the rule lives in chain.py)."""
+    windows = KeyWindows()
     for e in entries:
         body = payloads.get(e["seq"])
         if body is None:
             continue
-        if e["action"] == "key.added" and e["seq"] == 1 and body.get("key_id") == e["key_id"]:
-            windows[e["key_id"]] = (1, None)
-        elif e["action"] == "key.rotated" and "new_public_key" in body:
-            where = f"data/log/entries.jsonl entry {e['seq']}"
-            old = body.get("old_key_id", e["key_id"])
-            if old != e["key_id"] or old not in windows:
-                raise BundleError(f"{where}: key rotation not signed by the key it retires")
-            windows[old] = (windows[old][0], e["seq"])
-            windows.setdefault(body["new_key_id"], (e["seq"] + 1, None))
+        if e["action"] == KEY_ADDED and e["seq"] == 1 and body.get("key_id") == e["key_id"]:
+            windows.first_key(e["key_id"])
+        elif e["action"] == KEY_ROTATED and "new_public_key" in body:
+            why = windows.rotate(e["seq"], e["key_id"], body["new_key_id"], body.get("old_key_id", e["key_id"]))
+            if why:
+                raise BundleError(f"data/log/entries.jsonl entry {e['seq']}: {why}")
     return windows
 
 
-def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> list[str]:
-    """Check a bag's files; returns what was verified, raises BundleError at the first failure."""
-    done: list[str] = []
+def _check_bag(files: dict[str, bytes], done: list[str]) -> None:
+    """BagIt: every payload and tag file is listed in its manifest with the right SHA-256."""
     if files.get("bagit.txt", b"").splitlines()[:1] != [b"BagIt-Version: 1.0"]:
         raise BundleError("bagit.txt: not a BagIt 1.0 bag")
     payload = {rel for rel in files if rel.startswith("data/")}
@@ -278,10 +287,12 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     _check_manifest(files, SIGNED_TAGS, tags)
     done.append(f"{SIGNED_TAGS}: {len(tags)} tag files match")
 
-    export = json.loads(files["data/export.json"])
-    keys = {}
-    for kid, rel in export["keys"].items():
-        keys[kid] = _public_key(files[rel], rel)
+
+def _check_tag_signature(
+    files: dict[str, bytes], export: dict, trusted_key: bytes | None, done: list[str]
+) -> tuple[dict[str, Ed25519PublicKey], Ed25519PublicKey]:
+    """The log's public keys, and the checkpoint key, which signed the tag manifest."""
+    keys = {kid: _public_key(files[rel], rel) for kid, rel in export["keys"].items()}
     signing = keys.get(export["checkpoint_key_id"])
     if signing is None:
         raise BundleError("data/export.json: the checkpoint key is not in data/keys")
@@ -290,7 +301,13 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     if not _verifies(signing, files.get(SIGNED_TAGS + ".sig", b""), files[SIGNED_TAGS]):
         raise BundleError(f"{SIGNED_TAGS}.sig: signature does not verify")
     done.append(f"{SIGNED_TAGS}.sig: signed by log key {export['checkpoint_key_id']}")
+    return keys, signing
 
+
+def _check_checkpoint(
+    files: dict[str, bytes], export: dict, signing: Ed25519PublicKey, done: list[str]
+) -> tuple[Checkpoint, list[str]]:
+    """The signed checkpoint of this log, and the leaf hashes whose Merkle root it signs."""
     checkpoint = Checkpoint.parse(files["data/log/checkpoint.txt"].decode())
     prefix_ok = note_key_id(checkpoint.origin, _raw(signing)) == base64.b64decode(checkpoint.signature)[:4]
     if not prefix_ok or not _verifies(signing, checkpoint.raw_signature(), checkpoint.body()):
@@ -311,7 +328,13 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     if acc.root().hex() != checkpoint.root or (leaves and leaves[-1] != checkpoint.head):
         raise BundleError("data/log/leaves.txt: Merkle root or head does not match the signed checkpoint")
     done.append(f"checkpoint: {checkpoint.size} entries, root {checkpoint.root[:16]}..., signature valid")
+    return checkpoint, leaves
 
+
+def _read_entries(
+    files: dict[str, bytes], export: dict, leaves: list[str], done: list[str]
+) -> tuple[list[dict], dict[int, dict]]:
+    """The entries in scope, each hashed and linked into the log, and their payloads checked against them."""
     entries = [json.loads(line) for line in files["data/log/entries.jsonl"].decode().splitlines() if line]
     if [e["seq"] for e in entries] != export["entries"]:
         raise BundleError("data/log/entries.jsonl: entries differ from the scope in export.json (entry missing?)")
@@ -320,7 +343,7 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
     for e in entries:
         seq = e["seq"]
         where = f"data/log/entries.jsonl entry {seq}"
-        if not 1 <= seq <= checkpoint.size:
+        if not 1 <= seq <= len(leaves):
             raise BundleError(f"{where}: beyond the checkpoint")
         if entry_hash(e) != e["entry_hash"] or e["entry_hash"] != leaves[seq - 1]:
             raise BundleError(f"{where}: hash does not match its header or the log")
@@ -341,32 +364,41 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
         )
     if 1 in payloads and genesis_log is None:
         done.append("note: the log predates govkit's log-identity binding (entry 1 names no log id)")
+    return entries, payloads
+
+
+def _check_signers(
+    entries: list[dict],
+    payloads: dict[int, dict],
+    keys: dict[str, Ed25519PublicKey],
+    export: dict,
+    size: int,
+    done: list[str],
+) -> None:
+    """Every entry signed by a key the log's rotation rule allows at its position, and the signatures valid."""
     windows = _key_windows(entries, payloads)
     for kid in keys:
-        if kid not in windows:
+        if kid not in windows.windows:
             raise BundleError(f"{export['keys'][kid]}: key not introduced by any key entry in the log")
-    if windows[export["checkpoint_key_id"]][1] is not None:
-        raise BundleError(
-            f"data/log/checkpoint.txt: signed by key {export['checkpoint_key_id']}, retired at entry "
-            f"{windows[export['checkpoint_key_id']][1]}"
-        )
+    if why := windows.may_sign_checkpoint(export["checkpoint_key_id"], size):
+        raise BundleError(f"data/log/checkpoint.txt: {why}")
     raw_keys = {kid: _raw(key) for kid, key in keys.items()}
     jobs = []
     for e in entries:
         where = f"data/log/entries.jsonl entry {e['seq']}"
-        first, last = windows.get(e["key_id"], (None, None))
-        if first is None or e["key_id"] not in keys:
+        if e["key_id"] not in keys:
             raise BundleError(f"{where}: signed by key {e['key_id']}, which the log never introduced")
-        if e["seq"] < first:
-            raise BundleError(f"{where}: signed by key {e['key_id']} before the log introduced it (entry {first})")
-        if last is not None and e["seq"] > last:
-            raise BundleError(f"{where}: signed by key {e['key_id']}, retired by its rotation at entry {last}")
+        if why := windows.may_sign(e["key_id"], e["seq"]):
+            raise BundleError(f"{where}: {why}")
         jobs.append((raw_keys[e["key_id"]], bytes.fromhex(e["signature"]), bytes.fromhex(e["entry_hash"])))
     bad = _first_bad_signature(jobs)
     if bad is not None:
         raise BundleError(f"data/log/entries.jsonl entry {entries[bad]['seq']}: signature does not verify")
     done.append(f"log entries: {len(entries)} hashes, links to the log, signing keys, signatures, payload digests")
 
+
+def _check_evidence(files: dict[str, bytes], export: dict, payloads: dict[int, dict], done: list[str]) -> None:
+    """Evaluations equal to what the log recorded; reports and sign-offs with a digest the log recorded."""
     logged_files: dict[str, str] = {}
     for seq, body in payloads.items():
         for key in ("sha256", "signed_sha256"):
@@ -391,6 +423,21 @@ def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> l
             f"note: {len(export['missing'])} referenced file(s) were not available at export: "
             + ", ".join(m["what"] for m in export["missing"][:5])
         )
+
+
+def verify_files(files: dict[str, bytes], trusted_key: bytes | None = None) -> list[str]:
+    """Check a bag's files; returns what was verified, raises BundleError at the first failure.
+
+    The phases run in this order because each trusts only what the one before it checked.
+    """
+    done: list[str] = []
+    _check_bag(files, done)
+    export = json.loads(files["data/export.json"])
+    keys, signing = _check_tag_signature(files, export, trusted_key, done)
+    checkpoint, leaves = _check_checkpoint(files, export, signing, done)
+    entries, payloads = _read_entries(files, export, leaves, done)
+    _check_signers(entries, payloads, keys, export, checkpoint.size, done)
+    _check_evidence(files, export, payloads, done)
     return done
 
 

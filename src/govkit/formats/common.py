@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from govkit.evaluation import STATUSES, Finding
+from govkit.vocab import WITH_THRESHOLD
 
 # C0/C1 controls (newlines, ESC of ANSI sequences, NUL), Unicode line/paragraph separators,
 # invisible format characters (Unicode category Cf: zero-width spaces and joiners, bidi marks,
@@ -24,7 +25,6 @@ _UNPRINTABLE = re.compile(
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
 
-REPORTED = ("fail", "error", "warn", "waived", "baselined")  # statuses a CI surface shows
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
 
@@ -49,7 +49,7 @@ def value(v: object) -> str:
 
 def detail(f: Finding) -> str:
     """The finding's message, plus measured value and threshold when they say something."""
-    if f.threshold in (None, {}, []) or f.status not in ("fail", "warn", "baselined", "waived"):
+    if f.threshold in (None, {}, []) or f.status not in WITH_THRESHOLD:
         return f.message
     return f"{f.message} (measured {value(f.measured)}; threshold {value(f.threshold)})"
 

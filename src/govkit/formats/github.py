@@ -10,6 +10,7 @@ from __future__ import annotations
 from govkit.evaluation import Evaluation, Finding
 from govkit.formats.common import detail, order, printable
 from govkit.formats.interface import Formatter
+from govkit.vocab import ATTENTION
 
 
 def _data(text: object) -> str:
@@ -40,7 +41,7 @@ class GithubFormatter(Formatter):
     suffix = ".github.txt"
 
     def render(self, evaluation: Evaluation, *, digest: str | None = None, color: bool = False) -> str:
-        lines = [_command(f) for f in sorted(evaluation.findings, key=order) if f.status in ("fail", "error", "warn")]
+        lines = [_command(f) for f in sorted(evaluation.findings, key=order) if f.status in ATTENTION]
         lines += [
             f"::notice title={_prop('govkit waiver expiring')}::{_data(f'{w.id} ({w.rule}) expires {w.expires}')}"
             for w in evaluation.waivers

@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 from govkit import __version__
 from govkit.evaluation import Evaluation, Finding
-from govkit.formats.common import REPORTED, SECURITY_SEVERITY, detail, order, printable
+from govkit.formats.common import SECURITY_SEVERITY, detail, order, printable
 from govkit.formats.interface import Formatter
+from govkit.vocab import REPORTED
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}

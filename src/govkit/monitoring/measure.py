@@ -20,6 +20,15 @@ from govkit.datasets import dataset_bytes, dataset_files, dataset_sha256, read_c
 from govkit.errors import DataError
 from govkit.manifest import LoadedManifest, MonitoringSpec
 from govkit.monitoring.drift import categorical_measures, default_measure, numeric_measures, std_of
+from govkit.monitoring.measurement import (
+    Cohort,
+    ColumnComparison,
+    MonitoringMeasurement,
+    Performance,
+    Schema,
+    TypeChange,
+    Window,
+)
 from govkit.monitoring.profile import (
     Reference,
     build_profile,
@@ -121,7 +130,7 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def compare(ref: Reference, ref_i: int, slices: Slices, i: int, name: str) -> dict[str, Any] | None:
+def compare(ref: Reference, ref_i: int, slices: Slices, i: int, name: str) -> ColumnComparison | None:
     """Every measure of one column in slice `i` against reference slice `ref_i`."""
     r, c = _column(ref.slices, name, ref_i), _column(slices, name, i)
     if r is None or c is None:
@@ -131,7 +140,7 @@ def compare(ref: Reference, ref_i: int, slices: Slices, i: int, name: str) -> di
     ref_total = int(r["counts"].sum()) + r["missing"]
     missing_rate = c["missing"] / total if total else None
     ref_missing = r["missing"] / ref_total if ref_total else None
-    out: dict[str, Any] = {
+    out: ColumnComparison = {
         "rows": total,
         "missing_rate": missing_rate,
         "missing_increase": (missing_rate - ref_missing)
@@ -152,7 +161,7 @@ def compare(ref: Reference, ref_i: int, slices: Slices, i: int, name: str) -> di
     return out
 
 
-def performance(cells: np.ndarray | None, i: int) -> dict[str, Any] | None:
+def performance(cells: np.ndarray | None, i: int) -> Performance | None:
     if cells is None:
         return None
     row = cells[i]
@@ -201,9 +210,9 @@ def _reference_json(ref: Reference, spec: MonitoringSpec) -> dict[str, Any]:
     }
 
 
-def schema_json(ref: Reference, kinds: dict[str, str], columns: list[str], timestamp: str) -> dict[str, Any]:
+def schema_json(ref: Reference, kinds: dict[str, str], columns: list[str], timestamp: str) -> Schema:
     watched = list(ref.data["columns"])
-    changes = []
+    changes: list[TypeChange] = []
     for name in watched:
         if name in kinds:
             before = ref.data["columns"][name]["type"]
@@ -231,15 +240,15 @@ def build_measurement(
     kinds: dict[str, str],
     columns: list[str],
     cohort_drift: bool,
-) -> dict[str, Any]:
+) -> MonitoringMeasurement:
     spec = spec_of(manifest)
     ref_index = {(k.feature, k.group): j for j, k in enumerate(ref.slices.keys) if k.window == REFERENCE}
     watched = [c for c in ref.data["columns"] if c in slices.numeric or c in slices.categorical]
-    windows: dict[str, dict[str, Any]] = {}
+    windows: dict[str, Window] = {}
     for i, key in enumerate(slices.keys):
         rows = int(slices.rows[i])
         if key.feature is None:
-            entry: dict[str, Any] = {"window": key.window, "rows": rows, "skipped": None, "cohorts": []}
+            entry: Window = {"window": key.window, "rows": rows, "skipped": None, "cohorts": []}
             windows[key.window] = entry
             if rows < spec.min_rows:
                 entry["skipped"] = f"{rows} rows < min_rows {spec.min_rows}"
@@ -250,7 +259,7 @@ def build_measurement(
         entry = windows[key.window]
         if entry["skipped"]:
             continue
-        cohort: dict[str, Any] = {
+        cohort: Cohort = {
             "feature": key.feature,
             "group": key.group,
             "rows": rows,

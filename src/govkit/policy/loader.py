@@ -18,7 +18,7 @@ from govkit.checks.interface import RuleParams
 from govkit.checks.registry import rule_kinds
 from govkit.controls.catalogue import Catalogues, load_catalogues
 from govkit.errors import PolicyError
-from govkit.policy.schema import AppliesTo, PolicyOverlay, PolicySet, Rule
+from govkit.policy.schema import AppliesTo, PolicyOverlay, PolicySet, Rule, RuleOverride
 from govkit.policy.tightening import relaxed_params, relaxes_severity
 from govkit.validation import dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
@@ -75,10 +75,6 @@ class ResolvedRule:
     source_path: str = ""
     source_line: int | None = None
     controls: tuple[str, ...] = ()
-
-    @property
-    def family(self) -> str:
-        return self.check.split(".", 1)[0]
 
     def to_dict(self, *, with_provenance: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -146,7 +142,12 @@ def _policy_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise PolicyError("policy path not found", file=path)
+        raise PolicyError(
+            f"policy folder not found (looked for {path.resolve()}): expected a folder of PolicySet and "
+            "PolicyOverlay YAML files; pass it with --policy FOLDER (`govkit demo --dir DIR` writes example "
+            "policies to DIR/policies)",
+            file=path,
+        )
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise PolicyError("no .yaml policy files in folder", file=path)
@@ -297,58 +298,15 @@ def _scope_relaxed(old: AppliesTo, new: AppliesTo) -> bool:
 
 
 def _apply_overlay(rules: dict[str, ResolvedRule], pdoc: PolicyDoc) -> None:
+    """Overrides, then disables, then additions: each may only tighten unless the rule allows relaxing."""
     spec = pdoc.spec
     assert isinstance(spec, PolicyOverlay)
     for rule_id, override in spec.overrides.items():
-        key: KeyPath = ("overrides", rule_id)
-        current = rules.get(rule_id)
-        if current is None:
-            raise pdoc.error(f"overrides unknown rule {rule_id!r}", key)
-        if current.locked:
-            raise pdoc.error(f"rule {rule_id} is locked in {current.defined_in}; it cannot be overridden", key)
-        prov = dict(current.provenance)
-        changes: dict[str, Any] = {}
-        if override.severity is not None and override.severity != current.severity:
-            if relaxes_severity(current.severity, override.severity) and not current.allow_relax:
-                raise pdoc.error(
-                    f"lowers severity {current.severity} -> {override.severity}, but rule {rule_id} "
-                    "does not allow relaxing",
-                    (*key, "severity"),
-                )
-            changes["severity"] = override.severity
-            prov["severity"] = pdoc.label
-        if override.params is not None:
-            model = _params_model(current.check, pdoc, key)
-            old = model.model_validate(dict(current.params))
-            new = _validate_params(current.check, {**current.params, **override.params}, pdoc, (*key, "params"))
-            relaxed = relaxed_params(model, old, new)
-            if relaxed and not current.allow_relax:
-                raise pdoc.error(
-                    f"relaxes {', '.join(relaxed)}, but rule {rule_id} does not allow relaxing",
-                    (*key, "params", relaxed[0]),
-                )
-            changes["params"] = new.model_dump(mode="json")
-            for name in override.params:
-                prov[f"params.{name}"] = pdoc.label
-        if override.applies_to is not None:
-            if _scope_relaxed(current.applies_to, override.applies_to) and not current.allow_relax:
-                raise pdoc.error(f"narrows the scope, but rule {rule_id} does not allow relaxing", (*key, "applies_to"))
-            changes["applies_to"] = override.applies_to
-            prov["applies_to"] = pdoc.label
-        if override.controls:  # controls only accumulate: dropping one would relax the mapping
-            added = tuple(c for c in dict.fromkeys(override.controls) if c not in current.controls)
-            changes["controls"] = current.controls + added
-            prov["controls"] = pdoc.label
-        rules[rule_id] = replace(current, provenance=prov, **changes)
+        rules[rule_id] = _override(_target(rules, rule_id, pdoc, "overrides", "overridden"), override, pdoc)
     for rule_id, disable in spec.disable.items():
-        key = ("disable", rule_id)
-        current = rules.get(rule_id)
-        if current is None:
-            raise pdoc.error(f"disables unknown rule {rule_id!r}", key)
-        if current.locked:
-            raise pdoc.error(f"rule {rule_id} is locked in {current.defined_in}; it cannot be disabled", key)
+        current = _target(rules, rule_id, pdoc, "disable", "disabled")
         if not current.allow_relax:
-            raise pdoc.error(f"disabling relaxes rule {rule_id}, which does not allow relaxing", key)
+            raise pdoc.error(f"disabling relaxes rule {rule_id}, which does not allow relaxing", ("disable", rule_id))
         rules[rule_id] = replace(
             current,
             enabled=False,
@@ -360,6 +318,61 @@ def _apply_overlay(rules: dict[str, ResolvedRule], pdoc: PolicyDoc) -> None:
         if rule.id in rules:
             raise pdoc.error(f"adds rule {rule.id!r}, which already exists", ("add", i, "id"))
         rules[rule.id] = _from_rule(rule, pdoc, ("add", i))
+
+
+def _target(rules: dict[str, ResolvedRule], rule_id: str, pdoc: PolicyDoc, section: str, done: str) -> ResolvedRule:
+    """The rule an overlay's `overrides` / `disable` entry names: it must exist and not be locked."""
+    key: KeyPath = (section, rule_id)
+    current = rules.get(rule_id)
+    if current is None:
+        verb = "overrides" if section == "overrides" else "disables"
+        raise pdoc.error(f"{verb} unknown rule {rule_id!r}", key)
+    if current.locked:
+        raise pdoc.error(f"rule {rule_id} is locked in {current.defined_in}; it cannot be {done}", key)
+    return current
+
+
+def _override(current: ResolvedRule, override: RuleOverride, pdoc: PolicyDoc) -> ResolvedRule:
+    rule_id = current.id
+    key: KeyPath = ("overrides", rule_id)
+    prov = dict(current.provenance)
+    changes: dict[str, Any] = {}
+    if override.severity is not None and override.severity != current.severity:
+        if relaxes_severity(current.severity, override.severity) and not current.allow_relax:
+            raise pdoc.error(
+                f"lowers severity {current.severity} -> {override.severity}, but rule {rule_id} "
+                "does not allow relaxing",
+                (*key, "severity"),
+            )
+        changes["severity"] = override.severity
+        prov["severity"] = pdoc.label
+    if override.params is not None:
+        changes["params"] = _override_params(current, override.params, pdoc, key)
+        for name in override.params:
+            prov[f"params.{name}"] = pdoc.label
+    if override.applies_to is not None:
+        if _scope_relaxed(current.applies_to, override.applies_to) and not current.allow_relax:
+            raise pdoc.error(f"narrows the scope, but rule {rule_id} does not allow relaxing", (*key, "applies_to"))
+        changes["applies_to"] = override.applies_to
+        prov["applies_to"] = pdoc.label
+    if override.controls:  # controls only accumulate: dropping one would relax the mapping
+        added = tuple(c for c in dict.fromkeys(override.controls) if c not in current.controls)
+        changes["controls"] = current.controls + added
+        prov["controls"] = pdoc.label
+    return replace(current, provenance=prov, **changes)
+
+
+def _override_params(current: ResolvedRule, params: Mapping[str, Any], pdoc: PolicyDoc, key: KeyPath) -> dict[str, Any]:
+    model = _params_model(current.check, pdoc, key)
+    old = model.model_validate(dict(current.params))
+    new = _validate_params(current.check, {**current.params, **params}, pdoc, (*key, "params"))
+    relaxed = relaxed_params(model, old, new)
+    if relaxed and not current.allow_relax:
+        raise pdoc.error(
+            f"relaxes {', '.join(relaxed)}, but rule {current.id} does not allow relaxing",
+            (*key, "params", relaxed[0]),
+        )
+    return new.model_dump(mode="json")
 
 
 def _from_rule(rule: Rule, pdoc: PolicyDoc, key: KeyPath) -> ResolvedRule:

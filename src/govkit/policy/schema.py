@@ -9,9 +9,8 @@ from pydantic import Field, StringConstraints
 from govkit.controls.catalogue import CONTROL_REF
 from govkit.manifest import RiskTier
 from govkit.validation import StrictModel
+from govkit.vocab import SEVERITIES, Severity
 
-Severity = Literal["info", "low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 ControlRef = Annotated[str, StringConstraints(pattern=CONTROL_REF)]
 

@@ -84,6 +84,7 @@ def render_report(
             "evaluation_digest": ev_digest,
             "sha256": sha,
             "file": out.name,
+            "path": str(out.resolve()),  # where `govkit export` looks first
             "bytes": len(pdf),
             "paper": paper,
             "checkpoint": {"size": checkpoint.size, "root": checkpoint.root},
@@ -198,6 +199,7 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
             "signatures": position,
             "field": f"govkit-signoff-{position}",
             "file": out.name,
+            "path": str(out.resolve()),  # where `govkit export` looks first
             "paper": payload.get("paper", "a4"),
         },
     )

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from pydantic import Field
 
 from govkit.checks.explainability.explain import explain, importance, stratified_sample
 from govkit.checks.explainability.loading import load_model
+from govkit.checks.explainability.measurement import (
+    CohortShares,
+    ExplainabilityMeasurement,
+    GroupShares,
+    Stability,
+)
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.checks.proxies import proxy_scores
 from govkit.datasets import dataset_dialect, load_frame
+from govkit.evaluation import AREA_TITLES
 
 SAMPLE_ROWS = 5000
 TIME_BUDGET_S = 120.0
@@ -101,7 +109,7 @@ def _shares(imp: np.ndarray) -> np.ndarray:
 
 class ExplainabilityCheck(Check):
     name = "explainability"
-    title = "Explainability"
+    title = AREA_TITLES["explainability"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "explainability.required": RequiredParams,
         "explainability.protected_attribution_share": ProtectedShareParams,
@@ -130,7 +138,7 @@ class ExplainabilityCheck(Check):
                 f"every row of {Path(ds.path).name} misses a feature value; nothing to explain",
                 ("datasets", "evaluation", "features"),
             )
-        frame = frame[~incomplete]
+        everything, frame = frame, frame[~incomplete]
         # shuffled, so that the rows explained first are a random part of the stratified sample
         sample = stratified_sample(frame, sensitive, rows, SEED).sample(frac=1.0, random_state=SEED)
         try:
@@ -144,7 +152,7 @@ class ExplainabilityCheck(Check):
         mean_abs = importance(values)
         shares = _shares(mean_abs)
         order = np.argsort(-shares, kind="stable")
-        data: dict[str, Any] = {
+        data: ExplainabilityMeasurement = {
             "model": {
                 "class": type(loaded.model).__name__,
                 "loaded_with": loaded.loaded_with,
@@ -167,16 +175,16 @@ class ExplainabilityCheck(Check):
             "sensitive_in_model": [f for f in features if f in sensitive],
             "cohorts": self._cohorts(done, values, features, sensitive),
             "stability": self._stability(values, features),
-            "associations": self._associations(done, features, sensitive),
+            "associations": proxy_scores(manifest, everything),
         }
         return Measurement(self.name, data)
 
     @staticmethod
-    def _cohorts(frame: Any, values: np.ndarray, features: list[str], sensitive: list[str]) -> list[dict[str, Any]]:
-        out = []
+    def _cohorts(frame: Any, values: np.ndarray, features: list[str], sensitive: list[str]) -> list[CohortShares]:
+        out: list[CohortShares] = []
         for attr in sensitive:
             keys = frame[attr].astype("string").fillna("Unknown").to_numpy()
-            groups = []
+            groups: list[GroupShares] = []
             for group in sorted(set(keys)):
                 mask = keys == group
                 shares = _shares(importance(values[mask]))
@@ -191,7 +199,7 @@ class ExplainabilityCheck(Check):
         return out
 
     @staticmethod
-    def _stability(values: np.ndarray, features: list[str]) -> dict[str, Any]:
+    def _stability(values: np.ndarray, features: list[str]) -> Stability:
         """Rank agreement of feature importance between two random halves of the explained rows."""
         from scipy.stats import kendalltau
 
@@ -208,34 +216,21 @@ class ExplainabilityCheck(Check):
             "k": k,
         }
 
-    @staticmethod
-    def _associations(frame: Any, features: list[str], sensitive: list[str]) -> list[dict[str, Any]]:
-        from govkit.checks.privacy.association import association
-
-        scores = []
-        for feature in features:
-            for attr in sensitive:
-                if feature == attr:
-                    continue
-                score, method = association(frame[feature], frame[attr])
-                scores.append({"feature": feature, "sensitive": attr, "score": round(score, 6), "method": method})
-        return sorted(scores, key=lambda s: -s["score"])
-
     def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
         return ("model", "artifact")
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
-        data = measurement.data
+        data = cast(ExplainabilityMeasurement, measurement.data)
         subject = f"model:{data['model']['class']}"
         if not data["complete"]:
-            top = ", ".join(data["top_k"])
+            partial = ", ".join(data["top_k"])
             return [
                 Outcome(
                     subject,
                     "error",
                     f"time budget of {data['time_budget_s']:.0f} s ran out after {data['rows_explained']:,} "
                     f"of {data['rows_requested']:,} rows ({data['model']['explainer']} explainer); "
-                    f"partial top features: {top}",
+                    f"partial top features: {partial}",
                 )
             ]
         shares = {i["feature"]: i["share"] for i in data["importance"]}
@@ -273,14 +268,14 @@ class ExplainabilityCheck(Check):
                 )
             ]
         if isinstance(params, SingleFeatureParams):
-            top = data["importance"][0]
-            status = "fail" if top["share"] > params.max else "pass"
+            first = data["importance"][0]
+            status = "fail" if first["share"] > params.max else "pass"
             return [
                 Outcome(
                     subject,
                     status,
-                    f"largest single-feature share: {top['feature']} {top['share']:.1%}",
-                    measured=round(top["share"], 6),
+                    f"largest single-feature share: {first['feature']} {first['share']:.1%}",
+                    measured=round(first["share"], 6),
                     threshold=params.max,
                 )
             ]

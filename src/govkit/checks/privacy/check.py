@@ -4,20 +4,27 @@ rules judge them with their own thresholds."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, cast
 
 from pydantic import Field
 
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
-from govkit.checks.privacy.association import association
 from govkit.checks.privacy.detectors import ColumnScanner, protected_by_name, tokens
+from govkit.checks.privacy.measurement import (
+    DATASETS,
+    Dataset,
+    KAnonymity,
+    PiiColumn,
+    PiiDataset,
+    PrivacyMeasurement,
+    ProtectedFeature,
+)
 from govkit.checks.privacy.sampling import DEFAULT_SAMPLE, batches, column_labels, scan
-from govkit.datasets import dataset_dialect, load_frame, read_columns
+from govkit.checks.proxies import proxy_scores
+from govkit.datasets import read_columns
 from govkit.errors import PolicyError
+from govkit.evaluation import AREA_TITLES
 from govkit.manifest import LoadedManifest
-
-Dataset = Literal["training", "evaluation"]
-PROXY_ROWS = 200_000
 
 
 class PiiParams(RuleParams):
@@ -71,12 +78,12 @@ class KAnonymityParams(RuleParams):
     datasets: tuple[Dataset, ...] = Field(default=("training",), json_schema_extra={"stricter": "superset"})
 
 
-def _declared_datasets(manifest: LoadedManifest, names: set[Dataset]) -> list[str]:
-    return [n for n in ("training", "evaluation") if n in names and getattr(manifest.spec.datasets, n) is not None]
+def _declared_datasets(manifest: LoadedManifest, names: set[Dataset]) -> list[Dataset]:
+    return [n for n in DATASETS if n in names and getattr(manifest.spec.datasets, n) is not None]
 
 
-def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, Any]:
-    out = {}
+def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, PiiDataset]:
+    out: dict[str, PiiDataset] = {}
     sample = None if ctx.options.full_scan else DEFAULT_SAMPLE
     for name in _declared_datasets(ctx.manifest, names):
         spec = getattr(ctx.manifest.spec.datasets, name)
@@ -84,7 +91,7 @@ def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, Any]:
         columns = column_labels(read_columns(path, spec.format))
         scanners = {c: ColumnScanner(c, ctx.options.as_of) for c in columns}
         result = scan(path, columns, scanners, sample=sample, declared=spec.format)
-        reports = []
+        reports: list[PiiColumn] = []
         for column in columns:
             ev = scanners[column].evidence()
             best, share = ev.best()
@@ -112,8 +119,8 @@ def _pii_measure(ctx: CheckContext, names: set[Dataset]) -> dict[str, Any]:
     return out
 
 
-def _qi_sets(ctx: CheckContext) -> list[tuple[str, tuple[str, ...]]]:
-    sets: list[tuple[str, tuple[str, ...]]] = []
+def _qi_sets(ctx: CheckContext) -> list[tuple[Dataset, tuple[str, ...]]]:
+    sets: list[tuple[Dataset, tuple[str, ...]]] = []
     for kind, params in ctx.params:
         if kind != "privacy.k_anonymity":
             continue
@@ -136,9 +143,9 @@ def _qi_sets(ctx: CheckContext) -> list[tuple[str, tuple[str, ...]]]:
     return sets
 
 
-def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
+def _k_anonymity(ctx: CheckContext) -> list[KAnonymity]:
     """Equivalence-class sizes over the quasi-identifiers, streamed, as a histogram any k can be read from."""
-    results = []
+    results: list[KAnonymity] = []
     for name, qis in _qi_sets(ctx):
         spec = getattr(ctx.manifest.spec.datasets, name)
         counts: Counter[tuple[Any, ...]] = Counter()
@@ -161,31 +168,13 @@ def _k_anonymity(ctx: CheckContext) -> list[dict[str, Any]]:
     return results
 
 
-def _proxies(ctx: CheckContext) -> list[dict[str, Any]]:
-    spec = ctx.manifest.spec
-    ds = spec.datasets.evaluation
-    if ds is None or not spec.sensitive_features:
-        return []
-    features = [f for f in ds.features if f not in spec.sensitive_features]
-    path = ctx.manifest.resolve(ds.path)
-    frame = load_frame(path, [*features, *spec.sensitive_features], dataset_dialect(path, ds.format))
-    if len(frame) > PROXY_ROWS:
-        frame = frame.sample(PROXY_ROWS, random_state=0)
-    scores = []
-    for feature in features:
-        for sensitive in spec.sensitive_features:
-            score, method = association(frame[feature], frame[sensitive])
-            scores.append({"feature": feature, "sensitive": sensitive, "score": round(score, 6), "method": method})
-    return sorted(scores, key=lambda s: -s["score"])
-
-
-def _protected(ctx: CheckContext) -> list[dict[str, str]]:
+def _protected(ctx: CheckContext) -> list[ProtectedFeature]:
     spec = ctx.manifest.spec
     ds = spec.datasets.evaluation
     if ds is None:
         return []
     extra = {n.lower() for kind, p in ctx.params if isinstance(p, ProtectedParams) for n in p.extra_names}
-    found = []
+    found: list[ProtectedFeature] = []
     for feature in ds.features:
         if feature in spec.sensitive_features:
             found.append({"feature": feature, "reason": "listed in sensitive_features"})
@@ -194,7 +183,7 @@ def _protected(ctx: CheckContext) -> list[dict[str, str]]:
     return found
 
 
-def _flagged(column: dict[str, Any], p: PiiParams) -> str | None:
+def _flagged(column: PiiColumn, p: PiiParams) -> str | None:
     if column["best"] and column["share"] >= p.min_match_rate:
         return f"{column['column']} ({column['best']}, {column['share']:.0%} of {column['scanned']:,} values)"
     if column["free_text_share"] >= p.min_free_text_rate:
@@ -207,7 +196,7 @@ def _flagged(column: dict[str, Any], p: PiiParams) -> str | None:
 
 class PrivacyCheck(Check):
     name = "privacy"
-    title = "Privacy"
+    title = AREA_TITLES["privacy"]
     rule_kinds: ClassVar[dict[str, type[RuleParams]]] = {
         "privacy.no_undeclared_pii": PiiParams,
         "privacy.declared_pii_present": DeclaredParams,
@@ -218,7 +207,7 @@ class PrivacyCheck(Check):
 
     def measure(self, ctx: CheckContext) -> Measurement:
         names = {d for _, p in ctx.params if isinstance(p, PiiParams | DeclaredParams) for d in p.datasets}
-        data: dict[str, Any] = {
+        data: PrivacyMeasurement = {
             "sample_size": None if ctx.options.full_scan else DEFAULT_SAMPLE,
             "full_scan": ctx.options.full_scan,
             "datasets": _pii_measure(ctx, names) if names else {},
@@ -226,7 +215,7 @@ class PrivacyCheck(Check):
         if "privacy.no_protected_features" in ctx.kinds:
             data["protected_features"] = _protected(ctx)
         if "privacy.proxy_features" in ctx.kinds:
-            data["proxies"] = _proxies(ctx)
+            data["proxies"] = proxy_scores(ctx.manifest)
         if "privacy.k_anonymity" in ctx.kinds:
             data["k_anonymity"] = _k_anonymity(ctx)
         return Measurement(self.name, data)
@@ -238,7 +227,7 @@ class PrivacyCheck(Check):
         return ("datasets", "evaluation", "features")
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
-        data = measurement.data
+        data = cast(PrivacyMeasurement, measurement.data)
         if isinstance(params, PiiParams | DeclaredParams):
             return [
                 self._judge_dataset(kind, params, name, info)
@@ -287,7 +276,7 @@ class PrivacyCheck(Check):
         return self._judge_k(params, data["k_anonymity"])
 
     @staticmethod
-    def _judge_dataset(kind: str, p: PiiParams | DeclaredParams, name: str, info: dict[str, Any]) -> Outcome:
+    def _judge_dataset(kind: str, p: PiiParams | DeclaredParams, name: str, info: PiiDataset) -> Outcome:
         subject = f"dataset:{name}"
         if isinstance(p, PiiParams):
             flagged = [(c["column"], text) for c in info["columns"] if (text := _flagged(c, p))]
@@ -322,7 +311,7 @@ class PrivacyCheck(Check):
         )
 
     @staticmethod
-    def _judge_k(p: KAnonymityParams, results: list[dict[str, Any]]) -> list[Outcome]:
+    def _judge_k(p: KAnonymityParams, results: list[KAnonymity]) -> list[Outcome]:
         wanted = [
             r
             for r in results

@@ -18,17 +18,6 @@ from typing import Any
 from govkit.checks.privacy.addresses import STREET_SHAPE, is_street
 from govkit.checks.privacy.names import FULL_NAME_SHAPE, Part, is_person_name, name_shaped
 
-PII_TYPES = (
-    "email",
-    "phone",
-    "ssn",
-    "payment_card",
-    "iban",
-    "ip_address",
-    "date_of_birth",
-    "person_name",
-    "postal_address",
-)
 PHONE_REGIONS = (None, "US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "CA", "AU", "BR", "JP")
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
