@@ -214,7 +214,7 @@ class SqlSession(CohortSession):
             c = self.dialect.ident(name)
             if kinds[name] in ("int", "float"):
                 d = f"CAST({c} AS DOUBLE)"
-                parts.append(f"sum(CASE WHEN {d} IS NULL OR isnan({d}) OR isinf({d}) THEN 1 ELSE 0 END)")
+                parts.append(f"sum(CASE WHEN {d} IS NULL OR isnan({d}) OR abs({d}) > 1.7976931348623157e308 THEN 1 ELSE 0 END)")
             else:
                 parts.append(f"count(*) - count({c})")
         (row,) = self.query(f"SELECT {', '.join(parts)} FROM {SOURCE}")
