@@ -308,9 +308,7 @@ def test_engine_sums_differ_at_most_in_the_last_bits(project: Project) -> None:
         (lambda f: f, {"classes": ["a", "b"]}, "datasets.evaluation.classes: only for task multiclass"),
     ],
 )
-def test_bad_regression_input_is_exit_2(
-    project: Project, change: Any, manifest: dict[str, Any], message: str
-) -> None:
+def test_bad_regression_input_is_exit_2(project: Project, change: Any, manifest: dict[str, Any], message: str) -> None:
     regression_project(project, change(diabetes_frame()), **manifest)
     result = project.check("--no-log")
     assert result.exit_code == 2, result.output
@@ -319,9 +317,7 @@ def test_bad_regression_input_is_exit_2(
 
 
 def test_a_threshold_on_a_classification_task_is_exit_2(project: Project) -> None:
-    project.manifest(
-        lambda m: m["datasets"]["evaluation"].update(favourable_outcome={"operator": ">=", "value": 0.5})
-    )
+    project.manifest(lambda m: m["datasets"]["evaluation"].update(favourable_outcome={"operator": ">=", "value": 0.5}))
     result = project.check("--no-log")
     assert result.exit_code == 2
     assert "datasets.evaluation.favourable_outcome: only for task regression" in result.stderr

@@ -42,6 +42,7 @@ HISTOGRAM_BINS = 4096
 # A group's running sum runs inside (group, score bucket) partitions, then over the group's buckets:
 # many small partitions that a cluster sorts in parallel, where one partition per group would not.
 SCORE_BUCKETS = 1024
+LARGEST_DOUBLE = "1.7976931348623157e308"
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,8 @@ class SqlSession(CohortSession):
             c = self.dialect.ident(name)
             if kinds[name] in ("int", "float"):
                 d = f"CAST({c} AS DOUBLE)"
-                parts.append(f"sum(CASE WHEN {d} IS NULL OR isnan({d}) OR abs({d}) > 1.7976931348623157e308 THEN 1 ELSE 0 END)")
+                bad = f"{d} IS NULL OR isnan({d}) OR abs({d}) > {LARGEST_DOUBLE}"  # Spark has no isinf
+                parts.append(f"sum(CASE WHEN {bad} THEN 1 ELSE 0 END)")
             else:
                 parts.append(f"count(*) - count({c})")
         (row,) = self.query(f"SELECT {', '.join(parts)} FROM {SOURCE}")
