@@ -240,3 +240,64 @@ def test_a_class_rule_on_a_binary_model_is_exit_2(project: Project) -> None:
     )
     result = project.check("--no-log")
     assert result.exit_code == 2 and "names a class, but model.task is binary-classification" in result.stderr
+
+
+def test_shap_per_class_and_share_limits_per_class(project: Project) -> None:
+    """Multiclass attributions: per class, mean |SHAP| equals shap's own; overall importance sums |SHAP| over
+    classes; a share limit is judged overall and for every class."""
+    import shap
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame = wine_frame()
+    features = ["flavanoids", "proline"]
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(frame[features], frame["cultivar"])
+    sio.dump(model, project.root / "model.skops")
+    rules = [
+        {
+            "id": "M-SHARE",
+            "title": "top share",
+            "check": "explainability.max_single_feature_share",
+            "severity": "high",
+            "params": {"max": 0.99},
+        }
+    ]
+    multiclass_project(project, frame, rules)
+    text = project.manifest_path.read_text().replace("model:\n", "model:\n  artifact: model.skops\n", 1)
+    project.manifest_path.write_text(text)
+    _, evaluation = project.check_json("--no-waivers")
+    measured = evaluation["measurements"]["explainability"]
+    values = np.asarray(shap.TreeExplainer(model).shap_values(frame[features].to_numpy()))  # rows x features x classes
+    assert [c["class"] for c in measured["classes"]] == [str(c) for c in model.classes_]
+    for k, cls in enumerate(measured["classes"]):
+        got = {i["feature"]: i["mean_abs_shap"] for i in cls["importance"]}
+        for j, name in enumerate(features):
+            assert got[name] == pytest.approx(np.abs(values[:, j, k]).mean(), rel=1e-9)
+    overall = {i["feature"]: i["mean_abs_shap"] for i in measured["importance"]}
+    for j, name in enumerate(features):
+        assert overall[name] == pytest.approx(np.abs(values[:, j, :]).sum(axis=1).mean(), rel=1e-9)
+    subjects = sorted(f["subject"] for f in evaluation["findings"])
+    model_subject = "model:HistGradientBoostingClassifier"
+    assert subjects == sorted([model_subject, *(f"{model_subject} [class {c}]" for c in model.classes_)])
+
+
+def test_every_format_and_the_report_show_class_findings(project: Project) -> None:
+    from govkit.formats.interface import FORMATS, get_formatter
+    from govkit.report.render import ReportInputs, render_html
+
+    rules = [
+        {
+            "id": "M-EO",
+            "title": "opportunity",
+            "check": "fairness.equal_opportunity_difference",
+            "severity": "high",
+            "params": {"max": 0.0, "class": "barbera", "intersectional": False},
+        }
+    ]
+    multiclass_project(project, wine_frame(), rules)
+    evaluation = run_check(project.manifest_path, project.root / "policies")
+    for name in FORMATS:
+        out = get_formatter(name).render(evaluation).replace("\\", "")
+        assert "[class barbera]" in out, name
+    html = render_html(ReportInputs(evaluation.to_dict(), evaluation.digest))
+    assert "barbera: selection / TPR / FPR" in html and "Confusion (rows: true)" in html

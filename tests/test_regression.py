@@ -328,3 +328,57 @@ def test_regression_measurement_survives_json(reference: dict[str, Any]) -> None
     """Every number is JSON (no NaN): the evaluation digest is canonical JSON."""
     text = json.dumps(reference, allow_nan=False)
     assert "regression_summary" in text
+
+
+def test_every_format_and_the_report_show_regression_metrics(project: Project) -> None:
+    """The finding names the metric and its test in every output format; the report has the regression tables
+    and the error chart, with a hostile group label escaped."""
+    from govkit.formats.interface import FORMATS, get_formatter
+    from govkit.report.render import ReportInputs, render_html
+
+    frame = diabetes_frame()
+    frame["sex"] = frame["sex"].replace({"one": "<b>one</b>"})
+    rule = {**RULES[0], "params": {"metric": "mean_error", "max_difference": 0.0, "sensitive_features": ["sex"]}}
+    regression_project(project, frame, [rule])
+    evaluation = run_check(project.manifest_path, project.root / "policies")
+    for name in FORMATS:
+        out = get_formatter(name).render(evaluation).replace("\\", "")
+        assert "mean_error" in out and "welch p=" in out, name
+    html = render_html(ReportInputs(evaluation.to_dict(), evaluation.digest))
+    assert "Prediction error by sex (mean, ±1 SD)" in html and "Mean error (bias) difference" in html
+    assert "&lt;b&gt;one&lt;/b&gt;" in html and "<b>one</b>" not in html
+
+
+def test_shap_attributions_of_a_regression_equal_shap(project: Project) -> None:
+    """The explainability check explains the predicted value itself: its mean |SHAP| per feature equals
+    shap's TreeExplainer run here on the same rows."""
+    import shap
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    frame = diabetes_frame()
+    features = ["bmi", "bp", "s5"]
+    model = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(frame[features], frame["progression"])
+    sio.dump(model, project.root / "model.skops")
+    rules = [
+        {"id": "R-EXP", "title": "explained", "check": "explainability.required", "severity": "high"},
+        {
+            "id": "R-SHARE",
+            "title": "top share",
+            "check": "explainability.max_single_feature_share",
+            "severity": "high",
+            "params": {"max": 0.99},
+        },
+    ]
+    regression_project(project, frame, rules, features=features)
+    project.manifest_path.write_text(
+        project.manifest_path.read_text().replace("model:\n", "model:\n  artifact: model.skops\n", 1)
+    )
+    _, evaluation = project.check_json("--no-waivers")
+    measured = evaluation["measurements"]["explainability"]
+    assert measured["rows_explained"] == len(frame) and "classes" not in measured
+    expected = np.abs(shap.TreeExplainer(model).shap_values(frame[features].to_numpy())).mean(axis=0)
+    got = {i["feature"]: i["mean_abs_shap"] for i in measured["importance"]}
+    for name, value in zip(features, expected, strict=True):
+        assert got[name] == pytest.approx(value, rel=1e-9)
+    assert {f["rule_id"]: f["status"] for f in evaluation["findings"]} == {"R-EXP": "pass", "R-SHARE": "pass"}
