@@ -382,3 +382,19 @@ def test_shap_attributions_of_a_regression_equal_shap(project: Project) -> None:
     for name, value in zip(features, expected, strict=True):
         assert got[name] == pytest.approx(value, rel=1e-9)
     assert {f["rule_id"]: f["status"] for f in evaluation["findings"]} == {"R-EXP": "pass", "R-SHARE": "pass"}
+
+
+def test_ll144_selection_rates_of_a_regression_need_a_threshold(project: Project) -> None:
+    from govkit.controls.ll144 import summarise
+    from govkit.errors import GovkitError
+
+    regression_project(project, diabetes_frame(), favourable_outcome=None)
+    evaluation = {
+        "model": {"name": "m", "version": "1"},
+        "created_at": "2026-01-01T00:00:00Z",
+        "measurements": {"fairness": measure(project)},
+    }
+    with pytest.raises(GovkitError, match="use --rate scoring"):
+        summarise(evaluation, "0" * 64, sex="sex", race="age_band", rate="selection")
+    scoring = summarise(evaluation, "0" * 64, sex="sex", race="age_band", rate="scoring")
+    assert all(c.rate is not None for s in scoring.sections for c in s.categories)
