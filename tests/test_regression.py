@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from fairlearn.metrics import MetricFrame, mean_prediction, selection_rate
 from scipy.stats import ttest_ind
 from sklearn.datasets import load_diabetes
@@ -398,3 +399,56 @@ def test_ll144_selection_rates_of_a_regression_need_a_threshold(project: Project
         summarise(evaluation, "0" * 64, sex="sex", race="age_band", rate="selection")
     scoring = summarise(evaluation, "0" * 64, sex="sex", race="age_band", rate="scoring")
     assert all(c.rate is not None for s in scoring.sections for c in s.categories)
+
+
+def test_monitoring_watches_a_continuous_prediction_and_refuses_confusion_rules(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regression's predicted value drifts like any numeric column (month 3 on: +40 on every prediction);
+    the rules built on a binary confusion table are refused for a regression, not judged on nonsense."""
+    frame = diabetes_frame()
+    regression_project(project, frame, favourable_outcome=None)
+    rng = np.random.default_rng(5)
+    (project.root / "prod").mkdir()
+    for month in (1, 2, 3, 4):
+        part = frame.sample(n=300, replace=True, random_state=month).reset_index(drop=True)
+        if month >= 3:
+            part["predicted"] += 40
+        part.insert(0, "ts", [f"2026-{month:02d}-{d:02d}T12:00:00Z" for d in rng.integers(1, 28, len(part))])
+        part.to_parquet(project.root / "prod" / f"{month}.parquet", index=False)
+
+    def with_monitoring(m: dict[str, Any]) -> None:
+        m["monitoring"] = {
+            "production": "prod/*.parquet",
+            "timestamp": "ts",
+            "window": "month",
+            "reference": {"dataset": "evaluation"},
+            "min_rows": 50,
+        }
+
+    manifest = yaml.safe_load(project.manifest_path.read_text())
+    with_monitoring(manifest)
+    project.manifest_path.write_text(yaml.safe_dump(manifest))
+    drift = {
+        "id": "R-PDRIFT",
+        "title": "prediction drift",
+        "check": "drift.prediction",
+        "severity": "high",
+        "params": {"measure": "psi", "max_distance": 0.2},
+    }
+    project.policy(lambda p: p.update(rules=[drift]))
+    monkeypatch.chdir(project.root)
+    result = project.run(["monitor", "govkit.yaml", "--policy", "policies", "--format", "json", "--no-log"])
+    report = json.loads(result.stdout)
+    status = {f["subject"].split()[0]: f["status"] for f in report["findings"]}
+    assert status == {"2026-01": "pass", "2026-02": "pass", "2026-03": "fail", "2026-04": "fail"}, result.output
+    performance = {
+        "id": "R-PERF",
+        "title": "accuracy",
+        "check": "monitoring.performance",
+        "severity": "high",
+        "params": {"metric": "accuracy", "max_drop": 0.1},
+    }
+    project.policy(lambda p: p.update(rules=[drift, performance]))
+    refused = project.run(["monitor", "govkit.yaml", "--policy", "policies", "--no-log"])
+    assert refused.exit_code == 2 and "model.task is regression" in refused.stderr
