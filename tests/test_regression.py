@@ -24,7 +24,7 @@ from conftest import Project, new_project
 from govkit.api import run_check
 
 # Sums of floats may differ in the last bits between engines (their summation order differs):
-# every float agrees to this relative tolerance, every count exactly (docs/fairness.md).
+# every float agrees to this relative tolerance, every count exactly (docs/your-data.md).
 ENGINE_RTOL = 1e-9
 THRESHOLD = 150.0
 

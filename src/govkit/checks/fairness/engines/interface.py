@@ -156,7 +156,7 @@ class CohortSession(ABC):
     @abstractmethod
     def moments(self, label: str, prediction: str, groupings: Sequence[Grouping]) -> dict[Grouping, list[GroupMoments]]:
         """Per group of every grouping: row count and the sums named in MOMENTS (floats: engines agree
-        to rounding, not bit for bit; see docs/fairness.md)."""
+        to rounding, not bit for bit; see docs/your-data.md)."""
 
     @abstractmethod
     def class_counts(
