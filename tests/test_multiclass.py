@@ -279,6 +279,11 @@ def test_shap_per_class_and_share_limits_per_class(project: Project) -> None:
     subjects = sorted(f["subject"] for f in evaluation["findings"])
     model_subject = "model:HistGradientBoostingClassifier"
     assert subjects == sorted([model_subject, *(f"{model_subject} [class {c}]" for c in model.classes_)])
+    from govkit.report.render import ReportInputs, render_html
+
+    html = render_html(ReportInputs(evaluation, "0" * 64))
+    assert "Explainability: attributions per class" in html
+    assert all(f"<td>{c}</td>" in html for c in model.classes_)
 
 
 def test_every_format_and_the_report_show_class_findings(project: Project) -> None:

@@ -157,3 +157,16 @@ def task_fairness(measurement: Mapping[str, Any] | None) -> dict[str, Any] | Non
         "classes": classes,
         "tables": [_multiclass_table(t, classes) for t in measurement["tables"]],
     }
+
+
+def class_attributions(measurement: Mapping[str, Any] | None, top: int = 5) -> list[dict[str, Any]] | None:
+    """A multiclass model's top features per class by share of |SHAP| (template explainability_classes.html.j2)."""
+    if not measurement or "classes" not in measurement:
+        return None
+    return [
+        {
+            "class": c["class"],
+            "features": [(i["feature"], _num(i["share"])) for i in c["importance"][:top]],
+        }
+        for c in measurement["classes"]
+    ]
