@@ -93,7 +93,7 @@ CASES: list[tuple[str, Setup, list[str]]] = [
     ("unknown-model-key", manifest(set_key("model", "licence", value="MIT")), ["model.licence: unknown key"]),
     ("bad-risk-tier", manifest(set_key("model", "risk_tier", value="extreme")), ["model.risk_tier:", "'low'"]),
     ("missing-owner", manifest(drop_key("model", "owner")), ["model.owner: required key is missing"]),
-    ("bad-task", manifest(set_key("model", "task", value="regression")), ["model.task:"]),
+    ("bad-task", manifest(set_key("model", "task", value="clustering")), ["model.task:"]),
     ("wrong-api-version", manifest(set_key("apiVersion", value="govkit/v9")), ["apiVersion:"]),
     ("base-models-not-list", manifest(set_key("model", "base_models", value="bert")), ["model.base_models:"]),
     (

@@ -17,6 +17,8 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path, monkeypatch: pytest.
     result = runner.invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "lending: FAIL, research: PASS" in result.stdout
+    assert "credit-limit regression (mean error biased against group_d): FAIL" in result.stdout
+    assert (tmp_path / "credit-limit" / "model.skops").is_file()
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
     assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)
@@ -42,6 +44,21 @@ def test_demo_data_is_deterministic(tmp_path: Path) -> None:
     b = synthetic_applicants(500, 7)
     assert a.equals(b)
     assert not a.equals(synthetic_applicants(500, 8))
+
+
+def test_credit_limit_demo_is_deterministic_and_biased_against_group_d(tmp_path: Path) -> None:
+    """The regression demo's files are the same on every build, and its model under-grants group_d."""
+    import pandas as pd
+
+    from govkit.demo.regression import build_regression
+
+    first = build_regression(tmp_path / "a", train_rows=4000, eval_rows=3000)
+    second = build_regression(tmp_path / "b", train_rows=4000, eval_rows=3000)
+    for name in ("train", "eval"):
+        assert first[name].read_bytes() == second[name].read_bytes()
+    frame = pd.read_csv(first["eval"])
+    error = (frame["predicted_limit"] - frame["credit_limit"]).groupby(frame["ethnicity"]).mean()
+    assert error["group_d"] < error.drop("group_d").min() - 75
 
 
 def _version(name: str) -> str:

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import fresh_cli
 from govkit import __version__
+from govkit.demo.regression import COPIED as REGRESSION_COPIED
+from govkit.demo.regression import EXAMPLE as REGRESSION_EXAMPLE
 from govkit.demo.run import COPIED, EXAMPLE
 from installed import ROOT, clean_env, fresh_venv, govkit_location
 
@@ -85,6 +87,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
         metadata = Parser().parsestr(wheel.read(f"govkit-{__version__}.dist-info/METADATA").decode())
     demo = {f"govkit/_demo/{EXAMPLE.as_posix()}/{name}" for name in COPIED}
     demo |= {f"govkit/_demo/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "policies").rglob("*.yaml")}
+    demo |= {f"govkit/_demo/{REGRESSION_EXAMPLE.as_posix()}/{name}" for name in REGRESSION_COPIED}
     assert demo <= files, sorted(demo - files)
     controls = {f"govkit/_controls/{p.name}" for p in (ROOT / "controls").glob("*.yaml")}
     assert controls and controls <= files, sorted(controls - files)

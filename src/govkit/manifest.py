@@ -19,7 +19,8 @@ from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 __all__ = ["LoadedManifest", "Manifest", "load_manifest"]
 
 RiskTier = Literal["low", "medium", "high"]
-Task = Literal["binary-classification"]
+Task = Literal["binary-classification", "multiclass-classification", "regression"]
+ClassLabel = str | int | bool
 Name = Field(min_length=1, max_length=200)
 
 
@@ -79,12 +80,32 @@ class DatasetSpec(StrictModel):
     _check_license = field_validator("license")(_license)
 
 
+class OutcomeThreshold(StrictModel):
+    """Regression: a value passing the threshold is the favourable outcome (`credit_limit >= 5000` is an approval)."""
+
+    operator: Literal[">=", ">", "<=", "<"] = ">="
+    value: float
+
+
 class EvaluationDatasetSpec(DatasetSpec):
-    label: str
+    label: str = Field(description="the true class, or the regression target")
     prediction: str
     score: str | None = None
-    positive_label: str | int | bool = 1
+    positive_label: ClassLabel = 1
     features: tuple[str, ...] = Field(min_length=1)
+    classes: tuple[ClassLabel, ...] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=50,
+        description="multiclass-classification: every class the label and prediction may hold",
+    )
+    favourable_classes: tuple[ClassLabel, ...] = Field(
+        default=(), description="multiclass-classification: classes that are the favourable outcome"
+    )
+    favourable_outcome: OutcomeThreshold | None = Field(
+        default=None,
+        description="regression: which predictions (and targets) are the favourable outcome; enables selection rates",
+    )
 
 
 class Datasets(StrictModel):
@@ -255,6 +276,44 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
     return confine.outside
 
 
+def _check_task(m: LoadedManifest) -> None:
+    """The evaluation fields that only one task uses are refused on the others, naming the field."""
+    ds = m.spec.datasets.evaluation
+    if ds is None:
+        return
+    task = m.spec.model.task
+    written = ds.model_fields_set
+    only: dict[str, str] = {
+        "classes": "multiclass-classification",
+        "favourable_classes": "multiclass-classification",
+        "favourable_outcome": "regression",
+        "score": "binary-classification",
+        "positive_label": "binary-classification",
+    }
+    for name, wanted in only.items():
+        if name in written and task != wanted:
+            raise m.error(f"only for task {wanted} (model.task is {task})", ("datasets", "evaluation", name))
+    if task == "multiclass-classification":
+        if ds.classes is None:
+            raise m.error("a multiclass-classification model lists its classes", ("datasets", "evaluation"))
+        tokens = class_tokens(m)
+        if len(set(tokens)) != len(tokens):
+            raise m.error("a class is listed twice", ("datasets", "evaluation", "classes"))
+        for i, token in enumerate(class_tokens(m, "favourable_classes")):
+            if token not in tokens:
+                raise m.error(
+                    f"{token!r} is not one of the classes", ("datasets", "evaluation", "favourable_classes", i)
+                )
+
+
+def class_tokens(m: LoadedManifest, field_name: str = "classes") -> list[str]:
+    """The classes as written in the YAML (`yes` is the text "yes"), as positive_label is read."""
+    ds = m.spec.datasets.evaluation
+    assert ds is not None
+    values = getattr(ds, field_name) or ()
+    return [m.doc.texts.get(("datasets", "evaluation", field_name, i), str(v)) for i, v in enumerate(values)]
+
+
 def load_manifest(path: Path, *, allow_outside: Sequence[Path] = ()) -> LoadedManifest:
     """Load and validate; paths outside the manifest's folder only inside `allow_outside` folders."""
     if not path.exists():
@@ -269,4 +328,5 @@ def load_manifest(path: Path, *, allow_outside: Sequence[Path] = ()) -> LoadedMa
         raise ManifestError("expected a mapping at the top level", file=path)
     spec = validate_document(Manifest, doc.data, doc=doc, error=ManifestError)
     loaded = LoadedManifest(doc=doc, spec=spec, allowed_outside=tuple(a.resolve() for a in allow_outside))
+    _check_task(loaded)
     return replace(loaded, outside=_check_files_and_columns(loaded, loaded.allowed_outside))

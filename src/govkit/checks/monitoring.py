@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from govkit.checks.fairness.metrics import summaries
 from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
+from govkit.errors import PolicyError
 from govkit.evaluation import AREA_TITLES
 from govkit.monitoring.drift import DEFAULT_THRESHOLDS, P_VALUE_MEASURES, drifted
 from govkit.monitoring.measurement import ColumnComparison, MonitoringMeasurement, Schema, Window
@@ -233,6 +234,15 @@ class MonitoringCheck(Check):
     def measure(self, ctx: CheckContext) -> Measurement:
         from govkit.monitoring.measure import build_measurement, count_production, load_reference
 
+        task = ctx.manifest.spec.model.task
+        for kind, _ in ctx.params:
+            if kind in ("monitoring.performance", "monitoring.fairness") and task != "binary-classification":
+                raise PolicyError(
+                    f"rule {kind} judges a binary classifier's confusion counts; model.task is {task} "
+                    "(watch drift.prediction and drift.feature instead)",
+                    file=ctx.manifest.path,
+                    field="model.task",
+                )
         trusted = ctx.options.extra.get("monitoring.trusted_profiles")
         ref = load_reference(ctx.manifest, trusted)
         slices, kinds, columns = count_production(ctx.manifest, ref, ctx.options.engine, ctx.options.duckdb_above)

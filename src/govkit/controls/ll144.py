@@ -132,6 +132,11 @@ def summarise(
         raise GovkitError("the evaluation has no fairness measurements (no fairness rule ran)")
     if rate == "scoring" and fairness.get("score") is None:
         raise GovkitError("scoring rates need a score column in the evaluation dataset", field="--rate")
+    if rate == "selection" and fairness.get("task") == "regression" and not fairness.get("favourable_outcome"):
+        raise GovkitError(
+            "a regression has selection rates only with datasets.evaluation.favourable_outcome; use --rate scoring",
+            field="--rate",
+        )
     tables = list(fairness["tables"])
     assessed = int(fairness["overall"]["n"])
     sections = tuple(

@@ -97,6 +97,9 @@ def run_demo(
                 paper="a4",
                 out=manifest.parent / "reports" / "credit-scorer-monitoring.pdf",
             )
+        from govkit.demo.regression import run_regression_demo
+
+        regression, _ = run_regression_demo(asset_root(), directory, log, echo=echo, color=color, progress=progress)
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
@@ -105,5 +108,6 @@ def run_demo(
     echo(f"compliance report (lending): {report}  sha256 {sha[:16]}")
     echo(f"post-market monitoring, 8 months (income shift and a decaying cohort from month 5): {monitored.upper()}")
     echo(f"monitoring report (the trend, failed windows marked): {trend}  sha256 {trend_sha[:16]}")
+    echo(f"credit-limit regression (mean error biased against group_d): {regression.upper()}")
     state = "verified" if result.ok else f"FAILED: {result.first}"
     echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")

@@ -12,6 +12,7 @@ from govkit.evaluation import AREA_TITLES, STATUSES
 from govkit.formats.common import value as fmt_value
 from govkit.report.charts import Bar, bar_chart
 from govkit.report.monitoring import monitoring_section
+from govkit.report.tasks import class_attributions, task_fairness
 
 SUMMARY_LABELS = {
     "demographic_parity_difference": "Demographic parity difference",
@@ -207,7 +208,11 @@ def build_context(
         "attention": attention,
         "waivers": evaluation["waivers"],
         "areas": _findings_by_area(findings),
-        "fairness": _fairness(measurements["fairness"]) if "fairness" in measurements else None,
+        "fairness": _fairness(measurements["fairness"])
+        if "fairness" in measurements and "task" not in measurements["fairness"]
+        else None,
+        "fairness_task": task_fairness(measurements.get("fairness")),
+        "explain_classes": class_attributions(measurements.get("explainability")),
         "fairness_meta": measurements.get("fairness"),
         "licences": measurements.get("license", {}).get("components"),
         "explainability": _explainability(measurements["explainability"])

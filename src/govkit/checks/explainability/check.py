@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -11,8 +12,10 @@ from pydantic import Field
 from govkit.checks.explainability.explain import explain, importance, stratified_sample
 from govkit.checks.explainability.loading import load_model
 from govkit.checks.explainability.measurement import (
+    ClassImportance,
     CohortShares,
     ExplainabilityMeasurement,
+    FeatureImportance,
     GroupShares,
     Stability,
 )
@@ -107,6 +110,26 @@ def _shares(imp: np.ndarray) -> np.ndarray:
     return imp / total if total > 0 else imp
 
 
+def _per_class(model: Any, values: np.ndarray, features: list[str]) -> list[ClassImportance]:
+    """Each class's mean |SHAP| and shares (values: rows x features x classes, in the model's class order)."""
+    labels = [str(c) for c in getattr(model, "classes_", range(values.shape[2]))]
+    out: list[ClassImportance] = []
+    for k, label in enumerate(labels[: values.shape[2]]):
+        mean_abs = importance(values[:, :, k])
+        shares = _shares(mean_abs)
+        order = np.argsort(-shares, kind="stable")
+        out.append(
+            {
+                "class": label,
+                "importance": [
+                    {"feature": features[i], "mean_abs_shap": float(mean_abs[i]), "share": float(shares[i])}
+                    for i in order
+                ],
+            }
+        )
+    return out
+
+
 class ExplainabilityCheck(Check):
     name = "explainability"
     title = AREA_TITLES["explainability"]
@@ -141,8 +164,11 @@ class ExplainabilityCheck(Check):
         everything, frame = frame, frame[~incomplete]
         # shuffled, so that the rows explained first are a random part of the stratified sample
         sample = stratified_sample(frame, sensitive, rows, SEED).sample(frac=1.0, random_state=SEED)
+        multiclass = spec.model.task == "multiclass-classification"
         try:
-            attributions = explain(loaded.model, sample[features], budget_s=budget, target_s=target)
+            attributions = explain(
+                loaded.model, sample[features], budget_s=budget, target_s=target, every_class=multiclass
+            )
         except (ValueError, TypeError, AttributeError) as exc:
             raise manifest.error(
                 f"cannot explain this model ({type(loaded.model).__name__}): {exc}", ("model", "artifact")
@@ -177,6 +203,8 @@ class ExplainabilityCheck(Check):
             "stability": self._stability(values, features),
             "associations": proxy_scores(manifest, everything),
         }
+        if multiclass:
+            data["classes"] = _per_class(loaded.model, values, features)
         return Measurement(self.name, data)
 
     @staticmethod
@@ -233,7 +261,10 @@ class ExplainabilityCheck(Check):
                     f"partial top features: {partial}",
                 )
             ]
-        shares = {i["feature"]: i["share"] for i in data["importance"]}
+        if isinstance(params, ProtectedShareParams | SingleFeatureParams) and "classes" in data:
+            views = [(subject, data["importance"])]
+            views += [(f"{subject} [class {c['class']}]", c["importance"]) for c in data["classes"]]
+            return [self._judge_shares(params, data, view, importance) for view, importance in views]
         if isinstance(params, RequiredParams):
             reduced = (
                 f" (of {data['rows_requested']:,} sampled: reduced to fit the {data['target_s']:.0f} s target)"
@@ -249,41 +280,13 @@ class ExplainabilityCheck(Check):
                     measured=data["rows_explained"],
                 )
             ]
-        if isinstance(params, ProtectedShareParams):
-            proxies = {a["feature"] for a in data["associations"] if a["score"] >= params.proxy_threshold}
-            counted = sorted(
-                set(data["sensitive_in_model"]) | proxies | (set(params.proxies) & set(shares)),
-                key=lambda f: -shares[f],
-            )
-            total = sum(shares[f] for f in counted)
-            listed = ", ".join(f"{f} {shares[f]:.1%}" for f in counted) or "none"
-            status: OutcomeStatus = "fail" if total > params.max else "pass"
-            return [
-                Outcome(
-                    subject,
-                    status,
-                    f"share of |SHAP| on protected and proxy features {total:.1%} ({listed})",
-                    measured=round(total, 6),
-                    threshold={"max": params.max, "proxy_threshold": params.proxy_threshold},
-                )
-            ]
-        if isinstance(params, SingleFeatureParams):
-            first = data["importance"][0]
-            status = "fail" if first["share"] > params.max else "pass"
-            return [
-                Outcome(
-                    subject,
-                    status,
-                    f"largest single-feature share: {first['feature']} {first['share']:.1%}",
-                    measured=round(first["share"], 6),
-                    threshold=params.max,
-                )
-            ]
+        if isinstance(params, ProtectedShareParams | SingleFeatureParams):
+            return [self._judge_shares(params, data, subject, data["importance"])]
         assert isinstance(params, StabilityParams)
         stab = data["stability"]
         if stab["kendall_tau"] is None:
             return [Outcome(subject, "warn", "too few rows to measure stability")]
-        status = "fail" if stab["kendall_tau"] < params.min_tau else "pass"
+        status: OutcomeStatus = "fail" if stab["kendall_tau"] < params.min_tau else "pass"
         return [
             Outcome(
                 subject,
@@ -294,3 +297,38 @@ class ExplainabilityCheck(Check):
                 threshold=params.min_tau,
             )
         ]
+
+    @staticmethod
+    def _judge_shares(
+        params: ProtectedShareParams | SingleFeatureParams,
+        data: Mapping[str, Any],
+        subject: str,
+        ranked: list[FeatureImportance],
+    ) -> Outcome:
+        """A share limit on one importance list: the model's overall, or one class's of a multiclass model."""
+        shares = {i["feature"]: i["share"] for i in ranked}
+        if isinstance(params, ProtectedShareParams):
+            proxies = {a["feature"] for a in data["associations"] if a["score"] >= params.proxy_threshold}
+            counted = sorted(
+                set(data["sensitive_in_model"]) | proxies | (set(params.proxies) & set(shares)),
+                key=lambda f: -shares[f],
+            )
+            total = sum(shares[f] for f in counted)
+            listed = ", ".join(f"{f} {shares[f]:.1%}" for f in counted) or "none"
+            status: OutcomeStatus = "fail" if total > params.max else "pass"
+            return Outcome(
+                subject,
+                status,
+                f"share of |SHAP| on protected and proxy features {total:.1%} ({listed})",
+                measured=round(total, 6),
+                threshold={"max": params.max, "proxy_threshold": params.proxy_threshold},
+            )
+        top = ranked[0]
+        status = "fail" if top["share"] > params.max else "pass"
+        return Outcome(
+            subject,
+            status,
+            f"largest single-feature share: {top['feature']} {top['share']:.1%}",
+            measured=round(top["share"], 6),
+            threshold=params.max,
+        )

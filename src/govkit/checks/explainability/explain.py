@@ -46,7 +46,7 @@ PROBE = {"tree": 200, "linear": 2000, "permutation": 10}
 
 @dataclass
 class Attributions:
-    values: np.ndarray  # (rows, original features)
+    values: np.ndarray  # (rows, original features); with every class: (rows, original features, classes)
     explainer: str
     rows_done: int
     rows_planned: int
@@ -79,6 +79,14 @@ def _positive_class(values: Any) -> np.ndarray:
     return positive
 
 
+def _every_class(values: Any) -> np.ndarray:
+    """SHAP values as (rows, columns, classes), however this shap version shapes a multi-output model's."""
+    if isinstance(values, list):  # older shap: one array per class
+        return np.stack([np.asarray(v) for v in values], axis=-1)
+    array = np.asarray(values)
+    return array if array.ndim == 3 else array[..., None]
+
+
 def _group_columns(names: list[str], features: list[str]) -> np.ndarray:
     """For each transformed column, the original feature it came from (one-hot 'cat__sex_female' -> 'sex')."""
     index = []
@@ -94,8 +102,11 @@ def _group_columns(names: list[str], features: list[str]) -> np.ndarray:
     return np.asarray(index)
 
 
-def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | None = None) -> Attributions:
-    """SHAP values of the positive class, per original feature, for as many rows of X as fit.
+def explain(
+    model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | None = None, every_class: bool = False
+) -> Attributions:
+    """SHAP values of the positive class (a regression: of the prediction; `every_class`: of each class of a
+    multiclass model, on a last axis), per original feature, for as many rows of X as fit.
 
     A first chunk measures the explainer's speed; when explaining every row would take longer
     than `target_s`, only the first rows that fit are explained (pass rows in random order). If
@@ -111,30 +122,31 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
     kind = explainer_kind(estimator)
     rng = np.random.default_rng(0)
     background = data[rng.choice(len(data), size=min(BACKGROUND, len(data)), replace=False)]
+    pick = _every_class if every_class else _positive_class
     if kind == "tree":
         explainer = shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
 
         def run(chunk: np.ndarray) -> np.ndarray:
-            return _positive_class(explainer.shap_values(chunk, check_additivity=False))
+            return pick(explainer.shap_values(chunk, check_additivity=False))
     elif kind == "linear":
         explainer = shap.LinearExplainer(estimator, shap.maskers.Independent(background))
 
         def run(chunk: np.ndarray) -> np.ndarray:
-            return _positive_class(explainer.shap_values(chunk))
+            return pick(explainer.shap_values(chunk))
     else:
         predict = getattr(estimator, "predict_proba", None) or estimator.predict
         columns = getattr(estimator, "feature_names_in_", None)
 
         def f(a: np.ndarray) -> np.ndarray:
             out = np.asarray(predict(pd.DataFrame(a, columns=columns) if columns is not None else a))
-            positive: np.ndarray = out[:, -1] if out.ndim == 2 else out
+            positive: np.ndarray = out[:, -1] if out.ndim == 2 and not every_class else out
             return positive
 
         explainer = shap.PermutationExplainer(f, shap.maskers.Independent(background, max_samples=BACKGROUND))
         evals = 2 * data.shape[1] + 1
 
         def run(chunk: np.ndarray) -> np.ndarray:
-            return _positive_class(explainer(chunk, max_evals=evals, silent=True).values)
+            return pick(explainer(chunk, max_evals=evals, silent=True).values)
 
     start = time.perf_counter()
     parts = [run(data[: PROBE[kind]])]
@@ -153,7 +165,7 @@ def explain(model: Any, X: pd.DataFrame, *, budget_s: float, target_s: float | N
     values = np.concatenate(parts) if parts else np.zeros((0, len(names)))
     if names != features:
         groups = _group_columns(names, features)
-        folded = np.zeros((len(values), len(features)))
+        folded = np.zeros((len(values), len(features), *values.shape[2:]))
         for column, feature in enumerate(groups):
             folded[:, feature] += values[:, column]  # SHAP is additive: a feature's parts sum to it
         values = folded
@@ -188,4 +200,8 @@ def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int, seed: i
 
 
 def importance(values: np.ndarray) -> np.ndarray:
-    return np.abs(values).mean(axis=0) if len(values) else np.zeros(values.shape[1])
+    """Mean |SHAP| per feature; with a class axis, of the sum over classes (each class's push counts)."""
+    magnitude = np.abs(values)
+    if magnitude.ndim == 3:
+        magnitude = magnitude.sum(axis=2)
+    return magnitude.mean(axis=0) if len(values) else np.zeros(values.shape[1])

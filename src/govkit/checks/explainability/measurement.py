@@ -5,11 +5,12 @@ key is a mypy error. Changing a shape changes every evaluation digest: add keys,
 """
 
 # no `from __future__ import annotations`: Python 3.11 would then lose NotRequired in __optional_keys__
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from govkit.checks.proxies import ProxyScore
 
 __all__ = [
+    "ClassImportance",
     "CohortShares",
     "ExplainabilityMeasurement",
     "FeatureImportance",
@@ -46,6 +47,10 @@ class Stability(TypedDict):
     k: int
 
 
+# one class's importance of a multiclass model; "class" is a keyword, hence the functional form
+ClassImportance = TypedDict("ClassImportance", {"class": str, "importance": list[FeatureImportance]})
+
+
 class ExplainabilityMeasurement(TypedDict):
     model: ModelInfo
     rows_with_missing_features: int
@@ -63,3 +68,4 @@ class ExplainabilityMeasurement(TypedDict):
     cohorts: list[CohortShares]
     stability: Stability
     associations: list[ProxyScore]
+    classes: NotRequired[list[ClassImportance]]  # multiclass models only

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from govkit.checks.fairness.cohorts import Cohorts, CohortTable, measure_cohorts, positive_label_token
+from govkit.checks.fairness.cohorts import CohortTable, measure_cohorts, positive_label_token
+from govkit.checks.fairness.engines.interface import MOMENTS, CohortEngine
 from govkit.checks.fairness.engines.registry import auto_engine, load_engine
 from govkit.checks.fairness.metrics import (
     FN,
@@ -18,6 +20,7 @@ from govkit.checks.fairness.metrics import (
     SUMMARIES,
     TN,
     TP,
+    GapTest,
     Method,
     bootstrap_counts,
     divide,
@@ -28,7 +31,8 @@ from govkit.checks.fairness.metrics import (
     wilson,
     z_for,
 )
-from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, RuleParams
+from govkit.checks.fairness.regression import MEAN_OF, mean_and_variance, welch
+from govkit.checks.interface import Check, CheckContext, Measurement, Outcome, OutcomeStatus, RuleParams
 from govkit.datasets import dataset_bytes
 from govkit.errors import PolicyError
 
@@ -36,10 +40,27 @@ DEFAULT_MIN_GROUP_SIZE = 30
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
-GroupMetric = Literal["selection_rate", "tpr", "fpr", "fnr", "precision", "accuracy", "auc", "scoring_rate"]
+GroupMetric = Literal[
+    "selection_rate",
+    "tpr",
+    "fpr",
+    "fnr",
+    "precision",
+    "accuracy",
+    "auc",
+    "scoring_rate",
+    "mean_prediction",
+    "mean_target",
+    "mean_error",
+    "mae",
+    "rmse",
+    "r2",
+]
 
 
 class FairnessParams(RuleParams):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
+
     sensitive_features: tuple[str, ...] | None = Field(
         default=None,
         json_schema_extra={"stricter": "superset-or-all"},
@@ -63,6 +84,19 @@ class FairnessParams(RuleParams):
     )
     alpha: float = Field(default=0.05, gt=0, lt=1, json_schema_extra={"stricter": "higher"})
     method: Literal["between_groups", "to_overall"] = "between_groups"
+    class_: str | int | bool | None = Field(
+        default=None,
+        alias="class",
+        description="multiclass: judge this class against the rest (absent: the favourable classes, else every class)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_class(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An absent `class` is left out of the resolved policy, so binary rules resolve (and digest) as before."""
+        data: dict[str, Any] = handler(self)
+        if data.get("class") is None:
+            data.pop("class", None)
+        return data
 
 
 class MaxParams(FairnessParams):
@@ -71,6 +105,13 @@ class MaxParams(FairnessParams):
 
 class MinParams(FairnessParams):
     min: float = Field(ge=0, le=1, json_schema_extra={"stricter": "higher"})
+
+
+class BoundedLossParams(FairnessParams):
+    """fairlearn's bounded group loss: every group's loss at most `max` (regression)."""
+
+    loss: Literal["mae", "mse", "rmse"] = "mae"
+    max: float = Field(ge=0, json_schema_extra={"stricter": "lower"})
 
 
 class GroupMetricParams(FairnessParams):
@@ -94,7 +135,7 @@ def _groupings(features: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [combo for k in range(1, len(features) + 1) for combo in combinations(features, k)]
 
 
-def _cohorts(ctx: CheckContext) -> Cohorts:
+def _validate(ctx: CheckContext) -> None:
     manifest = ctx.manifest
     spec = manifest.spec
     ds = spec.datasets.evaluation
@@ -111,10 +152,45 @@ def _cohorts(ctx: CheckContext) -> Cohorts:
                 file=manifest.path,
                 field="sensitive_features",
             )
+    _check_classes(ctx)
+
+
+def _engine(ctx: CheckContext) -> CohortEngine:
     engine = ctx.options.engine
     if engine == "auto":
-        engine = auto_engine(dataset_bytes(manifest.resolve(ds.path)), ctx.options.duckdb_above)
-    return measure_cohorts(load_engine(engine), manifest, _groupings(tuple(spec.sensitive_features)))
+        ds = ctx.manifest.spec.datasets.evaluation
+        assert ds is not None
+        engine = auto_engine(dataset_bytes(ctx.manifest.resolve(ds.path)), ctx.options.duckdb_above)
+    return load_engine(engine)
+
+
+def _check_classes(ctx: CheckContext) -> None:
+    """A rule's `class` names a declared class of a multiclass model; `bounded_group_loss` needs a regression."""
+    from govkit.manifest import class_tokens
+
+    manifest = ctx.manifest
+    task = manifest.spec.model.task
+    for kind, params in ctx.params:
+        assert isinstance(params, FairnessParams)
+        if params.class_ is not None:
+            if task != "multiclass-classification":
+                raise PolicyError(
+                    f"rule {kind} names a class, but model.task is {task}", file=manifest.path, field="model.task"
+                )
+            if _class_text(params.class_) not in class_tokens(manifest):
+                raise PolicyError(
+                    f"rule {kind} names class {params.class_!r}, which datasets.evaluation.classes does not list",
+                    file=manifest.path,
+                    field="datasets.evaluation.classes",
+                )
+        if kind == "fairness.bounded_group_loss" and task != "regression":
+            raise PolicyError(
+                f"rule {kind} judges a regression, but model.task is {task}", file=manifest.path, field="model.task"
+            )
+
+
+def _class_text(value: str | int | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _table_json(table: CohortTable, z: float) -> dict[str, Any]:
@@ -263,10 +339,17 @@ class FairnessCheck(Check):
         "fairness.equalized_odds_difference": MaxParams,
         "fairness.equal_opportunity_difference": MaxParams,
         "fairness.group_metric": GroupMetricParams,
+        "fairness.bounded_group_loss": BoundedLossParams,
     }
 
     def measure(self, ctx: CheckContext) -> Measurement:
-        cohorts = _cohorts(ctx)
+        _validate(ctx)
+        groupings = _groupings(tuple(ctx.manifest.spec.sensitive_features))
+        if ctx.manifest.spec.model.task != "binary-classification":
+            from govkit.checks.fairness.task_json import measure_task
+
+            return Measurement(self.name, measure_task(ctx.manifest, _engine(ctx), groupings))
+        cohorts = measure_cohorts(_engine(ctx), ctx.manifest, groupings)
         z = z_for(CONFIDENCE)
         total = cohorts.overall
         overall = {name: _floats(np.atleast_1d(v))[0] for name, v in rates(total).items()}
@@ -295,19 +378,36 @@ class FairnessCheck(Check):
 
     def judge(self, kind: str, params: RuleParams, measurement: Measurement) -> list[Outcome]:
         assert isinstance(params, FairnessParams)
+        data = measurement.data
+        task = data.get("task", "binary-classification")
         wanted = set(params.sensitive_features or ())
         outcomes = []
-        for table in measurement.data["tables"]:
+        for table in data["tables"]:
             features = set(table["features"])
             if (wanted and not features <= wanted) or (len(features) > 1 and not params.intersectional):
                 continue
-            outcomes.append(self._judge_table(kind, params, table, measurement.data["overall"]))
+            if task == "multiclass-classification":
+                outcomes += [
+                    self._judge_table(kind, params, view, overall, task)
+                    for view, overall in _class_views(params, table, data)
+                ]
+            elif isinstance(params, BoundedLossParams):
+                outcomes.append(_bounded_loss(params, table))
+            else:
+                outcomes.append(self._judge_table(kind, params, table, data["overall"], task))
         return outcomes
 
     def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
         return ("sensitive_features",)
 
-    def _judge_table(self, kind: str, p: FairnessParams, table: dict[str, Any], overall: dict[str, Any]) -> Outcome:
+    def _judge_table(
+        self,
+        kind: str,
+        p: FairnessParams,
+        table: dict[str, Any],
+        overall: dict[str, Any],
+        task: str = "binary-classification",
+    ) -> Outcome:
         keep = [g for g in table["groups"] if g["n"] >= p.min_group_size]
         small = len(table["groups"]) - len(keep)
         note = f"; {small} group(s) under n={p.min_group_size} left out" if small else ""
@@ -321,6 +421,15 @@ class FairnessCheck(Check):
             metrics, how = RULE_METRIC[kind]
             assert isinstance(p, MaxParams | MinParams)
             checks.append((metrics, how, p.max if isinstance(p, MaxParams) else p.min))
+        if task != "binary-classification":
+            for metric in {m for metrics, _, _ in checks for m in metrics}:
+                if all(g.get(metric) is None for g in table["groups"]):
+                    return Outcome(
+                        table["feature"],
+                        "error",
+                        f"{table['feature']}: {metric} is not measured for this {task} model"
+                        + (" (declare datasets.evaluation.favourable_outcome)" if metric in RATES else ""),
+                    )
         candidates = []
         for metrics, how, limit in checks:
             for metric in metrics:
@@ -345,6 +454,11 @@ class FairnessCheck(Check):
         significant = True
         if gap.high_parts and gap.low_parts:
             test = gap_significance(*gap.high_parts, *gap.low_parts)
+            if test is not None:
+                significant = test.p_value < p.alpha
+                sig = f" ({test.test} p={test.p_value:.3g})"
+        elif metric in MEAN_OF and "sums" in table["groups"][0]:
+            test = _welch_gap(table, overall, gap, metric)
             if test is not None:
                 significant = test.p_value < p.alpha
                 sig = f" ({test.test} p={test.p_value:.3g})"
@@ -373,3 +487,64 @@ class FairnessCheck(Check):
             measured=gap.value,
             threshold=threshold,
         )
+
+
+def _class_views(
+    p: FairnessParams, table: dict[str, Any], data: Mapping[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The binary tables a multiclass rule judges: its class, else the favourable classes, else every class."""
+    if p.class_ is not None:
+        chosen = [_class_text(p.class_)]
+    elif "favourable" in table:
+        view = {**table["favourable"], "feature": f"{table['feature']} [favourable]"}
+        return [(view, data["overall"]["favourable"])]
+    else:
+        chosen = list(table["classes"])
+    return [
+        ({**table["classes"][c], "feature": f"{table['feature']} [class {c}]"}, data["overall"]["classes"][c])
+        for c in chosen
+    ]
+
+
+def _group_stats(entry: dict[str, Any], metric: str) -> tuple[float, float, int]:
+    """A group's mean and per-row variance of the quantity behind `metric`, from its recorded sums."""
+    sums = np.array([[entry["sums"][m] for m in MOMENTS]])
+    mean, variance = mean_and_variance(np.array([entry["n"]]), sums, metric)
+    return float(mean[0]), float(variance[0]), int(entry["n"])
+
+
+def _welch_gap(table: dict[str, Any], overall: dict[str, Any], gap: Gap, metric: str) -> GapTest | None:
+    """Welch's t-test between the two groups that set the gap (a group against the rest for to_overall)."""
+    by_name = {g["group"]: g for g in table["groups"]}
+    high = by_name[gap.high]
+    if gap.low == "overall":
+        rest = {"n": overall["n"] - high["n"], "sums": {m: overall["sums"][m] - high["sums"][m] for m in MOMENTS}}
+        low = rest
+    else:
+        low = by_name[gap.low]
+    return welch(*_group_stats(high, metric), *_group_stats(low, metric))
+
+
+def _bounded_loss(p: BoundedLossParams, table: dict[str, Any]) -> Outcome:
+    """fairlearn's bounded group loss: the worst kept group's loss against the bound."""
+    keep = [g for g in table["groups"] if g["n"] >= p.min_group_size]
+    if not keep:
+        return Outcome(table["feature"], "warn", f"{table['feature']}: no group with n >= {p.min_group_size}")
+
+    def loss(g: dict[str, Any]) -> float:
+        if p.loss == "mae":
+            return float(g["mae"])
+        mse = g["sums"]["e2"] / g["n"]
+        return float(mse if p.loss == "mse" else np.sqrt(mse))
+
+    worst = max(keep, key=loss)
+    value = loss(worst)
+    status: OutcomeStatus = "fail" if value > p.max else "pass"
+    op = ">" if status == "fail" else "<="
+    return Outcome(
+        table["feature"],
+        status,
+        f"{table['feature']}: worst group loss {p.loss} {worst['group']} {value:.4f} {op} {p.max}",
+        measured=value,
+        threshold={"max": p.max, "loss": p.loss},
+    )

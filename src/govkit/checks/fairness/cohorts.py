@@ -65,7 +65,7 @@ FALSE_WORDS = frozenset({"false", "no", "n", "off", "0"})
 MAX_GROUPS = 50
 
 
-def _value_key(value: Any) -> tuple[str, bool | float | str]:
+def value_key(value: Any) -> tuple[str, bool | float | str]:
     """A value as the data holds it, comparable across types: 1 and 1.0 are one number, True is not 1."""
     if isinstance(value, bool | np.bool_):
         return "bool", bool(value)
@@ -74,9 +74,9 @@ def _value_key(value: Any) -> tuple[str, bool | float | str]:
     return "text", str(value)
 
 
-def _means(value: Any, token: str) -> bool:
+def means(value: Any, token: str) -> bool:
     """Whether the manifest's token, as written in the YAML (`yes`, `1.0`, `"1"`), names this value of the data."""
-    kind, held = _value_key(value)
+    kind, held = value_key(value)
     if kind == "bool":
         return token.strip().lower() in (TRUE_WORDS if held else FALSE_WORDS)
     if kind == "number":
@@ -87,7 +87,7 @@ def _means(value: Any, token: str) -> bool:
     return held == token
 
 
-def _shown(values: Sequence[Any], more: bool = False) -> str:
+def shown(values: Sequence[Any], more: bool = False) -> str:
     return ", ".join(repr(v) for v in sorted(values, key=str)) + (", ..." if more else "")
 
 
@@ -106,7 +106,7 @@ def _binary(profile: ColumnProfile, manifest: LoadedManifest, key: str, column: 
     if len(profile.values) > 2:
         count = f"more than {len(profile.values)}" if profile.more else str(len(profile.values))
         raise manifest.error(
-            f"column {column!r} of {file} is not binary ({count} values: {_shown(profile.values, profile.more)})", where
+            f"column {column!r} of {file} is not binary ({count} values: {shown(profile.values, profile.more)})", where
         )
 
 
@@ -125,30 +125,30 @@ def positive_values(
     _binary(label, manifest, "label", columns[0], file)
     _binary(prediction, manifest, "prediction", columns[1], file)
     where = ("datasets", "evaluation", "label")
-    positive = next((v for v in label.values if _means(v, token)), None)
+    positive = next((v for v in label.values if means(v, token)), None)
     if positive is None:
         raise manifest.error(
             f"positive_label {token!r} does not occur in column {columns[0]!r} of {file} "
-            f"(values: {_shown(label.values)})",
+            f"(values: {shown(label.values)})",
             ("datasets", "evaluation", "positive_label"),
         )
     if len(label.values) < 2:
         raise manifest.error(
-            f"column {columns[0]!r} of {file} holds one class ({_shown(label.values)}); rates per group need both",
+            f"column {columns[0]!r} of {file} holds one class ({shown(label.values)}); rates per group need both",
             where,
         )
-    keys = {_value_key(v) for v in label.values}
-    stray = [v for v in prediction.values if _value_key(v) not in keys]
+    keys = {value_key(v) for v in label.values}
+    stray = [v for v in prediction.values if value_key(v) not in keys]
     if stray:
         raise manifest.error(
-            f"column {columns[1]!r} of {file} holds {_shown(stray)}, not among the label's values "
-            f"({_shown(label.values)})",
+            f"column {columns[1]!r} of {file} holds {shown(stray)}, not among the label's values "
+            f"({shown(label.values)})",
             ("datasets", "evaluation", "prediction"),
         )
-    return positive, next((v for v in prediction.values if _value_key(v) == _value_key(positive)), None)
+    return positive, next((v for v in prediction.values if value_key(v) == value_key(positive)), None)
 
 
-def _check_groups(session: CohortSession, manifest: LoadedManifest, features: Sequence[str], file: str) -> None:
+def check_groups(session: CohortSession, manifest: LoadedManifest, features: Sequence[str], file: str) -> None:
     """At least two groups to compare, and not so many that the column cannot be a cohort (an id or a number)."""
     for feature in features:
         count, values = session.groups(feature, SHOWN_VALUES)
@@ -156,13 +156,13 @@ def _check_groups(session: CohortSession, manifest: LoadedManifest, features: Se
         if count < 2:
             raise manifest.error(
                 f"sensitive feature {feature!r} of {file} has {count} group(s) besides missing "
-                f"values ({_shown(values)}); fairness compares at least two",
+                f"values ({shown(values)}); fairness compares at least two",
                 where,
             )
         if count > MAX_GROUPS:
             raise manifest.error(
                 f"sensitive feature {feature!r} of {file} has {count} groups (more than "
-                f"{MAX_GROUPS}; e.g. {_shown(values, True)}): a number or an identifier? bin it into "
+                f"{MAX_GROUPS}; e.g. {shown(values, True)}): a number or an identifier? bin it into "
                 "a few bands first (e.g. age -> age_band)",
                 where,
             )
@@ -182,12 +182,20 @@ def _table(
     )
 
 
-def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: Sequence[Grouping]) -> Cohorts:
+def evaluation_dataset(manifest: LoadedManifest) -> Dataset:
+    """The manifest's evaluation dataset as an engine opens it."""
     ds = manifest.spec.datasets.evaluation
     assert ds is not None
     path = manifest.resolve(ds.path)
     files = tuple(dataset_files(path))
-    dataset = Dataset(path=path, files=files, format=data_format(files[0]), dialect=dataset_dialect(path, ds.format))
+    return Dataset(path=path, files=files, format=data_format(files[0]), dialect=dataset_dialect(path, ds.format))
+
+
+def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: Sequence[Grouping]) -> Cohorts:
+    ds = manifest.spec.datasets.evaluation
+    assert ds is not None
+    dataset = evaluation_dataset(manifest)
+    path = dataset.path
     features = features_of(groupings)
     columns = [ds.label, ds.prediction, *([ds.score] if ds.score else []), *features]
     with engine.open(dataset, columns) as session:
@@ -202,7 +210,7 @@ def measure_cohorts(engine: CohortEngine, manifest: LoadedManifest, groupings: S
             (ds.label, ds.prediction),
             path.name,
         )
-        _check_groups(session, manifest, features, path.name)
+        check_groups(session, manifest, features, path.name)
         target = Target(
             label=ds.label,
             prediction=ds.prediction,

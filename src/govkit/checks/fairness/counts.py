@@ -94,6 +94,21 @@ def radix_digits(code: int, radices: Sequence[int]) -> tuple[int, ...]:
     return tuple(reversed(digits))
 
 
+def group_index(columns: Sequence[Encoded]) -> tuple[tuple[tuple[str, ...], ...], np.ndarray]:
+    """The observed groups of the intersection of `columns`, and each row's group index (0..G-1)."""
+    radices = [len(col.labels) for col in columns]
+    combined = mixed_radix([col.codes for col in columns], radices)
+    size = math.prod(radices)
+    present = np.flatnonzero(np.bincount(combined, minlength=size))
+    remap = np.full(size, -1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    groups = tuple(
+        tuple(col.labels[d] for col, d in zip(columns, radix_digits(int(code), radices), strict=True))
+        for code in present
+    )
+    return groups, remap[combined]
+
+
 def count_table(columns: Sequence[Encoded], y: np.ndarray, yhat: np.ndarray) -> CountTable:
     """Counts for the intersection of `columns` (one column = a plain sensitive feature)."""
     radices = [len(col.labels) for col in columns]

@@ -135,7 +135,7 @@ def bootstrap_counts(counts: np.ndarray, resamples: int, seed: int) -> np.ndarra
 @dataclass(frozen=True)
 class GapTest:
     p_value: float
-    test: Literal["z-test", "fisher"]
+    test: Literal["z-test", "fisher", "welch"]
 
 
 def gap_significance(k1: int, n1: int, k2: int, n2: int) -> GapTest | None:

@@ -6,6 +6,9 @@ and how many rows score above the sample median (the LL144 scoring rate). An eng
 those with its own GROUP BY; everything after them (rates, intervals, bootstrap, judging) is
 shared, and every number an engine returns is an exact integer, so all engines agree exactly.
 
+Regressions and multiclass models use the same seam: per group the sums of a few powers of the
+target, the prediction and the error (`moments`), or a K x K confusion matrix (`class_counts`).
+
 Label mapping, validation messages and the median's definition live in `cohorts.py`, once; an
 engine only answers the few primitive questions below. Group keys are text, written the same way
 by every engine: booleans as True/False, integral floats as integers (1.0 -> "1", so an integer
@@ -63,6 +66,32 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """A regression value counts as the favourable outcome when `value <operator> bound` (e.g. >= 5000)."""
+
+    operator: Literal[">=", ">", "<=", "<"]
+    bound: float
+
+
+# Per-group sufficient statistics of a regression, in this order (e = prediction - target): every
+# regression metric, its spread and its parametric bootstrap derive from them.
+MOMENTS = ("y", "y2", "p", "p2", "e", "e2", "abs_e", "e4")
+
+
+@dataclass(frozen=True)
+class GroupMoments:
+    key: tuple[str, ...]
+    n: int
+    sums: tuple[float, ...]  # one sum per name in MOMENTS
+
+
+@dataclass(frozen=True)
+class GroupClasses:
+    key: tuple[str, ...]
+    cells: tuple[int, ...]  # K x K confusion matrix, row-major: [true class][predicted class]
+
+
+@dataclass(frozen=True)
 class Target:
     """What to count. `positive_*` are the columns' own values that mean "positive" (None: no row is)."""
 
@@ -72,6 +101,7 @@ class Target:
     positive_prediction: Any
     score: str | None
     groupings: tuple[Grouping, ...]
+    threshold: Threshold | None = None  # regression: a row is "positive" where its value passes it
 
     @property
     def features(self) -> list[str]:
@@ -118,6 +148,25 @@ class CohortSession(ABC):
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
         """For every non-empty grouping, per group: the sum over its positives of
         (2 x its negatives scoring lower + its negatives scoring the same)."""
+
+    @abstractmethod
+    def numeric_invalid(self, columns: Sequence[str]) -> dict[str, tuple[ColumnKind, int]]:
+        """Each column's kind and how many of its values are missing, NaN or infinite (regression columns)."""
+
+    @abstractmethod
+    def moments(self, label: str, prediction: str, groupings: Sequence[Grouping]) -> dict[Grouping, list[GroupMoments]]:
+        """Per group of every grouping: row count and the sums named in MOMENTS (floats: engines agree
+        to rounding, not bit for bit; see docs/your-data.md)."""
+
+    @abstractmethod
+    def class_counts(
+        self,
+        label: tuple[str, Sequence[Any]],
+        prediction: tuple[str, Sequence[Any]],
+        groupings: Sequence[Grouping],
+    ) -> dict[Grouping, list[GroupClasses]]:
+        """Per group, the K x K confusion matrix; class k is the k-th value of each column's list
+        (every non-missing value of both columns is in its list: cohorts.py checks that first)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -22,14 +22,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from govkit.checks.fairness.engines.interface import (
+    MOMENTS,
     UNKNOWN,
     CohortSession,
     ColumnKind,
     ColumnProfile,
+    GroupClasses,
     GroupCounts,
     Grouping,
+    GroupMoments,
     Profile,
     Target,
+    Threshold,
     four_cells,
 )
 
@@ -38,6 +42,7 @@ HISTOGRAM_BINS = 4096
 # A group's running sum runs inside (group, score bucket) partitions, then over the group's buckets:
 # many small partitions that a cluster sorts in parallel, where one partition per group would not.
 SCORE_BUCKETS = 1024
+LARGEST_DOUBLE = "1.7976931348623157e308"
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,16 @@ class SqlSession(CohortSession):
             expr = f"CAST({raw} AS {text})"
         return f"COALESCE({expr}, '{UNKNOWN}')"
 
-    def _flag(self, column: str, positive: Any, param: str, params: dict[str, Any]) -> str:
+    def _flag(
+        self, column: str, positive: Any, param: str, params: dict[str, Any], threshold: Threshold | None = None
+    ) -> str:
+        if threshold is not None:  # the operator is one of four literals (the manifest's schema), never user text
+            assert threshold.operator in (">=", ">", "<=", "<")
+            params["bound"] = threshold.bound
+            return (
+                f"CASE WHEN CAST({self.dialect.ident(column)} AS DOUBLE) {threshold.operator} "
+                f"{self.dialect.param('bound')} THEN 1 ELSE 0 END"
+            )
         if positive is None:
             return "0"
         params[param] = positive
@@ -157,8 +171,10 @@ class SqlSession(CohortSession):
     def counts(self, target: Target, median: float | None) -> dict[Grouping, list[GroupCounts]]:
         features = target.features
         params: dict[str, Any] = {}
-        y = self._flag(target.label, target.positive_label, "positive_label", params)
-        yhat = self._flag(target.prediction, target.positive_prediction, "positive_prediction", params)
+        y = self._flag(target.label, target.positive_label, "positive_label", params, target.threshold)
+        yhat = self._flag(
+            target.prediction, target.positive_prediction, "positive_prediction", params, target.threshold
+        )
         above = "0"
         if median is not None and target.score is not None:
             params["median"] = median
@@ -191,6 +207,102 @@ class SqlSession(CohortSession):
 
     def doubled_u(self, target: Target) -> dict[Grouping, dict[tuple[str, ...], int]]:
         return {g: self._doubled_u(target, g) for g in target.groupings if g}
+
+    def numeric_invalid(self, columns: Sequence[str]) -> dict[str, tuple[ColumnKind, int]]:
+        kinds = self.column_kinds()
+        parts = []
+        for name in columns:
+            c = self.dialect.ident(name)
+            if kinds[name] in ("int", "float"):
+                d = f"CAST({c} AS DOUBLE)"
+                bad = f"{d} IS NULL OR isnan({d}) OR abs({d}) > {LARGEST_DOUBLE}"  # Spark has no isinf
+                parts.append(f"sum(CASE WHEN {bad} THEN 1 ELSE 0 END)")
+            else:
+                parts.append(f"count(*) - count({c})")
+        (row,) = self.query(f"SELECT {', '.join(parts)} FROM {SOURCE}")
+        return {name: (kinds[name], int(v or 0)) for name, v in zip(columns, row, strict=True)}
+
+    def _grouped(
+        self,
+        groupings: Sequence[Grouping],
+        columns: dict[str, str],
+        by: Sequence[str],
+        aggregates: Sequence[str],
+        params: dict[str, Any],
+    ) -> list[tuple[Grouping, tuple[str, ...], tuple[Any, ...], tuple[Any, ...]]]:
+        """One scan, GROUPING SETS over every grouping x `by`: rows of (grouping, key texts, by values,
+        aggregates). `columns` are named row expressions the aggregates and `by` refer to. Raw values with
+        one key text (a missing value and a literal "Unknown") come back as separate rows of one key."""
+        features = list(dict.fromkeys(f for g in groupings for f in g))
+        index = {f: i for i, f in enumerate(features)}
+        sets = ", ".join(
+            "(" + ", ".join([*(f"k{index[f]}" for f in g), *by]) + ")" if (g or by) else "()" for g in groupings
+        )
+        flags = "".join(f"grouping(k{i}) AS g{i}, " for i in range(len(features)))
+        keys = "".join(f"k{i}, " for i in range(len(features)))
+        named = "".join(f"{expr} AS {name}, " for name, expr in columns.items())
+        rows = self.query(
+            f"WITH t AS (SELECT {self._raws(features)}{named}1 AS one FROM {SOURCE}), "
+            f"c AS (SELECT {flags}{keys}{''.join(f'{b}, ' for b in by)}"
+            f"{', '.join(f'{a} AS a{i}' for i, a in enumerate(aggregates))} FROM t GROUP BY GROUPING SETS ({sets})) "
+            f"SELECT {''.join(f'g{i}, ' for i in range(len(features)))}{self._keys(features)}"
+            f"{''.join(f'{b}, ' for b in by)}{', '.join(f'a{i}' for i in range(len(aggregates)))} FROM c",
+            params,
+        )
+        by_set = {frozenset(g): g for g in groupings}
+        width = len(features)
+        out = []
+        for row in rows:
+            grouping = by_set[frozenset(f for i, f in enumerate(features) if row[i] == 0)]
+            key = tuple(row[width + index[f]] for f in grouping)
+            out.append((grouping, key, row[2 * width : 2 * width + len(by)], row[2 * width + len(by) :]))
+        return out
+
+    def moments(self, label: str, prediction: str, groupings: Sequence[Grouping]) -> dict[Grouping, list[GroupMoments]]:
+        y = f"CAST({self.dialect.ident(label)} AS DOUBLE)"
+        p = f"CAST({self.dialect.ident(prediction)} AS DOUBLE)"
+        columns = {"ry": y, "rp": p, "re": f"{p} - {y}"}
+        terms = dict(
+            zip(
+                MOMENTS,
+                ("ry", "ry * ry", "rp", "rp * rp", "re", "re * re", "abs(re)", "re * re * re * re"),
+                strict=True,
+            )
+        )
+        aggregates = ["count(*)", *(f"sum({terms[m]})" for m in MOMENTS)]
+        sums: dict[Grouping, dict[tuple[str, ...], list[float]]] = {g: {} for g in groupings}
+        for grouping, key, _, values in self._grouped(groupings, columns, (), aggregates, {}):
+            tally = sums[grouping].setdefault(key, [0.0] * (len(MOMENTS) + 1))
+            for i, v in enumerate(values):
+                tally[i] += float(v or 0)
+        return {
+            g: [GroupMoments(k, int(v[0]), tuple(v[1:])) for k, v in sorted(groups.items())]
+            for g, groups in sums.items()
+        }
+
+    def class_counts(
+        self,
+        label: tuple[str, Sequence[Any]],
+        prediction: tuple[str, Sequence[Any]],
+        groupings: Sequence[Grouping],
+    ) -> dict[Grouping, list[GroupClasses]]:
+        params: dict[str, Any] = {}
+
+        def code(column: str, values: Sequence[Any], prefix: str) -> str:
+            c = self.dialect.ident(column)
+            whens = []
+            for k, value in enumerate(values):
+                params[f"{prefix}{k}"] = value
+                whens.append(f"WHEN {c} = {self.dialect.param(f'{prefix}{k}')} THEN {k}")
+            return f"CASE {' '.join(whens)} END"
+
+        k = len(label[1])
+        columns = {"yc": code(*label, "lc"), "pc": code(*prediction, "pc")}
+        cells: dict[Grouping, dict[tuple[str, ...], list[int]]] = {g: {} for g in groupings}
+        for grouping, key, (yc, pc), (n,) in self._grouped(groupings, columns, ("yc", "pc"), ["count(*)"], params):
+            tally = cells[grouping].setdefault(key, [0] * (k * k))
+            tally[int(yc) * k + int(pc)] += int(n)
+        return {g: [GroupClasses(key, tuple(v)) for key, v in sorted(groups.items())] for g, groups in cells.items()}
 
     def _doubled_u(self, target: Target, grouping: Grouping) -> dict[tuple[str, ...], int]:
         """One windowed query per table, grouped by key text (so "Unknown" merges missing and NaN)."""
