@@ -10,7 +10,8 @@ from typing import get_args
 import govkit
 from govkit.audit import events
 from govkit.checks.registry import available_checks
-from govkit.cli import FORMAT_CHOICE, SEVERITY_CHOICE, cli
+from govkit.cli import cli
+from govkit.cli.base import FORMAT_CHOICE, SEVERITY_CHOICE
 from govkit.evaluation import AREA_TITLES
 from govkit.formats.interface import FORMATS
 from govkit.vocab import SEVERITIES, STATUSES, Severity, Status
