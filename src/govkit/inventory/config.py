@@ -8,7 +8,9 @@ to every team, an overlay's add the team's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -18,7 +20,7 @@ from govkit.validation import StrictModel
 
 if TYPE_CHECKING:
     from govkit.errors import PolicyError
-    from govkit.policy.loader import PolicyDoc
+    from govkit.policy.loader import PolicyDoc, PolicyLibrary
 
 Event = Literal["evaluation.failed", "signoff.recorded", "state.changed", "review.overdue", "monitoring.failed"]
 WebhookFormat = Literal["json", "slack", "teams"]
@@ -138,11 +140,18 @@ def lifecycle_rules(path: Path, *, team: str | None, policy_set: str | None = No
 
     The base set may set any value (it is the baseline); each overlay above it may only tighten.
     """
-    from dataclasses import replace
+    return _resolve_rules(_library(path), team=team, policy_set=policy_set)
 
-    from govkit.policy.loader import layers_for, load_library, resolve
 
-    library = load_library(path)
+def _library(path: Path) -> PolicyLibrary:
+    from govkit.policy.loader import load_library
+
+    return load_library(path)
+
+
+def _resolve_rules(library: PolicyLibrary, *, team: str | None, policy_set: str | None) -> LifecycleRules:
+    from govkit.policy.loader import layers_for, resolve
+
     rules = LifecycleRules.defaults()
     webhooks: list[Webhook] = []
     for i, layer in enumerate(layers_for(library, team=team, policy_set=policy_set)):
@@ -153,3 +162,29 @@ def lifecycle_rules(path: Path, *, team: str | None, policy_set: str | None = No
             webhooks += layer.spec.notifications.webhooks
     digest = resolve(library, team=team, policy_set=policy_set).digest
     return replace(rules, policy_digest=digest, webhooks=tuple(webhooks))
+
+
+def policy_folder(given: Path | None) -> Path | None:
+    """The policy folder to take lifecycle rules and webhooks from: `given` (--policy or
+    GOVKIT_POLICY), else ./policies when it exists, else None (the defaults, no webhooks)."""
+    if given is not None:
+        return given
+    env = os.environ.get("GOVKIT_POLICY")
+    if env:
+        return Path(env)
+    return Path("policies") if Path("policies").is_dir() else None
+
+
+def rules_source(policy: Path | None, policy_set: str | None = None) -> Callable[[str], LifecycleRules]:
+    """`team -> LifecycleRules` from the policy folder (each team resolved once), or the defaults."""
+    if policy is None:
+        return lambda _team: LifecycleRules.defaults()
+    library = _library(policy)
+    found: dict[str, LifecycleRules] = {}
+
+    def rules(team: str) -> LifecycleRules:
+        if team not in found:
+            found[team] = _resolve_rules(library, team=team or None, policy_set=policy_set)
+        return found[team]
+
+    return rules

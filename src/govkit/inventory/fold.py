@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -296,9 +296,13 @@ def fold_verified(
 
 
 def fold(
-    log: AuditLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
+    log: AuditLog,
+    *,
+    today: date | None = None,
+    rules: Callable[[str], LifecycleRules] | None = None,
+    trusted_keys: Sequence[bytes] | None = None,
 ) -> Inventory:
-    return fold_verified(read_log(log), today=today, rules=rules)
+    return fold_verified(read_log(log, trusted_keys=trusted_keys), today=today, rules=rules)
 
 
 def _version_due(model: ModelRecord, v: VersionRecord, today: date, horizon: date) -> list[DueItem]:

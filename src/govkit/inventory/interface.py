@@ -7,8 +7,8 @@ proves. Dates are ISO strings as recorded; `next_review_due` and `DueItem.due` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -161,6 +161,17 @@ class Inventory:
     def model(self, name: str) -> ModelRecord | None:
         return next((m for m in self.models if m.name == name), None)
 
+    def filtered(self, *, team: str | None = None, state: str | None = None) -> Inventory:
+        """Only `team`'s models, and only versions in `state`; models left without versions drop out."""
+        models = []
+        for m in self.models:
+            if team is not None and m.team != team:
+                continue
+            versions = tuple(v for v in m.versions if state is None or v.state == state)
+            if versions:
+                models.append(replace(m, versions=versions))
+        return replace(self, models=tuple(models))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "log": {"location": self.location, "size": self.log_position.size, "head": self.log_position.head},
@@ -187,13 +198,21 @@ class DueItem:
 
 
 def build_inventory(
-    log: AuditLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
+    log: AuditLog,
+    *,
+    today: date | None = None,
+    rules: Callable[[str], LifecycleRules] | None = None,
+    trusted_keys: Sequence[bytes] | None = None,
 ) -> Inventory:
-    """Every model and version in `log`, read verified. `rules(team)` gives a team's lifecycle rules
-    (review cadence); without it the defaults apply (high 6, medium 12, low 24 months)."""
+    """Every model and version in `log`, read verified (LogIntegrityError if the log does not verify).
+
+    `rules(team)` gives a team's lifecycle rules (review cadence; `config.lifecycle_rules`); without
+    it the defaults apply (high 6, medium 12, low 24 months). `trusted_keys` (raw Ed25519 public
+    keys) replace the `.pub` beside the signing key as the anchor.
+    """
     from govkit.inventory.fold import fold
 
-    return fold(log, today=today, rules=rules)
+    return fold(log, today=today, rules=rules, trusted_keys=trusted_keys)
 
 
 def due(inventory: Inventory, within: timedelta, today: date | None = None) -> list[DueItem]:

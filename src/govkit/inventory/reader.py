@@ -12,6 +12,7 @@ everything below it, the same rule `govkit log verify` applies without --full).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,18 +60,21 @@ class VerifiedLog:
         return payload
 
 
-def read_log(log: AuditLog) -> VerifiedLog:
-    """Walk and check the whole chain of `log`; LogIntegrityError naming the first thing that fails."""
+def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None) -> VerifiedLog:
+    """Walk and check the whole chain of `log`; LogIntegrityError naming the first thing that fails.
+
+    `trusted_keys` (raw Ed25519 public keys, e.g. from --trusted-key) replace the `.pub` beside the
+    signing key as the anchor.
+    """
     ring = log.key_ring()
-    trusted = [raw for _, raw in log.anchor_keys()]
+    trusted = list(trusted_keys) if trusted_keys is not None else [raw for _, raw in log.anchor_keys()]
     vouched = ring.anchored_keys(trusted) if trusted else set(ring.keys)
     entries = log.store.find(EntryFilter())
     if not entries:
         return VerifiedLog(log, [], LogPosition(0, GENESIS), ring, vouched, 0)
     if not vouched:
-        raise LogIntegrityError(
-            f"the audit log in {log.location} is not signed by the trusted key in {public_path(log.key_path)}"
-        )
+        where = f"the trusted key in {public_path(log.key_path)}" if trusted_keys is None else "a trusted key given"
+        raise LogIntegrityError(f"the audit log in {log.location} is not signed by {where}")
     identity = log.identity(ring)
     heads = {
         cp.size: cp.head
