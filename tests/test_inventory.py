@@ -224,8 +224,12 @@ def test_empty_log_lists_nothing(tmp_path: Path) -> None:
     assert EVALUATION_RECORDED == "evaluation.recorded"
 
 
-def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
+def test_postgres_gives_the_same_inventory(
+    pg_base: str, log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from postgres_server import new_database
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where a PostgreSQL log's index is kept
 
     record_evaluation(log, evaluation("scorer", "1"))
     record_evaluation(log, evaluation("scorer", "2", fail=True))
@@ -235,6 +239,8 @@ def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
             pg.append(entry.action, entry.subject, log.payload(entry.seq) or {})
         sqlite_view = build_inventory(log)
         pg_view = build_inventory(pg)
+        assert build_inventory(pg) == pg_view  # the second read starts from the cached index
+    assert len(list((tmp_path / "cache" / "govkit").glob("inventory-*.json"))) == 1
 
     def timeless(models: Any) -> list[Any]:
         return [

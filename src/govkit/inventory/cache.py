@@ -5,7 +5,8 @@ registrations: everything the fold needs that comes from entry headers. Walking 
 200,000 headers costs seconds; with the index, `build_inventory` walks only the entries appended
 since (and still re-hashes every entry whose header or payload it uses).
 
-The cache sits beside the SQLite database (`<db>.inventory-cache.json`; none for PostgreSQL). It
+The cache sits beside the SQLite database (`<db>.inventory-cache.json`; for PostgreSQL in the
+user's cache folder, `~/.cache/govkit/inventory-<hash of the log id>.json`). It
 is signed with the log's key (domain-separated), so whoever could forge it could forge log entries
 too; a cache that is missing, foreign, unsigned or no longer matching the log's entry at its
 position is ignored and rebuilt. `govkit log verify` rebuilds the index from the log and reports a
@@ -54,10 +55,12 @@ class Index:
         return {"version": VERSION, "size": self.size, "head": self.head, "subjects": self.subjects}
 
 
-def cache_path(log: AuditLog) -> Path | None:
-    if log.location.startswith(("postgresql://", "postgres://")):
-        return None
-    return Path(log.location + ".inventory-cache.json")
+def cache_path(log: AuditLog, log_id: str) -> Path:
+    """Beside a SQLite database; for PostgreSQL, in the user's cache folder under the log's id."""
+    if not log.location.startswith(("postgresql://", "postgres://")):
+        return Path(log.location + ".inventory-cache.json")
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "govkit" / f"inventory-{sha256_hex(log_id.encode())[:24]}.json"
 
 
 def _message(log_id: str, index: Index) -> bytes:
@@ -66,9 +69,9 @@ def _message(log_id: str, index: Index) -> bytes:
 
 def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index | None:
     """The cached index if it is this log's, signed by a vouched key, and its head is still the log's."""
-    path = cache_path(log)
+    path = cache_path(log, log_id)
     try:
-        if path is None or not path.is_file() or path.stat().st_size > MAX_BYTES:
+        if not path.is_file() or path.stat().st_size > MAX_BYTES:
             return None
         data = json.loads(path.read_bytes())
         index = Index(int(data["size"]), str(data["head"]), dict(data["subjects"]))
@@ -80,16 +83,16 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable or malformed: walk the log instead
-    at = next((e for e, _ in log.store.scan(index.size)), None) if index.size else None
-    if index.size and (at is None or at.seq != index.size or at.entry_hash != index.head):
+    at = log.store.read(index.size) if index.size else None
+    if index.size and (at is None or at[0].entry_hash != index.head):
         return None
     return index
 
 
 def save(log: AuditLog, index: Index, log_id: str) -> None:
     """Sign and write the index, atomically; skipped without the signing key or a writable folder."""
-    path = cache_path(log)
-    if path is None or not log.key_path.exists():
+    path = cache_path(log, log_id)
+    if not log.key_path.exists():
         return
     with contextlib.suppress(Exception):  # a cache is an optimisation: failing to write one is not an error
         key = log.signing_key()
@@ -99,6 +102,7 @@ def save(log: AuditLog, index: Index, log_id: str) -> None:
             "key_id": key.key_id,
             "signature": key.sign(_message(log_id, index)).hex(),
         }
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, separators=(",", ":"))
@@ -119,8 +123,10 @@ def cache_problems(log: AuditLog) -> list[Problem]:
     """For `govkit log verify`: the inventory cache, if there is one, must match the log it indexes."""
     from govkit.inventory.reader import KIND_OF
 
-    path = cache_path(log)
-    if path is None or not path.is_file():
+    if log.store.size() == 0:
+        return []
+    path = cache_path(log, log.identity(log.key_ring()))
+    if not path.is_file():
         return []
     try:
         data = json.loads(path.read_bytes()) if path.stat().st_size <= MAX_BYTES else {}
