@@ -266,6 +266,7 @@ def test_the_cache_is_used_and_extended_by_new_entries(log: AuditLog) -> None:
     second = build_inventory(log)
     assert [v.version for v in second.models[0].versions] == ["1", "2"]
     assert json.loads(cache.read_text().splitlines()[0])["size"] == second.log_position.size == len(log.entries())
+    assert run("log", "verify").exit_code == 0  # a cache that matches the log is no problem
 
 
 def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog) -> None:
