@@ -14,7 +14,8 @@ rows alone took 0.98 s and 1.72 s in the same runs: the machine, not the fold, m
 (walking all 210,101 headers, writing the cache) 9.4 s and 14.7 s; the whole `govkit inventory
 --format json` process 6.5 s and 11.5 s. PostgreSQL (--postgres, same log copied in): 2.63 s from
 the cache, 9.25 s first read (14.3 s from the cache before entries were fetched in batches).
-The < 2 s target is met only at the lighter load; cached per-version summaries (no payload
+A third run at load average 5: 3.04 s from the cache (floor 1.53 s), 17.5 s first read.
+The < 2 s target was not met here (2.06 s at best); cached per-version summaries (no payload
 parsing on a warm read) would be the next step.
 
 Usage: python benchmarks/inventory.py [--models N] [--postgres]
