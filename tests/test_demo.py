@@ -19,6 +19,11 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path, monkeypatch: pytest.
     assert "lending: FAIL, research: PASS" in result.stdout
     assert "credit-limit regression (mean error biased against group_d): FAIL" in result.stdout
     assert (tmp_path / "credit-limit" / "model.skops").is_file()
+    # the lifecycle: review, a conditional approval, and the deploy guardrail refusing the failing model
+    assert "registered -> in-review" in result.stdout
+    assert "in-review -> approved-with-conditions; checked: signoff, four-eyes" in result.stdout
+    assert "refused: passing evaluation" in result.stdout
+    assert "govkit serve --db" in result.stdout
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
     assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)

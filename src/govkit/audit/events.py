@@ -19,7 +19,10 @@ __all__ = [
     "KEY_ACTIONS",
     "KEY_ADDED",
     "KEY_ROTATED",
+    "LIFECYCLE_CHANGED",
     "LOG_REDACTED",
+    "MODEL_REGISTERED",
+    "NOTIFICATION_FAILED",
     "REDACTED_SUBJECT",
     "REPORT_RENDERED",
     "SIGNOFF_DECIDED",
@@ -38,6 +41,9 @@ REPORT_RENDERED = "report.rendered"
 SIGNOFF_DECIDED = "signoff.decided"
 SIGNOFF_RECORDED = "signoff.recorded"
 EVIDENCE_EXPORTED = "evidence.exported"
+MODEL_REGISTERED = "model.registered"  # govkit inventory register: team, owner, risk tier of a version
+LIFECYCLE_CHANGED = "lifecycle.changed"  # govkit lifecycle set: a version's new state and why
+NOTIFICATION_FAILED = "notification.failed"  # a webhook that could not be delivered (the event is logged anyway)
 
 REDACTED_SUBJECT = re.compile(r"seq:([1-9][0-9]{0,17})")  # the subject of a redaction: the entry it redacts
 

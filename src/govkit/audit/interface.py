@@ -102,6 +102,16 @@ class AuditStore(ABC):
     @abstractmethod
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]: ...
 
+    def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
+        """Entry `seq` with its payload (None once redacted), or None; stores override the generic scan."""
+        found = next(iter(self.scan(seq)), None)
+        return found if found is not None and found[0].seq == seq else None
+
+    def read_many(self, seqs: Sequence[int]) -> dict[int, tuple[Entry, bytes | None]]:
+        """`read` for many entries at once (stores override it with one query per batch); absent ones left out."""
+        found = {seq: self.read(seq) for seq in seqs}
+        return {seq: row for seq, row in found.items() if row is not None}
+
     @abstractmethod
     def payload(self, seq: int) -> bytes | None: ...
 

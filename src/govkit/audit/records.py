@@ -6,6 +6,9 @@ from typing import Any
 
 from govkit.audit.events import (
     EVALUATION_RECORDED,
+    LIFECYCLE_CHANGED,
+    MODEL_REGISTERED,
+    NOTIFICATION_FAILED,
     REPORT_RENDERED,
     SIGNOFF_DECIDED,
     SIGNOFF_RECORDED,
@@ -19,18 +22,24 @@ from govkit.evaluation import Evaluation
 
 __all__ = [  # the action names are re-exported for the modules that always imported them from here
     "EVALUATION_RECORDED",
+    "LIFECYCLE_CHANGED",
+    "MODEL_REGISTERED",
+    "NOTIFICATION_FAILED",
     "REPORT_RENDERED",
     "SIGNOFF_DECIDED",
     "SIGNOFF_RECORDED",
     "WAIVER_USED",
+    "evaluation_items",
+    "evaluation_purpose",
     "find_evaluation",
     "model_subject",
     "record_evaluation",
 ]
 
 
-def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
-    """One transaction: the evaluation (digests of all inputs, full result) and each waiver used."""
+def evaluation_items(evaluation: Evaluation) -> list[tuple[str, str, dict[str, Any]]]:
+    """The entries recording an evaluation: the evaluation itself (digests of all inputs, full
+    result), then each waiver used; for `record_evaluation`, or a batch of many."""
     subject = model_subject(dict(evaluation.model))
     digest = evaluation.digest
     items = [(EVALUATION_RECORDED, subject, {"evaluation_digest": digest, "evaluation": evaluation.to_dict()})]
@@ -39,7 +48,12 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
         for w in evaluation.waivers
         if w.status == "used"
     ]
-    return log.append_many(items)[0]
+    return items
+
+
+def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
+    """One transaction: the evaluation and each waiver used."""
+    return log.append_many(evaluation_items(evaluation))[0]
 
 
 def evaluation_purpose(payload: dict[str, Any]) -> str:

@@ -219,7 +219,8 @@ def check(
     from govkit.formats.interface import get_formatter
 
     plan = plan_outputs(ctx, output_dir)
-    evaluation = run_request(check_request(params, baseline=baseline))
+    request = check_request(params, baseline=baseline)
+    evaluation = run_request(request)
     digest = evaluation.digest
     silent = quiet or (in_ci() and evaluation.verdict == "pass")
     verdict_line = (
@@ -238,9 +239,12 @@ def check(
     if not no_log:
         from govkit.audit.log import AuditLog
         from govkit.audit.records import record_evaluation
+        from govkit.inventory.notify import notify_evaluation
 
         with AuditLog(db, actor=actor) as log:
             entry = record_evaluation(log, evaluation)
+            warn = lambda m: click.echo(m, err=True)  # noqa: E731
+            notify_evaluation(log, request.policy_path, request.policy_set, evaluation, warn=warn)
         if not quiet and not in_ci():
             click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
     for path, text in files:

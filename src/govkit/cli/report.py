@@ -91,8 +91,11 @@ def signoff(
 
     request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions, key=key, cert=cert)
     quiet_pdf_libraries()
+    from govkit.inventory.notify import notify_signoff
+
     with progress("the signed report"), AuditLog(db) as log:
         path, sha, seq = sign_off(log, pdf, request, out)
+        notify_signoff(log, seq, warn=lambda m: click.echo(m, err=True))
     click.echo(f"{path}  sha256 {sha}  (audit log entry {seq})")
 
 

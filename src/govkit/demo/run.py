@@ -100,6 +100,9 @@ def run_demo(
         from govkit.demo.regression import run_regression_demo
 
         regression, _ = run_regression_demo(asset_root(), directory, log, echo=echo, color=color, progress=progress)
+        from govkit.demo.lifecycle import run_lifecycle
+
+        run_lifecycle(manifest.parent, db, key, report, policies, echo=echo, color=color, progress=progress)
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
