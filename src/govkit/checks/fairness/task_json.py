@@ -84,18 +84,24 @@ def regression_summary(n: np.ndarray, sums: np.ndarray, labels: Sequence[str], m
     return out
 
 
-def _regression_groups(table: RegressionTable, thresholded: bool, z: float) -> list[dict[str, Any]]:
+def _regression_table(table: RegressionTable, thresholded: bool, z: float) -> dict[str, Any]:
+    """The binary table JSON of the threshold's cells (rates only with a threshold), plus the regression metrics
+    and sums of every group and the between-group regression summary."""
     cohort = CohortTable(table.features, table.groups, table.counts, table.unknown_count, None, table.above_median)
-    groups: list[dict[str, Any]] = _table_json(cohort, z)["groups"]
+    entry = _table_json(cohort, z)
     values = regression_values(table.n, table.sums)
-    for i, entry in enumerate(groups):
+    for i, group in enumerate(entry["groups"]):
         if not thresholded:
             for key in BINARY_ONLY:
-                entry.pop(key, None)
+                group.pop(key, None)
         for metric in REGRESSION_METRICS:
-            entry[metric] = _floats(values[metric][i : i + 1])[0]
-        entry["sums"] = {m: float(v) for m, v in zip(MOMENTS, table.sums[i], strict=True)}
-    return groups
+            group[metric] = _floats(values[metric][i : i + 1])[0]
+        group["sums"] = {m: float(v) for m, v in zip(MOMENTS, table.sums[i], strict=True)}
+    if not thresholded:
+        del entry["summary"]
+    labels = [table.label(i) for i in range(len(table.groups))]
+    entry["regression_summary"] = regression_summary(table.n, table.sums, labels, DEFAULT_MIN_GROUP_SIZE)
+    return entry
 
 
 def _regression_json(manifest: LoadedManifest, engine: CohortEngine, groupings: Sequence[Grouping]) -> dict[str, Any]:
@@ -104,19 +110,9 @@ def _regression_json(manifest: LoadedManifest, engine: CohortEngine, groupings: 
     assert ds is not None
     z = z_for(CONFIDENCE)
     thresholded = cohorts.threshold is not None
-    overall = _regression_groups(cohorts.overall, thresholded, z)[0]
+    overall = _regression_table(cohorts.overall, thresholded, z)["groups"][0]
     for key in ("group", "key", "small", "impact_ratio", *(f"{r}_ci" for r in RATES)):
         overall.pop(key, None)
-    tables = []
-    for table in cohorts.tables:
-        cohort = CohortTable(table.features, table.groups, table.counts, table.unknown_count, None, table.above_median)
-        entry = _table_json(cohort, z)
-        entry["groups"] = _regression_groups(table, thresholded, z)
-        if not thresholded:
-            del entry["summary"]
-        labels = [table.label(i) for i in range(len(table.groups))]
-        entry["regression_summary"] = regression_summary(table.n, table.sums, labels, DEFAULT_MIN_GROUP_SIZE)
-        tables.append(entry)
     return {
         "task": "regression",
         "rows": cohorts.rows,
@@ -132,7 +128,7 @@ def _regression_json(manifest: LoadedManifest, engine: CohortEngine, groupings: 
         "confidence": CONFIDENCE,
         "interval": "wilson",
         "overall": overall,
-        "tables": tables,
+        "tables": [_regression_table(t, thresholded, z) for t in cohorts.tables],
     }
 
 
