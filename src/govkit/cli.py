@@ -75,6 +75,8 @@ EXTRA_OF_MODULE = {
     "pyspark": "spark",
     "lightgbm": "lightgbm",
     "onnxruntime": "onnx",
+    "starlette": "web",
+    "uvicorn": "web",
 }
 
 
@@ -1171,6 +1173,9 @@ monitor.params = list(check.params)  # every option of check, nothing else
 from govkit.controls.commands import controls_group  # noqa: E402  (light: click only; work is imported lazily)
 
 cli.add_command(controls_group)
+from govkit.web.commands import serve_command  # noqa: E402  (click only; the server is imported on use)
+
+cli.add_command(serve_command)
 
 
 def main() -> None:

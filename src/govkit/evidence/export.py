@@ -80,7 +80,7 @@ def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[
     return [(e, b) for e, b in rows if e.seq in chosen]
 
 
-def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
+def index_by_digest(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
     """Files under `folders` whose SHA-256 is wanted: evidence is found by content, not by name."""
     found: dict[str, Path] = {}
     for folder in folders:
@@ -213,7 +213,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
         if entry.action == SIGNOFF_RECORDED:
             wanted_reports[payload["signed_sha256"]] = payload.get("file", "signed.pdf")
-    found = _index(include, set(wanted_reports))
+    found = index_by_digest(include, set(wanted_reports))
     for digest, name in sorted(wanted_reports.items(), key=lambda kv: kv[1]):
         if digest in found:
             add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
