@@ -477,9 +477,11 @@ def check(
     if not no_log:
         from govkit.audit.log import AuditLog
         from govkit.audit.records import record_evaluation
+        from govkit.inventory.notify import notify_evaluation
 
         with AuditLog(db, actor=actor) as log:
             entry = record_evaluation(log, evaluation)
+            notify_evaluation(log, policy_path, policy_set, evaluation, warn=lambda m: click.echo(m, err=True))
         if not quiet and not _in_ci():
             click.echo(f"recorded evaluation {digest[:16]} as entry {entry.seq} in {db}", err=True)
     for path, text in files:
@@ -975,8 +977,11 @@ def signoff(
 
     request = SignoffRequest(signer=signer, role=role, decision=decision, conditions=conditions, key=key, cert=cert)
     _quiet_pdf_libraries()
+    from govkit.inventory.notify import notify_signoff
+
     with _progress("the signed report"), AuditLog(db) as log:
         path, sha, seq = sign_off(log, pdf, request, out)
+        notify_signoff(log, seq, warn=lambda m: click.echo(m, err=True))
     click.echo(f"{path}  sha256 {sha}  (audit log entry {seq})")
 
 
@@ -1173,6 +1178,10 @@ monitor.params = list(check.params)  # every option of check, nothing else
 from govkit.controls.commands import controls_group  # noqa: E402  (light: click only; work is imported lazily)
 
 cli.add_command(controls_group)
+from govkit.inventory.commands import inventory_group, lifecycle_group  # noqa: E402  (light, as above)
+
+cli.add_command(inventory_group)
+cli.add_command(lifecycle_group)
 from govkit.web.commands import serve_command  # noqa: E402  (click only; the server is imported on use)
 
 cli.add_command(serve_command)

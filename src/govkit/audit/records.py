@@ -14,6 +14,9 @@ WAIVER_USED = "waiver.used"
 REPORT_RENDERED = "report.rendered"
 SIGNOFF_DECIDED = "signoff.decided"
 SIGNOFF_RECORDED = "signoff.recorded"
+MODEL_REGISTERED = "model.registered"  # govkit inventory register: team, owner, risk tier of a version
+LIFECYCLE_CHANGED = "lifecycle.changed"  # govkit lifecycle set: a version's new state and why
+NOTIFICATION_FAILED = "notification.failed"  # a webhook that could not be delivered (the event is logged anyway)
 
 
 def model_subject(model: dict[str, object]) -> str:

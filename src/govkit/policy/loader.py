@@ -387,10 +387,14 @@ def _from_rule(rule: Rule, pdoc: PolicyDoc, key: KeyPath) -> ResolvedRule:
     )
 
 
+def layers_for(library: PolicyLibrary, *, team: str | None = None, policy_set: str | None = None) -> list[PolicyDoc]:
+    """The documents `resolve` applies for `team`, from the base set up to the team's overlay."""
+    return _chain(library, _select_top(library, team, policy_set))
+
+
 def resolve(library: PolicyLibrary, *, team: str | None = None, policy_set: str | None = None) -> ResolvedPolicy:
     """The effective rules for `team` (its overlay chain, or the base set if it has none)."""
-    top = _select_top(library, team, policy_set)
-    chain = _chain(library, top)
+    chain = layers_for(library, team=team, policy_set=policy_set)
     base = chain[0]
     assert isinstance(base.spec, PolicySet)
     rules = {r.id: _from_rule(r, base, ("rules", i)) for i, r in enumerate(base.spec.rules)}

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from govkit.controls.catalogue import CONTROL_REF
+from govkit.inventory.config import LifecycleSection, NotificationsSection
 from govkit.manifest import RiskTier
 from govkit.validation import StrictModel
 
@@ -62,6 +63,8 @@ class PolicySet(StrictModel):
     version: str = Field(min_length=1)
     description: str | None = None
     waivers: WaiverPolicy = WaiverPolicy()
+    lifecycle: LifecycleSection | None = None
+    notifications: NotificationsSection | None = None
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
@@ -87,6 +90,8 @@ class PolicyOverlay(StrictModel):
     team: str | None = None
     description: str | None = None
     waivers: WaiverPolicy | None = None
+    lifecycle: LifecycleSection | None = Field(default=None, description="may only tighten the set's")
+    notifications: NotificationsSection | None = Field(default=None, description="webhooks added for this team")
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
     add: tuple[Rule, ...] = ()
     disable: dict[str, Disable] = Field(default_factory=dict)

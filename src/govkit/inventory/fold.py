@@ -1,0 +1,340 @@
+"""Fold the verified log into the inventory: one pass over headers, payloads read only where needed.
+
+Per version (log subject `name@version`) the fold reads its registrations, lifecycle changes and
+newest sign-off, and its evaluations newest first until it meets the newest gate evaluation under
+the model's own team; a monitoring run newer than that gives the monitoring status. Older
+evaluations are counted from their headers, never parsed, so the cost grows with the number of
+versions, not with the number of evaluations.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from govkit.audit.interface import Entry
+from govkit.audit.log import AuditLog
+from govkit.audit.records import EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED
+from govkit.inventory.config import LifecycleRules
+from govkit.inventory.interface import (
+    DueItem,
+    EvaluationSummary,
+    Inventory,
+    ModelRecord,
+    MonitoringStatus,
+    OpenFinding,
+    SignoffSummary,
+    StateChange,
+    VersionRecord,
+    WaiverInUse,
+)
+from govkit.inventory.reader import VerifiedLog, read_log
+from govkit.inventory.states import APPROVED, INITIAL, REVIEWED, STATES, State
+
+ACTIONS = frozenset({EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED})
+OPEN_STATUSES = ("fail", "error", "warn")
+MONITORING_AREAS = ("monitoring", "drift")
+
+
+@dataclass
+class _Subject:
+    """The entries about one `name@version`, in log order."""
+
+    first: Entry
+    evaluations: list[Entry] = field(default_factory=list)
+    signoffs: list[Entry] = field(default_factory=list)
+    changes: list[Entry] = field(default_factory=list)
+    registrations: list[Entry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Identity:
+    name: str
+    version: str
+    team: str
+    owner: str
+    risk_tier: str
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus calendar months, clamped to the month's last day (31 Aug + 6 months = 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _day(stamp: str) -> date:
+    return date.fromisoformat(stamp[:10])
+
+
+def evaluation_summary(entry: Entry, payload: dict[str, Any]) -> EvaluationSummary:
+    evaluation = payload["evaluation"]
+    policy = evaluation.get("policy", {})
+    return EvaluationSummary(
+        digest=str(payload["evaluation_digest"]),
+        verdict=str(evaluation.get("verdict", "")),
+        recorded_at=entry.recorded_at,
+        created_at=str(evaluation.get("created_at", "")),
+        seq=entry.seq,
+        team=str(evaluation.get("team", "")),
+        policy_name=str(policy.get("name", "")),
+        policy_version=str(policy.get("version", "")),
+        policy_digest=str(policy.get("digest", "")),
+        purpose=str(evaluation.get("options", {}).get("purpose", "gate")),
+        counts={str(k): int(v) for k, v in evaluation.get("counts", {}).items()},
+    )
+
+
+def signoff_summary(entry: Entry, payload: dict[str, Any]) -> SignoffSummary:
+    return SignoffSummary(
+        decision=str(payload.get("decision", "")),
+        signer=str(payload.get("signer", "")),
+        email=str(payload.get("email", "")),
+        role=str(payload.get("role", "")),
+        at=entry.recorded_at,
+        seq=entry.seq,
+        evaluation_digest=str(payload.get("evaluation_digest", "")),
+    )
+
+
+def _monitoring(entry: Entry, payload: dict[str, Any]) -> MonitoringStatus:
+    findings = payload["evaluation"].get("findings", [])
+    failing = tuple(
+        sorted(
+            {
+                str(f.get("rule_id"))
+                for f in findings
+                if str(f.get("check", "")).split(".", 1)[0] in MONITORING_AREAS and f.get("status") in ("fail", "error")
+            }
+        )
+    )
+    return MonitoringStatus(
+        status="fail" if failing else "pass",
+        at=entry.recorded_at,
+        evaluation_digest=str(payload["evaluation_digest"]),
+        failing=failing,
+    )
+
+
+class _Folder:
+    def __init__(self, vlog: VerifiedLog, today: date, rules: Callable[[str], LifecycleRules]) -> None:
+        self.vlog = vlog
+        self.today = today
+        self.rules = rules
+        self._rules: dict[str, LifecycleRules] = {}
+
+    def rules_for(self, team: str) -> LifecycleRules:
+        if team not in self._rules:
+            self._rules[team] = self.rules(team)
+        return self._rules[team]
+
+    def identity(self, subject: _Subject, newest_evaluation: dict[str, Any] | None) -> _Identity | None:
+        """Name, version, team, owner and tier: the newest registration, else the newest evaluation's model."""
+        for entry in reversed(subject.registrations):
+            reg = self.vlog.payload(entry)
+            if reg is not None:
+                return _Identity(
+                    str(reg["model"]),
+                    str(reg["version"]),
+                    str(reg.get("team", "")),
+                    str(reg.get("owner", "")),
+                    str(reg.get("risk_tier", "")),
+                )
+        if newest_evaluation is not None:
+            model = newest_evaluation["evaluation"]["model"]
+            return _Identity(
+                str(model["name"]),
+                str(model["version"]),
+                str(model.get("team", "")),
+                str(model.get("owner", "")),
+                str(model.get("risk_tier", "")),
+            )
+        for entry in subject.changes:  # only lifecycle entries survive (others redacted): name it from them
+            change = self.vlog.payload(entry)
+            if change is not None:
+                return _Identity(str(change["model"]), str(change["version"]), "", "", "")
+        return None
+
+    def version(self, subject: _Subject) -> tuple[_Identity, VersionRecord] | None:
+        payloads = ((e, self.vlog.payload(e)) for e in reversed(subject.evaluations))
+        readable = ((e, p) for e, p in payloads if p is not None)
+        newest = next(readable, None)
+        who = self.identity(subject, newest[1] if newest else None)
+        if who is None:
+            return None
+        gate: tuple[Entry, dict[str, Any]] | None = None
+        fallback: tuple[Entry, dict[str, Any]] | None = None
+        monitor: MonitoringStatus | None = None
+        for entry, payload in [newest, *readable] if newest else []:
+            assert payload is not None
+            evaluation = payload["evaluation"]
+            if evaluation.get("options", {}).get("purpose", "gate") == "monitor":
+                monitor = monitor or _monitoring(entry, payload)
+                continue
+            fallback = fallback or (entry, payload)
+            if evaluation.get("team") == who.team:
+                gate = (entry, payload)
+                break
+        gate = gate or fallback
+        latest = evaluation_summary(*gate) if gate else None
+        findings = gate[1]["evaluation"].get("findings", []) if gate else []
+        open_findings = tuple(
+            OpenFinding(
+                rule_id=str(f.get("rule_id")),
+                title=str(f.get("title", "")),
+                severity=str(f.get("severity", "")),
+                status=str(f.get("status")),
+                blocking=bool(f.get("blocking")),
+            )
+            for f in findings
+            if f.get("status") in OPEN_STATUSES
+        )
+        waivers = tuple(
+            WaiverInUse(
+                id=str(w.get("id")),
+                rule=str(w.get("rule")),
+                expires=str(w.get("expires", "")),
+                evaluation_digest=latest.digest if latest else "",
+            )
+            for w in (gate[1]["evaluation"].get("waivers", []) if gate else [])
+            if w.get("status") == "used"
+        )
+        signoff = None
+        for entry in reversed(subject.signoffs):
+            if (signed := self.vlog.payload(entry)) is not None:
+                signoff = signoff_summary(entry, signed)
+                break
+        history = self.history(subject)
+        state: State = history[-1].state if history else INITIAL
+        reviews = [c.at for c in history if c.state in APPROVED or c.state == "rejected"]
+        reviews += [signoff.at] if signoff else []
+        last_review = max(reviews, default=None)
+        next_due = None
+        if state in REVIEWED and last_review:
+            months = self.rules_for(who.team).review_months_for(who.risk_tier)
+            next_due = add_months(_day(last_review), months)
+        return who, VersionRecord(
+            version=who.version,
+            state=state,
+            state_since=history[-1].at if history else subject.first.recorded_at,
+            history=history,
+            evaluations=len(subject.evaluations),
+            latest_evaluation=latest,
+            latest_signoff=signoff,
+            open_findings=open_findings,
+            waivers=waivers,
+            monitoring=monitor or MonitoringStatus("none"),
+            last_review=last_review,
+            next_review_due=next_due,
+        )
+
+    def history(self, subject: _Subject) -> tuple[StateChange, ...]:
+        changes = []
+        for entry in subject.changes:
+            payload = self.vlog.payload(entry)
+            if payload is None or payload.get("to") not in STATES:
+                continue
+            previous = payload.get("from")
+            changes.append(
+                StateChange(
+                    state=payload["to"],
+                    previous=previous if previous in STATES else None,
+                    actor=entry.actor,
+                    reason=str(payload.get("reason", "")),
+                    at=entry.recorded_at,
+                    seq=entry.seq,
+                )
+            )
+        return tuple(changes)
+
+
+def _subjects(entries: list[Entry]) -> dict[str, _Subject]:
+    subjects: dict[str, _Subject] = {}
+    for entry in entries:
+        if entry.action not in ACTIONS:
+            continue
+        subject = subjects.get(entry.subject)
+        if subject is None:
+            subject = subjects[entry.subject] = _Subject(first=entry)
+        {
+            EVALUATION_RECORDED: subject.evaluations,
+            SIGNOFF_RECORDED: subject.signoffs,
+            LIFECYCLE_CHANGED: subject.changes,
+            MODEL_REGISTERED: subject.registrations,
+        }[entry.action].append(entry)
+    return subjects
+
+
+def fold_verified(
+    vlog: VerifiedLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
+) -> Inventory:
+    today = today or datetime.now(UTC).date()
+    folder = _Folder(vlog, today, rules or (lambda _team: LifecycleRules.defaults()))
+    by_model: dict[str, list[tuple[_Identity, VersionRecord]]] = defaultdict(list)
+    for subject in _subjects(vlog.entries).values():
+        found = folder.version(subject)
+        if found is not None:
+            by_model[found[0].name].append(found)
+    models = []
+    for name in sorted(by_model):
+        versions = by_model[name]
+        newest = versions[-1][0]  # subjects are in order of first appearance
+        models.append(
+            ModelRecord(
+                name=name,
+                team=newest.team,
+                owner=newest.owner,
+                risk_tier=newest.risk_tier,
+                versions=tuple(v for _, v in versions),
+            )
+        )
+    return Inventory(models=tuple(models), log_position=vlog.position, today=today, location=vlog.log.location)
+
+
+def fold(
+    log: AuditLog,
+    *,
+    today: date | None = None,
+    rules: Callable[[str], LifecycleRules] | None = None,
+    trusted_keys: Sequence[bytes] | None = None,
+) -> Inventory:
+    return fold_verified(read_log(log, trusted_keys=trusted_keys), today=today, rules=rules)
+
+
+def _version_due(model: ModelRecord, v: VersionRecord, today: date, horizon: date) -> list[DueItem]:
+    items = []
+    if v.next_review_due is not None and v.next_review_due <= horizon:
+        late = v.next_review_due < today
+        what = "overdue since" if late else "due on"
+        detail = f"periodic review {what} {v.next_review_due}"
+        items.append(DueItem("review", model.name, v.version, model.team, v.next_review_due, late, detail))
+    for w in v.waivers:
+        try:
+            expires = date.fromisoformat(w.expires[:10])
+        except ValueError:
+            continue
+        if expires <= horizon:
+            late = expires < today
+            detail = f"waiver {w.id} ({w.rule}) {'expired on' if late else 'expires on'} {expires}"
+            items.append(DueItem("waiver", model.name, v.version, model.team, expires, late, detail))
+    if v.monitoring.status == "fail":  # urgent (counts as overdue) once the version is deployed
+        detail = f"monitoring fails ({', '.join(v.monitoring.failing)}) at {v.monitoring.at}"
+        items.append(DueItem("monitoring", model.name, v.version, model.team, None, v.state == "deployed", detail))
+    return items
+
+
+def due_items(inventory: Inventory, within: timedelta, today: date) -> list[DueItem]:
+    """See `interface.due`; retired and rejected versions owe nothing."""
+    horizon = today + within
+    items = [
+        item
+        for model in inventory.models
+        for v in model.versions
+        if v.state not in ("retired", "rejected")
+        for item in _version_due(model, v, today, horizon)
+    ]
+    return sorted(items, key=lambda i: (not i.overdue, i.due or today, i.model, i.version, i.kind))
