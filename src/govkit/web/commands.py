@@ -38,8 +38,22 @@ Examples:
     multiple=True,
     help="Folder searched (by SHA-256) for the reports and bundles the log recorded; default: reports/, evidence/.",
 )
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_POLICY",
+    help="Policy folder with the teams' lifecycle rules (review cadence); default: ./policies if present.",
+)
+@click.option("--policy-set", help="Base policy set, when the folder holds several.")
 def serve_command(
-    db: str, host: str, port: int, key_path: Path | None, trusted_key: Path | None, folders: tuple[Path, ...]
+    db: str,
+    host: str,
+    port: int,
+    key_path: Path | None,
+    trusted_key: Path | None,
+    folders: tuple[Path, ...],
+    policy: Path | None,
+    policy_set: str | None,
 ) -> None:
     """Serve a read-only web view of the inventory and audit log (binds loopback unless told otherwise)."""
     from govkit.web.server import serve
@@ -51,5 +65,7 @@ def serve_command(
         key_path=key_path,
         trusted_key=trusted_key,
         folders=folders or (Path("reports"), Path("evidence")),
+        policy=policy,
+        policy_set=policy_set,
         announce=lambda line: click.echo(line, err=True),
     )

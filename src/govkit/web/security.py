@@ -19,7 +19,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-TOKEN_ENV = "GOVKIT_SERVE_TOKEN"
+TOKEN_ENV = "GOVKIT_SERVE_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 # Every asset is served by govkit itself; inline SVG charts need no image source and no inline style.

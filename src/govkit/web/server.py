@@ -41,13 +41,18 @@ def serve(
     key_path: Path | None,
     trusted_key: Path | None,
     folders: tuple[Path, ...],
+    policy: Path | None,
+    policy_set: str | None,
     announce: Callable[[str], None],
 ) -> None:
     import uvicorn
 
+    from govkit.inventory.config import policy_folder, rules_source
+
     token = access_token(host, os.environ)
+    rules = rules_source(policy_folder(policy), policy_set)
     log = ViewerLog(db, key_path=key_path, trusted_key=trusted_key)
-    source = LogSource(log)
+    source = LogSource(log, rules)
     try:
         sock = bind(host, port)
         app = Guard(create_app(source, Settings(folders, db)), token=token, loopback=is_loopback(host))

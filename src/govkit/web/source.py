@@ -22,6 +22,7 @@ from govkit.audit.log import AuditLog, open_store
 
 if TYPE_CHECKING:
     from govkit.audit.verify import VerifyResult
+    from govkit.inventory.config import LifecycleRules
     from govkit.inventory.interface import Inventory
     from govkit.inventory.reader import VerifiedLog
 
@@ -65,8 +66,14 @@ class Snapshot:
 class LogSource:
     """Serialises access to the one connection (sqlite3 and psycopg connections are not for concurrent use)."""
 
-    def __init__(self, log: AuditLog, today: Callable[[], date] = date.today) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        rules: Callable[[str], LifecycleRules] | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
         self.log = log
+        self.rules = rules  # a team's lifecycle rules (review cadence) from the policy, else the defaults
         self._today = today
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
@@ -103,7 +110,9 @@ class LogSource:
         """The inventory folded from the same verified read the other pages use (one chain walk per position)."""
         from govkit.inventory.fold import fold_verified
 
-        return self.cached(snap, "inventory", lambda: fold_verified(self.verified(snap), today=snap.today))
+        return self.cached(
+            snap, "inventory", lambda: fold_verified(self.verified(snap), today=snap.today, rules=self.rules)
+        )
 
     def verified(self, snap: Snapshot) -> VerifiedLog:
         """Every entry, its chain checked; `payload(entry)` verifies each payload it returns."""

@@ -12,7 +12,7 @@ from govkit.web.downloads import RECORDED_FILES, RecordedFile, recorded_file
 
 if TYPE_CHECKING:
     from govkit.audit.interface import Entry
-    from govkit.inventory.interface import DueItem, Inventory, ModelRecord, VersionRecord
+    from govkit.inventory.interface import DueItem, ModelRecord, VersionRecord
     from govkit.web.source import LogSource, Snapshot
 
 PAGE_SIZE = 100
@@ -122,7 +122,7 @@ def trends(evaluations: list[tuple[Entry, dict[str, Any]]]) -> dict[str, Any]:
         for finding in payload["evaluation"].get("findings", []):
             value = _number(finding.get("measured"))
             rule = str(finding.get("rule_id", ""))
-            if value is None or rule in series and series[rule][i] is not None:
+            if value is None or (rule in series and series[rule][i] is not None):
                 continue
             values = series.setdefault(rule, [None] * len(evaluations))
             values[i] = value
@@ -243,8 +243,13 @@ def evaluation_page(source: LogSource, snap: Snapshot, seq: int) -> dict[str, An
     order = {s: i for i, s in enumerate(("fail", "error", "warn", "waived", "baselined", "pass", "skipped"))}
     findings = sorted(evaluation.get("findings", []), key=lambda f: order.get(f.get("status"), 9))
     name = str(evaluation.get("model", {}).get("name", ""))
-    return {"entry": entry, "digest": payload.get("evaluation_digest", ""), "evaluation": evaluation,
-            "findings": findings, "name": name}
+    return {
+        "entry": entry,
+        "digest": payload.get("evaluation_digest", ""),
+        "evaluation": evaluation,
+        "findings": findings,
+        "name": name,
+    }
 
 
 def find_download(source: LogSource, snap: Snapshot, seq: int) -> RecordedFile | None:
