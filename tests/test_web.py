@@ -26,8 +26,6 @@ from click.testing import CliRunner
 from conftest import new_project
 from govkit.cli import cli
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -40,8 +38,6 @@ CHROMIUM_ARGS = [
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(2)>"
 TOKEN = "test-token-" + "7f3a" * 8
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "web"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (scripts/system-deps.sh)")
 
 
 @dataclass
@@ -154,6 +150,9 @@ def open_server(site: Site) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (scripts/system-deps.sh installs it)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -410,3 +409,17 @@ def test_port_in_use_and_missing_token_are_one_line_exit_2(site: Site) -> None:
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "GOVKIT_SERVE_TOKEN" in result.stderr
+
+
+def test_missing_web_extra_names_it(site: Site) -> None:
+    code = (
+        "import sys\nsys.modules['starlette'] = None\nfrom govkit.cli import main\n"
+        f"sys.argv = ['govkit', 'serve', '--db', {str(site.db)!r}, '--port', '0']\nmain()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **site.env}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: govkit serve needs starlette, which is not installed: pip install 'govkit[web]'"
+    )
