@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,11 @@ import click
 
 from govkit.errors import EXIT_BLOCKING, GovkitError
 
+AS_OF = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Judge what is due on this date instead of today (e.g. the date of an audit).",
+)
 DB = click.option("--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database.")
 POLICY = click.option(
     "--policy",
@@ -53,7 +58,9 @@ def _emit(text: str, output: Path | None) -> None:
         raise GovkitError(f"cannot write: {exc.strerror}", file=output) from None
 
 
-def _inventory(db: str, policy_path: Path | None, policy_set: str | None, trusted_keys: tuple[Path, ...]) -> Any:
+def _inventory(
+    db: str, policy_path: Path | None, policy_set: str | None, trusted_keys: tuple[Path, ...], as_of: date | None
+) -> Any:
     from govkit.audit.keys import public_raw
     from govkit.audit.log import AuditLog
     from govkit.audit.verify_cli import read_public_key
@@ -63,7 +70,7 @@ def _inventory(db: str, policy_path: Path | None, policy_set: str | None, truste
     rules = rules_source(policy_folder(policy_path), policy_set)
     keys = [public_raw(read_public_key(p)) for p in trusted_keys] or None
     with AuditLog(db, create=False) as log:
-        return build_inventory(log, rules=rules, trusted_keys=keys)
+        return build_inventory(log, rules=rules, trusted_keys=keys, today=as_of)
 
 
 @click.group(
@@ -82,6 +89,7 @@ Examples:
 @POLICY
 @POLICY_SET
 @TRUSTED_KEY
+@AS_OF
 @DB
 @click.pass_context
 def inventory_group(
@@ -93,6 +101,7 @@ def inventory_group(
     policy_path: Path | None,
     policy_set: str | None,
     trusted_keys: tuple[Path, ...],
+    as_of: datetime | None,
     db: str,
 ) -> None:
     """Every model and version in the audit log: owner, risk tier, state, evaluation, sign-off, what is due."""
@@ -104,7 +113,8 @@ def inventory_group(
 
     if state is not None and state not in STATES:
         raise GovkitError(f"unknown state {state!r} (states: {', '.join(STATES)})", field="--state")
-    inventory = _inventory(db, policy_path, policy_set, trusted_keys).filtered(team=team, state=state)
+    today = as_of.date() if as_of else None
+    inventory = _inventory(db, policy_path, policy_set, trusted_keys, today).filtered(team=team, state=state)
     _emit(render_inventory(inventory, fmt, color=output is None and _color(sys.stdout)), output)
 
 
@@ -125,6 +135,7 @@ Examples:
 @POLICY
 @POLICY_SET
 @TRUSTED_KEY
+@AS_OF
 @DB
 def due_command(
     within: timedelta,
@@ -135,6 +146,7 @@ def due_command(
     policy_path: Path | None,
     policy_set: str | None,
     trusted_keys: tuple[Path, ...],
+    as_of: datetime | None,
     db: str,
 ) -> None:
     """Reviews due or overdue, waivers expiring, monitoring failing; exit 1 when something is overdue."""
@@ -142,7 +154,8 @@ def due_command(
     from govkit.inventory.interface import due
     from govkit.inventory.render import render_due
 
-    inventory = _inventory(db, policy_path, policy_set, trusted_keys).filtered(team=team)
+    today = as_of.date() if as_of else None
+    inventory = _inventory(db, policy_path, policy_set, trusted_keys, today).filtered(team=team)
     items = due(inventory, within)
     _emit(render_due(items, fmt, color=output is None and _color(sys.stdout)), output)
     if notify:

@@ -1,0 +1,248 @@
+"""`govkit inventory` on real SQLite logs written by `record_evaluation`: what it shows, how it
+escapes hostile names in every format, what is due, and that it refuses a tampered log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import evaluations
+from backends import SQLITE_TRIGGERS
+from govkit.audit.log import AuditLog, LogIntegrityError
+from govkit.audit.records import EVALUATION_RECORDED, record_evaluation
+from govkit.cli import cli
+from govkit.evaluation import Evaluation, Finding
+from govkit.inventory.interface import build_inventory, due
+from govkit.inventory.lifecycle import register
+
+# A CSV formula, a Markdown table breaker, rich markup, a terminal escape and a newline.
+HOSTILE = '=HYPERLINK("http://x")|[red]x[/red] \x1b[31m\n| col | *b*'
+
+
+def evaluation(
+    name: str, version: str, *, team: str = "lending", owner_team: str | None = None, fail: bool = False, **changes: Any
+) -> Evaluation:
+    """The sample evaluation (tests/evaluations.py) of this model, passing or failing one licence rule,
+    checked under `team`'s policy; the manifest's model.team is `owner_team` (default: `team`)."""
+    model = {
+        "name": name,
+        "version": version,
+        "team": owner_team or team,
+        "owner": "ann@example.org",
+        "risk_tier": "high",
+    }
+    finding = Finding(
+        "GK-LIC-001", "model licence", "license.model", "high", "fail" if fail else "pass", "m", "model", blocking=fail
+    )
+    return evaluations.sample_evaluation(**{"model": model, "team": team, "findings": (finding,), **changes})
+
+
+def run(*args: str) -> Result:
+    return CliRunner(env={"NO_COLOR": "1", "CI": ""}).invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def log() -> Any:
+    with AuditLog() as opened:  # GOVKIT_DB / GOVKIT_KEY of this test (conftest)
+        yield opened
+
+
+def test_latest_evaluation_per_version_under_the_models_own_team(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1", fail=True))
+    own = record_evaluation(log, evaluation("scorer", "1"))
+    record_evaluation(log, evaluation("scorer", "1", team="research", owner_team="lending", fail=True))  # newer
+    record_evaluation(log, evaluation("scorer", "2", fail=True))
+    record_evaluation(log, evaluation("other", "1"))
+    inventory = build_inventory(log)
+    assert [m.name for m in inventory.models] == ["other", "scorer"]
+    scorer = inventory.model("scorer")
+    assert scorer is not None and [v.version for v in scorer.versions] == ["1", "2"]
+    v1 = scorer.versions[0]
+    assert v1.evaluations == 3
+    assert v1.latest_evaluation is not None and v1.latest_evaluation.seq == own.seq
+    assert v1.latest_evaluation.verdict == "pass" and v1.state == "registered"
+    assert [w.id for w in v1.waivers] == [w.id for w in evaluations.WAIVERS if w.status == "used"]
+    assert scorer.versions[1].open_findings[0].rule_id == "GK-LIC-001"
+    assert inventory.log_position.size == len(log.entries())
+
+
+def test_registration_overrides_the_manifest_fields(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    register(log, model="scorer", version="1", team="risk", owner="Ben", risk_tier="low")
+    (model,) = build_inventory(log).models
+    assert (model.team, model.owner, model.risk_tier) == ("risk", "Ben", "low")
+
+
+def test_monitoring_status_comes_from_the_newest_monitoring_run(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    drift = Finding("GK-MON-001", "drift", "monitoring.psi", "high", "fail", "drifted", "income", blocking=True)
+    record_evaluation(log, evaluation("scorer", "1", findings=(drift,), options={"purpose": "monitor"}))
+    version = build_inventory(log).models[0].versions[0]
+    assert version.monitoring.status == "fail" and version.monitoring.failing == ("GK-MON-001",)
+    assert version.latest_evaluation is not None and version.latest_evaluation.purpose == "gate"
+    items = due(build_inventory(log), timedelta(days=30))
+    assert [(i.kind, i.overdue) for i in items if i.kind == "monitoring"] == [("monitoring", False)]  # not deployed
+
+
+def test_expiring_waivers_are_due(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    expires = date.fromisoformat(next(w.expires for w in evaluations.WAIVERS if w.status == "used"))
+    inventory = build_inventory(log, today=expires - timedelta(days=10))
+    assert [i.kind for i in due(inventory, timedelta(days=30))] == ["waiver"]
+    assert due(inventory, timedelta(days=5)) == []
+    late = build_inventory(log, today=expires + timedelta(days=1))
+    (item,) = due(late, timedelta(days=0))
+    assert item.overdue and item.due == expires
+
+
+def test_a_redacted_evaluation_is_skipped_not_a_crash(log: AuditLog) -> None:
+    kept = record_evaluation(log, evaluation("scorer", "1"))
+    newer = record_evaluation(log, evaluation("scorer", "1", fail=True))
+    log.redact(newer.seq, "erasure request")
+    version = build_inventory(log).models[0].versions[0]
+    assert version.evaluations == 2
+    assert version.latest_evaluation is not None and version.latest_evaluation.seq == kept.seq
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE payloads SET body = CAST('{\"evaluation\":{}}' AS BLOB) WHERE seq = 2", "payload edited"),
+        ("UPDATE entries SET subject = 'forged@1' WHERE seq = 2", "header edited"),
+        ("DELETE FROM entries WHERE seq = 3", "missing or out of order"),
+    ],
+)
+def test_a_tampered_log_is_refused_exit_1(log: AuditLog, sql: str, message: str) -> None:
+    for i in range(3):
+        record_evaluation(log, evaluation("scorer", str(i)))
+    conn = sqlite3.connect(log.location, isolation_level=None)
+    for name in SQLITE_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(sql)
+    conn.close()
+    with pytest.raises(LogIntegrityError, match=message):
+        build_inventory(log)
+    result = run("inventory")
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_a_checkpoint_that_no_longer_matches_is_refused(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    log.checkpoint()
+    conn = sqlite3.connect(log.location, isolation_level=None)
+    for name in SQLITE_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    size = len(log.entries())
+    conn.execute("DELETE FROM payloads WHERE seq = ?", [size])
+    conn.execute("DELETE FROM entries WHERE seq = ?", [size])  # the tail: the chain itself still links
+    conn.close()
+    with pytest.raises(LogIntegrityError, match=f"has {size - 1} entries but a checkpoint covers {size}"):
+        build_inventory(log)
+
+
+def _hostile_log(log: AuditLog) -> None:
+    record_evaluation(log, evaluation(HOSTILE, HOSTILE, team=HOSTILE))
+    record_evaluation(log, evaluation("-2+3", "@SUM(A1)", fail=True))
+
+
+def test_hostile_names_in_csv_are_inert(log: AuditLog) -> None:
+    _hostile_log(log)
+    result = run("inventory", "--format", "csv")
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert len(rows) == 3 and all(len(r) == len(rows[0]) for r in rows)  # no row broken by a newline
+    for row in rows[1:]:
+        assert all(cell[:1] not in ("=", "+", "-", "@") for cell in row), row
+    assert "\x1b" not in result.stdout
+
+
+def test_hostile_names_in_markdown_stay_in_their_cells(log: AuditLog) -> None:
+    _hostile_log(log)
+    result = run("inventory", "--format", "markdown")
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("|")]
+    assert len(lines) == 4  # header, rule, two versions
+    columns = {ln.replace("\\|", "").count("|") for ln in lines}
+    assert columns == {13}, lines  # 12 columns: no cell split by a | in a name
+    assert "[red]" not in result.stdout.replace("\\[red\\]", "") and "\x1b" not in result.stdout
+
+
+def test_hostile_names_in_the_terminal_table_are_shown_not_run(log: AuditLog) -> None:
+    _hostile_log(log)
+    result = CliRunner(env={"CI": ""}).invoke(cli, ["inventory", "--format", "table"], color=True)
+    assert result.exit_code == 0
+    assert "\x1b[31m\n" not in result.stdout and "\\x1b[31m" in result.stdout  # shown as its escape
+    assert "[red]" in result.stdout  # markup shown as text, not applied
+
+
+def test_hostile_names_in_json_round_trip(log: AuditLog) -> None:
+    _hostile_log(log)
+    data = json.loads(run("inventory", "--format", "json").stdout)
+    assert HOSTILE in [m["name"] for m in data["models"]]
+
+
+def test_filters_and_output_file(log: AuditLog, tmp_path: Path) -> None:
+    record_evaluation(log, evaluation("a", "1"))
+    record_evaluation(log, evaluation("b", "1", team="research"))
+    out = tmp_path / "out" / "inv.json"
+    assert run("inventory", "--team", "research", "--format", "json", "-o", str(out)).exit_code == 0
+    assert [m["name"] for m in json.loads(out.read_text())["models"]] == ["b"]
+    none = json.loads(run("inventory", "--state", "deployed", "--format", "json").stdout)
+    assert none["models"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inventory", "--state", "flying"], "unknown state 'flying'"),
+        (["inventory", "due", "--within", "soon"], "expected days like 30d"),
+        (["inventory", "--db", "/nonexistent/folder/x.db"], "does not exist"),
+        (["inventory", "register", "m", "1", "--team", " ", "--owner", "o", "--risk-tier", "high"], "--team"),
+        (["inventory", "register", "m", "1", "--team", "t", "--owner", "o", "--risk-tier", "extreme"], "extreme"),
+    ],
+)
+def test_bad_input_is_exit_2(log: AuditLog, args: list[str], message: str) -> None:
+    record_evaluation(log, evaluation("a", "1"))
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_empty_log_lists_nothing(tmp_path: Path) -> None:
+    with AuditLog(tmp_path / "empty.db") as empty:
+        inventory = build_inventory(empty)
+    assert inventory.models == () and inventory.log_position.size == 0
+    assert EVALUATION_RECORDED == "evaluation.recorded"
+
+
+def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
+    from postgres_server import new_database
+
+    record_evaluation(log, evaluation("scorer", "1"))
+    record_evaluation(log, evaluation("scorer", "2", fail=True))
+    location = new_database(pg_base)
+    with AuditLog(location, key_path=log.key_path) as pg:
+        for entry in log.entries()[1:]:
+            pg.append(entry.action, entry.subject, log.payload(entry.seq) or {})
+        sqlite_view = build_inventory(log)
+        pg_view = build_inventory(pg)
+
+    def timeless(models: Any) -> list[Any]:
+        return [
+            replace(m, versions=tuple(replace(v, latest_evaluation=None, state_since="") for v in m.versions))
+            for m in models
+        ]
+
+    assert timeless(pg_view.models) == timeless(sqlite_view.models)
+    assert [v.latest_evaluation.digest for m in pg_view.models for v in m.versions if v.latest_evaluation] == [
+        v.latest_evaluation.digest for m in sqlite_view.models for v in m.versions if v.latest_evaluation
+    ]
