@@ -164,6 +164,7 @@ def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] |
     ]
     signoffs = [(v.version, v.latest_signoff) for v in model.versions if v.latest_signoff is not None]
     history = sorted((c for v in model.versions for c in v.history), key=lambda c: c.seq, reverse=True)
+    trail = list(reversed(entries[-50:]))
     return {
         "model": model,
         "lead": lead_version(model),
@@ -173,8 +174,8 @@ def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] |
         "files": list(reversed(files)),
         "signoffs": sorted(signoffs, key=lambda pair: pair[1].seq, reverse=True),
         "history": [(c, _version_of(model, c.seq)) for c in history],
-        "trail": list(reversed(entries[-50:])),
-        "status": _statuses(source, snap),
+        "trail": trail,
+        "status": chain_status(source, snap, trail),
     }
 
 
@@ -182,10 +183,44 @@ def _version_of(model: ModelRecord, seq: int) -> str:
     return next((v.version for v in model.versions for c in v.history if c.seq == seq), "")
 
 
-def _statuses(source: LogSource, snap: Snapshot) -> dict[str, Any]:
-    """Per-entry verification state from `log verify` (cached per position)."""
-    result = source.verification(snap)
-    return {"result": result, "bad": {p.seq: p.message for p in result.problems if p.seq is not None}}
+@dataclass(frozen=True)
+class ChainStatus:
+    """What the pages say about the log's integrity, and about each entry they list."""
+
+    ok: bool
+    size: int
+    covered: int  # entries up to this seq are vouched for by a trusted checkpoint
+    anchored: bool  # a key kept outside the database vouches for the log's keys
+    message: str  # the first problem when not ok
+    entries: dict[int, tuple[bool, str]]  # seq -> (verified, how or why not), for the entries shown
+
+
+def chain_status(source: LogSource, snap: Snapshot, shown: list[Entry]) -> ChainStatus:
+    """From the verified read the pages already use (every header hashed and linked, checkpoints
+    checked); the entries shown also have their payload digests checked here, and their signatures
+    when no trusted checkpoint covers them. Only a log whose chain does not verify pays for
+    `log verify` of everything, to name each failing entry."""
+    from govkit.audit.log import LogIntegrityError
+
+    anchored = source.run(lambda log: bool(log.anchor_keys()))
+    try:
+        verified = source.verified(snap)
+    except LogIntegrityError as exc:
+        result = source.verification(snap)
+        bad = {p.seq: p.message for p in result.problems if p.seq is not None}
+        marks = {e.seq: (False, bad[e.seq]) if e.seq in bad else (True, "no problem found") for e in shown}
+        return ChainStatus(False, result.size, 0, anchored, str(exc), marks)
+    marks = {}
+    for entry in shown:
+        try:
+            verified.payload(entry)  # its digest, and its signature above the newest trusted checkpoint
+        except LogIntegrityError as exc:
+            marks[entry.seq] = (False, str(exc).partition(" does not verify: ")[2].rpartition("; run ")[0] or str(exc))
+            continue
+        marks[entry.seq] = (True, "checkpoint" if entry.seq <= verified.covered else "signed")
+    ok = all(good for good, _ in marks.values())
+    message = "" if ok else next(f"entry {seq}: {why}" for seq, (good, why) in marks.items() if not good)
+    return ChainStatus(ok, verified.position.size, verified.covered, anchored, message, marks)
 
 
 def audit_page(source: LogSource, snap: Snapshot, model: str, action: str, before: int | None) -> dict[str, Any]:
@@ -208,8 +243,7 @@ def audit_page(source: LogSource, snap: Snapshot, model: str, action: str, befor
             {"evaluation.recorded", "waiver.used", "report.rendered", "signoff.decided", "signoff.recorded"}
             | {e.action for e in page}
         ),
-        "status": _statuses(source, snap),
-        "size": snap.position.size,
+        "status": chain_status(source, snap, page),
     }
 
 
