@@ -246,3 +246,55 @@ def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
     assert [v.latest_evaluation.digest for m in pg_view.models for v in m.versions if v.latest_evaluation] == [
         v.latest_evaluation.digest for m in sqlite_view.models for v in m.versions if v.latest_evaluation
     ]
+
+
+# -- the signed index cache ----------------------------------------------------------------------
+
+
+def test_the_cache_is_used_and_extended_by_new_entries(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    first = build_inventory(log)
+    cache = Path(log.location + ".inventory-cache.json")
+    assert json.loads(cache.read_text())["size"] == first.log_position.size
+    record_evaluation(log, evaluation("scorer", "2", fail=True))
+    second = build_inventory(log)
+    assert [v.version for v in second.models[0].versions] == ["1", "2"]
+    assert json.loads(cache.read_text())["size"] == second.log_position.size == len(log.entries())
+
+
+def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    record_evaluation(log, evaluation("scorer", "2"))
+    build_inventory(log)
+    cache = Path(log.location + ".inventory-cache.json")
+    data = json.loads(cache.read_text())
+    data["subjects"] = {k: v for k, v in data["subjects"].items() if not k.endswith("@2")}  # hide version 2
+    cache.write_text(json.dumps(data))
+    assert [v.version for v in build_inventory(log).models[0].versions] == ["1", "2"]  # signature fails: rebuilt
+    cache.write_text(json.dumps(data))
+    verified = run("log", "verify")
+    assert verified.exit_code == 1 and "inventory cache" in verified.output
+
+
+def test_a_header_edited_after_the_cache_was_built_is_still_caught(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    newest = record_evaluation(log, evaluation("scorer", "1", fail=True))
+    build_inventory(log)
+    conn = sqlite3.connect(log.location, isolation_level=None)
+    for name in SQLITE_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    conn.execute("UPDATE entries SET actor = 'mallory' WHERE seq = ?", [newest.seq])
+    conn.close()
+    with pytest.raises(LogIntegrityError, match="header edited"):
+        build_inventory(log)
+
+
+def test_a_cache_of_another_log_is_ignored(log: AuditLog, tmp_path: Path) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    build_inventory(log)
+    with AuditLog(tmp_path / "other.db", key_path=log.key_path) as other:
+        record_evaluation(other, evaluation("other", "1"))
+        Path(other.location + ".inventory-cache.json").write_bytes(
+            Path(log.location + ".inventory-cache.json").read_bytes()
+        )
+        assert [m.name for m in build_inventory(other).models] == ["other"]

@@ -772,6 +772,9 @@ def log_verify(
     with AuditLog(db, key_path=key_path, create=False) as log:
         anchors = anchors or log.anchor_keys()
         result = log.verify(known_checkpoint=known, trusted_keys=[raw for _, raw in anchors], full=full)
+        from govkit.inventory.cache import cache_problems
+
+        result.problems.extend(cache_problems(log))  # the inventory's cached index must match the log
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not result.ok:

@@ -23,8 +23,9 @@ def model_subject(model: dict[str, object]) -> str:
     return f"{model['name']}@{model['version']}"
 
 
-def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
-    """One transaction: the evaluation (digests of all inputs, full result) and each waiver used."""
+def evaluation_items(evaluation: Evaluation) -> list[tuple[str, str, dict[str, Any]]]:
+    """The entries recording an evaluation: the evaluation itself (digests of all inputs, full
+    result), then each waiver used; for `record_evaluation`, or a batch of many."""
     subject = model_subject(dict(evaluation.model))
     digest = evaluation.digest
     items = [(EVALUATION_RECORDED, subject, {"evaluation_digest": digest, "evaluation": evaluation.to_dict()})]
@@ -33,7 +34,12 @@ def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
         for w in evaluation.waivers
         if w.status == "used"
     ]
-    return log.append_many(items)[0]
+    return items
+
+
+def record_evaluation(log: AuditLog, evaluation: Evaluation) -> Entry:
+    """One transaction: the evaluation and each waiver used."""
+    return log.append_many(evaluation_items(evaluation))[0]
 
 
 def find_evaluation(

@@ -10,15 +10,15 @@ versions, not with the number of evaluations.
 from __future__ import annotations
 
 import calendar
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from govkit.audit.interface import Entry
 from govkit.audit.log import AuditLog
-from govkit.audit.records import EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED
 from govkit.inventory.config import LifecycleRules
 from govkit.inventory.interface import (
     DueItem,
@@ -35,20 +35,9 @@ from govkit.inventory.interface import (
 from govkit.inventory.reader import VerifiedLog, read_log
 from govkit.inventory.states import APPROVED, INITIAL, REVIEWED, STATES, State
 
-ACTIONS = frozenset({EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED})
+Subject = dict[str, Any]  # an index entry (cache.Index): first entry, and the seqs of each kind
 OPEN_STATUSES = ("fail", "error", "warn")
 MONITORING_AREAS = ("monitoring", "drift")
-
-
-@dataclass
-class _Subject:
-    """The entries about one `name@version`, in log order."""
-
-    first: Entry
-    evaluations: list[Entry] = field(default_factory=list)
-    signoffs: list[Entry] = field(default_factory=list)
-    changes: list[Entry] = field(default_factory=list)
-    registrations: list[Entry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,10 +121,9 @@ class _Folder:
             self._rules[team] = self.rules(team)
         return self._rules[team]
 
-    def identity(self, subject: _Subject, newest_evaluation: dict[str, Any] | None) -> _Identity | None:
+    def identity(self, subject: Subject, newest_evaluation: dict[str, Any] | None) -> _Identity | None:
         """Name, version, team, owner and tier: the newest registration, else the newest evaluation's model."""
-        for entry in reversed(subject.registrations):
-            reg = self.vlog.payload(entry)
+        for _, reg in self.vlog.entries(reversed(subject["registrations"])):
             if reg is not None:
                 return _Identity(
                     str(reg["model"]),
@@ -153,15 +141,13 @@ class _Folder:
                 str(model.get("owner", "")),
                 str(model.get("risk_tier", "")),
             )
-        for entry in subject.changes:  # only lifecycle entries survive (others redacted): name it from them
-            change = self.vlog.payload(entry)
+        for _, change in self.vlog.entries(subject["changes"]):  # only lifecycle entries left: name it from them
             if change is not None:
                 return _Identity(str(change["model"]), str(change["version"]), "", "", "")
         return None
 
-    def version(self, subject: _Subject) -> tuple[_Identity, VersionRecord] | None:
-        payloads = ((e, self.vlog.payload(e)) for e in reversed(subject.evaluations))
-        readable = ((e, p) for e, p in payloads if p is not None)
+    def version(self, subject: Subject) -> tuple[_Identity, VersionRecord] | None:
+        readable = ((e, p) for e, p in self.vlog.entries(reversed(subject["evaluations"])) if p is not None)
         newest = next(readable, None)
         who = self.identity(subject, newest[1] if newest else None)
         if who is None:
@@ -169,8 +155,7 @@ class _Folder:
         gate: tuple[Entry, dict[str, Any]] | None = None
         fallback: tuple[Entry, dict[str, Any]] | None = None
         monitor: MonitoringStatus | None = None
-        for entry, payload in [newest, *readable] if newest else []:
-            assert payload is not None
+        for entry, payload in itertools.chain([newest] if newest else [], readable):
             evaluation = payload["evaluation"]
             if evaluation.get("options", {}).get("purpose", "gate") == "monitor":
                 monitor = monitor or _monitoring(entry, payload)
@@ -203,11 +188,9 @@ class _Folder:
             for w in (gate[1]["evaluation"].get("waivers", []) if gate else [])
             if w.get("status") == "used"
         )
-        signoff = None
-        for entry in reversed(subject.signoffs):
-            if (signed := self.vlog.payload(entry)) is not None:
-                signoff = signoff_summary(entry, signed)
-                break
+        signoff = next(
+            (signoff_summary(e, p) for e, p in self.vlog.entries(reversed(subject["signoffs"])) if p is not None), None
+        )
         history = self.history(subject)
         state: State = history[-1].state if history else INITIAL
         reviews = [c.at for c in history if c.state in APPROVED or c.state == "rejected"]
@@ -220,9 +203,9 @@ class _Folder:
         return who, VersionRecord(
             version=who.version,
             state=state,
-            state_since=history[-1].at if history else subject.first.recorded_at,
+            state_since=history[-1].at if history else str(subject["first"][1]),
             history=history,
-            evaluations=len(subject.evaluations),
+            evaluations=len(subject["evaluations"]),
             latest_evaluation=latest,
             latest_signoff=signoff,
             open_findings=open_findings,
@@ -232,10 +215,9 @@ class _Folder:
             next_review_due=next_due,
         )
 
-    def history(self, subject: _Subject) -> tuple[StateChange, ...]:
+    def history(self, subject: Subject) -> tuple[StateChange, ...]:
         changes = []
-        for entry in subject.changes:
-            payload = self.vlog.payload(entry)
+        for entry, payload in self.vlog.entries(subject["changes"]):
             if payload is None or payload.get("to") not in STATES:
                 continue
             previous = payload.get("from")
@@ -252,30 +234,13 @@ class _Folder:
         return tuple(changes)
 
 
-def _subjects(entries: list[Entry]) -> dict[str, _Subject]:
-    subjects: dict[str, _Subject] = {}
-    for entry in entries:
-        if entry.action not in ACTIONS:
-            continue
-        subject = subjects.get(entry.subject)
-        if subject is None:
-            subject = subjects[entry.subject] = _Subject(first=entry)
-        {
-            EVALUATION_RECORDED: subject.evaluations,
-            SIGNOFF_RECORDED: subject.signoffs,
-            LIFECYCLE_CHANGED: subject.changes,
-            MODEL_REGISTERED: subject.registrations,
-        }[entry.action].append(entry)
-    return subjects
-
-
 def fold_verified(
     vlog: VerifiedLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
 ) -> Inventory:
     today = today or datetime.now(UTC).date()
     folder = _Folder(vlog, today, rules or (lambda _team: LifecycleRules.defaults()))
     by_model: dict[str, list[tuple[_Identity, VersionRecord]]] = defaultdict(list)
-    for subject in _subjects(vlog.entries).values():
+    for subject in vlog.index.subjects.values():
         found = folder.version(subject)
         if found is not None:
             by_model[found[0].name].append(found)

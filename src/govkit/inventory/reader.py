@@ -2,17 +2,19 @@
 
 `AuditLog.read_verified` proves one entry at a time (key ring, checkpoints and a chain walk per
 call): right for a report, far too slow for every entry of a large log. This reader does the same
-proof once for the whole log: it walks every header (hash and link to the previous entry), checks
-that the walk reaches the head of each trusted checkpoint (signed by a key the pinned `.pub`
-vouches for), and verifies a payload only when one is read: its digest always, its signature only
-when no trusted checkpoint covers it (the checkpoint's signature over the chain already vouches for
-everything below it, the same rule `govkit log verify` applies without --full).
+proof once for the whole log: it walks every header (hash and link to the previous entry) and
+checks that the walk reaches the head of each trusted checkpoint (signed by a key the pinned
+`.pub` vouches for). What the walk yields is an index of the entries the inventory uses (`cache.py`
+keeps it, signed, so the next read walks only the entries appended since). Each entry the fold then
+uses is fetched again and proved on its own: its hash re-computed, its payload's digest checked,
+and its signature too when no trusted checkpoint covers it (the checkpoint's signature over the
+chain vouches for everything below it, the rule `govkit log verify` applies without --full).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,58 +22,90 @@ from govkit.audit.chain import GENESIS, entry_hash
 from govkit.audit.interface import Entry, EntryFilter
 from govkit.audit.keys import public_path
 from govkit.audit.log import AuditLog, LogIntegrityError
+from govkit.audit.records import EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED
 from govkit.audit.verify import KeyRing, check_checkpoint_signature, payload_json, signature_problem
+from govkit.inventory.cache import Index, load, save
 from govkit.inventory.interface import LogPosition
+
+KIND_OF = {
+    EVALUATION_RECORDED: "evaluations",
+    SIGNOFF_RECORDED: "signoffs",
+    LIFECYCLE_CHANGED: "changes",
+    MODEL_REGISTERED: "registrations",
+}
 
 
 @dataclass
 class VerifiedLog:
-    """Every entry of a log whose chain verified; `payload` verifies each payload it returns."""
+    """The index of a log whose chain verified; `entry` and `payload` prove each entry they return."""
 
     log: AuditLog
-    entries: list[Entry]
-    position: LogPosition
+    index: Index
     ring: KeyRing
     vouched: set[str]
     covered: int  # entries up to this seq are covered by a trusted checkpoint
     _payloads: dict[int, dict[str, Any] | None] = field(default_factory=dict)
 
+    @property
+    def position(self) -> LogPosition:
+        return LogPosition(self.index.size, self.index.head or GENESIS)
+
     def fail(self, entry: Entry | None, why: str) -> LogIntegrityError:
         where = f"audit log entry {entry.seq} ({entry.action})" if entry else "the audit log"
         return LogIntegrityError(f"{where} does not verify: {why}; run `govkit log verify --db {self.log.location}`")
 
-    def payload(self, entry: Entry) -> dict[str, Any] | None:
-        """The entry's payload once it verifies; None when it was redacted (a logged redaction)."""
-        if entry.seq in self._payloads:
-            return self._payloads[entry.seq]
-        body = self.log.store.payload(entry.seq)
-        if body is None:
-            self._payloads[entry.seq] = None
-            return None
-        if hashlib.sha256(body).hexdigest() != entry.payload_digest:
-            raise self.fail(entry, "payload does not match its digest (payload edited)")
+    def entry(self, seq: int) -> tuple[Entry, dict[str, Any] | None]:
+        """Entry `seq` and its payload (None when redacted), both proved; LogIntegrityError if not."""
+        found = next(iter(self.log.store.scan(seq)), None)
+        if found is None or found[0].seq != seq:
+            raise self.fail(None, f"entry {seq} is missing")
+        entry, body = found
+        if entry_hash(entry.header()) != entry.entry_hash:
+            raise self.fail(entry, "entry hash does not match its header (header edited)")
         if entry.seq > self.covered:
             if why := signature_problem(entry, self.ring):
                 raise self.fail(entry, why)
             if entry.key_id not in self.vouched:
                 raise self.fail(entry, "its key is not vouched for by the trusted key")
-        payload = payload_json(body)
-        self._payloads[entry.seq] = payload
-        return payload
+        if body is None:
+            return entry, None
+        if hashlib.sha256(body).hexdigest() != entry.payload_digest:
+            raise self.fail(entry, "payload does not match its digest (payload edited)")
+        return entry, payload_json(body)
+
+    def entries(self, seqs: Iterable[int]) -> Iterable[tuple[Entry, dict[str, Any] | None]]:
+        return (self.entry(seq) for seq in seqs)
+
+
+def _walk(entries: Iterable[Entry], index: Index, heads: dict[int, str], fail: Any) -> None:
+    """Check the link and hash of each entry after `index.size` and add it to the index."""
+    prev, expected = index.head or GENESIS, index.size + 1
+    for entry in entries:
+        if entry.seq != expected:
+            raise fail(entry, f"missing or out of order (expected seq {expected})")
+        if entry.prev_hash != prev:
+            raise fail(entry, "prev_hash does not link to the previous entry")
+        if entry_hash(entry.header()) != entry.entry_hash:
+            raise fail(entry, "entry hash does not match its header (header edited)")
+        if expected in heads and heads[expected] != entry.entry_hash:
+            raise fail(entry, f"history differs from the checkpoint at size {expected}")
+        if entry.action in KIND_OF:
+            index.add(entry, KIND_OF[entry.action])
+        prev, expected = entry.entry_hash, expected + 1
+    index.size, index.head = expected - 1, prev if expected > 1 else ""
 
 
 def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None) -> VerifiedLog:
-    """Walk and check the whole chain of `log`; LogIntegrityError naming the first thing that fails.
+    """Walk and check the chain of `log` (from the cached index on); LogIntegrityError naming what fails.
 
     `trusted_keys` (raw Ed25519 public keys, e.g. from --trusted-key) replace the `.pub` beside the
     signing key as the anchor.
     """
+    if log.store.size() == 0:
+        return VerifiedLog(log, Index(), KeyRing(), set(), 0)
     ring = log.key_ring()
     trusted = list(trusted_keys) if trusted_keys is not None else [raw for _, raw in log.anchor_keys()]
     vouched = ring.anchored_keys(trusted) if trusted else set(ring.keys)
-    entries = log.store.find(EntryFilter())
-    if not entries:
-        return VerifiedLog(log, [], LogPosition(0, GENESIS), ring, vouched, 0)
     if not vouched:
         where = f"the trusted key in {public_path(log.key_path)}" if trusted_keys is None else "a trusted key given"
         raise LogIntegrityError(f"the audit log in {log.location} is not signed by {where}")
@@ -81,20 +115,21 @@ def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None) -> V
         for cp in log.stored_checkpoints()[0]
         if cp.key_id in vouched and not check_checkpoint_signature(cp, ring, identity)
     }
-    verified = VerifiedLog(log, entries, LogPosition(len(entries), entries[-1].entry_hash), ring, vouched, 0)
-    prev = GENESIS
-    for expected, entry in enumerate(entries, 1):
-        if entry.seq != expected:
-            raise verified.fail(entry, f"missing or out of order (expected seq {expected})")
-        if entry.prev_hash != prev:
-            raise verified.fail(entry, "prev_hash does not link to the previous entry")
-        if entry_hash(entry.header()) != entry.entry_hash:
-            raise verified.fail(entry, "entry hash does not match its header (header edited)")
-        if expected in heads and heads[expected] != entry.entry_hash:
-            raise verified.fail(entry, f"history differs from the checkpoint at size {expected}")
-        prev = entry.entry_hash
-    beyond = [size for size in heads if size > len(entries)]
-    if beyond:
-        raise verified.fail(None, f"it has {len(entries)} entries but a checkpoint covers {max(beyond)}")
-    verified.covered = max(heads, default=0)
+    verified = VerifiedLog(log, Index(), ring, vouched, max(heads, default=0))
+
+    def fail(entry: Entry | None, why: str) -> LogIntegrityError:
+        return verified.fail(entry, why)
+
+    cached = load(log, ring, vouched, identity)
+    start = cached.size if cached else None
+    if cached is None:
+        _walk(log.store.find(EntryFilter()), verified.index, heads, fail)
+    else:
+        verified.index = cached
+        _walk((e for e, _ in log.store.scan(cached.size + 1)), cached, heads, fail)
+    if any(size > verified.index.size for size in heads):
+        size = max(heads)
+        raise fail(None, f"it has {verified.index.size} entries but a checkpoint covers {size}")
+    if start != verified.index.size:  # walked something new: keep the index for the next read
+        save(log, verified.index, identity)
     return verified

@@ -1,0 +1,180 @@
+"""`govkit inventory` over a large log, beside raw sqlite3 reading the same rows.
+
+Target (issue #17, scale): the inventory of 1,000 models x 10 versions x 20 evaluations (200,000
+evaluations, as `record_evaluation` writes them) in under 2 s on SQLite. The log is built once with
+`append_many` in batches and kept in benchmarks/.cache (gitignored); a checkpoint covers all but
+the last 100 entries, so the reader checks those entries' signatures one by one, as in real use.
+
+Usage: python benchmarks/inventory.py [--models N] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from govkit.audit.log import AuditLog
+from govkit.audit.records import evaluation_items
+from govkit.evaluation import Evaluation, Finding, WaiverUse
+from govkit.inventory.interface import build_inventory
+
+VERSIONS = 10
+EVALUATIONS = 20
+BATCH = 2000
+TAIL = 100
+RUNS = 5
+CACHE = Path(__file__).parent / ".cache"
+
+
+def template() -> Evaluation:
+    """A small but complete evaluation: a few findings of each kind, one waiver used."""
+    findings = tuple(
+        Finding(rule, title, check, "high", status, "measured", subject, measured=0.71, threshold=0.8, blocking=False)
+        for rule, title, check, status, subject in (
+            ("GK-LIC-001", "Model licence", "license.model", "pass", "model"),
+            ("GK-LIC-002", "Data licences", "license.datasets", "waived", "dataset:training"),
+            ("GK-PRV-001", "Declared PII", "privacy.undeclared_pii", "pass", "dataset:training"),
+            ("GK-FAIR-001", "Selection rate ratio", "fairness.demographic_parity_ratio", "warn", "sex"),
+            ("GK-XAI-001", "Feature attributions", "explainability.importance", "pass", "model"),
+        )
+    )
+    return Evaluation(
+        govkit_version="0.9.0",
+        created_at="2026-11-01T09:00:00Z",
+        as_of="2026-11-01",
+        model={"name": "m", "version": "v", "team": "t", "owner": "o@example.org", "risk_tier": "high"},
+        team="t",
+        policy={"name": "baseline", "version": "1.2.0", "digest": "cd" * 32, "layers": ["base.yaml (set baseline)"]},
+        inputs={"files": {"govkit.yaml": "ef" * 32, "data/train.csv": "01" * 32}},
+        options={"full_scan": False},
+        fail_on="high",
+        findings=findings,
+        measurements={"fairness": {"groups": 4}},
+        waivers=(WaiverUse("WVR-1", "GK-LIC-002", "used", "waives dataset:training", "2027-03-01", reason="vendor"),),
+    )
+
+
+def build(path: Path, models: int) -> None:
+    base = template()
+    teams = ("lending", "research", "fraud", "marketing")
+    with AuditLog(path, key_path=path.with_suffix(".pem")) as log:
+        batch: list[tuple[str, str, dict[str, object]]] = []
+        for m in range(models):
+            team = teams[m % len(teams)]
+            for v in range(VERSIONS):
+                model = {**base.model, "name": f"model-{m:04d}", "version": f"{v}.0.0", "team": team}
+                for e in range(EVALUATIONS):
+                    created = f"2026-{1 + e % 11:02d}-{1 + v:02d}T09:{m % 60:02d}:00Z"
+                    waivers = base.waivers if e == EVALUATIONS - 1 else ()  # the newest run uses a waiver
+                    evaluation = replace(base, model=model, team=team, created_at=created, waivers=waivers)
+                    batch += evaluation_items(evaluation)
+                    if len(batch) >= BATCH:
+                        log.append_many(batch)
+                        batch = []
+        log.append_many(batch)
+        log.checkpoint()
+        tail = replace(base, model={**base.model, "name": "model-0000", "version": "0.0.0", "team": teams[0]})
+        for _ in range(TAIL // 2):
+            log.append_many(evaluation_items(replace(tail, team=teams[0])))
+
+
+def cached(models: int) -> Path:
+    path = CACHE / f"inventory-{models}.db"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        for stale in CACHE.glob(partial.name + "*"):
+            stale.unlink()
+        start = time.perf_counter()
+        build(partial, models)
+        for suffix in (".pem", ".pem.pub"):
+            shutil.move(partial.with_suffix(suffix), path.with_suffix(suffix))
+        shutil.move(partial, path)
+        print(f"built {path} in {time.perf_counter() - start:.0f} s")
+    return path
+
+
+def raw_read(path: Path) -> float:
+    """The floor: sqlite3 reading every header row (no hashing, parsing or verifying)."""
+    conn = sqlite3.connect(path)
+    start = time.perf_counter()
+    for _ in conn.execute("SELECT * FROM entries ORDER BY seq"):
+        pass
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def timed(path: Path) -> tuple[float, int, int]:
+    times = []
+    for _ in range(RUNS):
+        with AuditLog(path, key_path=path.with_suffix(".pem"), create=False) as log:
+            start = time.perf_counter()
+            inventory = build_inventory(log)
+            times.append(time.perf_counter() - start)
+    versions = sum(len(m.versions) for m in inventory.models)
+    return statistics.median(times), inventory.log_position.size, versions
+
+
+def cli_seconds(path: Path) -> float:
+    env = {**os.environ, "GOVKIT_KEY": str(path.with_suffix(".pem"))}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "govkit", "inventory", "--db", str(path), "--format", "json", "-o", os.devnull],
+        check=True,
+        env=env,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--postgres", action="store_true", help="also copy the log into PostgreSQL and time it")
+    args = parser.parse_args()
+    path = cached(args.models)
+    median, size, versions = timed(path)
+    floor = raw_read(path)
+    whole = cli_seconds(path)
+    print(f"{'measure':<52} {'seconds':>8}")
+    print(f"{f'build_inventory, {size:,} entries, {versions:,} versions (median of {RUNS})':<52} {median:>8.2f}")
+    print(f"{'raw sqlite3 reading every header row':<52} {floor:>8.2f}   ratio {median / floor:.1f}x")
+    print(f"{'govkit inventory --format json (whole CLI run)':<52} {whole:>8.2f}")
+    if args.postgres:
+        print(f"{'PostgreSQL store, build_inventory (median)':<52} {postgres_seconds(path):>8.2f}")
+    ok = median < 2.0
+    print(f"target: inventory < 2 s: {'OK' if ok else 'MISSED'}")
+    sys.exit(0 if ok else 1)
+
+
+def postgres_seconds(path: Path) -> float:
+    """Copy the cached log into a fresh PostgreSQL database (entries exactly as they are) and time the inventory."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from postgres_server import new_database, postgres_server
+
+    with postgres_server() as base:
+        location = new_database(base)
+        with AuditLog(path, key_path=path.with_suffix(".pem"), create=False) as src:
+            stored, _ = src.stored_checkpoints()
+            log_id = src.store.log_id() or ""
+            with AuditLog(location, key_path=path.with_suffix(".pem")) as dst:
+                dst.store.copy_in(log_id, src.store.scan(), stored)
+        times = []
+        for _ in range(RUNS):
+            with AuditLog(location, key_path=path.with_suffix(".pem"), create=False) as log:
+                start = time.perf_counter()
+                build_inventory(log)
+                times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+
+if __name__ == "__main__":
+    main()
