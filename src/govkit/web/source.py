@@ -9,7 +9,6 @@ append makes the next request rebuild; a rewritten log changes the head and fail
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from govkit.audit.chain import GENESIS
-from govkit.audit.interface import Entry
+from govkit.audit.interface import Entry, EntryFilter
 from govkit.audit.log import AuditLog, open_store
+from govkit.errors import GovkitError
 
 if TYPE_CHECKING:
+    from govkit.audit.keys import SigningKey
     from govkit.audit.verify import VerifyResult
     from govkit.inventory.config import LifecycleRules
     from govkit.inventory.interface import Inventory
@@ -38,6 +39,10 @@ class ViewerLog(AuditLog):
     def __init__(self, location: str, *, key_path: Path | None, trusted_key: Path | None) -> None:
         super().__init__(location, key_path=key_path, store=open_store(location, create=False, read_only=True))
         self.trusted_key = trusted_key
+
+    def signing_key(self) -> SigningKey:
+        """Never: a viewer signs nothing (so it also never writes the inventory's signed cache file)."""
+        raise GovkitError("govkit serve is read-only and never signs")
 
     def anchor_keys(self) -> list[tuple[Path, bytes]]:
         if self.trusted_key is None:
@@ -115,23 +120,19 @@ class LogSource:
         )
 
     def verified(self, snap: Snapshot) -> VerifiedLog:
-        """Every entry, its chain checked; `payload(entry)` verifies each payload it returns."""
+        """The chain walked and checked once per position; `entry(seq)` proves each entry it returns."""
         from govkit.inventory.reader import read_log
 
         return self.cached(snap, "verified", lambda: read_log(self.log))
 
-    def by_model(self, snap: Snapshot) -> dict[str, list[Entry]]:
-        """Entries per model name (subjects `name@version`), in log order."""
+    def model_entries(self, snap: Snapshot, name: str) -> list[Entry]:
+        """Every entry about model `name` (subjects `name@version`) up to the snapshot, in log order."""
 
-        def build() -> dict[str, list[Entry]]:
-            index: dict[str, list[Entry]] = defaultdict(list)
-            for entry in self.verified(snap).entries:
-                name, at, _ = entry.subject.rpartition("@")
-                if at:
-                    index[name].append(entry)
-            return dict(index)
+        def read() -> list[Entry]:
+            found = self.log.store.find(EntryFilter(model=name))
+            return [e for e in found if e.seq <= snap.position.size and e.subject.rpartition("@")[0] == name]
 
-        return self.cached(snap, "by_model", build)
+        return self.cached(snap, f"model:{name}", read)
 
     def verification(self, snap: Snapshot) -> VerifyResult:
         """`govkit log verify` of the whole log (its default: signatures above the newest trusted checkpoint)."""

@@ -151,16 +151,24 @@ def trends(evaluations: list[tuple[Entry, dict[str, Any]]]) -> dict[str, Any]:
     return {"metrics": chart, "counts": counts, "rules": [(r, names[r], series[r][-1]) for r in sorted(series)]}
 
 
+def _proved(source: LogSource, snap: Snapshot, entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
+    """The entries with their payloads, each proved (hash, signature or checkpoint, payload digest)."""
+    verified = source.verified(snap)
+    return source.run(lambda _log: [(e, p) for e, p in verified.entries(x.seq for x in entries) if p is not None])
+
+
 def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] | None:
     inventory = source.inventory(snap)
     model = inventory.model(name)
     if model is None:
         return None
-    verified = source.verified(snap)
-    entries = source.by_model(snap).get(name, [])
-    evaluations = [(e, p) for e in entries if e.action == EVALUATION_RECORDED and (p := verified.payload(e))]
+    entries = source.model_entries(snap, name)
+    evaluation_entries = [e for e in entries if e.action == EVALUATION_RECORDED]
+    evaluations = _proved(source, snap, evaluation_entries[-TREND_POINTS:])
     files = [
-        f for e in entries if e.action in RECORDED_FILES and (p := verified.payload(e)) and (f := recorded_file(e, p))
+        f
+        for e, p in _proved(source, snap, [e for e in entries if e.action in RECORDED_FILES])
+        if (f := recorded_file(e, p))
     ]
     signoffs = [(v.version, v.latest_signoff) for v in model.versions if v.latest_signoff is not None]
     history = sorted((c for v in model.versions for c in v.history), key=lambda c: c.seq, reverse=True)
@@ -168,8 +176,8 @@ def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] |
     return {
         "model": model,
         "lead": lead_version(model),
-        "evaluations": list(reversed(evaluations[-50:])),
-        "evaluation_count": len(evaluations),
+        "evaluations": list(reversed(evaluations)),
+        "evaluation_count": len(evaluation_entries),
         "trends": trends(evaluations) if evaluations else None,
         "files": list(reversed(files)),
         "signoffs": sorted(signoffs, key=lambda pair: pair[1].seq, reverse=True),
@@ -210,14 +218,21 @@ def chain_status(source: LogSource, snap: Snapshot, shown: list[Entry]) -> Chain
         bad = {p.seq: p.message for p in result.problems if p.seq is not None}
         marks = {e.seq: (False, bad[e.seq]) if e.seq in bad else (True, "no problem found") for e in shown}
         return ChainStatus(False, result.size, 0, anchored, str(exc), marks)
-    marks = {}
-    for entry in shown:
-        try:
-            verified.payload(entry)  # its digest, and its signature above the newest trusted checkpoint
-        except LogIntegrityError as exc:
-            marks[entry.seq] = (False, str(exc).partition(" does not verify: ")[2].rpartition("; run ")[0] or str(exc))
-            continue
-        marks[entry.seq] = (True, "checkpoint" if entry.seq <= verified.covered else "signed")
+
+    def mark(_log: Any) -> dict[int, tuple[bool, str]]:
+        marks: dict[int, tuple[bool, str]] = {}
+        for entry in shown:
+            try:
+                if entry.seq > verified.position.size:
+                    raise verified.fail(entry, "appended after the chain was checked; reload the page")
+                verified.entry(entry.seq)  # its hash, signature (or a checkpoint over it) and payload digest
+            except LogIntegrityError as exc:
+                marks[entry.seq] = (False, str(exc).partition(" does not verify: ")[2].rpartition("; run ")[0])
+                continue
+            marks[entry.seq] = (True, "checkpoint" if entry.seq <= verified.covered else "signed")
+        return marks
+
+    marks = source.run(mark)
     ok = all(good for good, _ in marks.values())
     message = "" if ok else next(f"entry {seq}: {why}" for seq, (good, why) in marks.items() if not good)
     return ChainStatus(ok, verified.position.size, verified.covered, anchored, message, marks)
@@ -248,23 +263,21 @@ def audit_page(source: LogSource, snap: Snapshot, model: str, action: str, befor
 
 
 def downloads_page(source: LogSource, snap: Snapshot, model: str) -> dict[str, Any]:
-    verified = source.verified(snap)
-    entries = source.by_model(snap).get(model, []) if model else verified.entries
-    files = [
-        f
-        for e in reversed(entries)
-        if e.action in RECORDED_FILES and (p := verified.payload(e)) and (f := recorded_file(e, p))
-    ]
-    return {"files": files[:500], "total": len(files), "model": model}
+    if model:
+        entries = [e for e in source.model_entries(snap, model) if e.action in RECORDED_FILES]
+    else:
+        entries = source.run(lambda log: [e for action in RECORDED_FILES for e in log.entries(action=action)])
+    entries = sorted((e for e in entries if e.seq <= snap.position.size), key=lambda e: e.seq)
+    files = [f for e, p in _proved(source, snap, entries[-500:]) if (f := recorded_file(e, p))]
+    return {"files": list(reversed(files)), "total": len(entries), "model": model}
 
 
 def _entry(source: LogSource, snap: Snapshot, seq: int) -> tuple[Entry, dict[str, Any]] | None:
-    """Entry `seq` of the verified log and its verified payload (None when absent or redacted)."""
+    """Entry `seq` of the verified log and its proved payload (None when absent or redacted)."""
     verified = source.verified(snap)
-    if not 1 <= seq <= len(verified.entries):
+    if not 1 <= seq <= verified.position.size:
         return None
-    entry = verified.entries[seq - 1]
-    payload = verified.payload(entry)
+    entry, payload = source.run(lambda _log: verified.entry(seq))
     return (entry, payload) if payload is not None else None
 
 
