@@ -114,9 +114,10 @@ class Server:
     process: subprocess.Popen[str]
 
 
-def _start(site: Site, *extra: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+def _start(site: Site, *extra: str, env: dict[str, str] | None = None, db: str | None = None) -> Iterator[Server]:
+    """`govkit serve` in its own process on a free loopback port, until the generator is closed."""
     port = _free_port()
-    args = [sys.executable, "-m", "govkit", "serve", "--db", str(site.db), "--port", str(port), *extra]
+    args = [sys.executable, "-m", "govkit", "serve", "--db", db or str(site.db), "--port", str(port), *extra]
     args += ["--files", str(site.root / "reports")]
     process = subprocess.Popen(
         args, cwd=site.root, env={**os.environ, **site.env, **(env or {})}, stderr=subprocess.PIPE, text=True
@@ -429,3 +430,33 @@ def test_missing_web_extra_names_it(site: Site) -> None:
     assert result.stderr.strip() == (
         "error: govkit serve needs starlette, which is not installed: pip install 'govkit[web]'"
     )
+
+
+def test_serves_a_postgresql_log_read_only(site: Site, pg_base: str, browser: Any) -> None:
+    """The same pages over the same log copied into PostgreSQL (`govkit log copy`), on a read-only session."""
+    from govkit.audit.log import open_store
+    from postgres_server import new_database
+
+    location = new_database(pg_base)
+    _govkit(f"log copy --from {site.db} --to {location}", site.env, site.root)
+    for running in _start(site, db=location):
+        url = running.url
+        page = browser.new_page()
+        watch = Watch(page, url)
+        assert page.goto(url + "/").status == 200
+        names = sorted(page.locator("#models tbody th").all_inner_texts())
+        assert names == sorted(["scorer", "churn-model", HOSTILE])
+        assert page.goto(url + "/models/scorer").status == 200
+        assert "in-review" in page.locator("#versions").inner_text()
+        assert page.goto(url + "/audit").status == 200
+        assert "Chain verified" in page.locator(".chain").inner_text()
+        assert watch.problems == []
+        page.close()
+    store = open_store(location, create=False, read_only=True)
+    try:
+        import psycopg
+
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            store.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('x', 'y')")  # type: ignore[attr-defined]
+    finally:
+        store.close()
