@@ -84,13 +84,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
                 data["model"]["license"] = "CC-BY-NC-4.0"
 
         project.manifest(mutate)
-        result = CliRunner().invoke(
-            cli,
-            ["check", str(project.manifest_path), "--policy", str(project.root / "policies"), "--format", "json"],
-            env=env,
-            catch_exceptions=False,
-        )
-        assert result.exit_code == (1 if name == "churn-model" else 0), result.output
+        for _ in range(2 if name == "scorer" else 1):  # two evaluations: a trend to chart
+            result = CliRunner().invoke(
+                cli,
+                ["check", str(project.manifest_path), "--policy", str(project.root / "policies"), "--format", "json"],
+                env=env,
+                catch_exceptions=False,
+            )
+            assert result.exit_code == (1 if name == "churn-model" else 0), result.output
     _govkit("lifecycle set scorer 1.4.0 in-review --reason 'quarterly release'", env, root)
     _govkit(f"report --latest scorer --out {root / 'reports' / 'scorer.pdf'}", env, root)
     from govkit.audit.log import AuditLog
@@ -213,6 +214,28 @@ def test_every_page_loads_without_console_errors(site: Site, server: Server, bro
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert watch.problems == []
     assert watch.dialogs == []
+    page.close()
+
+
+def test_model_page_charts_the_recorded_measurements(site: Site, server: Server, browser: Any) -> None:
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(site.db, key_path=Path(site.env["GOVKIT_KEY"]), create=False) as log:
+        recorded = [log.read_verified(e) for e in log.entries(action="evaluation.recorded", model="scorer")]
+    numeric = {
+        f["rule_id"]
+        for p in recorded
+        for f in p["evaluation"]["findings"]
+        if isinstance(f["measured"], int | float) and not isinstance(f["measured"], bool)
+    }
+    assert len(recorded) == 2 and numeric
+    page = browser.new_page()
+    page.goto(server.url + "/models/scorer")
+    charts = page.locator(".charts svg")
+    assert charts.count() == 2
+    legend = charts.first.text_content() or ""
+    assert all(rule in legend for rule in numeric)
+    assert page.locator("#evaluations tbody tr").count() == 2
     page.close()
 
 

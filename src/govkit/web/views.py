@@ -139,14 +139,17 @@ def trends(evaluations: list[tuple[Entry, dict[str, Any]]]) -> dict[str, Any]:
         if charted
         else None
     )
+    per_status = [
+        Series(status, [float(p["evaluation"].get("counts", {}).get(status, 0)) for _, p in evaluations])
+        for status in ("fail", "error", "warn", "waived")
+    ]
+    most = max(v or 0.0 for s in per_status for v in s.values)
     counts = line_chart(
         labels,
-        [
-            Series(status, [float(p["evaluation"].get("counts", {}).get(status, 0)) for _, p in evaluations])
-            for status in ("fail", "error", "warn", "waived")
-        ],
+        per_status,
         title="Findings per evaluation by status",
         failed=failed,
+        scale_max=4.0 if most <= 4 else None,  # whole-number gridlines for small counts (and for none)
     )
     return {"metrics": chart, "counts": counts, "rules": [(r, names[r], series[r][-1]) for r in sorted(series)]}
 
@@ -178,7 +181,7 @@ def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] |
         "lead": lead_version(model),
         "evaluations": list(reversed(evaluations)),
         "evaluation_count": len(evaluation_entries),
-        "trends": trends(evaluations) if evaluations else None,
+        "trends": trends(evaluations) if len(evaluations) > 1 else None,
         "files": list(reversed(files)),
         "signoffs": sorted(signoffs, key=lambda pair: pair[1].seq, reverse=True),
         "history": [(c, _version_of(model, c.seq)) for c in history],
