@@ -12,12 +12,12 @@ from govkit.web.downloads import RECORDED_FILES, RecordedFile, recorded_file
 
 if TYPE_CHECKING:
     from govkit.audit.interface import Entry
-    from govkit.inventory.interface import DueItem, ModelRecord, VersionRecord
+    from govkit.inventory.interface import ModelRecord, VersionRecord
     from govkit.web.source import LogSource, Snapshot
 
 PAGE_SIZE = 100
 EXPIRING_WITHIN = timedelta(days=30)
-TREND_SERIES = 8  # the chart's palette; further metrics stay in the table
+TREND_SERIES = 8  # the chart's palette: the rules measured most often are charted
 TREND_POINTS = 40  # newest evaluations charted per model
 
 
@@ -58,7 +58,7 @@ def portfolio(source: LogSource, snap: Snapshot, filters: Filters, page: int) ->
     from govkit.inventory.states import STATES
 
     inventory = source.inventory(snap)
-    items = due(inventory, EXPIRING_WITHIN, snap.today)
+    items = source.cached(snap, "due", lambda: due(inventory, EXPIRING_WITHIN, snap.today))
     shown = [m for m in inventory.models if filters.matches(m)]
     names = {m.name for m in shown}
     shown_items = [i for i in items if i.model in names]
@@ -69,15 +69,12 @@ def portfolio(source: LogSource, snap: Snapshot, filters: Filters, page: int) ->
         row.states.update(v.state for v in model.versions)
         row.failing += sum(1 for v in model.versions if v.latest_evaluation and v.latest_evaluation.verdict == "fail")
     for item in shown_items:
-        row = teams[item.team] if item.team in teams else teams.setdefault(item.team, TeamRow(item.team))
+        row = teams[item.team]  # an item of a shown model, whose team has a row
         row.overdue += item.kind == "review" and item.overdue
         row.expiring += item.kind == "waiver"
         row.drifting += item.kind == "monitoring"
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    due_by_model: dict[str, list[DueItem]] = {}
-    for item in shown_items:
-        due_by_model.setdefault(item.model, []).append(item)
     total = TeamRow("all teams")
     for row in teams.values():
         total.models += row.models
@@ -91,9 +88,7 @@ def portfolio(source: LogSource, snap: Snapshot, filters: Filters, page: int) ->
         "all_teams": sorted({m.team for m in inventory.models}),
         "teams": [teams[t] for t in sorted(teams)],
         "total": total,
-        "models": [(m, lead_version(m), due_by_model.get(m.name, [])) for m in shown][
-            (page - 1) * PAGE_SIZE : page * PAGE_SIZE
-        ],
+        "models": [(m, lead_version(m)) for m in shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
         "matched": len(shown),
         "page": page,
         "pages": pages,
@@ -151,7 +146,7 @@ def trends(evaluations: list[tuple[Entry, dict[str, Any]]]) -> dict[str, Any]:
         failed=failed,
         scale_max=4.0 if most <= 4 else None,  # whole-number gridlines for small counts (and for none)
     )
-    return {"metrics": chart, "counts": counts, "rules": [(r, names[r], series[r][-1]) for r in sorted(series)]}
+    return {"metrics": chart, "counts": counts}
 
 
 def _proved(source: LogSource, snap: Snapshot, entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
