@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -75,7 +75,7 @@ class LogSource:
         self,
         log: AuditLog,
         rules: Callable[[str], LifecycleRules] | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),  # as the inventory counts days
     ) -> None:
         self.log = log
         self.rules = rules  # a team's lifecycle rules (review cadence) from the policy, else the defaults
