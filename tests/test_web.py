@@ -94,6 +94,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
             assert result.exit_code == (1 if name == "churn-model" else 0), result.output
     _govkit("lifecycle set scorer 1.4.0 in-review --reason 'quarterly release'", env, root)
     _govkit(f"report --latest scorer --out {root / 'reports' / 'scorer.pdf'}", env, root)
+    _govkit(f"export --model scorer --out {root / 'evidence' / 'scorer.zip'} --include reports", env, root)
     from govkit.audit.log import AuditLog
 
     with AuditLog(db, key_path=Path(env["GOVKIT_KEY"]), create=False) as log:
@@ -119,7 +120,7 @@ def _start(site: Site, *extra: str, env: dict[str, str] | None = None, db: str |
     """`govkit serve` in its own process on a free loopback port, until the generator is closed."""
     port = _free_port()
     args = [sys.executable, "-m", "govkit", "serve", "--db", db or str(site.db), "--port", str(port), *extra]
-    args += ["--files", str(site.root / "reports")]
+    args += ["--files", str(site.root / "reports"), "--files", str(site.root / "evidence")]
     process = subprocess.Popen(
         args, cwd=site.root, env={**os.environ, **site.env, **(env or {})}, stderr=subprocess.PIPE, text=True
     )
@@ -178,7 +179,7 @@ class Watch:
         self.dialogs: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        page.on("requestfailed", self._failed)
         page.on("request", lambda r: r.url.startswith(base) or self.problems.append(f"outside request: {r.url}"))
 
         def dialog(d: Any) -> None:
@@ -186,6 +187,11 @@ class Watch:
             d.dismiss()
 
         page.on("dialog", dialog)
+
+    def _failed(self, request: Any) -> None:
+        """A request that failed, except one the next navigation cancelled (the icon of a page left at once)."""
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.problems.append(f"failed: {request.url} ({request.failure})")
 
 
 def _pages(site: Site) -> dict[str, str]:
@@ -343,6 +349,18 @@ def test_download_serves_the_recorded_report_only(site: Site, server: Server) ->
     assert headers["content-type"] == "application/pdf"
     assert "attachment" in headers["content-disposition"]
     assert _get(f"{server.url}/files/{site.evaluation_seq}")[0] == 404  # an evaluation records no file
+    from govkit.audit.log import AuditLog
+
+    with AuditLog(site.db, key_path=Path(site.env["GOVKIT_KEY"]), create=False) as log:
+        (exported,) = log.entries(action="evidence.exported")
+        bundle_sha = (log.read_verified(exported))["sha256"]
+    status, headers, body = _get(f"{server.url}/files/{exported.seq}")
+    assert status == 200 and headers["content-type"] == "application/zip"
+    assert (
+        hashlib.sha256(body).hexdigest()
+        == bundle_sha
+        == hashlib.sha256((site.root / "evidence" / "scorer.zip").read_bytes()).hexdigest()
+    )
     assert _get(f"{server.url}/files/../../etc/passwd")[0] == 404
     assert _get(f"{server.url}/files/99999")[0] == 404
 
