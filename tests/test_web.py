@@ -501,3 +501,28 @@ def test_serves_a_postgresql_log_read_only(site: Site, pg_base: str, browser: An
             store.conn.execute("INSERT INTO govkit.meta (key, value) VALUES ('x', 'y')")  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "environ", "expected"),
+    [
+        ("127.0.0.1", {}, None),
+        ("::1", {}, None),
+        ("localhost", {}, None),
+        ("127.0.0.1", {"GOVKIT_SERVE_TOKEN": TOKEN}, TOKEN),  # given on loopback: enforced there too
+        ("0.0.0.0", {"GOVKIT_SERVE_TOKEN": TOKEN}, TOKEN),
+        ("0.0.0.0", {}, "error"),
+        ("10.1.2.3", {}, "error"),
+        ("::", {}, "error"),
+        ("127.0.0.1", {"GOVKIT_SERVE_TOKEN": "short"}, "error"),
+    ],
+)
+def test_which_binds_need_a_token(host: str, environ: dict[str, str], expected: str | None) -> None:
+    from govkit.errors import GovkitError
+    from govkit.web.security import access_token
+
+    if expected == "error":
+        with pytest.raises(GovkitError, match="GOVKIT_SERVE_TOKEN"):
+            access_token(host, environ)
+    else:
+        assert access_token(host, environ) == expected
