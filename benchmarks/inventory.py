@@ -113,15 +113,16 @@ def raw_read(path: Path) -> float:
     return elapsed
 
 
-def timed(path: Path) -> tuple[float, int, int]:
+def timed(location: str | Path, key: Path) -> tuple[float, float, int, int]:
+    """(first read, walking every header and writing the index cache; median of the next reads, from it)."""
     times = []
-    for _ in range(RUNS):
-        with AuditLog(path, key_path=path.with_suffix(".pem"), create=False) as log:
+    for _ in range(RUNS + 1):
+        with AuditLog(location, key_path=key, create=False) as log:
             start = time.perf_counter()
             inventory = build_inventory(log)
             times.append(time.perf_counter() - start)
     versions = sum(len(m.versions) for m in inventory.models)
-    return statistics.median(times), inventory.log_position.size, versions
+    return times[0], statistics.median(times[1:]), inventory.log_position.size, versions
 
 
 def cli_seconds(path: Path) -> float:
@@ -141,25 +142,33 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also copy the log into PostgreSQL and time it")
     args = parser.parse_args()
     path = cached(args.models)
-    median, size, versions = timed(path)
+    Path(str(path) + ".inventory-cache.json").unlink(missing_ok=True)  # the first read walks every header
+    cold, warm, size, versions = timed(path, path.with_suffix(".pem"))
     floor = raw_read(path)
     whole = cli_seconds(path)
-    print(f"{'measure':<52} {'seconds':>8}")
-    print(f"{f'build_inventory, {size:,} entries, {versions:,} versions (median of {RUNS})':<52} {median:>8.2f}")
-    print(f"{'raw sqlite3 reading every header row':<52} {floor:>8.2f}   ratio {median / floor:.1f}x")
-    print(f"{'govkit inventory --format json (whole CLI run)':<52} {whole:>8.2f}")
+    print(f"{size:,} entries, {versions:,} model versions")
+    print(f"{'measure':<58} {'seconds':>8}")
+    print(f"{'build_inventory, first read (walks every header, writes cache)':<58} {cold:>8.2f}")
+    print(f"{f'build_inventory, from the index cache (median of {RUNS})':<58} {warm:>8.2f}")
+    ratio = cold / floor
+    print(f"{'raw sqlite3 reading every header row (floor of a walk)':<58} {floor:>8.2f}   first read {ratio:.1f}x")
+    print(f"{'govkit inventory --format json (whole CLI run, cached)':<58} {whole:>8.2f}")
     if args.postgres:
-        print(f"{'PostgreSQL store, build_inventory (median)':<52} {postgres_seconds(path):>8.2f}")
-    ok = median < 2.0
-    print(f"target: inventory < 2 s: {'OK' if ok else 'MISSED'}")
+        pg_cold, pg_warm = postgres_seconds(path)
+        print(f"{'PostgreSQL, build_inventory, first read':<58} {pg_cold:>8.2f}")
+        print(f"{f'PostgreSQL, build_inventory, from the index cache (median of {RUNS})':<58} {pg_warm:>8.2f}")
+    ok = warm < 2.0
+    print(f"target: inventory < 2 s: {'OK' if ok else 'MISSED'} (median {warm:.2f} s)")
     sys.exit(0 if ok else 1)
 
 
-def postgres_seconds(path: Path) -> float:
-    """Copy the cached log into a fresh PostgreSQL database (entries exactly as they are) and time the inventory."""
+def postgres_seconds(path: Path) -> tuple[float, float]:
+    """Copy the cached log into a fresh PostgreSQL database (entries exactly as they are) and time it."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
     from postgres_server import new_database, postgres_server
 
+    os.environ["XDG_CACHE_HOME"] = str(CACHE / "xdg")  # where the PostgreSQL log's index cache goes
+    shutil.rmtree(CACHE / "xdg", ignore_errors=True)
     with postgres_server() as base:
         location = new_database(base)
         with AuditLog(path, key_path=path.with_suffix(".pem"), create=False) as src:
@@ -167,13 +176,8 @@ def postgres_seconds(path: Path) -> float:
             log_id = src.store.log_id() or ""
             with AuditLog(location, key_path=path.with_suffix(".pem")) as dst:
                 dst.store.copy_in(log_id, src.store.scan(), stored)
-        times = []
-        for _ in range(RUNS):
-            with AuditLog(location, key_path=path.with_suffix(".pem"), create=False) as log:
-                start = time.perf_counter()
-                build_inventory(log)
-                times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        cold, warm, _, _ = timed(location, path.with_suffix(".pem"))
+    return cold, warm
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ def test_demo_builds_and_gives_two_verdicts(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["demo", "--dir", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "lending: FAIL, research: PASS" in result.stdout
+    # the lifecycle: review, a conditional approval, and the deploy guardrail refusing the failing model
+    assert "registered -> in-review" in result.stdout
+    assert "in-review -> approved-with-conditions; checked: signoff, four-eyes" in result.stdout
+    assert "refused: passing evaluation" in result.stdout
+    assert "govkit serve --db" in result.stdout
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
     assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)

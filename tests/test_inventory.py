@@ -224,8 +224,12 @@ def test_empty_log_lists_nothing(tmp_path: Path) -> None:
     assert EVALUATION_RECORDED == "evaluation.recorded"
 
 
-def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
+def test_postgres_gives_the_same_inventory(
+    pg_base: str, log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from postgres_server import new_database
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where a PostgreSQL log's index is kept
 
     record_evaluation(log, evaluation("scorer", "1"))
     record_evaluation(log, evaluation("scorer", "2", fail=True))
@@ -235,6 +239,8 @@ def test_postgres_gives_the_same_inventory(pg_base: str, log: AuditLog) -> None:
             pg.append(entry.action, entry.subject, log.payload(entry.seq) or {})
         sqlite_view = build_inventory(log)
         pg_view = build_inventory(pg)
+        assert build_inventory(pg) == pg_view  # the second read starts from the cached index
+    assert len(list((tmp_path / "cache" / "govkit").glob("inventory-*.json"))) == 1
 
     def timeless(models: Any) -> list[Any]:
         return [
@@ -255,11 +261,12 @@ def test_the_cache_is_used_and_extended_by_new_entries(log: AuditLog) -> None:
     record_evaluation(log, evaluation("scorer", "1"))
     first = build_inventory(log)
     cache = Path(log.location + ".inventory-cache.json")
-    assert json.loads(cache.read_text())["size"] == first.log_position.size
+    assert json.loads(cache.read_text().splitlines()[0])["size"] == first.log_position.size
     record_evaluation(log, evaluation("scorer", "2", fail=True))
     second = build_inventory(log)
     assert [v.version for v in second.models[0].versions] == ["1", "2"]
-    assert json.loads(cache.read_text())["size"] == second.log_position.size == len(log.entries())
+    assert json.loads(cache.read_text().splitlines()[0])["size"] == second.log_position.size == len(log.entries())
+    assert run("log", "verify").exit_code == 0  # a cache that matches the log is no problem
 
 
 def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog) -> None:
@@ -267,11 +274,11 @@ def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog) ->
     record_evaluation(log, evaluation("scorer", "2"))
     build_inventory(log)
     cache = Path(log.location + ".inventory-cache.json")
-    data = json.loads(cache.read_text())
-    data["subjects"] = {k: v for k, v in data["subjects"].items() if not k.endswith("@2")}  # hide version 2
-    cache.write_text(json.dumps(data))
+    meta, subjects = (json.loads(part) for part in cache.read_text().split("\n", 1))
+    edited = json.dumps(meta) + "\n" + json.dumps({k: v for k, v in subjects.items() if not k.endswith("@2")})
+    cache.write_text(edited)  # version 2 hidden, the signature left as it was
     assert [v.version for v in build_inventory(log).models[0].versions] == ["1", "2"]  # signature fails: rebuilt
-    cache.write_text(json.dumps(data))
+    cache.write_text(edited)
     verified = run("log", "verify")
     assert verified.exit_code == 1 and "inventory cache" in verified.output
 

@@ -209,3 +209,24 @@ def test_non_http_webhook_url_is_exit_2(project: Project, url: str) -> None:
     assert result.exit_code == 2
     assert "notifications.webhooks[0].url" in result.output and "Traceback" not in result.output
     assert yaml.safe_load((project.root / "policies" / "base.yaml").read_text())["notifications"]
+
+
+def test_due_notify_posts_failing_monitoring(project: Project, server: Server) -> None:
+    from dataclasses import replace
+
+    import evaluations
+    from govkit.audit.records import record_evaluation
+    from govkit.evaluation import Finding
+
+    _with_hook(project, {"url": server.url, "format": "slack"})
+    drift = Finding("GK-MON-001", "drift", "monitoring.psi", "high", "fail", "drifted", "income", blocking=True)
+    model = {"name": "scorer", "version": "1.4.0", "team": "alpha", "owner": "o", "risk_tier": "high"}
+    monitored = replace(
+        evaluations.sample_evaluation(), model=model, team="alpha", findings=(drift,), options={"purpose": "monitor"}
+    )
+    with AuditLog() as log:
+        record_evaluation(log, monitored)
+    result = project.run(["inventory", "due", "--notify", "--policy", str(project.root / "policies")])
+    assert result.exit_code == 0, result.output  # failing monitoring of a version not deployed: listed, not overdue
+    (got,) = server.received
+    assert "monitoring.failed" in got["body"]["text"] and "GK-MON-001" in got["body"]["text"]

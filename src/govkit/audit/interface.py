@@ -102,6 +102,11 @@ class AuditStore(ABC):
     @abstractmethod
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]: ...
 
+    def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
+        """Entry `seq` with its payload (None once redacted), or None; stores override the generic scan."""
+        found = next(iter(self.scan(seq)), None)
+        return found if found is not None and found[0].seq == seq else None
+
     @abstractmethod
     def payload(self, seq: int) -> bytes | None: ...
 

@@ -99,6 +99,11 @@ SCAN = (
     "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
     "ON p.seq = e.seq WHERE e.seq >= %s ORDER BY e.seq"
 )
+READ = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
+    "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
+    "ON p.seq = e.seq WHERE e.seq = %s"
+)
 SELECT_ENTRIES = (
     "SELECT seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id, "
     "entry_hash, signature FROM govkit.entries"
@@ -212,6 +217,10 @@ class PostgresStore(SerialStore):
             cur.execute(SCAN, [start])
             for row in cur:
                 yield Entry(*row[:-1]), (bytes(row[-1]) if row[-1] is not None else None)
+
+    def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
+        row = self.conn.execute(READ, [seq]).fetchone()
+        return (Entry(*row[:-1]), bytes(row[-1]) if row[-1] is not None else None) if row else None
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         where, params = filter_terms(

@@ -43,6 +43,11 @@ SCAN = (
     " e.key_id, e.entry_hash, e.signature, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq"
     " WHERE e.seq >= ? ORDER BY e.seq"
 )
+READ = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash,"
+    " e.key_id, e.entry_hash, e.signature, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq"
+    " WHERE e.seq = ?"
+)
 
 TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
@@ -227,6 +232,10 @@ class SQLiteStore(SerialStore):
     def scan(self, start: int = 1) -> Iterator[tuple[Entry, bytes | None]]:
         for row in self.db.execute(SCAN, [start]):
             yield Entry(*row[:-1]), row[-1]
+
+    def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
+        row = self.db.execute(READ, [seq]).fetchone()
+        return (Entry(*row[:-1]), row[-1]) if row else None
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         escaped = (flt.model or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -91,6 +91,9 @@ def run_demo(
                 paper="a4",
                 out=manifest.parent / "reports" / "credit-scorer-monitoring.pdf",
             )
+        from govkit.demo.lifecycle import run_lifecycle
+
+        run_lifecycle(manifest.parent, db, key, report, policies, echo=echo, color=color, progress=progress)
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())

@@ -166,14 +166,15 @@ def due_command(
 
 def _notify_due(db: str, policy_path: Path | None, policy_set: str | None, items: list[Any]) -> None:
     from govkit.audit.log import AuditLog
-    from govkit.inventory.notify import Notification, notify, policy_hooks
+    from govkit.inventory.config import policy_folder, rules_source
+    from govkit.inventory.notify import Notification, notify
 
+    rules = rules_source(policy_folder(policy_path), policy_set)
     events = {"review": "review.overdue", "monitoring": "monitoring.failed"}
     with AuditLog(db, create=False) as log:
         for item in items:
             if item.kind not in events or (item.kind == "review" and not item.overdue):
                 continue
-            hooks = policy_hooks(policy_path, item.team, policy_set)
             note = Notification(
                 event=events[item.kind],  # type: ignore[arg-type]  # one of the two literal events
                 team=item.team,
@@ -182,7 +183,7 @@ def _notify_due(db: str, policy_path: Path | None, policy_set: str | None, items
                 summary=f"{item.model} {item.version}: {item.detail}",
                 details=item.to_dict(),
             )
-            notify(log, hooks, note, warn=lambda m: click.echo(m, err=True))
+            notify(log, rules(item.team).webhooks, note, warn=lambda m: click.echo(m, err=True))
 
 
 @inventory_group.command(

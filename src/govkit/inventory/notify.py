@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from govkit.audit.log import AuditLog
 from govkit.audit.records import NOTIFICATION_FAILED, SIGNOFF_RECORDED, model_subject
+from govkit.errors import GovkitError
 from govkit.formats.common import printable
 from govkit.inventory.config import Event, Webhook
 
@@ -200,7 +201,11 @@ def notify_signoff(log: AuditLog, seq: int, *, warn: Warn) -> list[Delivery]:
     payload = log.read_verified(record)
     _, found = find_evaluation(log, digest=str(payload["evaluation_digest"]))
     evaluation = found["evaluation"]
-    hooks = policy_hooks(None, str(evaluation["team"]))
+    try:
+        hooks = policy_hooks(None, str(evaluation["team"]))
+    except GovkitError as exc:  # the sign-off is recorded: a broken webhook config must not fail it now
+        warn(f"warning: no signoff.recorded notification: {exc}")
+        return []
     if not hooks:
         return []
     model = evaluation["model"]

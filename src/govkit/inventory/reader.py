@@ -56,8 +56,8 @@ class VerifiedLog:
 
     def entry(self, seq: int) -> tuple[Entry, dict[str, Any] | None]:
         """Entry `seq` and its payload (None when redacted), both proved; LogIntegrityError if not."""
-        found = next(iter(self.log.store.scan(seq)), None)
-        if found is None or found[0].seq != seq:
+        found = self.log.store.read(seq)
+        if found is None:
             raise self.fail(None, f"entry {seq} is missing")
         entry, body = found
         if entry_hash(entry.header()) != entry.entry_hash:
