@@ -89,8 +89,8 @@ class LogSource:
     def position(self) -> Position:
         with self._lock:
             size = self.log.store.size()
-            head = next((e.entry_hash for e, _ in self.log.store.scan(size)), GENESIS) if size else GENESIS
-            return Position(size, head)
+            found = self.log.store.read(size) if size else None  # by primary key: no range scan to plan
+            return Position(size, found[0].entry_hash if found else GENESIS)
 
     def snapshot(self) -> Snapshot:
         with self._lock:
