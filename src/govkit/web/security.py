@@ -55,7 +55,7 @@ def access_token(host: str, environ: MutableMapping[str, str]) -> str | None:
         raise GovkitError(f"{TOKEN_ENV} is shorter than {MIN_TOKEN_LENGTH} characters; use a long random token")
     if token is None and not is_loopback(host):
         raise GovkitError(
-            f"--host {host} is reachable from other machines: set {TOKEN_ENV} to a long random token "
+            f"{host} is reachable from other machines: set {TOKEN_ENV} to a long random token "
             "(requests must send `Authorization: Bearer <token>`), or serve behind an SSO proxy (docs/web.md)",
             field="--host",
         )
