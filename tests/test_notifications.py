@@ -230,3 +230,24 @@ def test_due_notify_posts_failing_monitoring(project: Project, server: Server) -
     assert result.exit_code == 0, result.output  # failing monitoring of a version not deployed: listed, not overdue
     (got,) = server.received
     assert "monitoring.failed" in got["body"]["text"] and "GK-MON-001" in got["body"]["text"]
+
+
+def test_a_server_answering_garbage_is_a_failed_delivery_not_a_crash() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def garbage() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"this is not HTTP\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    result = deliver(Webhook(url=url, retries=1), NOTE, sleep=lambda _: None)
+    listener.close()
+    assert not result.ok and result.attempts == 2 and "BadStatusLine" in result.error

@@ -107,6 +107,11 @@ class AuditStore(ABC):
         found = next(iter(self.scan(seq)), None)
         return found if found is not None and found[0].seq == seq else None
 
+    def read_many(self, seqs: Sequence[int]) -> dict[int, tuple[Entry, bytes | None]]:
+        """`read` for many entries at once (stores override it with one query per batch); absent ones left out."""
+        found = {seq: self.read(seq) for seq in seqs}
+        return {seq: row for seq, row in found.items() if row is not None}
+
     @abstractmethod
     def payload(self, seq: int) -> bytes | None: ...
 

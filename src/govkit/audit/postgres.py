@@ -9,7 +9,7 @@ role that holds only INSERT and SELECT.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from govkit.audit.chain import Checkpoint
@@ -104,6 +104,12 @@ READ = (
     "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
     "ON p.seq = e.seq WHERE e.seq = %s"
 )
+READ_MANY = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash, "
+    "e.key_id, e.entry_hash, e.signature, p.body FROM govkit.entries e LEFT JOIN govkit.payloads p "
+    "ON p.seq = e.seq WHERE e.seq = ANY(%s)"
+)
+READ_BATCH = 5000
 SELECT_ENTRIES = (
     "SELECT seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id, "
     "entry_hash, signature FROM govkit.entries"
@@ -221,6 +227,13 @@ class PostgresStore(SerialStore):
     def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
         row = self.conn.execute(READ, [seq]).fetchone()
         return (Entry(*row[:-1]), bytes(row[-1]) if row[-1] is not None else None) if row else None
+
+    def read_many(self, seqs: Sequence[int]) -> dict[int, tuple[Entry, bytes | None]]:
+        found: dict[int, tuple[Entry, bytes | None]] = {}
+        for i in range(0, len(seqs), READ_BATCH):
+            for row in self.conn.execute(READ_MANY, [list(seqs[i : i + READ_BATCH])]).fetchall():
+                found[row[0]] = (Entry(*row[:-1]), bytes(row[-1]) if row[-1] is not None else None)
+        return found
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         where, params = filter_terms(

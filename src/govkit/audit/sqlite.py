@@ -7,9 +7,10 @@ checkpoints are what make tampering evident.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import sqlite_utils
@@ -48,6 +49,12 @@ READ = (
     " e.key_id, e.entry_hash, e.signature, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq"
     " WHERE e.seq = ?"
 )
+READ_MANY = (
+    "SELECT e.seq, e.entry_id, e.recorded_at, e.actor, e.action, e.subject, e.payload_digest, e.prev_hash,"
+    " e.key_id, e.entry_hash, e.signature, p.body FROM entries e LEFT JOIN payloads p ON p.seq = e.seq"
+    " WHERE e.seq IN (SELECT value FROM json_each(?))"
+)
+READ_BATCH = 5000
 
 TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
@@ -236,6 +243,14 @@ class SQLiteStore(SerialStore):
     def read(self, seq: int) -> tuple[Entry, bytes | None] | None:
         row = self.db.execute(READ, [seq]).fetchone()
         return (Entry(*row[:-1]), row[-1]) if row else None
+
+    def read_many(self, seqs: Sequence[int]) -> dict[int, tuple[Entry, bytes | None]]:
+        found: dict[int, tuple[Entry, bytes | None]] = {}
+        for i in range(0, len(seqs), READ_BATCH):
+            batch = json.dumps([int(s) for s in seqs[i : i + READ_BATCH]])
+            for row in self.db.execute(READ_MANY, [batch]):
+                found[row[0]] = (Entry(*row[:-1]), row[-1])
+        return found
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         escaped = (flt.model or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

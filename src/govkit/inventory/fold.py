@@ -38,6 +38,7 @@ from govkit.inventory.states import APPROVED, INITIAL, REVIEWED, STATES, State
 Subject = dict[str, Any]  # an index entry (cache.Index): first entry, and the seqs of each kind
 OPEN_STATUSES = ("fail", "error", "warn")
 MONITORING_AREAS = ("monitoring", "drift")
+PREFETCH = 1000  # subjects whose entries are fetched in one query
 
 
 @dataclass(frozen=True)
@@ -234,16 +235,30 @@ class _Folder:
         return tuple(changes)
 
 
+def _likely_reads(subject: Subject) -> list[int]:
+    """The entries `_Folder.version` reads for a subject in the usual case (older evaluations only when needed)."""
+    return [
+        *subject["evaluations"][-1:],
+        *subject["signoffs"][-1:],
+        *subject["changes"],
+        *subject["registrations"],
+    ]
+
+
 def fold_verified(
     vlog: VerifiedLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
 ) -> Inventory:
     today = today or datetime.now(UTC).date()
     folder = _Folder(vlog, today, rules or (lambda _team: LifecycleRules.defaults()))
     by_model: dict[str, list[tuple[_Identity, VersionRecord]]] = defaultdict(list)
-    for subject in vlog.index.subjects.values():
-        found = folder.version(subject)
-        if found is not None:
-            by_model[found[0].name].append(found)
+    subjects = list(vlog.index.subjects.values())
+    for start in range(0, len(subjects), PREFETCH):  # in bounded batches: payloads can be large
+        batch = subjects[start : start + PREFETCH]
+        vlog.prefetch([seq for subject in batch for seq in _likely_reads(subject)])
+        for subject in batch:
+            found = folder.version(subject)
+            if found is not None:
+                by_model[found[0].name].append(found)
     models = []
     for name in sorted(by_model):
         versions = by_model[name]

@@ -9,6 +9,7 @@ and the error, so a missed alert is on record and can be followed up.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -123,7 +124,7 @@ def deliver(hook: Webhook, note: Notification, *, sleep: Callable[[float], None]
             error = f"HTTP {exc.code}"
             if exc.code not in RETRY_STATUSES:
                 return Delivery(False, attempt, error)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:  # incl. timeouts
             reason = getattr(exc, "reason", exc)
             error = f"{type(reason).__name__}: {printable(reason)[:200]}"
     return Delivery(False, hook.retries + 1, error)
