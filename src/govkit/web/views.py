@@ -152,7 +152,13 @@ def trends(evaluations: list[tuple[Entry, dict[str, Any]]]) -> dict[str, Any]:
 def _proved(source: LogSource, snap: Snapshot, entries: list[Entry]) -> list[tuple[Entry, dict[str, Any]]]:
     """The entries with their payloads, each proved (hash, signature or checkpoint, payload digest)."""
     verified = source.verified(snap)
-    return source.run(lambda _log: [(e, p) for e, p in verified.entries(x.seq for x in entries) if p is not None])
+    seqs = [e.seq for e in entries]
+
+    def read(_log: Any) -> list[tuple[Entry, dict[str, Any]]]:
+        verified.prefetch(seqs)  # one round trip for all of them
+        return [(e, p) for e, p in verified.entries(seqs) if p is not None]
+
+    return source.run(read)
 
 
 def model_page(source: LogSource, snap: Snapshot, name: str) -> dict[str, Any] | None:
@@ -219,6 +225,7 @@ def chain_status(source: LogSource, snap: Snapshot, shown: list[Entry]) -> Chain
 
     def mark(_log: Any) -> dict[int, tuple[bool, str]]:
         marks: dict[int, tuple[bool, str]] = {}
+        verified.prefetch([e.seq for e in shown if e.seq <= verified.position.size])
         for entry in shown:
             try:
                 if entry.seq > verified.position.size:
