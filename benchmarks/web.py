@@ -9,9 +9,10 @@ TestClient, so the time is the server's, without a network.
 The first request at a log position builds the verified inventory (the chain walk, about as long
 as `build_inventory`); later requests reuse it until the log moves (`web/source.py` keys it by the
 log's size and head hash), so the table shows both. Measured on the shared 2-core development
-machine, 210,101 entries, medians of 15 (SQLite / PostgreSQL): portfolio page 31 / 34 ms, filtered
-7 / 9 ms, model page 28 / 40 ms; the first request at a new log position 3.5 / 6.2 s (it builds the
-inventory: build_inventory alone took 4.1 / 9.0 s), the first request for a model 292 / 282 ms.
+machine (other jobs running), 210,101 entries, medians of 15, the range of the last two runs
+(SQLite / PostgreSQL): portfolio page 31-52 / 34-50 ms, filtered 7-12 / 9-18 ms, model page
+28-55 / 33-40 ms; the first request at a new log position 3.5-3.8 / 5.2-6.2 s (it builds the
+inventory), the first request for a model 292-376 / 282-480 ms.
 
 Usage: python benchmarks/web.py [--models N] [--db PATH] [--postgres]
 """
