@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages govkit needs at run time (PDF rendering) and in tests (poppler tools, a PostgreSQL
-# server the tests start on loopback themselves).
+# server the tests start on loopback themselves, chromium for the browser tests of `govkit serve`).
 # Installed only when running as root with apt-get available and a package is missing;
 # elsewhere this prints what to install and carries on.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl postgresql)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl postgresql chromium)
 # Spark (tests of the Spark cohort engine) needs a Java runtime; any 17+ already on PATH will do.
 command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 missing=()

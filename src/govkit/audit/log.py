@@ -66,16 +66,19 @@ def current_actor(explicit: str | None = None) -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def open_store(location: str | Path, *, create: bool = True) -> AuditStore:
-    """The store at `location`; readers pass create=False so a missing or foreign database is left untouched."""
+def open_store(location: str | Path, *, create: bool = True, read_only: bool = False) -> AuditStore:
+    """The store at `location`; readers pass create=False so a missing or foreign database is left untouched.
+
+    `read_only` also makes the connection refuse every write (a viewer such as `govkit serve`).
+    """
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
         from govkit.audit.postgres import PostgresStore
 
-        return PostgresStore(text, create=create)
+        return PostgresStore(text, create=create and not read_only, read_only=read_only)
     from govkit.audit.sqlite import SQLiteStore
 
-    return SQLiteStore(Path(text), create=create)
+    return SQLiteStore(Path(text), create=create and not read_only, read_only=read_only)
 
 
 def _now() -> str:

@@ -117,8 +117,11 @@ SELECT_ENTRIES = (
 
 
 class PostgresStore(SerialStore):
-    def __init__(self, url: str, *, create: bool = True) -> None:
-        """Connect; only with `create` is the schema made (readers never write)."""
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False) -> None:
+        """Connect; only with `create` is the schema made (readers never write).
+
+        `read_only` makes every transaction of this session read-only, so the server refuses writes.
+        """
         import psycopg
 
         self.url = url
@@ -128,6 +131,8 @@ class PostgresStore(SerialStore):
             raise GovkitError(
                 f"cannot connect to the PostgreSQL audit store: {str(exc).strip()}", field="--db"
             ) from None
+        if read_only:
+            self.conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         if not create:
             if not self._has_schema():
                 self.conn.close()

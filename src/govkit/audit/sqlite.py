@@ -80,8 +80,11 @@ GOVKIT_TABLES = {"meta", "entries", "payloads", "checkpoints"}
 
 
 class SQLiteStore(SerialStore):
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open the log; only with `create` may a missing or empty file become one (readers never write)."""
+    def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
+        """Open the log; only with `create` may a missing or empty file become one (readers never write).
+
+        `read_only` sets `query_only`, so this connection refuses every write whatever runs on it.
+        """
         self.path = path
         if path.parent and not path.parent.exists():
             raise GovkitError("folder for the audit database does not exist", file=path)
@@ -102,6 +105,8 @@ class SQLiteStore(SerialStore):
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             raise GovkitError(f"not an audit database: {exc}", file=path) from None
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
         self.db = sqlite_utils.Database(conn)
         if create:
             self._ensure_schema()

@@ -1,7 +1,7 @@
 """govkit command line: parse arguments, call the library, format, choose the exit code.
 
 One module per command group (check, policy, log, keys, report, evidence, monitor, controls, demo,
-intake, inventory);
+intake, inventory, serve);
 `base` holds what they share. A new group is one module plus one line in `COMMANDS` below. Heavy
 modules (pandas, sklearn, shap, weasyprint) are imported inside commands only, so `govkit --help`
 stays fast.
@@ -44,6 +44,7 @@ COMMANDS = (
     "intake:card",
     "inventory:inventory_group",
     "inventory:lifecycle_group",
+    "serve:serve_command",
 )
 
 

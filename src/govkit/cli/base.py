@@ -69,6 +69,8 @@ EXTRA_OF_MODULE = {
     "pyspark": "spark",
     "lightgbm": "lightgbm",
     "onnxruntime": "onnx",
+    "starlette": "web",
+    "uvicorn": "web",
 }
 
 

@@ -90,7 +90,7 @@ def _searchable(path: Path) -> bool:
     return path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_SEARCHED_FILE
 
 
-def _index(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
+def index_by_digest(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
     """Files under `folders` whose SHA-256 is wanted: evidence is found by content, not by name."""
     found: dict[str, Path] = {}
     for folder in folders:
@@ -111,7 +111,7 @@ def _locate_reports(wanted: dict[str, tuple[str, str | None]], include: Iterable
         path = Path(written) if written else None
         if path and _searchable(path) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
             found[digest] = path
-    return found | _index(include, set(wanted) - set(found))
+    return found | index_by_digest(include, set(wanted) - set(found))
 
 
 def _readme(root: str, key_file: str, checkpoint: Checkpoint, scope: Scope, entries: int) -> str:
