@@ -126,8 +126,7 @@ def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
     folder.mkdir(parents=True)
     govkit(src, instant, "demo", "--dir", str(folder / "demo"), cwd=folder)
     if not shared.exists():
-        skip = shutil.ignore_patterns("govkit.db", ".govkit", "reports")
-        shutil.copytree(folder / "demo", shared, ignore=skip)
+        shutil.copytree(folder / "demo", shared, ignore=shutil.ignore_patterns("reports"))  # its log: the profile
     demo_run, demo = folder / "demo", shared
     policies = src.parent / "policies"
     outputs = folder / "outputs"
@@ -146,9 +145,10 @@ def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
             "--no-log",
             *pairs,
             cwd=demo,
+            key=demo / ".govkit" / "log-key.pem",
         )
     govkit(src, instant, "monitor", "govkit.yaml", "--policy", str(policies), "--no-log", "--format", "json",
-           "-o", str(outputs / "monitor.json"), cwd=demo)  # fmt: skip
+           "-o", str(outputs / "monitor.json"), cwd=demo, key=demo / ".govkit" / "log-key.pem")  # fmt: skip
     bundle = folder / "bundle.zip"
     govkit(
         src,
