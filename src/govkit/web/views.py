@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from govkit.audit.records import EVALUATION_RECORDED
+from govkit.audit.events import (
+    EVALUATION_RECORDED,
+    REPORT_RENDERED,
+    SIGNOFF_DECIDED,
+    SIGNOFF_RECORDED,
+    WAIVER_USED,
+)
 from govkit.web.downloads import RECORDED_FILES, RecordedFile, recorded_file
 
 if TYPE_CHECKING:
@@ -260,7 +266,7 @@ def audit_page(source: LogSource, snap: Snapshot, model: str, action: str, befor
         "model": model,
         "action": action,
         "actions": sorted(
-            {"evaluation.recorded", "waiver.used", "report.rendered", "signoff.decided", "signoff.recorded"}
+            {EVALUATION_RECORDED, WAIVER_USED, REPORT_RENDERED, SIGNOFF_DECIDED, SIGNOFF_RECORDED}
             | {e.action for e in page}
         ),
         "status": chain_status(source, snap, page),
