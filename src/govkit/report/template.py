@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from govkit.errors import GovkitError
+from govkit.report.charts import fit
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -84,6 +85,7 @@ class ReportTemplate:
             lstrip_blocks=True,
         )
         env.filters["safe_url"] = safe_url
+        env.filters["fit"] = lambda text, room, size: fit(str(text), float(room), float(size))
         return env
 
     def asset_path(self, name: str) -> Path:
