@@ -918,15 +918,38 @@ def keys_signer_cert(name: str, email: str, out_dir: Path, algorithm: SignerAlgo
 Examples:
   govkit report --latest credit-scorer
   govkit report 3f2908cd0d6f --out reports/credit-scorer.pdf --paper letter
-  govkit report --latest credit-scorer --html --out preview.html"""
+  govkit report --latest credit-scorer --template examples/bank-template
+  govkit report --latest credit-scorer --format html --out preview.html"""
 )
 @click.argument("digest", required=False)
 @click.option("--latest", "model", help="The latest evaluation of this model.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output file (default: reports/MODEL-VERSION-DIGEST.pdf).")
-@click.option("--html", is_flag=True, help="Write the HTML instead of the PDF (not logged).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "html"]),
+    default="pdf",
+    show_default=True,
+    help="pdf: PDF/A-3b, logged; html: the same report as one self-contained page (not logged).",
+)
+@click.option("--html", is_flag=True, hidden=True, help="Same as --format html.")
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="An organisation's report template folder (its report.html.j2 extends govkit's; see templates/).",
+)
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @DB_OPTION
-def report(digest: str | None, model: str | None, out: Path | None, html: bool, paper: str, db: str) -> None:
+def report(
+    digest: str | None,
+    model: str | None,
+    out: Path | None,
+    fmt: str,
+    html: bool,
+    template: Path | None,
+    paper: str,
+    db: str,
+) -> None:
     """Render a recorded evaluation as a PDF/A-3b compliance report and log its SHA-256."""
     from govkit.audit.log import AuditLog
     from govkit.report.workflow import render_report
@@ -934,7 +957,9 @@ def report(digest: str | None, model: str | None, out: Path | None, html: bool, 
     if (digest is None) == (model is None):
         raise click.UsageError("give an EVALUATION_DIGEST or --latest MODEL")
     with _progress("the report"), AuditLog(db) as log:
-        path, sha = render_report(log, digest=digest, model=model, out=out, paper=paper, html=html)
+        path, sha = render_report(
+            log, digest=digest, model=model, out=out, paper=paper, html=html or fmt == "html", template=template
+        )
     click.echo(f"{path}  sha256 {sha}")
 
 

@@ -130,22 +130,25 @@ class ReportTemplate:
 
     def render(self, layout: Template, context: Mapping[str, Any]) -> str:
         from jinja2 import TemplateError as JinjaError
-        from jinja2.exceptions import SecurityError
 
         try:
             return layout.render(**context)
-        except (JinjaError, SecurityError, TypeError, ValueError, AttributeError) as exc:
+        except (JinjaError, TemplateError, TypeError, ValueError, AttributeError) as exc:
             raise self.error(exc) from None
 
     def error(self, exc: BaseException) -> TemplateError:
-        """One line with the template file and line: from the syntax error, else from the traceback."""
+        """One line with the template file and line: from a syntax error, else from the traceback
+        (jinja maps its frames to template lines)."""
         from jinja2 import TemplateNotFound, TemplateSyntaxError
 
-        message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
         if isinstance(exc, TemplateSyntaxError):
-            return TemplateError(message, file=exc.filename or exc.name or LAYOUT, line=exc.lineno)
+            return TemplateError(exc.message or str(exc), file=exc.filename or exc.name or LAYOUT, line=exc.lineno)
         if isinstance(exc, TemplateNotFound):
-            return TemplateError(f"template {exc.name!r} not found", file=self.folder or self.default)
+            message = f"template {exc.name!r} not found (only the template folder and govkit's are searched)"
+        elif isinstance(exc, GovkitError):
+            message = exc.message
+        else:
+            message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
         if frames:
             return TemplateError(message, file=frames[-1].filename, line=frames[-1].lineno)
