@@ -10,6 +10,7 @@ an empty page.)
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
@@ -272,3 +273,39 @@ def test_demo_report_keeps_every_glyph_on_the_page(demo_source: Path, tmp_path: 
     text = all_text(pdf)
     for f in ev["findings"]:
         assert bare(f["rule_id"]) in text
+
+
+def structure(pdf: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The catalog and every structure element of a tagged PDF."""
+    from pypdf import PdfReader
+
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        node = node.get_object()
+        if isinstance(node, dict):
+            if "/S" in node:
+                found.append(node)
+            kids = node.get("/K")
+            for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+                if hasattr(kid, "get_object"):
+                    walk(kid)
+
+    walk(root["/StructTreeRoot"])
+    return root, found
+
+
+def test_pdf_is_tagged_with_alt_text_and_stays_pdfa3b_with_attachments(adversarial_pdf: bytes) -> None:
+    from pypdf import PdfReader
+
+    root, elements = structure(adversarial_pdf)
+    assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "en"
+    kinds = {e["/S"] for e in elements}
+    assert {"/Document", "/H1", "/H2", "/Table", "/TH", "/TD", "/L", "/LI", "/Figure"} <= kinds
+    figures = [e for e in elements if e["/S"] == "/Figure"]
+    assert figures and all(str(e.get("/Alt", "")).strip() for e in figures)  # every chart has alt text
+    reader = PdfReader(io.BytesIO(adversarial_pdf))
+    raw = reader.xmp_metadata.stream.get_data().decode()
+    assert re.search(r'pdfaid:part(="|>)3', raw) and re.search(r'pdfaid:conformance(="|>)B', raw)
+    assert set(reader.attachments) == {"evaluation.json"}

@@ -54,9 +54,12 @@ def bar_chart(
     def x(v: float) -> float:
         return left + plot * min(max(v, 0.0), vmax) / vmax
 
+    shown = "; ".join(f"{b.label} {'undefined' if b.value is None else f'{b.value:.3f}'}" for b in bars)
+    line = f"; reference line {reference:.3f} ({reference_label})" if reference is not None else ""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+        f"<title>{escape(f'{title}. {shown}{line}.')}</title>",
         f'<text x="0" y="14" font-size="10" font-weight="bold" font-family="DejaVu Sans">'
         f"{escape(fit(title, width, 10))}</text>",
     ]
@@ -179,9 +182,18 @@ def line_chart(
         return bottom - plot_h * min(max(v, 0.0), vmax) / vmax
 
     font = 'font-family="DejaVu Sans"'
+    bad_windows = [w for w, bad in zip(windows, failed, strict=False) if bad]
+    alt = (
+        f"{title}. {len(windows)} windows ({', '.join([*windows[:1], *windows[-1:]])}); "
+        f"series: {', '.join(s.label for s in series)}"
+        + (f"; threshold {threshold:.4g}" if threshold is not None else "")
+        + (f"; failed in {', '.join(bad_windows)}" if bad_windows else "; no window failed")
+        + ". The values are in the table below the chart."
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
+        f"<title>{escape(alt)}</title>",
         f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(fit(title, width, 10))}</text>',
     ]
     for i, s in enumerate(series):

@@ -103,6 +103,9 @@ def render_pdf(inputs: ReportInputs, *, fetcher: Any = None) -> bytes:
         )
     document = HTML(string=html, base_url=template.default.as_uri() + "/", url_fetcher=fetcher)
     pdf: bytes = document.write_pdf(
-        pdf_variant="pdf/a-3b", attachments=attachments, pdf_identifier=bytes.fromhex(inputs.digest)[:16]
+        pdf_variant="pdf/a-3b",
+        pdf_tags=True,  # structure tree: headings, lists, tables with header cells, figures with alt text
+        attachments=attachments,
+        pdf_identifier=bytes.fromhex(inputs.digest)[:16],
     )
     return pdf
