@@ -86,6 +86,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
         metadata = Parser().parsestr(wheel.read(f"govkit-{__version__}.dist-info/METADATA").decode())
     demo = {f"govkit/_demo/{EXAMPLE.as_posix()}/{name}" for name in COPIED}
     demo |= {f"govkit/_demo/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "policies").rglob("*.yaml")}
+    demo |= {f"govkit/_demo/examples/bank-template/{p.name}" for p in (ROOT / "examples" / "bank-template").iterdir()}
     assert demo <= files, sorted(demo - files)
     controls = {f"govkit/_controls/{p.name}" for p in (ROOT / "controls").glob("*.yaml")}
     assert controls and controls <= files, sorted(controls - files)

@@ -309,3 +309,9 @@ def test_pdf_is_tagged_with_alt_text_and_stays_pdfa3b_with_attachments(adversari
     raw = reader.xmp_metadata.stream.get_data().decode()
     assert re.search(r'pdfaid:part(="|>)3', raw) and re.search(r'pdfaid:conformance(="|>)B', raw)
     assert set(reader.attachments) == {"evaluation.json"}
+
+
+def test_the_executive_summary_fits_one_page(adversarial_pdf: bytes) -> None:
+    texts = [bare(text) for _, _, text, _ in pages(adversarial_pdf)]
+    start = next(i for i, t in enumerate(texts) if "Whatblocksapproval" in t)
+    assert "Whatyouareaskedtodecide" in texts[start]  # five long blocking sentences, waivers and all

@@ -35,6 +35,7 @@ def org_template(tmp_path: Path, body: str, **files: str) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / "report.html.j2").write_text(body)
     for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
     return folder
 
@@ -181,3 +182,14 @@ def test_signoff_rerenders_with_the_template_of_the_rendering(logged: dict[str, 
     with AuditLog(logged["GOVKIT_DB"], key_path=Path(logged["GOVKIT_KEY"])) as log:
         (entry,) = log.entries(action=REPORT_RENDERED)
         assert log.payload(entry.seq)["template"] == str(copy.resolve())
+
+
+def test_a_template_can_hide_a_chapter_and_replace_a_partial(tmp_path: Path) -> None:
+    folder = org_template(
+        tmp_path,
+        '{% extends "govkit/report.html.j2" %}{% set hidden_sections = ["licence"] %}',
+        **{"sections/privacy.html.j2": "<p id='own-privacy'>Our privacy office reviews every column.</p>"},
+    )
+    html = render_html(inputs(folder))
+    assert 'id="licence"' not in html and 'href="#licence"' not in html
+    assert "Our privacy office reviews every column." in html.split('id="privacy"', 1)[1]
