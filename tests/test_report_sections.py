@@ -304,3 +304,22 @@ def test_finding_sentences_state_result_and_requirement() -> None:
     )
     errored = {**finding, "status": "error", "message": "could not read data.csv"}
     assert finding_sentence(errored, {"fairness": data}) == "could not read data.csv"
+
+
+def test_summary_shows_every_blocking_rule_before_repeating_one() -> None:
+    """Six blocking subjects of one high rule must not push a critical finding of another off the page."""
+    many = tuple(
+        _finding(
+            "GK-FAIR-002", "fairness.equalized_odds_difference", "high", "fail", f"f{i}", f"gap {i}", blocking=True
+        )
+        for i in range(6)
+    )
+    critical = _finding(
+        "GK-LIC-002", "license.datasets", "critical", "fail", "dataset:training", "non-commercial", blocking=True
+    )
+    ev = sample_evaluation(findings=(*many, critical)).to_dict()
+    html = render_html(ReportInputs(evaluation=ev, digest=canonical_digest(ev), rules=RulesInForce()))
+    summary = html.split('id="summary"', 1)[1].split("What is waived", 1)[0]
+    shown = re.findall(r"\((GK-[A-Z]+-\d+), severity", summary)
+    assert shown[0] == "GK-LIC-002" and shown.count("GK-FAIR-002") == 4
+    assert "and 2 more blocking finding(s)" in summary

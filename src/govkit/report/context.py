@@ -59,6 +59,26 @@ def _chapters(
     return out
 
 
+def _each_rule_first(findings: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Most severe first, and every blocking rule once before any rule twice: the summary shows a
+    few, and five subjects of one rule must not hide a critical finding of another."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for f in findings:
+        seen[f["rule_id"]] = seen.get(f["rule_id"], -1) + 1
+        ranked.append((seen[f["rule_id"]], -_severity(f["severity"]), f))
+    return [f for *_, f in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+
+def _severity(severity: str) -> int:
+    from govkit.policy.schema import severity_rank
+
+    try:
+        return severity_rank(severity)
+    except ValueError:
+        return -1
+
+
 def arrange(chapters: Sequence[Mapping[str, Any]], order: Sequence[str], hidden: Sequence[str]) -> list[Any]:
     """Chapters in a template's `section_order` first (ids it names), the rest in their own order;
     `hidden_sections` dropped. Unknown ids are ignored: a template may name sections a report lacks."""
@@ -93,7 +113,7 @@ def build_context(
         }
 
     order = sorted(findings, key=lambda f: (STATUSES.index(f["status"]), f["rule_id"], f["subject"]))
-    blocking = [summarised(f) for f in order if f["blocking"]]
+    blocking = [summarised(f) for f in _each_rule_first([f for f in order if f["blocking"]])]
     attention = [f for f in order if f["status"] in ("fail", "warn", "error") and not f["blocking"]]
     return {
         "paper": paper,
