@@ -193,3 +193,21 @@ def test_a_template_can_hide_a_chapter_and_replace_a_partial(tmp_path: Path) -> 
     html = render_html(inputs(folder))
     assert 'id="licence"' not in html and 'href="#licence"' not in html
     assert "Our privacy office reviews every column." in html.split('id="privacy"', 1)[1]
+
+
+def test_a_symlink_cannot_lead_a_template_out_of_its_folder(tmp_path: Path) -> None:
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY MATERIAL")
+    folder = org_template(
+        tmp_path,
+        '{% extends "govkit/report.html.j2" %}{% block cover_note %}{% include "key.txt" %}{% endblock %}',
+    )
+    (folder / "key.txt").symlink_to(secret)
+    with pytest.raises(TemplateError, match="not found"):
+        render_html(inputs(folder))
+    (folder / "report.html.j2").write_text(
+        '{% extends "govkit/report.html.j2" %}{% block styles %}{{ asset("key.css") }}{% endblock %}'
+    )
+    (folder / "key.css").symlink_to(secret)
+    with pytest.raises(TemplateError, match="not a file in the template folder"):
+        render_html(inputs(folder))

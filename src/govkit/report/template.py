@@ -51,6 +51,22 @@ def safe_url(url: object) -> str | None:
     return text if re.match(r"^https?://[^\s<>\"']+$", text) else None
 
 
+def confined_loader() -> Any:
+    """A FileSystemLoader that will not follow a symlink out of its folder (a template folder from a
+    repository could otherwise include ~/.ssh/id_rsa into the report)."""
+    from jinja2 import FileSystemLoader, TemplateNotFound
+
+    class ConfinedLoader(FileSystemLoader):
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = super().get_source(environment, template)
+            real = Path(filename).resolve()
+            if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
+                raise TemplateNotFound(template)
+            return source, filename, uptodate
+
+    return ConfinedLoader
+
+
 class ReportTemplate:
     """The folders a report renders from: an optional organisation folder over govkit's default."""
 
@@ -66,8 +82,10 @@ class ReportTemplate:
         return (self.default, *([self.folder] if self.folder else []), *self.plugin_dirs.values())
 
     def environment(self) -> Environment:
-        from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
+        from jinja2 import ChoiceLoader, PrefixLoader, StrictUndefined
         from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        FileSystemLoader = confined_loader()
 
         own = [FileSystemLoader(self.folder)] if self.folder else []
         plugins = PrefixLoader({sid: FileSystemLoader(d) for sid, d in self.plugin_dirs.items()})
