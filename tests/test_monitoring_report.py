@@ -52,7 +52,7 @@ def monitored(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def _section(html: str) -> str:
-    start = html.index('<section class="chapter" id="monitoring">')
+    start = html.index('id="monitoring"')
     return html[start : html.index("</section>", start)]
 
 

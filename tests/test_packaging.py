@@ -70,6 +70,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
         "src",
         "policies",
         "controls",
+        "templates",
         "examples",
         "schemas",
         "tests",
@@ -88,10 +89,15 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     demo = {f"govkit/_demo/{EXAMPLE.as_posix()}/{name}" for name in COPIED}
     demo |= {f"govkit/_demo/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "policies").rglob("*.yaml")}
     demo |= {f"govkit/_demo/{REGRESSION_EXAMPLE.as_posix()}/{name}" for name in REGRESSION_COPIED}
+    demo |= {f"govkit/_demo/examples/bank-template/{p.name}" for p in (ROOT / "examples" / "bank-template").iterdir()}
     assert demo <= files, sorted(demo - files)
     controls = {f"govkit/_controls/{p.name}" for p in (ROOT / "controls").glob("*.yaml")}
     assert controls and controls <= files, sorted(controls - files)
-    assert {"govkit/licensing/catalogue.yaml", "govkit/report/templates/report.html.j2"} <= files
+    templates = {
+        f"govkit/_templates/{p.relative_to(ROOT / 'templates').as_posix()}" for p in (ROOT / "templates").rglob("*.*")
+    }
+    assert "govkit/_templates/report/report.html.j2" in templates and templates <= files, sorted(templates - files)
+    assert "govkit/licensing/catalogue.yaml" in files
     assert f"govkit-{__version__}.dist-info/licenses/LICENSE" in files
     assert not any(name.startswith(("tests/", "examples/", "policies/")) for name in files)
     # complete enough for a package index
@@ -226,7 +232,8 @@ def test_a_command_whose_extra_is_missing_names_the_extra(project) -> None:
         "pip install 'govkit[audit]' (or run `govkit check` with --no-log)"
     )
     assert project.check().exit_code == 0  # records an evaluation for the report below
-    no_pdf = _blocked(["weasyprint"], ["report", "--latest", "scorer", "--html", "--out", "r.html"], project.root)
+    # the PDF needs weasyprint (the HTML format does not any more: it needs jinja2 only)
+    no_pdf = _blocked(["weasyprint"], ["report", "--latest", "scorer", "--out", "r.pdf"], project.root)
     assert no_pdf.returncode == 2, no_pdf.stderr
     assert "govkit report needs weasyprint" in no_pdf.stderr and "pip install 'govkit[pdf]'" in no_pdf.stderr
     assert "Traceback" not in no_pdf.stderr + no_audit.stderr

@@ -25,17 +25,39 @@ if TYPE_CHECKING:
 Examples:
   govkit report --latest credit-scorer
   govkit report 3f2908cd0d6f --output reports/credit-scorer.pdf --paper letter
-  govkit report --latest credit-scorer --html -o preview.html"""
+  govkit report --latest credit-scorer --template examples/bank-template
+  govkit report --latest credit-scorer --format html -o preview.html"""
 )
 @click.argument("digest", required=False)
 @click.option("--latest", "model", help="The latest gate evaluation (`govkit check`) of this model.")
 @click.option("--monitoring", is_flag=True, help="With --latest: the latest monitoring run instead.")
 @output_option("Output file (default: reports/MODEL-VERSION-DIGEST.pdf).", dest="out")
-@click.option("--html", is_flag=True, help="Write the HTML instead of the PDF (not logged).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "html"]),
+    default="pdf",
+    show_default=True,
+    help="pdf: PDF/A-3b, logged; html: the same report as one self-contained page (not logged).",
+)
+@click.option("--html", is_flag=True, hidden=True, help="Same as --format html.")
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="An organisation's report template folder (its report.html.j2 extends govkit's; see templates/).",
+)
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
 @DB_OPTION
 def report(
-    digest: str | None, model: str | None, monitoring: bool, out: Path | None, html: bool, paper: str, db: str
+    digest: str | None,
+    model: str | None,
+    monitoring: bool,
+    out: Path | None,
+    fmt: str,
+    html: bool,
+    template: Path | None,
+    paper: str,
+    db: str,
 ) -> None:
     """Render a recorded evaluation as a PDF/A-3b compliance report and log its SHA-256."""
     from govkit.audit.log import AuditLog
@@ -50,7 +72,8 @@ def report(
             model=model,
             out=out,
             paper=paper,
-            html=html,
+            html=html or fmt == "html",
+            template=template,
             purpose="monitor" if monitoring else "gate",
         )
     click.echo(f"{path}  sha256 {sha}")

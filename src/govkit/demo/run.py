@@ -12,6 +12,7 @@ from govkit.engine import Progress
 from govkit.errors import GovkitError
 
 EXAMPLE = Path("examples") / "credit-scoring"
+BANK_TEMPLATE = Path("examples") / "bank-template"
 COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt")
 TEAMS = ("lending", "research")
 
@@ -86,6 +87,14 @@ def run_demo(
                 out=manifest.parent / "reports" / "credit-scorer-lending.pdf",
                 paper="a4",
             )
+            branded, _ = render_report(  # the same report in an organisation's template (examples/bank-template)
+                log,
+                digest=digests["lending"],
+                model=None,
+                out=manifest.parent / "reports" / "credit-scorer-lending-northwind.pdf",
+                paper="a4",
+                template=asset_root() / BANK_TEMPLATE,
+            )
         from govkit.demo.monitoring import run_monitoring
 
         monitored, monitor_digest = run_monitoring(manifest, policies, log, echo=echo, color=color, progress=progress)
@@ -109,6 +118,7 @@ def run_demo(
     echo(f"same model, two team overlays -> {summary}")
     echo(f"why: govkit policy show --policy {policies} --team <team>")
     echo(f"compliance report (lending): {report}  sha256 {sha[:16]}")
+    echo(f"the same report in a bank's own template (--template {BANK_TEMPLATE}): {branded}")
     echo(f"post-market monitoring, 8 months (income shift and a decaying cohort from month 5): {monitored.upper()}")
     echo(f"monitoring report (the trend, failed windows marked): {trend}  sha256 {trend_sha[:16]}")
     echo(f"credit-limit regression (mean error biased against group_d): {regression.upper()}")
