@@ -1171,6 +1171,9 @@ monitor.params = list(check.params)  # every option of check, nothing else
 from govkit.controls.commands import controls_group  # noqa: E402  (light: click only; work is imported lazily)
 
 cli.add_command(controls_group)
+from govkit.review.commands import diff_command  # noqa: E402
+
+cli.add_command(diff_command)
 
 
 def main() -> None:
