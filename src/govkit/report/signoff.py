@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -226,6 +227,7 @@ def _font_for(lines: Sequence[str], folder: Path) -> Path:
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.scaleUpem import scale_upem
 
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # notes on tables it drops from the subset
     font = TTFont(appearance_font())
     subsetter = subset.Subsetter(subset.Options(name_IDs=["*"], notdef_outline=True))
     subsetter.populate(text="".join(lines) + " …")
