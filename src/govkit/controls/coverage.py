@@ -87,16 +87,7 @@ def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str]
         evaluation = payload["evaluation"]
         if (team is not None and evaluation["team"] != team) or evaluation["model"]["name"] != name:
             continue
-        statuses: dict[str, tuple[str, ...]] = {}
-        for finding in evaluation["findings"]:
-            statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
-        found[name] = EvaluatedModel(
-            name=name,
-            subject=entry.subject,
-            digest=payload["evaluation_digest"],
-            created_at=evaluation["created_at"],
-            statuses=statuses,
-        )
+        found[name] = evaluated(evaluation, payload["evaluation_digest"])
     return sorted(found.values(), key=lambda m: m.name)
 
 
@@ -108,27 +99,55 @@ def _result(rules: Sequence[str], model: EvaluatedModel) -> Result:
     return next((r for r in _WORST_FIRST if r in seen), "not evaluated")
 
 
+def evaluated(evaluation: Mapping[str, Any], digest: str) -> EvaluatedModel:
+    """One recorded evaluation (already verified by the caller) as a coverage column."""
+    statuses: dict[str, tuple[str, ...]] = {}
+    for finding in evaluation["findings"]:
+        statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
+    model = evaluation["model"]
+    return EvaluatedModel(
+        name=str(model["name"]),
+        subject=f"{model['name']}@{model['version']}",
+        digest=digest,
+        created_at=evaluation["created_at"],
+        statuses=statuses,
+    )
+
+
 def build(
     policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[EvaluatedModel], frameworks: Sequence[str] = ()
 ) -> Coverage:
+    rules = [(rule.id, rule.controls) for rule in policy.rules if rule.enabled]
+    return build_from_rules(f"{policy.name} {policy.version}", policy.team, rules, catalogues, models, frameworks)
+
+
+def build_from_rules(
+    policy: str,
+    team: str | None,
+    rules: Sequence[tuple[str, Sequence[str]]],
+    catalogues: Catalogues,
+    models: Sequence[EvaluatedModel],
+    frameworks: Sequence[str] = (),
+) -> Coverage:
+    """The matrix from (rule id, its controls) pairs: a policy's enabled rules, or an evaluation's findings."""
     chosen = tuple(frameworks) or tuple(catalogues.frameworks)
     rules_of: dict[str, list[str]] = {}
-    for rule in policy.rules:
-        if rule.enabled:
-            for ref in rule.controls:
-                rules_of.setdefault(ref, []).append(rule.id)
+    for rule_id, controls in rules:
+        for ref in controls:
+            if rule_id not in rules_of.setdefault(ref, []):
+                rules_of[ref].append(rule_id)
     rows = []
     for framework in chosen:
         for ref in catalogues.refs(framework):
             control = catalogues.find(ref)
             assert control is not None
-            rules = tuple(rules_of.get(ref, ()))
+            citing = tuple(rules_of.get(ref, ()))
             rows.append(
-                Row(control=ref, title=control.title, rules=rules, results=tuple(_result(rules, m) for m in models))
+                Row(control=ref, title=control.title, rules=citing, results=tuple(_result(citing, m) for m in models))
             )
     return Coverage(
-        policy=f"{policy.name} {policy.version}",
-        team=policy.team,
+        policy=policy,
+        team=team,
         frameworks=chosen,
         models=tuple(models),
         rows=tuple(rows),
