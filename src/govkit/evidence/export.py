@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ What is inside
   data/evaluations/DIGEST.json  each evaluation (RFC 8785 JSON; its SHA-256 is its name)
   data/reports/                 PDF reports and signed sign-offs
   data/policies/, data/waivers/ the exact policy and waiver files the evaluations used
-  data/controls/                coverage matrix (JSON, CSV) and the control catalogues it cites
+  data/controls/                coverage matrix per team (JSON, CSV) and the control catalogues cited
   verify.py, chain.py           a copy of govkit's verifier, for reference only (see 2.)
 
 1. With standard tools (run inside this folder, {root}/):
@@ -187,7 +188,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
     lines = []
     keys: dict[str, str] = {}
     wanted_reports: dict[str, str] = {}
-    latest: dict[str, tuple[dict[str, Any], str]] = {}  # model name -> its newest evaluation in the bundle
+    latest: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}  # (team, model) -> newest evaluation in the bundle
     for entry, body in selected:
         lines.append(json.dumps(entry.to_dict(), sort_keys=True))
         if body is None:
@@ -211,7 +212,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
                 f"entry {entry.seq}",
             )
             _add_inputs(evaluation, add, missing)
-            latest[evaluation["model"]["name"]] = (evaluation, payload["evaluation_digest"])
+            latest[(evaluation["team"], evaluation["model"]["name"])] = (evaluation, payload["evaluation_digest"])
         if entry.action == REPORT_RENDERED:
             wanted_reports[payload["sha256"]] = payload.get("file", "report.pdf")
         if entry.action == SIGNOFF_RECORDED:
@@ -222,7 +223,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
         else:
             missing.append({"what": f"report {name}", "sha256": digest})
-    _add_controls(list(latest.values()), add)
+    _add_controls(latest, add)
     files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
     leaves = [e.entry_hash for e, _ in rows]
     files["data/log/leaves.txt"] = ("\n".join(leaves) + "\n").encode()
@@ -301,29 +302,32 @@ def _add_inputs(evaluation: dict[str, Any], add: Any, missing: list[dict[str, st
             missing.append({"what": f"waivers {path.name}", "sha256": waivers["sha256"]})
 
 
-def _add_controls(latest: list[tuple[dict[str, Any], str]], add: Any) -> None:
-    """The coverage matrix of the bundle's newest evaluation per model, and the catalogue files it cites.
+def _add_controls(latest: dict[tuple[str, str], tuple[dict[str, Any], str]], add: Any) -> None:
+    """Per team, the coverage matrix of its newest evaluation of each model, and the catalogue files cited.
 
-    The rules and their controls come from the recorded findings, so the matrix follows from the
-    evaluations in the bundle alone (see docs/evidence-bundle.md); nothing is added when no
-    finding cites a control.
+    The rules and their controls come from the recorded findings (an overlay may add controls, so
+    each team gets its own matrix), so a matrix follows from the evaluations in the bundle alone;
+    nothing is added when no finding cites a control.
     """
     from govkit.controls.catalogue import load_catalogues
     from govkit.controls.coverage import build_from_rules, evaluated
     from govkit.controls.render import render
 
-    rules = [(f["rule_id"], tuple(f.get("controls", ()))) for ev, _ in latest for f in ev["findings"]]
-    cited = sorted({ref.split(":", 1)[0] for _, refs in rules for ref in refs})
-    if not cited:
-        return
     catalogues = load_catalogues()
-    used = [name for name in cited if name in catalogues.frameworks]
-    policies = sorted({f"{ev['policy']['name']} {ev['policy']['version']}" for ev, _ in latest})
-    teams = sorted({ev["team"] for ev, _ in latest})
-    columns = sorted((evaluated(ev, digest) for ev, digest in latest), key=lambda m: m.name)
-    matrix = build_from_rules(", ".join(policies), ", ".join(teams), rules, catalogues, columns, used)
-    add("data/controls/coverage.json", render(matrix, "json").encode(), "coverage", "findings of the evaluations")
-    add("data/controls/coverage.csv", render(matrix, "csv").encode(), "coverage", "findings of the evaluations")
-    for name in used:
+    used: set[str] = set()
+    for team in sorted({team for team, _ in latest}):
+        chosen = [latest[key] for key in sorted(latest) if key[0] == team]
+        rules = [(f["rule_id"], tuple(f.get("controls", ()))) for ev, _ in chosen for f in ev["findings"]]
+        cited = sorted({ref.split(":", 1)[0] for _, refs in rules for ref in refs} & set(catalogues.frameworks))
+        if not cited:
+            continue
+        used.update(cited)
+        policies = sorted({f"{ev['policy']['name']} {ev['policy']['version']}" for ev, _ in chosen})
+        columns = [evaluated(ev, digest) for ev, digest in chosen]
+        matrix = build_from_rules(", ".join(policies), team, rules, catalogues, columns, cited)
+        stem = "data/controls/coverage-" + re.sub(r"[^A-Za-z0-9._-]+", "-", team)
+        add(f"{stem}.json", render(matrix, "json").encode(), "coverage", f"findings of team {team}'s evaluations")
+        add(f"{stem}.csv", render(matrix, "csv").encode(), "coverage", f"findings of team {team}'s evaluations")
+    for name in sorted(used):
         loaded = catalogues.frameworks[name]
         add(f"data/controls/catalogues/{loaded.path.name}", loaded.path.read_bytes(), "control-catalogue", name)
