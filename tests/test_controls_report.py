@@ -1,0 +1,197 @@
+"""Controls in the demo's own log, in the PDF report and in the manifest.
+
+`govkit demo` records real evaluations of the tagged demo policies; the coverage matrix is
+checked in every format against results recomputed here from the logged findings, the report's
+"Regulatory coverage" chapter against `govkit controls coverage --format json`, and its Annex IV
+appendix against the points of controls/eu-ai-act.yaml read with PyYAML.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from pypdf import PdfReader
+
+from conftest import Project
+from govkit.cli import cli
+from govkit.demo.run import asset_root
+
+ENV: dict[str, str] = {}
+CITED = "eu-ai-act:annex-iv-1-h"
+WORST = (("fail", {"fail", "error", "baselined"}), ("waived", {"waived"}), ("pass", {"pass", "warn"}))
+
+
+def govkit(*args: str) -> Result:
+    return CliRunner(env={"NO_COLOR": "1", "CI": "", **ENV}).invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("controls-demo")
+    ENV.update(GOVKIT_KEY=str(home / "log.pem"), GOVKIT_DB=str(home / "demo" / "govkit.db"))
+    built = govkit("demo", "--dir", str(home / "demo"))
+    assert built.exit_code == 0, built.output
+    pdf = home / "report.pdf"
+    rendered = govkit("report", "--latest", "credit-scorer", "--out", str(pdf))
+    assert rendered.exit_code == 0, rendered.output
+    return {"home": home, "db": home / "demo" / "govkit.db", "pdf": pdf}
+
+
+def logged_evaluations(db: Path) -> list[dict[str, Any]]:
+    """The recorded evaluations straight from the SQLite file, oldest first (no govkit code)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select p.body from entries e join payloads p on p.seq = e.seq "
+            "where e.action = 'evaluation.recorded' order by e.seq"
+        ).fetchall()
+    return [json.loads(r[0])["evaluation"] for r in rows]
+
+
+def expected_results(evaluation: dict[str, Any], rules: list[str]) -> str:
+    if not rules:
+        return "not covered"
+    statuses = {f["status"] for f in evaluation["findings"] if f["rule_id"] in rules}
+    return next((name for name, members in WORST if statuses & members), "not evaluated")
+
+
+def coverage(*extra: str) -> Result:
+    policies = str(asset_root() / "policies")
+    return govkit("controls", "coverage", "--policy", policies, "--team", "lending", *extra)
+
+
+def test_demo_coverage_in_every_format(demo: dict[str, Any]) -> None:
+    result = coverage("--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    lending = [ev for ev in logged_evaluations(demo["db"]) if ev["team"] == "lending"]
+    latest = next(ev for ev in reversed(lending) if ev["model"]["name"] == "credit-scorer")
+    assert [m["name"] for m in doc["models"]] == ["credit-scorer"]
+    assert doc["models"][0]["created_at"] == latest["created_at"]
+    rows = {r["control"]: r for r in doc["controls"]}
+    cited = {ref for f in latest["findings"] for ref in f.get("controls", ())}
+    assert cited and cited <= {ref for ref, r in rows.items() if r["rules"]}  # every tagged rule shows up
+    for ref, row in rows.items():
+        assert row["results"]["credit-scorer"] == expected_results(latest, row["rules"]), ref
+    results = {ref: r["results"]["credit-scorer"] for ref, r in rows.items()}
+    assert {"fail", "pass", "not covered"} <= set(results.values())
+    table = list(csv.reader(io.StringIO(coverage("--format", "csv").stdout)))
+    assert table[0] == ["control", "title", "rules", f"credit-scorer@{latest['model']['version']}"]
+    assert {r[0]: r[3] for r in table[1:]} == results
+    markdown = coverage("--format", "markdown").stdout
+    covered = sum(1 for r in rows.values() if r["rules"])
+    assert f"{covered} of {len(rows)} controls covered by a rule" in markdown
+    for ref, result_text in results.items():
+        assert re.search(rf"^\| {re.escape(ref.replace('_', chr(92) + '_'))} \|.*\| {result_text} \|$", markdown, re.M)
+    terminal = coverage("--format", "table").stdout
+    assert "eu-ai-act:art-10-2-f" in terminal and "not covered" in terminal
+
+
+def pdf_text(pdf: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(str(pdf)).pages)
+
+
+def section(text: str, title: str, next_title: str) -> str:
+    start = text.index(title, text.index("Contents") + 200)  # the chapter, not its contents line
+    return text[start : text.index(next_title, start + len(title))]
+
+
+def test_report_coverage_chapter_equals_the_coverage_command(demo: dict[str, Any]) -> None:
+    from govkit.audit.log import AuditLog
+    from govkit.audit.records import find_evaluation
+    from govkit.review.coverage_view import coverage_context
+
+    cli_doc = json.loads(coverage("--model", "credit-scorer", "--format", "json").stdout)
+    with AuditLog(ENV["GOVKIT_DB"], key_path=Path(ENV["GOVKIT_KEY"]), create=False) as log:
+        _, payload = find_evaluation(log, model="credit-scorer")
+    assert payload["evaluation"]["team"] == "lending"
+    context = coverage_context(payload["evaluation"], payload["evaluation_digest"])
+    assert context["source"] == "policy"
+    assert context["matrix"].to_dict() == cli_doc  # the same matrix, not a look-alike
+    shown = {r["control"]: (r["result"], [x["id"] for x in r["rules"]]) for r in context["rows"]}
+    expected = {r["control"]: (r["results"]["credit-scorer"], r["rules"]) for r in cli_doc["controls"] if r["rules"]}
+    assert shown == expected
+    text = pdf_text(demo["pdf"])
+    chapter = " ".join(section(text, "Regulatory coverage", "Not covered by any rule").split())
+    for control, (_, rules) in expected.items():
+        assert control in chapter.replace(" ", "") or control in chapter, control
+        assert all(rule in chapter for rule in rules)
+    for framework in cli_doc["frameworks"]:
+        in_framework = [r for r in cli_doc["controls"] if r["control"].startswith(framework + ":")]
+        assert f"{sum(1 for r in in_framework if r['rules'])} of {len(in_framework)}" in text
+
+
+def test_annex_iv_appendix_lists_every_point(demo: dict[str, Any]) -> None:
+    catalogue = yaml.safe_load((asset_root() / "controls" / "eu-ai-act.yaml").read_text())
+    points = [c["id"] for c in catalogue["controls"] if c["id"].startswith("annex-iv-")]
+    assert len(points) == 25
+    text = pdf_text(demo["pdf"])
+    appendix = section(text, "Appendix: EU AI Act Annex IV", "Audit trail")
+    flat = appendix.replace("\n", "")
+    positions = [flat.index(point) for point in points]
+    assert positions == sorted(positions)  # every point, in catalogue order
+    assert "needs a document" in appendix and "A copy of the EU declaration of conformity" in flat.replace("\n", " ")
+
+
+def test_report_without_an_earlier_approval_has_no_change_chapter(demo: dict[str, Any]) -> None:
+    assert "Changed since the last approval" not in pdf_text(demo["pdf"])
+
+
+def test_manifest_cites_documents_by_digest(project: Project) -> None:
+    document = project.write("docs/instructions.md", "# Instructions for use\n")
+    digest = hashlib.sha256(document.read_bytes()).hexdigest()
+
+    def cite(sha: str) -> Any:
+        def mutate(m: dict[str, Any]) -> None:
+            m["documents"] = [
+                {
+                    "title": "Instructions",
+                    "path": "docs/instructions.md",
+                    "sha256": sha,
+                    "controls": ["eu-ai-act:annex-iv-1-h"],
+                }
+            ]
+
+        return mutate
+
+    project.manifest(cite(digest))
+    _, evaluation = project.check_json()
+    recorded = evaluation["inputs"]["files"]["document:docs/instructions.md"]
+    assert recorded == {
+        "path": "docs/instructions.md",
+        "sha256": digest,
+        "title": "Instructions",
+        "controls": ["eu-ai-act:annex-iv-1-h"],
+    }
+    from govkit.review.annex_iv import annex_iv
+
+    points = {p["point"]: p for p in annex_iv(evaluation, evaluation["evaluation_digest"])}
+    assert (
+        points["annex-iv-1-h"]["status"] == "documented" and points["annex-iv-1-h"]["documents"][0]["sha256"] == digest
+    )
+    assert points["annex-iv-1-g"]["status"] == "needs a document"
+    project.manifest(cite("0" * 64))
+    changed = project.check("--no-log")
+    assert changed.exit_code == 2 and "documents[0].sha256" in changed.stderr and "govkit.yaml" in changed.stderr
+    document.unlink()
+    project.manifest(cite(digest))
+    missing = project.check("--no-log")
+    assert missing.exit_code == 2 and "documents[0].path" in missing.stderr and "file not found" in missing.stderr
+
+
+def test_manifest_document_outside_its_folder_is_refused(project: Project, tmp_path: Path) -> None:
+    outside = tmp_path.parent / "elsewhere.txt"
+    outside.write_text("x")
+    sha = hashlib.sha256(b"x").hexdigest()
+    project.manifest(lambda m: m.__setitem__("documents", [{"title": "t", "path": str(outside), "sha256": sha}]))
+    refused = project.check("--no-log")
+    assert refused.exit_code == 2 and "outside the manifest's folder" in refused.stderr
