@@ -4,7 +4,10 @@
 # Installed only when running as root with apt-get available and a package is missing;
 # elsewhere this prints what to install and carries on.
 set -euo pipefail
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils openssl postgresql)
+# fonts-wqy-microhei and fonts-symbola: CJK and emoji glyphs for user text in reports (without them such
+# text prints as empty boxes, and PDF text extraction loses the whole page)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei fonts-symbola
+  poppler-utils openssl postgresql)
 # Spark (tests of the Spark cohort engine) needs a Java runtime; any 17+ already on PATH will do.
 command -v java >/dev/null || packages+=(openjdk-17-jre-headless)
 missing=()

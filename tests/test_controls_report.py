@@ -108,13 +108,14 @@ def section(text: str, title: str, next_title: str) -> str:
 def test_report_coverage_chapter_equals_the_coverage_command(demo: dict[str, Any]) -> None:
     from govkit.audit.log import AuditLog
     from govkit.audit.records import find_evaluation
+    from govkit.report.rules import recover
     from govkit.review.coverage_view import coverage_context
 
     cli_doc = json.loads(coverage("--model", "credit-scorer", "--format", "json").stdout)
     with AuditLog(ENV["GOVKIT_DB"], key_path=Path(ENV["GOVKIT_KEY"]), create=False) as log:
         _, payload = find_evaluation(log, model="credit-scorer")
     assert payload["evaluation"]["team"] == "lending"
-    context = coverage_context(payload["evaluation"], payload["evaluation_digest"])
+    context = coverage_context(payload["evaluation"], payload["evaluation_digest"], recover(payload["evaluation"]))
     assert context["source"] == "policy"
     assert context["matrix"].to_dict() == cli_doc  # the same matrix, not a look-alike
     shown = {r["control"]: (r["result"], [x["id"] for x in r["rules"]]) for r in context["rows"]}

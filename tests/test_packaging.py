@@ -68,6 +68,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
         "src",
         "policies",
         "controls",
+        "templates",
         "examples",
         "schemas",
         "tests",
@@ -88,7 +89,11 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_demo_assets(dist: Path) -> No
     assert demo <= files, sorted(demo - files)
     controls = {f"govkit/_controls/{p.name}" for p in (ROOT / "controls").glob("*.yaml")}
     assert controls and controls <= files, sorted(controls - files)
-    assert {"govkit/licensing/catalogue.yaml", "govkit/report/templates/report.html.j2"} <= files
+    templates = {
+        f"govkit/_templates/{p.relative_to(ROOT / 'templates').as_posix()}" for p in (ROOT / "templates").rglob("*.*")
+    }
+    assert "govkit/_templates/report/report.html.j2" in templates and templates <= files, sorted(templates - files)
+    assert "govkit/licensing/catalogue.yaml" in files
     assert f"govkit-{__version__}.dist-info/licenses/LICENSE" in files
     assert not any(name.startswith(("tests/", "examples/", "policies/")) for name in files)
     # complete enough for a package index

@@ -79,7 +79,8 @@ def test_report_text_shows_verdict_findings_and_figures(recorded: dict[str, Any]
     assert f"{young['selection_rate']:.3f}" in text and f"{young['impact_ratio']:.3f}" in text
     for heading in (
         "Executive summary",
-        "Cohort fairness tables",
+        "Cohort fairness",
+        "Every cohort group",
         "Licence inventory",
         "Policy provenance",
         "Audit trail",

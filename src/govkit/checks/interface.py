@@ -8,7 +8,7 @@ applies a rule's parameters. A team overlay that changes a threshold never re-me
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -19,6 +19,7 @@ __all__ = ["Check", "CheckContext", "CheckOptions", "Measurement", "Outcome", "O
 
 if TYPE_CHECKING:
     from govkit.manifest import LoadedManifest
+    from govkit.report.sections.interface import ReportSection
 
 OutcomeStatus = Literal["pass", "fail", "warn", "error"]
 
@@ -96,3 +97,12 @@ class Check(ABC):
     def locate(self, kind: str, subject: str) -> tuple[str | int, ...] | None:
         """The manifest key a finding is about (for SARIF regions and annotations); None = the rule itself."""
         return None
+
+    @classmethod
+    def report_sections(cls) -> Sequence[ReportSection]:
+        """Chapters this check adds to the compliance report (see govkit/report/sections/interface.py).
+
+        None by default: the check's findings then get a plain findings chapter and its measurement
+        a raw dump in the appendix. Built-in checks' chapters are listed in report/sections/registry.py.
+        """
+        return ()

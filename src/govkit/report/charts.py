@@ -21,6 +21,20 @@ class Bar:
 SMALL_RED = 'font-size="7" fill="#b3261e" font-family="DejaVu Sans"'
 
 
+def fit(text: str, room: float, size: float) -> str:
+    """`text` cut (with an ellipsis) to what fits `room` pixels at font `size`: chart labels cannot wrap,
+    and the full text is always in the table next to the chart. Wide (CJK, emoji) characters count
+    one em, others 0.62 em (DejaVu Sans' widest common glyphs)."""
+    from unicodedata import east_asian_width
+
+    used = 0.0
+    for i, ch in enumerate(text):
+        used += size * (1.0 if east_asian_width(ch) in "WF" or ord(ch) > 0xFFFF else 0.62)
+        if used > room:
+            return text[: max(i - 1, 0)] + "…"
+    return text
+
+
 def bar_chart(
     bars: Sequence[Bar],
     *,
@@ -43,13 +57,14 @@ def bar_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
-        f'<text x="0" y="14" font-size="10" font-weight="bold" font-family="DejaVu Sans">{escape(title)}</text>',
+        f'<text x="0" y="14" font-size="10" font-weight="bold" font-family="DejaVu Sans">'
+        f"{escape(fit(title, width, 10))}</text>",
     ]
     for i, bar in enumerate(bars):
         y = top + i * row
         parts.append(
             f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" font-size="8" font-family="DejaVu Sans">'
-            f"{escape(bar.label[:28])}</text>"
+            f"{escape(fit(bar.label, left - 8, 8))}</text>"
         )
         if bar.value is None:
             parts.append(f'<text x="{left + 4}" y="{y + 13}" font-size="8" font-family="DejaVu Sans">undefined</text>')
@@ -167,14 +182,14 @@ def line_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)}>',
-        f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(title)}</text>',
+        f'<text x="0" y="14" font-size="10" font-weight="bold" {font}>{escape(fit(title, width, 10))}</text>',
     ]
     for i, s in enumerate(series):
         lx, ly = (i % per_row) * (width // per_row), 28 + 14 * (i // per_row)
         colour = PALETTE[i]
         parts.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 18}" y2="{ly}" stroke="{colour}" stroke-width="1.4"/>')
         parts.append(_marker(i, lx + 9, ly, colour))
-        parts.append(f'<text x="{lx + 22}" y="{ly + 3}" font-size="8" {font}>{escape(s.label[:30])}</text>')
+        parts.append(f'<text x="{lx + 22}" y="{ly + 3}" font-size="8" {font}>{escape(fit(s.label, 150, 8))}</text>')
     for i, bad in enumerate(failed):
         if bad:
             parts.append(
@@ -196,7 +211,7 @@ def line_chart(
         if i % step == 0:
             parts.append(
                 f'<text x="{x(i):.2f}" y="{bottom + 11}" text-anchor="middle" font-size="7" {font}>'
-                f"{escape(name[:12])}</text>"
+                f"{escape(fit(name, 60, 7))}</text>"
             )
         if i < len(failed) and failed[i]:
             parts.append(

@@ -1,28 +1,20 @@
-"""Turn a recorded evaluation into the plain values the report template shows."""
+"""The report's frame (cover, executive summary, waivers, provenance, trail, sign-off) as plain
+values, plus each chapter's own context from its `ReportSection`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from string import ascii_uppercase
 from typing import Any
 
-from markupsafe import Markup
+from govkit.evaluation import STATUSES
+from govkit.formats.sentences import finding_sentence
+from govkit.report.rules import RulesInForce
+from govkit.report.sections.interface import ReportSection
 
-from govkit.evaluation import AREA_TITLES, STATUSES
-from govkit.formats.common import value as fmt_value
-from govkit.report.charts import Bar, bar_chart
-from govkit.report.monitoring import monitoring_section
-
-SUMMARY_LABELS = {
-    "demographic_parity_difference": "Demographic parity difference",
-    "demographic_parity_ratio": "Demographic parity ratio",
-    "equalized_odds_difference": "Equalized odds difference",
-    "equalized_odds_ratio": "Equalized odds ratio",
-    "equal_opportunity_difference": "Equal opportunity difference",
-    "equal_opportunity_ratio": "Equal opportunity ratio",
-}
-CHART_MAX_GROUPS = 16
-FOUR_FIFTHS = 0.8
+SUMMARY_BLOCKING = 5  # the executive summary fits one page: the rest is in the chapters
+SUMMARY_SENTENCE = 320  # characters of one finding's sentence on the summary page (all of it in its chapter)
 
 
 @dataclass(frozen=True)
@@ -42,143 +34,37 @@ class SignoffBlock:
         return asdict(self)
 
 
-def num(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
+def _short(text: str, limit: int = SUMMARY_SENTENCE) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def interval(ci: Sequence[float | None] | None) -> str:
-    if not ci or ci[0] is None or ci[1] is None:
-        return ""
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
-
-
-def _findings_by_area(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    areas: dict[str, list[Mapping[str, Any]]] = {}
-    for f in findings:
-        areas.setdefault(f["area"], []).append(f)
+def _chapters(
+    evaluation: Mapping[str, Any], sections: Sequence[ReportSection], rules: RulesInForce
+) -> list[dict[str, Any]]:
     out = []
-    for area, items in areas.items():
-        items = sorted(items, key=lambda f: (not f["blocking"], STATUSES.index(f["status"]), f["rule_id"]))
+    appendix = iter(ascii_uppercase)
+    for s in sections:
+        letter = next(appendix, "") if s.part == "appendix" else ""
         out.append(
             {
-                "area": area,
-                "title": AREA_TITLES.get(area, area.title()),
-                "findings": [
-                    {**f, "measured_text": fmt_value(f["measured"]), "threshold_text": fmt_value(f["threshold"])}
-                    for f in items
-                ],
+                "id": s.id,
+                "title": f"Appendix {letter}: {s.title}" if letter else s.title,
+                "part": s.part,
+                "template": s.template_name(),
+                "summary_template": s.summary_template_name(),
+                "areas": sorted(s.areas),
+                "c": s.context(evaluation, rules),
             }
         )
     return out
 
 
-def _rate_bar(group: Mapping[str, Any]) -> Bar:
-    low, high = group["selection_rate_ci"] or (None, None)
-    return Bar(group["group"], group["selection_rate"], low, high, muted=group["small"])
-
-
-def _fairness(measurement: Mapping[str, Any]) -> list[dict[str, Any]]:
-    tables = []
-    for table in measurement["tables"]:
-        groups = table["groups"]
-        chart: Markup | None = None
-        if len(groups) <= CHART_MAX_GROUPS:
-            eligible = [g["selection_rate"] for g in groups if not g["small"] and g["selection_rate"] is not None]
-            top = max(eligible) if eligible else None
-            chart = bar_chart(
-                [_rate_bar(g) for g in groups],
-                title=f"Selection rate by {table['feature']} (95% interval)",
-                reference=top * FOUR_FIFTHS if top else None,
-                reference_label="four-fifths of the highest rate",
-                scale_max=1.0,
-            )
-        summary = table.get("summary", {})
-        tables.append(
-            {
-                "feature": table["feature"],
-                "unknown_count": table["unknown_count"],
-                "intersection": len(table["features"]) > 1,
-                "chart": chart,
-                "summary": [
-                    {"label": label, "value": num(summary[key]["value"]), "ci": interval(summary[key]["ci"])}
-                    for key, label in SUMMARY_LABELS.items()
-                    if key in summary
-                ],
-                "excluded": summary.get("excluded_groups", []),
-                "min_group_size": summary.get("min_group_size"),
-                "groups": [
-                    {
-                        "group": g["group"],
-                        "n": g["n"],
-                        "small": g["small"],
-                        "selection_rate": num(g["selection_rate"]),
-                        "selection_rate_ci": interval(g["selection_rate_ci"]),
-                        "tpr": num(g["tpr"]),
-                        "tpr_ci": interval(g["tpr_ci"]),
-                        "fpr": num(g["fpr"]),
-                        "fpr_ci": interval(g["fpr_ci"]),
-                        "accuracy": num(g["accuracy"]),
-                        "impact_ratio": num(g["impact_ratio"]),
-                        "auc": num(g.get("auc")),
-                        "scoring_rate": num(g.get("scoring_rate")),
-                    }
-                    for g in groups
-                ],
-            }
-        )
-    return tables
-
-
-def _explainability(m: Mapping[str, Any]) -> dict[str, Any]:
-    top = m["importance"][:CHART_MAX_GROUPS]
-    features = [i["feature"] for i in top[:5]]  # the full list is in the importance table
-    return {
-        "meta": m,
-        "chart": bar_chart(
-            [Bar(i["feature"], i["share"]) for i in top],
-            title="Share of mean |SHAP| per feature",
-            scale_max=max(i["share"] for i in top) or 1.0,
-        ),
-        "importance": [
-            {"feature": i["feature"], "mean_abs_shap": num(i["mean_abs_shap"], 4), "share": num(i["share"])}
-            for i in m["importance"]
-        ],
-        "cohort_features": features,
-        "cohorts": [
-            {
-                "feature": c["feature"],
-                "groups": [
-                    {"group": g["group"], "n": g["n"], "shares": [num(g["shares"].get(f)) for f in features]}
-                    for g in c["groups"]
-                ],
-            }
-            for c in m["cohorts"]
-        ],
-    }
-
-
-def _privacy(m: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for name, info in m.get("datasets", {}).items():
-        for c in info["columns"]:
-            if c["share"] >= 0.2 or c["free_text_share"] >= 0.05 or c["column"] in info["declared"]:
-                kind = c["best"] if c["share"] >= c["free_text_share"] else f"free text ({', '.join(c['embedded'])})"
-                rows.append(
-                    {
-                        "dataset": name,
-                        "column": c["column"],
-                        "type": kind or "—",
-                        "share": f"{max(c['share'], c['free_text_share']):.0%}",
-                        "scanned": c["scanned"],
-                        "declared": c["column"] in info["declared"],
-                        "examples": ", ".join(c["examples"]),
-                    }
-                )
-    return rows
+def arrange(chapters: Sequence[Mapping[str, Any]], order: Sequence[str], hidden: Sequence[str]) -> list[Any]:
+    """Chapters in a template's `section_order` first (ids it names), the rest in their own order;
+    `hidden_sections` dropped. Unknown ids are ignored: a template may name sections a report lacks."""
+    shown = [ch for ch in chapters if ch["id"] not in set(hidden)]
+    rank = {sid: i for i, sid in enumerate(order)}
+    return sorted(shown, key=lambda ch: rank.get(ch["id"], len(rank)))
 
 
 def build_context(
@@ -189,13 +75,26 @@ def build_context(
     checkpoint: Mapping[str, Any] | None,
     signoff: SignoffBlock | None,
     paper: str,
+    sections: Sequence[ReportSection] = (),
+    rules: RulesInForce | None = None,
 ) -> dict[str, Any]:
+    rules = rules or RulesInForce()
     findings = evaluation["findings"]
-    measurements = evaluation["measurements"]
-    blocking = [f for f in findings if f["blocking"]]
-    attention = [f for f in findings if f["status"] in ("fail", "warn", "error") and not f["blocking"]]
-    monitoring = monitoring_section(evaluation)
-    known = {"license", "fairness", "explainability", "privacy", *(["monitoring"] if monitoring else [])}
+    chapters = _chapters(evaluation, sections, rules)
+    chapter_of = {area: ch["id"] for ch in chapters for area in ch["areas"]}
+    for f in findings:
+        chapter_of.setdefault(f["area"], f"area-{f['area']}")
+
+    def summarised(f: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **f,
+            "sentence": _short(finding_sentence(f, evaluation["measurements"], rules.params_of(f))),
+            "chapter": chapter_of[f["area"]],
+        }
+
+    order = sorted(findings, key=lambda f: (STATUSES.index(f["status"]), f["rule_id"], f["subject"]))
+    blocking = [summarised(f) for f in order if f["blocking"]]
+    attention = [f for f in order if f["status"] in ("fail", "warn", "error") and not f["blocking"]]
     return {
         "paper": paper,
         "ev": evaluation,
@@ -203,20 +102,16 @@ def build_context(
         "model": evaluation["model"],
         "verdict": evaluation["verdict"],
         "counts": [(status, n) for status, n in evaluation["counts"].items() if n],
-        "blocking": blocking,
-        "attention": attention,
+        "blocking": blocking[:SUMMARY_BLOCKING],
+        "blocking_more": len(blocking) - SUMMARY_BLOCKING if len(blocking) > SUMMARY_BLOCKING else 0,
+        "attention": len(attention),
+        "waived": [w for w in evaluation["waivers"] if w["status"] == "used"],
         "waivers": evaluation["waivers"],
-        "areas": _findings_by_area(findings),
-        "fairness": _fairness(measurements["fairness"]) if "fairness" in measurements else None,
-        "fairness_meta": measurements.get("fairness"),
-        "licences": measurements.get("license", {}).get("components"),
-        "explainability": _explainability(measurements["explainability"])
-        if measurements.get("explainability", {}).get("importance")
-        else None,
-        "privacy": _privacy(measurements["privacy"]) if "privacy" in measurements else None,
-        "privacy_meta": measurements.get("privacy"),
-        "monitoring": monitoring,
-        "other_measurements": {k: v for k, v in measurements.items() if k not in known},
+        "chapters": chapters,
+        "body": [ch for ch in chapters if ch["part"] == "body"],
+        "appendices": [ch for ch in chapters if ch["part"] == "appendix"],
+        "rules_confirmed": rules.confirmed,
+        "arrange": arrange,
         "policy": evaluation["policy"],
         "inputs": evaluation["inputs"],
         "trail": trail,

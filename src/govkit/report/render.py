@@ -1,4 +1,4 @@
-"""Render a recorded evaluation to HTML (jinja2, autoescaped) and to PDF/A-3b (weasyprint)."""
+"""Render a recorded evaluation to HTML (jinja2 sandbox, autoescaped) and to PDF/A-3b (weasyprint)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,22 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from govkit.canonical import canonical_bytes
 from govkit.report.context import SignoffBlock, build_context
-from govkit.report.fetcher import ASSETS, AssetOnlyFetcher
+from govkit.report.rules import RulesInForce, recover
+from govkit.report.sections.interface import ReportSection
+from govkit.report.sections.registry import select
+from govkit.report.template import ReportTemplate
 
 PAPERS = {"a4": "A4", "letter": "letter"}
+# The self-contained HTML may show only what it carries: no script, no fetch, no form.
+CSP = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+    "style-src 'unsafe-inline' data:; img-src data:; font-src data:\">"
+)
 
 
 @dataclass(frozen=True)
@@ -24,18 +33,17 @@ class ReportInputs:
     checkpoint: Mapping[str, Any] | None = None  # {"size", "root"}
     signoff: SignoffBlock | None = None
     paper: str = "a4"
+    rules: RulesInForce | None = None  # None: recovered from the recorded policy folder (rules.py)
+    sections: tuple[ReportSection, ...] = ()  # chapters beyond the built-ins and the checks' own
+    template: Path | None = None  # an organisation's template folder
 
 
-def render_html(inputs: ReportInputs) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    env = Environment(
-        loader=FileSystemLoader(ASSETS),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _html(inputs: ReportInputs, *, inline: bool) -> tuple[str, ReportTemplate]:
+    rules = inputs.rules if inputs.rules is not None else recover(inputs.evaluation)
+    sections = select(inputs.evaluation, inputs.sections)
+    template = ReportTemplate(inputs.template, sections)
+    env = template.environment()
+    layout = template.load(env)
     context = build_context(
         inputs.evaluation,
         inputs.digest,
@@ -43,11 +51,22 @@ def render_html(inputs: ReportInputs) -> str:
         checkpoint=inputs.checkpoint,
         signoff=inputs.signoff,
         paper=PAPERS[inputs.paper],
+        sections=sections,
+        rules=rules,
     )
-    return env.get_template("report.html.j2").render(**context)
+    context["asset"] = lambda name: template.asset_url(str(name), inline=inline)
+    context["output"] = "html" if inline else "pdf"
+    return template.render(layout, context), template
 
 
-def render_pdf(inputs: ReportInputs, *, fetcher: AssetOnlyFetcher | None = None) -> bytes:
+def render_html(inputs: ReportInputs) -> str:
+    """The report as one self-contained HTML page: CSS and images inline, nothing fetched."""
+    html, _ = _html(inputs, inline=True)
+    head = html.find("<head>")
+    return html if head < 0 else html[: head + 6] + "\n" + CSP + html[head + 6 :]
+
+
+def render_pdf(inputs: ReportInputs, *, fetcher: Any = None) -> bytes:
     """PDF/A-3b with the evaluation (RFC 8785 bytes, so its SHA-256 is the digest) and checkpoint attached.
 
     Everything that varies between renderings is pinned to the evaluation: creation dates come
@@ -55,8 +74,11 @@ def render_pdf(inputs: ReportInputs, *, fetcher: AssetOnlyFetcher | None = None)
     """
     from weasyprint import HTML, Attachment
 
+    from govkit.report.fetcher import AssetOnlyFetcher
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    fetcher = fetcher or AssetOnlyFetcher()
+    html, template = _html(inputs, inline=False)
+    fetcher = fetcher or AssetOnlyFetcher(template.roots)
     created = datetime.fromisoformat(str(inputs.evaluation["created_at"]).replace("Z", "+00:00"))
     attachments = [
         Attachment(
@@ -79,7 +101,7 @@ def render_pdf(inputs: ReportInputs, *, fetcher: AssetOnlyFetcher | None = None)
                 relationship="Supplement",
             )
         )
-    document = HTML(string=render_html(inputs), base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
+    document = HTML(string=html, base_url=template.default.as_uri() + "/", url_fetcher=fetcher)
     pdf: bytes = document.write_pdf(
         pdf_variant="pdf/a-3b", attachments=attachments, pdf_identifier=bytes.fromhex(inputs.digest)[:16]
     )

@@ -21,6 +21,7 @@ from govkit.audit.records import (
 from govkit.errors import GovkitError
 from govkit.report.context import SignoffBlock
 from govkit.report.render import ReportInputs, render_html, render_pdf
+from govkit.report.rules import recover
 from govkit.report.signoff import (
     Decision,
     appearance_font,
@@ -30,6 +31,7 @@ from govkit.report.signoff import (
     sign_pdf,
     validate_signatures,
 )
+from govkit.review.report_sections import review_sections
 
 TRAIL_LENGTH = 25
 SIGNER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
@@ -42,6 +44,7 @@ def _inputs(
     checkpoint: Checkpoint,
     paper: str,
     signoff: SignoffBlock | None = None,
+    template: Path | None = None,
 ) -> ReportInputs:
     name = evaluation["model"]["name"]
     trail = [e.to_dict() for e in log.entries(model=name)][-TRAIL_LENGTH:]
@@ -53,6 +56,9 @@ def _inputs(
         checkpoint={"size": checkpoint.size, "root": checkpoint.root},
         signoff=signoff,
         paper=paper,
+        rules=recover(evaluation),
+        template=template,
+        sections=review_sections(log, evaluation, digest, trail),
     )
 
 
@@ -63,13 +69,21 @@ def default_report_path(evaluation: dict[str, Any], digest: str, suffix: str = "
 
 
 def render_report(
-    log: AuditLog, *, digest: str | None, model: str | None, out: Path | None, paper: str, html: bool = False
+    log: AuditLog,
+    *,
+    digest: str | None,
+    model: str | None,
+    out: Path | None,
+    paper: str,
+    html: bool = False,
+    template: Path | None = None,
 ) -> tuple[Path, str]:
-    """Render the recorded evaluation; a PDF rendering is logged with its SHA-256."""
+    """Render the recorded evaluation; a PDF rendering is logged with its SHA-256 (and the template
+    folder it used, so the sign-off re-renders with the same one)."""
     _, payload = find_evaluation(log, digest=digest, model=model)
     evaluation, ev_digest = payload["evaluation"], payload["evaluation_digest"]
     checkpoint = log.checkpoint()
-    inputs = _inputs(log, evaluation, ev_digest, checkpoint, paper)
+    inputs = _inputs(log, evaluation, ev_digest, checkpoint, paper, template=template)
     out = out or default_report_path(evaluation, ev_digest, ".html" if html else ".pdf")
     out.parent.mkdir(parents=True, exist_ok=True)
     if html:
@@ -88,6 +102,7 @@ def render_report(
             "bytes": len(pdf),
             "paper": paper,
             "checkpoint": {"size": checkpoint.size, "root": checkpoint.root},
+            **({"template": str(template.resolve())} if template else {}),
         },
     )
     return out, sha
@@ -167,7 +182,8 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
             checkpoint_size=checkpoint.size,
             checkpoint_root=checkpoint.root,
         )
-        base = render_pdf(_inputs(log, evaluation, ev_digest, checkpoint, payload.get("paper", "a4"), block))
+        template = Path(payload["template"]) if payload.get("template") else None
+        base = render_pdf(_inputs(log, evaluation, ev_digest, checkpoint, payload.get("paper", "a4"), block, template))
     reason = f"{request.decision} ({request.role}); govkit log entry {decided.seq}"
     if request.conditions:
         reason += f"; conditions: {request.conditions}"

@@ -1,89 +1,76 @@
-"""The report's "Regulatory coverage" section: control -> rule -> result -> where the evidence is.
+"""The report's "Regulatory coverage" chapter: control -> rule -> result -> where the evidence is.
 
-The rules come from the policy the evaluation used, reloaded from its recorded folder when the
-files still resolve to the recorded policy digest, so the section matches
-`govkit controls coverage` for the same log; otherwise from the controls each finding carries
-(a rule with no finding then does not show), and the section says which.
+The rules are the policy's as the report recovered them (`report.rules.recover`: the recorded
+policy folder, used only when it still resolves to the recorded digest), so the chapter matches
+`govkit controls coverage` for the same log; without them, the controls each finding carries
+(a rule with no finding then does not show), and the chapter says which.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from govkit.controls.catalogue import Catalogues, load_catalogues
-from govkit.controls.coverage import Coverage, build, build_from_rules, evaluated
-from govkit.errors import GovkitError
-from govkit.evaluation import AREA_TITLES
+from govkit.controls.coverage import Coverage, build_from_rules, evaluated
+from govkit.report.rules import RulesInForce
 
 
-@dataclass(frozen=True)
-class ReportCoverage:
-    coverage: Coverage
-    source: str  # "policy" (reloaded, digest matches) or "findings"
-    catalogues: Catalogues
-
-
-def _reloaded_policy(evaluation: Mapping[str, Any]) -> Any | None:
-    from govkit.policy.loader import load_policy
-
-    recorded = evaluation["policy"]
-    root = Path(str(evaluation["inputs"].get("policy_root") or ""))
-    if not root.is_dir():
-        return None
-    try:
-        policy = load_policy(root, team=evaluation["team"], policy_set=recorded["name"])
-    except GovkitError:
-        return None
-    return policy if policy.digest == recorded["digest"] else None
-
-
-def report_coverage(evaluation: Mapping[str, Any], digest: str, catalogues: Catalogues | None = None) -> ReportCoverage:
-    catalogues = catalogues or load_catalogues()
-    column = evaluated(evaluation, digest)
-    policy = _reloaded_policy(evaluation)
-    if policy is not None:
-        return ReportCoverage(build(policy, catalogues, [column]), "policy", catalogues)
-    rules = [(f["rule_id"], tuple(f.get("controls", ()))) for f in evaluation["findings"]]
+def report_coverage(
+    evaluation: Mapping[str, Any], digest: str, rules: RulesInForce, catalogues: Catalogues
+) -> tuple[Coverage, str]:
+    """The matrix for this one evaluation, and where its rules came from ("policy" or "findings")."""
     name = f"{evaluation['policy']['name']} {evaluation['policy']['version']}"
-    matrix = build_from_rules(name, evaluation["team"], rules, catalogues, [column])
-    return ReportCoverage(matrix, "findings", catalogues)
+    if rules.confirmed:
+        pairs = [(rid, tuple(r.get("controls", ()))) for rid, r in rules.rules.items() if r.get("enabled", True)]
+        source = "policy"
+    else:
+        pairs = [(f["rule_id"], tuple(f.get("controls", ()))) for f in evaluation["findings"]]
+        source = "findings"
+    matrix = build_from_rules(name, evaluation["team"], pairs, catalogues, [evaluated(evaluation, digest)])
+    return matrix, source
 
 
 def coverage_context(
-    evaluation: Mapping[str, Any], digest: str, catalogues: Catalogues | None = None
+    evaluation: Mapping[str, Any],
+    digest: str,
+    rules: RulesInForce,
+    *,
+    chapters: Mapping[str, tuple[str, str]] | None = None,
+    catalogues: Catalogues | None = None,
 ) -> dict[str, Any]:
-    """Plain values for the template: the covered controls with their rules, results and sections,
-    and per framework the controls no rule cites (listed compactly: the full matrix is in the
-    evidence bundle and `govkit controls coverage`)."""
-    found = report_coverage(evaluation, digest, catalogues)
-    cov = found.coverage
+    """Plain values for the partial: the covered controls with their rules, results and the chapter
+    (`chapters`: area -> (section id, title)) holding each rule's evidence; per framework the
+    controls no rule cites (compactly: the full matrix is in the evidence bundle)."""
+    catalogues = catalogues or load_catalogues()
+    cov, source = report_coverage(evaluation, digest, rules, catalogues)
     areas = {f["rule_id"]: f["area"] for f in evaluation["findings"]}
+    chapters = chapters or {}
     rows = []
     for row in cov.rows:
         if not row.rules:
             continue
-        rules = [
-            {
-                "id": rule,
-                "section": f"area-{areas[rule]}" if rule in areas else None,
-                "section_title": AREA_TITLES.get(areas[rule], areas[rule].title()) if rule in areas else None,
-            }
-            for rule in row.rules
-        ]
-        rows.append({"control": row.control, "title": row.title, "rules": rules, "result": row.results[0]})
+        cited = []
+        for rule in row.rules:
+            chapter = chapters.get(areas[rule], (f"area-{areas[rule]}", areas[rule])) if rule in areas else None
+            cited.append(
+                {
+                    "id": rule,
+                    "section": chapter[0] if chapter else None,
+                    "section_title": chapter[1] if chapter else None,
+                }
+            )
+        rows.append({"control": row.control, "title": row.title, "rules": cited, "result": row.results[0]})
     frameworks = []
     for name in cov.frameworks:
         in_framework = [r for r in cov.rows if r.control.startswith(name + ":")]
         frameworks.append(
             {
                 "framework": name,
-                "title": found.catalogues.frameworks[name].spec.title,
+                "title": catalogues.frameworks[name].spec.title,
                 "controls": len(in_framework),
                 "covered": sum(1 for r in in_framework if r.rules),
                 "uncovered": [r.control.split(":", 1)[1] for r in in_framework if not r.rules],
             }
         )
-    return {"source": found.source, "policy": cov.policy, "rows": rows, "frameworks": frameworks, "matrix": cov}
+    return {"source": source, "policy": cov.policy, "rows": rows, "frameworks": frameworks, "matrix": cov}

@@ -1,0 +1,1 @@
+"""Report chapters: one module per area, each a `ReportSection` (see interface.py)."""
