@@ -41,26 +41,37 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ENV.update(GOVKIT_KEY=str(home / "log.pem"), GOVKIT_DB=str(home / "demo" / "govkit.db"))
     built = govkit("demo", "--dir", str(home / "demo"))
     assert built.exit_code == 0, built.output
+    db = home / "demo" / "govkit.db"
+    gate = next(
+        (ev, digest)
+        for ev, digest in logged_evaluations(db)
+        if ev["team"] == "lending" and "purpose" not in ev["options"]
+    )
     pdf = home / "report.pdf"
-    rendered = govkit("report", "--latest", "credit-scorer", "--out", str(pdf))
+    rendered = govkit("report", gate[1], "--out", str(pdf))  # the gate evaluation, not the later monitoring run
     assert rendered.exit_code == 0, rendered.output
-    return {"home": home, "db": home / "demo" / "govkit.db", "pdf": pdf}
+    return {"home": home, "db": db, "pdf": pdf, "evaluation": gate[0], "digest": gate[1]}
 
 
-def logged_evaluations(db: Path) -> list[dict[str, Any]]:
-    """The recorded evaluations straight from the SQLite file, oldest first (no govkit code)."""
+def logged_evaluations(db: Path) -> list[tuple[dict[str, Any], str]]:
+    """The recorded evaluations and digests straight from the SQLite file, oldest first (no govkit code)."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "select p.body from entries e join payloads p on p.seq = e.seq "
             "where e.action = 'evaluation.recorded' order by e.seq"
         ).fetchall()
-    return [json.loads(r[0])["evaluation"] for r in rows]
+    return [(json.loads(r[0])["evaluation"], json.loads(r[0])["evaluation_digest"]) for r in rows]
 
 
-def expected_results(evaluation: dict[str, Any], rules: list[str]) -> str:
+def expected_results(evaluations: list[dict[str, Any]], rules: list[str]) -> str:
+    """Worst result over the rules, each rule's statuses from the newest evaluation that judged it."""
     if not rules:
         return "not covered"
-    statuses = {f["status"] for f in evaluation["findings"] if f["rule_id"] in rules}
+    statuses: set[str] = set()
+    for rule in rules:
+        judged = [ev for ev in evaluations if any(f["rule_id"] == rule for f in ev["findings"])]
+        if judged:
+            statuses |= {f["status"] for f in judged[-1]["findings"] if f["rule_id"] == rule}
     return next((name for name, members in WORST if statuses & members), "not evaluated")
 
 
@@ -73,19 +84,22 @@ def test_demo_coverage_in_every_format(demo: dict[str, Any]) -> None:
     result = coverage("--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    lending = [ev for ev in logged_evaluations(demo["db"]) if ev["team"] == "lending"]
-    latest = next(ev for ev in reversed(lending) if ev["model"]["name"] == "credit-scorer")
+    lending = [ev for ev, _ in logged_evaluations(demo["db"]) if ev["team"] == "lending"]
+    gate = [ev for ev in lending if "purpose" not in ev["options"]]
+    monitor = [ev for ev in lending if ev["options"].get("purpose") == "monitor"]
+    assert gate and monitor  # the demo records both: the gate check and the monitoring run
     assert [m["name"] for m in doc["models"]] == ["credit-scorer"]
-    assert doc["models"][0]["created_at"] == latest["created_at"]
+    assert doc["models"][0]["created_at"] == gate[-1]["created_at"]
+    assert doc["models"][0]["monitoring_evaluation_digest"]
     rows = {r["control"]: r for r in doc["controls"]}
-    cited = {ref for f in latest["findings"] for ref in f.get("controls", ())}
-    assert cited and cited <= {ref for ref, r in rows.items() if r["rules"]}  # every tagged rule shows up
+    cited = {ref for ev in lending for f in ev["findings"] for ref in f.get("controls", ())}
+    assert "eu-ai-act:art-72-2" in cited and cited <= {ref for ref, r in rows.items() if r["rules"]}
     for ref, row in rows.items():
-        assert row["results"]["credit-scorer"] == expected_results(latest, row["rules"]), ref
+        assert row["results"]["credit-scorer"] == expected_results(lending, row["rules"]), ref
     results = {ref: r["results"]["credit-scorer"] for ref, r in rows.items()}
     assert {"fail", "pass", "not covered"} <= set(results.values())
     table = list(csv.reader(io.StringIO(coverage("--format", "csv").stdout)))
-    assert table[0] == ["control", "title", "rules", f"credit-scorer@{latest['model']['version']}"]
+    assert table[0] == ["control", "title", "rules", f"credit-scorer@{gate[-1]['model']['version']}"]
     assert {r[0]: r[3] for r in table[1:]} == results
     markdown = coverage("--format", "markdown").stdout
     covered = sum(1 for r in rows.values() if r["rules"])
@@ -106,25 +120,26 @@ def section(text: str, title: str, next_title: str) -> str:
 
 
 def test_report_coverage_chapter_equals_the_coverage_command(demo: dict[str, Any]) -> None:
-    from govkit.audit.log import AuditLog
-    from govkit.audit.records import find_evaluation
     from govkit.report.rules import recover
     from govkit.review.coverage_view import coverage_context
 
     cli_doc = json.loads(coverage("--model", "credit-scorer", "--format", "json").stdout)
-    with AuditLog(ENV["GOVKIT_DB"], key_path=Path(ENV["GOVKIT_KEY"]), create=False) as log:
-        _, payload = find_evaluation(log, model="credit-scorer")
-    assert payload["evaluation"]["team"] == "lending"
-    context = coverage_context(payload["evaluation"], payload["evaluation_digest"], recover(payload["evaluation"]))
+    assert cli_doc["models"][0]["evaluation_digest"] == demo["digest"]
+    evaluation = demo["evaluation"]
+    context = coverage_context(evaluation, demo["digest"], recover(evaluation))
     assert context["source"] == "policy"
-    assert context["matrix"].to_dict() == cli_doc  # the same matrix, not a look-alike
+    judged = {f["rule_id"] for f in evaluation["findings"]}
     shown = {r["control"]: (r["result"], [x["id"] for x in r["rules"]]) for r in context["rows"]}
-    expected = {r["control"]: (r["results"]["credit-scorer"], r["rules"]) for r in cli_doc["controls"] if r["rules"]}
+    expected = {}
+    for row in cli_doc["controls"]:
+        if row["rules"]:  # a control only the monitoring run judges is "not evaluated" in the gate's report
+            result = row["results"]["credit-scorer"] if set(row["rules"]) & judged else "not evaluated"
+            expected[row["control"]] = (result, row["rules"])
     assert shown == expected
     text = pdf_text(demo["pdf"])
-    chapter = " ".join(section(text, "Regulatory coverage", "Not covered by any rule").split())
-    for control, (_, rules) in expected.items():
-        assert control in chapter.replace(" ", "") or control in chapter, control
+    chapter = "".join(section(text, "Regulatory coverage", "Not covered by any rule").split())
+    for control, (result, rules) in expected.items():
+        assert control in chapter and result.replace(" ", "") in chapter.lower(), control
         assert all(rule in chapter for rule in rules)
     for framework in cli_doc["frameworks"]:
         in_framework = [r for r in cli_doc["controls"] if r["control"].startswith(framework + ":")]
@@ -136,7 +151,7 @@ def test_annex_iv_appendix_lists_every_point(demo: dict[str, Any]) -> None:
     points = [c["id"] for c in catalogue["controls"] if c["id"].startswith("annex-iv-")]
     assert len(points) == 25
     text = pdf_text(demo["pdf"])
-    appendix = section(text, "Appendix: EU AI Act Annex IV", "Audit trail")
+    appendix = section(text, "EU AI Act Annex IV technical documentation", "Policy provenance and inputs")
     flat = appendix.replace("\n", "")
     positions = [flat.index(point) for point in points]
     assert positions == sorted(positions)  # every point, in catalogue order

@@ -51,18 +51,23 @@ def _purpose(e: Evidence) -> list[str]:
     return [*_model(e), f"Intended use (manifest): {e.ev['model']['intended_use']}"]
 
 
+def _dependencies(e: Evidence) -> list[str]:
+    if "requirements" not in e.files:
+        return []
+    f = e.files["requirements"]
+    return [f"Dependencies: {f['path']} (sha256 {f['sha256'][:16]}…)"]
+
+
 def _software(e: Evidence) -> list[str]:
-    out = []
-    if "requirements" in e.files:
-        f = e.files["requirements"]
-        out.append(f"Dependencies: {f['path']} (sha256 {f['sha256'][:16]}…)")
     components = e.measurements.get("license", {}).get("components")
-    if components:
-        out.append(f"Licence inventory: {len(components)} components (section Licence inventory)")
+    inventory = [f"Licence inventory: {len(components)} components (chapter Licences)"] if components else []
+    return _dependencies(e) + inventory
+
+
+def _versions(e: Evidence) -> list[str]:
     libraries = e.ev["options"].get("libraries") or {}
-    if libraries:
-        out.append("Evaluated with: " + ", ".join(f"{k} {v}" for k, v in sorted(libraries.items())))
-    return out
+    used = ["Evaluated with: " + ", ".join(f"{k} {v}" for k, v in sorted(libraries.items()))] if libraries else []
+    return _dependencies(e) + used
 
 
 def _artifact(e: Evidence) -> list[str]:
@@ -70,7 +75,7 @@ def _artifact(e: Evidence) -> list[str]:
     if "model_artifact" in e.files:
         f = e.files["model_artifact"]
         out.append(f"Model artifact: {f['path']} (sha256 {f['sha256'][:16]}…)")
-    return out + _software(e)[:1]
+    return out + _dependencies(e)
 
 
 def _data(e: Evidence) -> list[str]:
@@ -81,7 +86,7 @@ def _data(e: Evidence) -> list[str]:
             out.append(f"{name.title()} data: {f['path']} (sha256 {f['sha256'][:16]}…)")
     privacy = e.measurements.get("privacy", {}).get("datasets", {})
     if privacy:
-        out.append(f"Personal-data scan of {len(privacy)} dataset(s) (section Personal data found)")
+        out.append(f"Personal-data scan of {len(privacy)} dataset(s) (chapter Privacy)")
     return out
 
 
@@ -99,7 +104,7 @@ def _testing(e: Evidence) -> list[str]:
     ]
     fairness = e.measurements.get("fairness")
     if fairness:
-        out.append(f"Cohort metrics for {len(fairness['tables'])} groupings (section Cohort fairness tables)")
+        out.append(f"Cohort metrics for {len(fairness['tables'])} groupings (chapter Cohort fairness)")
     return out + _oversight(e)
 
 
@@ -108,28 +113,28 @@ def _groups(e: Evidence) -> list[str]:
     fairness = e.measurements.get("fairness")
     if fairness:
         groups = sum(len(t["groups"]) for t in fairness["tables"])
-        out.append(f"Accuracy, selection rate, TPR and FPR for {groups} cohorts (section Cohort fairness tables)")
+        out.append(f"Accuracy, selection rate, TPR and FPR for {groups} cohorts (chapter Cohort fairness)")
     if e.measurements.get("explainability", {}).get("importance"):
-        out.append("Feature attributions (section Explainability)")
+        out.append("Feature attributions (chapter Explainability)")
     return out
 
 
 def _metrics(e: Evidence) -> list[str]:
-    return [*_testing(e)[1:2], "The thresholds in force (section Policy provenance and inputs)"]
+    return [*_testing(e)[1:2], "The thresholds in force (appendix Policy provenance and inputs)"]
 
 
 def _risk(e: Evidence) -> list[str]:
     waivers = [w for w in e.ev.get("waivers", ()) if w.get("status") == "used"]
-    return [*_testing(e)[1:2], f"Accepted risks: {len(waivers)} waiver(s) in force (section Executive summary)"]
+    return [*_testing(e)[1:2], f"Accepted risks: {len(waivers)} waiver(s) in force (executive summary)"]
 
 
 def _changes(e: Evidence) -> list[str]:
-    return [f"Audit trail: {len(e.trail)} recent log entries for this model (section Audit trail)"]
+    return [f"Audit trail: {len(e.trail)} recent log entries for this model (appendix Audit trail)"]
 
 
 def _monitoring(e: Evidence) -> list[str]:
     if "monitoring" in e.measurements or "drift" in e.measurements:
-        return ["Post-market monitoring measurements (section Post-market monitoring)"]
+        return ["Post-market monitoring measurements (chapter Post-market monitoring)"]
     return []
 
 
@@ -138,7 +143,7 @@ POINTS: dict[str, tuple[Facts | None, str]] = {
     "annex-iv-1": (_model, "A general description of the AI system"),
     "annex-iv-1-a": (_purpose, "The provider's identity and the intended purpose in full"),
     "annex-iv-1-b": (_software, "How the system interacts with hardware, software or other AI systems"),
-    "annex-iv-1-c": (_software, "Software and firmware versions in use and update requirements"),
+    "annex-iv-1-c": (_versions, "Software and firmware versions in use and update requirements"),
     "annex-iv-1-d": (None, "The forms in which the system is placed on the market"),
     "annex-iv-1-e": (None, "The hardware the system is intended to run on"),
     "annex-iv-1-f": (None, "Photographs or illustrations, where the system is part of a product"),

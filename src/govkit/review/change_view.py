@@ -12,10 +12,20 @@ from govkit.review.diff import compare
 from govkit.review.render import headline
 
 SHOWN = 12  # the body lists the largest changes; `govkit diff` has them all
+RATE_NAMES = {"selection_rate": "selection rate", "tpr": "true positive rate", "fpr": "false positive rate"}
 
 
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.1%}"
+
+
+def _measured(before: Any, after: Any) -> str:
+    def short(v: Any) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else str(v) if isinstance(v, int) else "—"
+
+    if not isinstance(before, int | float) and not isinstance(after, int | float):
+        return ""
+    return f"{short(before)} → {short(after)}"
 
 
 def change_context(log: AuditLog, evaluation: Mapping[str, Any], digest: str) -> dict[str, Any] | None:
@@ -30,21 +40,31 @@ def change_context(log: AuditLog, evaluation: Mapping[str, Any], digest: str) ->
             "version": approved.evaluation["model"]["version"],
             "created_at": approved.evaluation["created_at"],
             "verdict": approved.evaluation["verdict"],
-            "signoffs": [
-                {"signer": s.signer, "role": s.role, "decision": s.decision, "time": s.time} for s in approved.signoffs
-            ],
+            "signoffs": list(  # one line per signer, role and decision (a report may be signed again)
+                {
+                    (s.signer, s.role, s.decision): {"signer": s.signer, "role": s.role, "decision": s.decision}
+                    for s in approved.signoffs
+                }.values()
+            ),
         },
         "headline": headline(cmp),
         "verdict_changed": cmp.verdict_changed,
         "findings": [
-            {"kind": f.kind, "rule_id": f.rule_id, "subject": f.subject, "before": f.before, "after": f.after}
+            {
+                "kind": f.kind,
+                "rule_id": f.rule_id,
+                "subject": f.subject,
+                "before": f.before,
+                "after": f.after,
+                "measured": _measured(f.measured_before, f.measured_after),
+            }
             for f in cmp.findings[:SHOWN]
         ],
         "more_findings": max(0, len(cmp.findings) - SHOWN),
         "rates": [
             {
                 "cohort": f"{r.feature}: {r.group}",
-                "metric": r.metric,
+                "metric": RATE_NAMES.get(r.metric, r.metric),
                 "before": _pct(r.before),
                 "after": _pct(r.after),
                 "delta": f"{(r.delta or 0) * 100:+.1f} pp",

@@ -60,7 +60,18 @@ def coverage_context(
                     "section_title": chapter[1] if chapter else None,
                 }
             )
-        rows.append({"control": row.control, "title": row.title, "rules": cited, "result": row.results[0]})
+        chapters_cited = list(
+            {c["section"]: {"id": c["section"], "title": c["section_title"]} for c in cited if c["section"]}.values()
+        )
+        rows.append(
+            {
+                "control": row.control,
+                "title": row.title,
+                "rules": cited,
+                "result": row.results[0],
+                "chapters": chapters_cited,
+            }
+        )
     frameworks = []
     for name in cov.frameworks:
         in_framework = [r for r in cov.rows if r.control.startswith(name + ":")]
