@@ -171,3 +171,23 @@ def test_no_approved_baseline_is_one_line_error(two: dict[str, Any]) -> None:
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "no-such-model" in result.stderr
     usage = govkit("diff", digest_of(two["first"]))
     assert usage.exit_code == 2
+
+
+def test_hostile_text_is_inert_in_every_format() -> None:
+    """A finding subject and message with newlines, terminal escapes, HTML and Markdown: shown, never obeyed."""
+    import evaluations
+    from govkit.review.diff import compare
+    from govkit.review.render import render
+
+    before = evaluations.sample_evaluation(findings=())  # nothing failed then: every finding is new now
+    after = evaluations.sample_evaluation()
+    cmp = compare(before.to_dict(), before.digest, after.to_dict(), after.digest)
+    assert {f.kind for f in cmp.findings} == {"new"} and any(f.subject == evaluations.HOSTILE for f in cmp.findings)
+    text = render(cmp, "text")
+    assert "\x1b" not in text and "\x0c" not in text and "\\x1b[31m" in text
+    assert not any(line.startswith("::warning") for line in text.splitlines())
+    markdown = render(cmp, "markdown")
+    assert "<img" not in markdown and "&lt;img" in markdown and "\n###" not in markdown.split("### Changes", 1)[1]
+    assert "\\[link\\]" in markdown and "\x1b" not in markdown
+    doc = json.loads(render(cmp, "json"))
+    assert any(f["subject"] == evaluations.HOSTILE for f in doc["findings"])  # JSON keeps the exact string
