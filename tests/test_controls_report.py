@@ -156,6 +156,9 @@ def test_annex_iv_appendix_lists_every_point(demo: dict[str, Any]) -> None:
     positions = [flat.index(point) for point in points]
     assert positions == sorted(positions)  # every point, in catalogue order
     assert "needs a document" in appendix.lower() and "AcopyoftheEUdeclarationofconformity" in flat
+    # the demo manifest cites its instructions for use by digest: shown against point 1(h), not as a gap
+    point = flat[flat.index("annex-iv-1-h") : flat.index("annex-iv-2")]
+    assert "Instructionsforuse:instructions-for-use.md" in point and "needsadocument" not in point.lower()
 
 
 def test_report_without_an_earlier_approval_has_no_change_chapter(demo: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from govkit.engine import Progress
 from govkit.errors import GovkitError
 
 EXAMPLE = Path("examples") / "credit-scoring"
-COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt")
+COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt", "instructions-for-use.md")
 TEAMS = ("lending", "research")
 
 
