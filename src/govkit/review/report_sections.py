@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from govkit.audit.log import AuditLog
+from govkit.controls.catalogue import Catalogues, load_catalogues
 from govkit.report.rules import RulesInForce
 from govkit.report.sections.interface import ReportSection
 
@@ -50,8 +51,9 @@ class CoverageSection(ReportSection):
     template = "coverage.html.j2"
     template_dir = TEMPLATES
 
-    def __init__(self, digest: str) -> None:
+    def __init__(self, digest: str, catalogues: Catalogues) -> None:
         self.digest = digest
+        self.catalogues = catalogues
 
     def applies(self, evaluation: Mapping[str, Any]) -> bool:
         return _cites(evaluation)
@@ -61,7 +63,7 @@ class CoverageSection(ReportSection):
         from govkit.review.coverage_view import coverage_context
 
         chapters = {area: (s.id, s.title) for s in select(evaluation) if s.part == "body" for area in s.areas}
-        return coverage_context(evaluation, self.digest, rules, chapters=chapters)
+        return coverage_context(evaluation, self.digest, rules, chapters=chapters, catalogues=self.catalogues)
 
 
 class AnnexIVSection(ReportSection):
@@ -74,8 +76,15 @@ class AnnexIVSection(ReportSection):
     template = "annex_iv.html.j2"
     template_dir = TEMPLATES
 
-    def __init__(self, digest: str, signoffs: Sequence[Mapping[str, Any]], trail: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        digest: str,
+        catalogues: Catalogues,
+        signoffs: Sequence[Mapping[str, Any]],
+        trail: Sequence[Mapping[str, Any]],
+    ) -> None:
         self.digest = digest
+        self.catalogues = catalogues
         self.signoffs = signoffs
         self.trail = trail
 
@@ -84,11 +93,10 @@ class AnnexIVSection(ReportSection):
         return _cites(evaluation, "eu-ai-act:") or any(name.startswith("document:") for name in files)
 
     def context(self, evaluation: Mapping[str, Any], rules: RulesInForce) -> Mapping[str, Any]:
-        from govkit.controls.catalogue import load_catalogues
         from govkit.review.annex_iv import annex_iv
         from govkit.review.coverage_view import report_coverage
 
-        catalogues = load_catalogues()
+        catalogues = self.catalogues
         matrix, _ = report_coverage(evaluation, self.digest, rules, catalogues)
         rules_of = {row.control: row.rules for row in matrix.rows}
         points = annex_iv(
@@ -105,9 +113,10 @@ def review_sections(
     from govkit.review.approval import signoffs_by_evaluation
     from govkit.review.change_view import change_context
 
+    catalogues = load_catalogues()  # once: parsing the catalogues is the costly part of these chapters
     recorded = signoffs_by_evaluation(log, str(evaluation["model"]["name"])).get(digest, [])
     return (
         ChangeSection(change_context(log, evaluation, digest)),
-        CoverageSection(digest),
-        AnnexIVSection(digest, [asdict(s) for s in recorded], trail),
+        CoverageSection(digest, catalogues),
+        AnnexIVSection(digest, catalogues, [asdict(s) for s in recorded], trail),
     )
