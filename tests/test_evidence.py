@@ -95,11 +95,45 @@ def test_export_verifies(bundle: dict[str, Any]) -> None:
     root = bag_root(bundle["zip"])
     export = json.loads(files[f"{root}/data/export.json"])
     kinds = {f["kind"] for f in export["files"]}
-    assert kinds == {"evaluation", "cyclonedx-bom", "policy", "waivers", "report"}
+    assert kinds == {"evaluation", "cyclonedx-bom", "policy", "waivers", "report", "coverage", "control-catalogue"}
     assert sum(1 for f in export["files"] if f["kind"] == "report") == 2  # the rendering and the signed copy
     assert export["missing"] == []
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(bundle["zip"]).infolist())
     assert list(files) == sorted(files)
+
+
+def test_bundle_carries_the_coverage_matrix_and_the_catalogues_it_cites(bundle: dict[str, Any]) -> None:
+    import yaml
+
+    files = members(bundle["zip"])
+    root = bag_root(bundle["zip"])
+    evaluations = [json.loads(v) for k, v in files.items() if "/data/evaluations/" in k]
+    assert sorted(ev["team"] for ev in evaluations) == ["lending", "research"]
+    for ev in evaluations:  # one matrix per team: an overlay may add controls
+        matrix = json.loads(files[f"{root}/data/controls/coverage-{ev['team']}.json"])
+        assert matrix["team"] == ev["team"] and [m["name"] for m in matrix["models"]] == ["credit-scorer"]
+        frameworks = sorted({ref.split(":")[0] for f in ev["findings"] for ref in f.get("controls", ())})
+        assert matrix["frameworks"] == frameworks
+        for name in frameworks:  # the catalogue files themselves, byte for byte, and every control in them
+            bundled = files[f"{root}/data/controls/catalogues/{name}.yaml"]
+            assert bundled == (asset_root() / "controls" / f"{name}.yaml").read_bytes()
+            ids = [f"{name}:{c['id']}" for c in yaml.safe_load(bundled)["controls"]]
+            assert [r["control"] for r in matrix["controls"] if r["control"].startswith(name + ":")] == ids
+        # each result follows from the bundled evaluation's findings (worst of fail > waived > pass)
+        for row in matrix["controls"]:
+            statuses = {f["status"] for f in ev["findings"] if row["control"] in f.get("controls", ())}
+            expected = (
+                "not covered"
+                if not statuses
+                else "fail"
+                if statuses & {"fail", "error", "baselined"}
+                else "waived"
+                if "waived" in statuses
+                else "pass"
+                if statuses & {"pass", "warn"}
+                else "not evaluated"
+            )
+            assert row["results"]["credit-scorer"] == expected, (row, ev["team"])
 
 
 def test_export_is_logged(bundle: dict[str, Any]) -> None:
@@ -177,13 +211,14 @@ def tamper_targets(path: Path) -> list[str]:
     picks += [next(n.split("/", 1)[1] for n in names if "/data/evaluations/" in n)]
     picks += [next(n.split("/", 1)[1] for n in names if "/data/log/payloads/" in n)]
     picks += [next(n.split("/", 1)[1] for n in names if "/data/policies/" in n)]
+    picks += ["data/controls/coverage-lending.json", "data/controls/catalogues/eu-ai-act.yaml"]
     return [f"{root}/{p}" for p in picks]
 
 
 def test_one_byte_changed_anywhere_is_caught(bundle: dict[str, Any], tmp_path: Path) -> None:
     files = members(bundle["zip"])
     targets = tamper_targets(bundle["zip"])
-    assert len(targets) == 12
+    assert len(targets) == 14
     for i, name in enumerate(targets):
         data = bytearray(files[name])
         data[len(data) // 2] ^= 0x20

@@ -95,6 +95,13 @@ def _input_digests(manifest: LoadedManifest) -> dict[str, Any]:
     if spec.dependencies and spec.dependencies.requirements:
         req = spec.dependencies.requirements
         files["requirements"] = {"path": req, "sha256": file_sha256(manifest.resolve(req))}
+    for doc in spec.documents:  # digests checked when the manifest loaded; absent when none (older digests hold)
+        files[f"document:{doc.path}"] = {
+            "path": doc.path,
+            "sha256": doc.sha256,
+            "title": doc.title,
+            "controls": list(doc.controls),
+        }
     return files
 
 

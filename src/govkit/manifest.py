@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from govkit.canonical import file_sha256
 from govkit.datasets import dataset_files, is_pattern, pattern_root, read_columns
 from govkit.errors import DataError, ManifestError
 from govkit.licensing.expressions import check_expression_syntax
@@ -159,6 +161,30 @@ class MonitoringSpec(StrictModel):
     min_rows: int = Field(default=100, ge=1, description="windows with fewer rows are skipped, with a warning")
 
 
+class DocumentRef(StrictModel):
+    """A human-written document (e.g. instructions for use, EU AI Act Annex IV parts) the evaluation
+    vouches for by digest: a changed file fails the manifest check instead of being cited silently."""
+
+    title: str = Field(min_length=1, max_length=200)
+    path: str = Field(min_length=1, description="the document, relative to the manifest")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file (sha256sum FILE)")
+    controls: tuple[str, ...] = Field(
+        default=(),
+        max_length=200,
+        description="controls it documents, as framework:id, e.g. eu-ai-act:annex-iv-1-h",
+    )
+
+    @field_validator("controls")
+    @classmethod
+    def _control_refs(cls, refs: tuple[str, ...]) -> tuple[str, ...]:
+        from govkit.controls.catalogue import CONTROL_REF
+
+        bad = [r for r in refs if not re.fullmatch(CONTROL_REF, r)]
+        if bad:
+            raise ValueError(f"not a framework:id control reference: {bad[0]!r}")
+        return refs
+
+
 class Manifest(StrictModel):
     apiVersion: Literal["govkit/v1"]
     kind: Literal["ModelManifest"]
@@ -167,6 +193,9 @@ class Manifest(StrictModel):
     sensitive_features: tuple[str, ...] = ()
     dependencies: Dependencies | None = None
     monitoring: MonitoringSpec | None = None
+    documents: tuple[DocumentRef, ...] = Field(
+        default=(), max_length=500, description="human-written documents the evaluation cites by path and digest"
+    )
 
 
 @dataclass(frozen=True)
@@ -248,6 +277,15 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
         confine.check(m.resolve(deps.environment), ("dependencies", "environment"))
         if not m.resolve(deps.environment).is_dir():
             raise m.error("not 'current' and not a folder", ("dependencies", "environment"))
+    for i, document in enumerate(spec.documents):
+        path = m.resolve(document.path)
+        confine.check(path, ("documents", i, "path"))
+        if not path.is_file():
+            raise m.error("file not found", ("documents", i, "path"))
+        if (found := file_sha256(path)) != document.sha256:
+            raise m.error(
+                f"the file's SHA-256 is {found}: the document changed since it was cited", ("documents", i, "sha256")
+            )
     for name in ("training", "evaluation"):
         ds = getattr(spec.datasets, name)
         if ds is None:

@@ -1,7 +1,7 @@
 """govkit command line: parse arguments, call the library, format, choose the exit code.
 
 One module per command group (check, policy, log, keys, report, evidence, monitor, controls, demo,
-intake, inventory, serve);
+intake, inventory, serve, review);
 `base` holds what they share. A new group is one module plus one line in `COMMANDS` below. Heavy
 modules (pandas, sklearn, shap, weasyprint) are imported inside commands only, so `govkit --help`
 stays fast.
@@ -34,6 +34,7 @@ COMMANDS = (
     "report:report",
     "report:signoff",
     "report:verify_pdf_command",
+    "review:diff_command",
     "evidence:export",
     "evidence:verify_bundle",
     "log:log_group",

@@ -8,7 +8,7 @@ covered"); the results come from the audit log, each evaluation read through
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from govkit.audit.log import AuditLog
@@ -29,6 +29,7 @@ class EvaluatedModel:
     digest: str
     created_at: str
     statuses: Mapping[str, tuple[str, ...]]  # rule id -> the statuses of its findings
+    monitoring: str | None = None  # digest of the `govkit monitor` run whose results are merged in
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,13 @@ class Coverage:
             "team": self.team,
             "frameworks": list(self.frameworks),
             "models": [
-                {"name": m.name, "subject": m.subject, "evaluation_digest": m.digest, "created_at": m.created_at}
+                {
+                    "name": m.name,
+                    "subject": m.subject,
+                    "evaluation_digest": m.digest,
+                    "created_at": m.created_at,
+                    **({"monitoring_evaluation_digest": m.monitoring} if m.monitoring else {}),
+                }
                 for m in self.models
             ],
             "controls": [
@@ -71,9 +78,28 @@ class Coverage:
         }
 
 
+def _purpose(evaluation: Mapping[str, Any]) -> str:
+    return str(evaluation.get("options", {}).get("purpose", "gate"))
+
+
+def _merged(gate: EvaluatedModel | None, monitor: EvaluatedModel | None) -> EvaluatedModel:
+    """The gate run's column with the monitoring rules' results of the newest `govkit monitor` run.
+
+    A monitor run judges only the monitoring rules and a gate run never does, so "the latest
+    result" of a rule comes from the latest run that judges it; the newer run wins a shared rule.
+    """
+    if gate is None or monitor is None:
+        found = gate or monitor
+        assert found is not None
+        return found
+    older, newer = sorted((gate, monitor), key=lambda m: m.created_at)
+    return replace(gate, statuses={**older.statuses, **newer.statuses}, monitoring=monitor.digest)
+
+
 def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str] = ()) -> list[EvaluatedModel]:
-    """The newest evaluation of each model (by name) for `team`, verified before it is used."""
-    found: dict[str, EvaluatedModel] = {}
+    """For each model (by name) of `team`, its newest gate evaluation merged with its newest
+    monitoring run (see `_merged`); every evaluation used is verified first."""
+    found: dict[tuple[str, str], EvaluatedModel] = {}
     wanted = set(models)
     entries = log.entries(action=EVALUATION_RECORDED, model=models[0] if len(models) == 1 else None)
     for entry in reversed(entries):
@@ -81,23 +107,15 @@ def latest_evaluations(log: AuditLog, *, team: str | None, models: Sequence[str]
         if not isinstance(stored, dict) or (team is not None and stored.get("team") != team):
             continue
         name = str(stored.get("model", {}).get("name"))
-        if name in found or (wanted and name not in wanted):
+        if (name, _purpose(stored)) in found or (wanted and name not in wanted):
             continue
         payload = log.read_verified(entry)
         evaluation = payload["evaluation"]
         if (team is not None and evaluation["team"] != team) or evaluation["model"]["name"] != name:
             continue
-        statuses: dict[str, tuple[str, ...]] = {}
-        for finding in evaluation["findings"]:
-            statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
-        found[name] = EvaluatedModel(
-            name=name,
-            subject=entry.subject,
-            digest=payload["evaluation_digest"],
-            created_at=evaluation["created_at"],
-            statuses=statuses,
-        )
-    return sorted(found.values(), key=lambda m: m.name)
+        found[(name, _purpose(evaluation))] = evaluated(evaluation, payload["evaluation_digest"])
+    names = sorted({name for name, _ in found})
+    return [_merged(found.get((name, "gate")), found.get((name, "monitor"))) for name in names]
 
 
 def _result(rules: Sequence[str], model: EvaluatedModel) -> Result:
@@ -108,27 +126,55 @@ def _result(rules: Sequence[str], model: EvaluatedModel) -> Result:
     return next((r for r in _WORST_FIRST if r in seen), "not evaluated")
 
 
+def evaluated(evaluation: Mapping[str, Any], digest: str) -> EvaluatedModel:
+    """One recorded evaluation (already verified by the caller) as a coverage column."""
+    statuses: dict[str, tuple[str, ...]] = {}
+    for finding in evaluation["findings"]:
+        statuses[finding["rule_id"]] = (*statuses.get(finding["rule_id"], ()), finding["status"])
+    model = evaluation["model"]
+    return EvaluatedModel(
+        name=str(model["name"]),
+        subject=f"{model['name']}@{model['version']}",
+        digest=digest,
+        created_at=evaluation["created_at"],
+        statuses=statuses,
+    )
+
+
 def build(
     policy: ResolvedPolicy, catalogues: Catalogues, models: Sequence[EvaluatedModel], frameworks: Sequence[str] = ()
 ) -> Coverage:
+    rules = [(rule.id, rule.controls) for rule in policy.rules if rule.enabled]
+    return build_from_rules(f"{policy.name} {policy.version}", policy.team, rules, catalogues, models, frameworks)
+
+
+def build_from_rules(
+    policy: str,
+    team: str | None,
+    rules: Sequence[tuple[str, Sequence[str]]],
+    catalogues: Catalogues,
+    models: Sequence[EvaluatedModel],
+    frameworks: Sequence[str] = (),
+) -> Coverage:
+    """The matrix from (rule id, its controls) pairs: a policy's enabled rules, or an evaluation's findings."""
     chosen = tuple(frameworks) or tuple(catalogues.frameworks)
     rules_of: dict[str, list[str]] = {}
-    for rule in policy.rules:
-        if rule.enabled:
-            for ref in rule.controls:
-                rules_of.setdefault(ref, []).append(rule.id)
+    for rule_id, controls in rules:
+        for ref in controls:
+            if rule_id not in rules_of.setdefault(ref, []):
+                rules_of[ref].append(rule_id)
     rows = []
     for framework in chosen:
         for ref in catalogues.refs(framework):
             control = catalogues.find(ref)
             assert control is not None
-            rules = tuple(rules_of.get(ref, ()))
+            citing = tuple(rules_of.get(ref, ()))
             rows.append(
-                Row(control=ref, title=control.title, rules=rules, results=tuple(_result(rules, m) for m in models))
+                Row(control=ref, title=control.title, rules=citing, results=tuple(_result(citing, m) for m in models))
             )
     return Coverage(
-        policy=f"{policy.name} {policy.version}",
-        team=policy.team,
+        policy=policy,
+        team=team,
         frameworks=chosen,
         models=tuple(models),
         rows=tuple(rows),

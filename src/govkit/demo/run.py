@@ -13,7 +13,7 @@ from govkit.errors import GovkitError
 
 EXAMPLE = Path("examples") / "credit-scoring"
 BANK_TEMPLATE = Path("examples") / "bank-template"
-COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt")
+COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt", "instructions-for-use.md")
 TEAMS = ("lending", "research")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -138,6 +139,7 @@ What is inside
   data/bom/DIGEST.cdx.json      its CycloneDX 1.6 ML-BOM (derived from the evaluation: `govkit bom`)
   data/reports/                 PDF reports and signed sign-offs
   data/policies/, data/waivers/ the exact policy and waiver files the evaluations used
+  data/controls/                coverage matrix per team (JSON, CSV) and the control catalogues cited
   verify.py, chain.py           a copy of govkit's verifier, for reference only (see 2.)
 
 1. With standard tools (run inside this folder, {root}/):
@@ -207,6 +209,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
     lines = []
     keys: dict[str, str] = {}
     wanted_reports: dict[str, tuple[str, str | None]] = {}  # SHA-256 -> (file name, path it was written to)
+    latest: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}  # (team, model) -> newest evaluation in the bundle
     for entry, body in selected:
         lines.append(json.dumps(entry.to_dict(), sort_keys=True))
         if body is None:
@@ -233,6 +236,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             digest = payload["evaluation_digest"]
             bom = bom_bytes(evaluation, digest, entry, log.store.log_id())
             add(f"data/bom/{digest}.cdx.json", bom, "cyclonedx-bom", f"entry {entry.seq} (govkit bom)")
+            latest[(evaluation["team"], evaluation["model"]["name"])] = (evaluation, payload["evaluation_digest"])
         if entry.action == REPORT_RENDERED:
             wanted_reports[payload["sha256"]] = (payload.get("file", "report.pdf"), payload.get("path"))
         if entry.action == SIGNOFF_RECORDED:
@@ -244,6 +248,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
         else:
             folders = ", ".join(str(f) for f in include) or "no folder"
             missing.append({"what": f"report {name} (not where it was written, nor under {folders})", "sha256": digest})
+    _add_controls(latest, add)
     files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
     leaves = [e.entry_hash for e, _ in rows]
     files["data/log/leaves.txt"] = ("\n".join(leaves) + "\n").encode()
@@ -320,3 +325,34 @@ def _add_inputs(evaluation: dict[str, Any], add: Any, missing: list[dict[str, st
             add(f"data/waivers/{waivers['sha256'][:12]}-{path.name}", data, "waivers", path.name)
         else:
             missing.append({"what": f"waivers {path.name}", "sha256": waivers["sha256"]})
+
+
+def _add_controls(latest: dict[tuple[str, str], tuple[dict[str, Any], str]], add: Any) -> None:
+    """Per team, the coverage matrix of its newest evaluation of each model, and the catalogue files cited.
+
+    The rules and their controls come from the recorded findings (an overlay may add controls, so
+    each team gets its own matrix), so a matrix follows from the evaluations in the bundle alone;
+    nothing is added when no finding cites a control.
+    """
+    from govkit.controls.catalogue import load_catalogues
+    from govkit.controls.coverage import build_from_rules, evaluated
+    from govkit.controls.render import render
+
+    catalogues = load_catalogues()
+    used: set[str] = set()
+    for team in sorted({team for team, _ in latest}):
+        chosen = [latest[key] for key in sorted(latest) if key[0] == team]
+        rules = [(f["rule_id"], tuple(f.get("controls", ()))) for ev, _ in chosen for f in ev["findings"]]
+        cited = sorted({ref.split(":", 1)[0] for _, refs in rules for ref in refs} & set(catalogues.frameworks))
+        if not cited:
+            continue
+        used.update(cited)
+        policies = sorted({f"{ev['policy']['name']} {ev['policy']['version']}" for ev, _ in chosen})
+        columns = [evaluated(ev, digest) for ev, digest in chosen]
+        matrix = build_from_rules(", ".join(policies), team, rules, catalogues, columns, cited)
+        stem = "data/controls/coverage-" + re.sub(r"[^A-Za-z0-9._-]+", "-", team)
+        add(f"{stem}.json", render(matrix, "json").encode(), "coverage", f"findings of team {team}'s evaluations")
+        add(f"{stem}.csv", render(matrix, "csv").encode(), "coverage", f"findings of team {team}'s evaluations")
+    for name in sorted(used):
+        loaded = catalogues.frameworks[name]
+        add(f"data/controls/catalogues/{loaded.path.name}", loaded.path.read_bytes(), "control-catalogue", name)

@@ -6,10 +6,13 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from govkit.errors import GovkitError
 from govkit.formats.common import printable
@@ -144,8 +147,137 @@ def check_signer(key_path: Path, cert_path: Path, name: str, email: str, at: dt.
         raise GovkitError(f"signer e-mail {email!r} is not in the certificate ({shown})", field="--signer")
 
 
-def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str, location: str, contact: str) -> bytes:
-    """Add a PAdES B-B signature as an incremental update (earlier signatures stay valid)."""
+SIGNATURE_AREA = "govkit-signatures"  # the id of the reserved area on the report's sign-off page
+STAMP_COLUMNS, STAMP_ROWS, STAMP_HEIGHT, STAMP_GAP, STAMP_LINE = 2, 3, 64.0, 8.0, 90  # fits 80 mm
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+
+
+def _named_destination(reader: Any, name: str) -> tuple[Any, float, float] | None:
+    """(page reference, left, top) of a named destination (weasyprint writes one per element id)."""
+    names = reader.root.get("/Names")
+    tree = names.get("/Dests") if names is not None else None
+    stack, seen = ([tree] if tree is not None else []), 0
+    while stack and seen < 10_000:  # bounded: a hostile name tree cannot loop forever
+        node = stack.pop().get_object()
+        seen += 1
+        stack.extend(node.get("/Kids", ()))
+        pairs = list(node.get("/Names", ()))
+        for key, value in zip(pairs[::2], pairs[1::2], strict=False):
+            if str(key) == name:
+                dest = value.get_object()
+                array = dest["/D"] if hasattr(dest, "keys") else dest
+                if len(array) >= 4 and str(array[1]) == "/XYZ":
+                    return array.raw_get(0), float(array[2]), float(array[3])
+    return None
+
+
+def _stamp_box(reader: Any, position: int) -> tuple[int, tuple[int, int, int, int]] | None:
+    """Page index and box of the `position`-th signature (1-based) in the report's signature area,
+    or None when the file has no such area or it is full (the signature is then invisible)."""
+    found = _named_destination(reader, SIGNATURE_AREA)
+    if found is None:
+        return None
+    page_ref, left, top = found
+    count = int(reader.root["/Pages"]["/Count"])
+    for index in range(count):
+        ref, _ = reader.find_page_for_modification(index)
+        if ref.idnum != page_ref.idnum:
+            continue
+        page = ref.get_object()
+        box = [float(v) for v in page["/MediaBox"]]
+        width = (box[2] - 2 * left - (STAMP_COLUMNS - 1) * STAMP_GAP) / STAMP_COLUMNS
+        row, column = divmod(position - 1, STAMP_COLUMNS)
+        if row >= STAMP_ROWS:
+            return None
+        x1 = left + column * (width + STAMP_GAP)
+        y2 = top - row * (STAMP_HEIGHT + STAMP_GAP)
+        if y2 - STAMP_HEIGHT < box[1] + 36:  # keep clear of the bottom margin
+            return None
+        return index, (round(x1), round(y2 - STAMP_HEIGHT), round(x1 + width), round(y2))
+    return None
+
+
+def appearance_font() -> str:
+    """The font file for signature appearances; checked before a sign-off is logged.
+
+    An embedded font keeps the file PDF/A (pyHanko's base-14 fallback would not) and shows any
+    script a signer's name is written in.
+    """
+    try:
+        import pyhanko.pdf_utils.font.opentype  # noqa: F401  (needs uharfbuzz and fontTools)
+    except ImportError:
+        raise GovkitError("signature appearances need pyHanko's opentype extra: pip install 'govkit[pdf]'") from None
+    font = next((f for f in FONT_CANDIDATES if Path(f).is_file()), None)
+    if font is None:
+        raise GovkitError("no DejaVu Sans font for the signature appearance: install fonts-dejavu-core")
+    return font
+
+
+def _font_for(lines: Sequence[str], folder: Path) -> Path:
+    """The appearance font cut down to the characters used and scaled to 1000 units per em.
+
+    pyHanko 0.38 writes glyph widths in font units as if every font had 1000 units per em;
+    DejaVu has 2048, and its glyphs came out spread over twice their width.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.scaleUpem import scale_upem
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # notes on tables it drops from the subset
+    font = TTFont(appearance_font())
+    subsetter = subset.Subsetter(subset.Options(name_IDs=["*"], notdef_outline=True))
+    subsetter.populate(text="".join(lines) + " …")
+    subsetter.subset(font)
+    if font["head"].unitsPerEm != 1000:
+        scale_upem(font, 1000)
+    out = folder / "appearance.ttf"
+    font.save(str(out))
+    return out
+
+
+def _stamp_style(lines: Sequence[str], folder: Path) -> tuple[Any, dict[str, str]]:
+    """A bordered text stamp; the text goes in as parameters, so a '%' in user text is inert."""
+    from pyhanko import stamp
+    from pyhanko.pdf_utils import text
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+
+    params = {f"line{i}": _one_line(line) for i, line in enumerate(lines)}
+    font = _font_for(list(params.values()), folder)
+    style = stamp.TextStampStyle(
+        stamp_text="\n".join(f"%({k})s" for k in params),
+        text_box_style=text.TextBoxStyle(font=GlyphAccumulatorFactory(str(font)), font_size=8),
+        border_width=1,
+    )
+    return style, params
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(printable(text).split())
+    return flat if len(flat) <= STAMP_LINE else flat[: STAMP_LINE - 1] + "…"
+
+
+def sign_pdf(
+    pdf: bytes,
+    *,
+    key: Path,
+    cert: Path,
+    field_name: str,
+    reason: str,
+    location: str,
+    contact: str,
+    appearance: Sequence[str] = (),
+    position: int = 1,
+) -> bytes:
+    """Add a PAdES B-B signature as an incremental update (earlier signatures stay valid).
+
+    With `appearance` lines, the signature gets a visible stamp in the report's signature area
+    (slot `position`): a new signature field with its widget, which PDF signature validators
+    accept as a permitted change after earlier signatures.
+    """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -168,7 +300,15 @@ def sign_pdf(pdf: bytes, *, key: Path, cert: Path, field_name: str, reason: str,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+    placed = _stamp_box(writer.prev, position) if appearance else None
+    if placed is None:
+        signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+        return out.getvalue()
+    with tempfile.TemporaryDirectory(prefix="govkit-stamp-") as folder:
+        style, params = _stamp_style(appearance, Path(folder))
+        spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=placed[0], box=placed[1])
+        pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style, new_field_spec=spec)
+        pdf_signer.sign_pdf(writer, output=out, appearance_text_params=params)
     return out.getvalue()
 
 

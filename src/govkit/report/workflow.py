@@ -22,7 +22,16 @@ from govkit.errors import GovkitError
 from govkit.report.context import SignoffBlock
 from govkit.report.render import ReportInputs, render_html, render_pdf
 from govkit.report.rules import recover
-from govkit.report.signoff import Decision, certificate_sha256, check_signer, file_digest, sign_pdf, validate_signatures
+from govkit.report.signoff import (
+    Decision,
+    appearance_font,
+    certificate_sha256,
+    check_signer,
+    file_digest,
+    sign_pdf,
+    validate_signatures,
+)
+from govkit.review.report_sections import review_sections
 
 TRAIL_LENGTH = 25
 SIGNER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
@@ -49,6 +58,7 @@ def _inputs(
         paper=paper,
         rules=recover(evaluation),
         template=template,
+        sections=review_sections(log, evaluation, digest, trail),
     )
 
 
@@ -127,6 +137,7 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
         raise GovkitError("approve-with-conditions needs --conditions", field="--conditions")
     name, email = parse_signer(request.signer)
     check_signer(request.key, request.cert, name, email, datetime.now(UTC))  # before anything is logged
+    appearance_font()
     sha = file_digest(original)
     found = find_by_file_digest(log, sha)
     if found is None:
@@ -178,6 +189,12 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
     reason = f"{request.decision} ({request.role}); govkit log entry {decided.seq}"
     if request.conditions:
         reason += f"; conditions: {request.conditions}"
+    appearance = (
+        f"{request.decision} ({request.role})",
+        f"{name} <{email}>",
+        f"Conditions: {request.conditions or 'none'}",
+        f"{now}, audit log entry #{decided.seq}",
+    )
     signed = sign_pdf(
         base,
         key=request.key,
@@ -186,6 +203,8 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
         reason=reason,
         location=f"evaluation {ev_digest[:16]}",
         contact=email,
+        appearance=appearance,
+        position=position,
     )
     out = out or pdf_path.with_name(f"{pdf_path.stem.removesuffix(f'-signed{position - 1}')}-signed{position}.pdf")
     out.parent.mkdir(parents=True, exist_ok=True)
