@@ -203,6 +203,16 @@ FORMAT_CHOICE = click.Choice(list(FORMATS))
 DB_OPTION = click.option(
     "--db", envvar="GOVKIT_DB", default="govkit.db", show_default=True, help="Audit log database (or GOVKIT_DB)."
 )
+POLICY_OPTION = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=Path),
+    envvar="GOVKIT_POLICY",
+    default="policies",
+    show_default=True,
+    help="Policy folder or file (or GOVKIT_POLICY).",
+)
+POLICY_SET_OPTION = click.option("--policy-set", help="Base policy set, when the folder holds several.")
 KEY_OPTION = click.option(
     "--key",
     "key_path",

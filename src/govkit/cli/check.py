@@ -11,6 +11,8 @@ import click
 from govkit.checks.fairness.engines.registry import DEFAULT_DUCKDB_ABOVE, ENGINE_CHOICES, parse_size
 from govkit.cli.base import (
     FORMAT_CHOICE,
+    POLICY_OPTION,
+    POLICY_SET_OPTION,
     SEVERITY_CHOICE,
     PairedOutputCommand,
     color,
@@ -30,15 +32,7 @@ def evaluation_options(func: Any) -> Any:
     """The inputs of an evaluation, shared by `check` and `baseline`."""
     options = [
         click.argument("manifest", type=click.Path(path_type=Path), default="govkit.yaml"),
-        click.option(
-            "--policy",
-            "policy_path",
-            type=click.Path(path_type=Path),
-            envvar="GOVKIT_POLICY",
-            default="policies",
-            show_default=True,
-            help="Policy folder or file.",
-        ),
+        POLICY_OPTION,
         click.option(
             "--team",
             envvar="GOVKIT_TEAM",
@@ -50,7 +44,7 @@ def evaluation_options(func: Any) -> Any:
             envvar="GOVKIT_REQUIRE_TEAM",
             help="Refuse a manifest whose model.team is not --team / GOVKIT_TEAM.",
         ),
-        click.option("--policy-set", help="Base policy set, when the folder holds several."),
+        POLICY_SET_OPTION,
         click.option(
             "--waivers",
             "waivers_path",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from govkit.cli.base import color
+from govkit.cli.base import POLICY_OPTION, POLICY_SET_OPTION, color
 from govkit.errors import EXIT_BLOCKING
 
 CONTROLS_OPTION = click.option(
@@ -31,16 +31,9 @@ Examples:
   govkit controls coverage --policy policies/ --team lending --framework eu-ai-act
   govkit controls coverage --team lending --require nist-ai-rmf --format markdown""",
 )
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    envvar="GOVKIT_POLICY",
-    default="policies",
-    show_default=True,
-)
+@POLICY_OPTION
 @click.option("--team", help="Team whose overlay to apply (and whose evaluations to read).")
-@click.option("--policy-set", help="Base policy set, when the folder holds several.")
+@POLICY_SET_OPTION
 @click.option("--framework", "frameworks", multiple=True, help="Only this framework (repeatable).")
 @click.option("--model", "models", multiple=True, help="Only this model name (repeatable).")
 @click.option(

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from govkit.cli.base import color
+from govkit.cli.base import POLICY_SET_OPTION, color
 from govkit.errors import EXIT_BLOCKING, GovkitError
 
 AS_OF = click.option(
@@ -26,7 +26,7 @@ POLICY = click.option(
     envvar="GOVKIT_POLICY",
     help="Policy folder with the lifecycle rules and webhooks (default: GOVKIT_POLICY, else ./policies if present).",
 )
-POLICY_SET = click.option("--policy-set", help="Base policy set, when the folder holds several.")
+POLICY_SET = POLICY_SET_OPTION
 TRUSTED_KEY = click.option(
     "--trusted-key",
     "trusted_keys",

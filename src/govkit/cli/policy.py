@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from govkit.cli.base import (
+    POLICY_OPTION,
+    POLICY_SET_OPTION,
     color,
 )
 from govkit.schemas import KINDS
@@ -40,16 +42,9 @@ def policy_validate(path: Path, controls_dir: Path | None) -> None:
 
 
 @policy.command("show", epilog="Example:\n\n  govkit policy show --policy policies/ --team lending")
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    envvar="GOVKIT_POLICY",
-    default="policies",
-    show_default=True,
-)
+@POLICY_OPTION
 @click.option("--team", help="Team whose overlay to apply.")
-@click.option("--policy-set", help="Base policy set, when the folder holds several.")
+@POLICY_SET_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def policy_show(policy_path: Path, team: str | None, policy_set: str | None, fmt: str) -> None:
     """Print the resolved rules and where each value came from."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from govkit.cli.base import POLICY_SET_OPTION
+
 
 @click.command(
     "serve",
@@ -44,7 +46,7 @@ Examples:
     envvar="GOVKIT_POLICY",
     help="Policy folder with the teams' lifecycle rules (review cadence); default: ./policies if present.",
 )
-@click.option("--policy-set", help="Base policy set, when the folder holds several.")
+@POLICY_SET_OPTION
 def serve_command(
     db: str,
     host: str,
