@@ -145,19 +145,37 @@ def _index_lines(node: yaml.Node, prefix: KeyPath, out: dict[KeyPath, int], text
         texts[prefix] = node.value
 
 
-def _read(path: Path, error: type[GovkitError]) -> bytes:
+def read_bounded(
+    path: Path,
+    *,
+    limit: int,
+    error: type[GovkitError],
+    expected: str = "a file",
+    too_large: str = "refused",
+) -> bytes:
+    """The bytes of a small input file, never more than `limit` read; any problem is a one-line `error`."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         raise error("file not found", file=path) from None
     except IsADirectoryError:
-        raise error("is a directory, expected a YAML file", file=path) from None
+        raise error(f"is a directory, expected {expected}", file=path) from None
     except OSError as exc:
         raise error(f"cannot read file ({exc.strerror})", file=path) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise error(f"file is larger than {MAX_FILE_BYTES:,} bytes; govkit YAML files are configuration", file=path)
+    if len(raw) > limit:
+        raise error(f"file is larger than {limit:,} bytes; {too_large}", file=path)
     return raw
+
+
+def _read(path: Path, error: type[GovkitError]) -> bytes:
+    return read_bounded(
+        path,
+        limit=MAX_FILE_BYTES,
+        error=error,
+        expected="a YAML file",
+        too_large="govkit YAML files are configuration",
+    )
 
 
 def load_yaml(path: Path, *, error: type[GovkitError] = GovkitError) -> YamlDocument:

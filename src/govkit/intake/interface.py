@@ -17,18 +17,9 @@ MAX_INTAKE_BYTES = 16 << 20  # a card, an MLmodel or a BOM describes a model; it
 
 def read_bounded(path: Path, limit: int = MAX_INTAKE_BYTES) -> bytes:
     """The bytes of an intake file, refused (one line, exit 2) when missing, unreadable or too large."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise IntakeError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise IntakeError("is a directory, expected a file", file=path) from None
-    except OSError as exc:
-        raise IntakeError(f"cannot read file ({exc.strerror})", file=path) from None
-    if len(raw) > limit:
-        raise IntakeError(f"larger than {limit:,} bytes; refused", file=path)
-    return raw
+    from govkit.yamlio import read_bounded as read_small
+
+    return read_small(path, limit=limit, error=IntakeError)
 
 
 @dataclass(frozen=True)
