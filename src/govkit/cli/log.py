@@ -95,9 +95,10 @@ def log_verify(
     with AuditLog(db, key_path=key_path, create=False) as log:
         anchors = anchors or log.anchor_keys()
         result = log.verify(known_checkpoint=known, trusted_keys=[raw for _, raw in anchors], full=full)
-        from govkit.inventory.cache import cache_problems
+        if result.ok:  # the inventory's cached index must match the log (moot when the log itself fails)
+            from govkit.inventory.cache import cache_problems
 
-        result.problems.extend(cache_problems(log))  # the inventory's cached index must match the log
+            result.problems.extend(cache_problems(log))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not result.ok:
