@@ -10,6 +10,9 @@ from typing import Any
 
 from govkit.audit.chain import HEADER_FIELDS, Checkpoint
 
+# the columns an SQL store keeps per entry, in `Entry` field order: the signed header, its hash, the signature
+ENTRY_COLUMNS = (*HEADER_FIELDS, "entry_hash", "signature")
+
 
 @dataclass(frozen=True)
 class Entry:

@@ -13,23 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import Entry, EntryFilter, Sealer, SerialStore, filter_terms
+from govkit.audit.interface import ENTRY_COLUMNS, Entry, EntryFilter, Sealer, SerialStore, filter_terms
 from govkit.errors import GovkitError
 
 LOCK_KEY = 0x676F766B6974  # "govkit": the advisory lock every writer takes before reading the head
-COLUMNS = (
-    "seq",
-    "entry_id",
-    "recorded_at",
-    "actor",
-    "action",
-    "subject",
-    "payload_digest",
-    "prev_hash",
-    "key_id",
-    "entry_hash",
-    "signature",
-)
 SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS govkit;
 CREATE TABLE IF NOT EXISTS govkit.meta (key text PRIMARY KEY, value text NOT NULL);
@@ -177,7 +164,7 @@ class PostgresStore(SerialStore):
         return (row[0], row[1]) if row else (0, "0" * 64)
 
     def _write(self, entry: Entry, body: bytes | None) -> None:
-        self.conn.execute(INSERT_ENTRY, [getattr(entry, c) for c in COLUMNS])
+        self.conn.execute(INSERT_ENTRY, [getattr(entry, c) for c in ENTRY_COLUMNS])
         if body is not None:
             self.conn.execute("INSERT INTO govkit.payloads (seq, body) VALUES (%s, %s)", [entry.seq, body])
 

@@ -16,24 +16,11 @@ from pathlib import Path
 import sqlite_utils
 
 from govkit.audit.chain import Checkpoint
-from govkit.audit.interface import Entry, EntryFilter, Sealer, SerialStore, filter_terms
+from govkit.audit.interface import ENTRY_COLUMNS, Entry, EntryFilter, Sealer, SerialStore, filter_terms
 from govkit.errors import GovkitError
 
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 60_000
-ENTRY_COLUMNS = (
-    "seq",
-    "entry_id",
-    "recorded_at",
-    "actor",
-    "action",
-    "subject",
-    "payload_digest",
-    "prev_hash",
-    "key_id",
-    "entry_hash",
-    "signature",
-)
 
 INSERT_ENTRY = (
     "INSERT INTO entries (seq, entry_id, recorded_at, actor, action, subject, payload_digest, prev_hash, key_id,"
