@@ -20,14 +20,17 @@ Usage: python benchmarks/web.py [--models N] [--db PATH] [--postgres]
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from govkit.audit.log import AuditLog
+from govkit.audit.records import EVALUATION_RECORDED
 from govkit.inventory.interface import build_inventory
 from govkit.web.app import Settings, create_app
 from govkit.web.security import Guard
@@ -67,6 +70,12 @@ def measure(location: str, key: Path, store: str) -> bool:
         assert client.get(f"/models/{model}").status_code == 200
         rows.append((f"first request for {model} (reads its evaluations)", time.perf_counter() - start))
         model_page = median_get(client, f"/models/{model}")
+        with AuditLog(location, key_path=key, create=False) as writer:  # a new run of one version
+            newest = writer.entries(model=model, action=EVALUATION_RECORDED)[-1]
+            writer.append(EVALUATION_RECORDED, newest.subject, writer.read_verified(newest))
+        start = time.perf_counter()
+        assert client.get("/").status_code == 200
+        rows.append(("first request after an append (walks and folds what is new)", time.perf_counter() - start))
     source.close()
     rows += [
         (f"portfolio page, median of {RUNS}", portfolio),
@@ -107,7 +116,12 @@ def main() -> None:
     else:
         path = args.db
     key = path.with_suffix(".pem")
-    ok = measure(str(path), key, "SQLite")
+    with tempfile.TemporaryDirectory() as scratch:  # the measurement appends: not to the cached log
+        copy = Path(scratch) / path.name
+        for suffix in ("", ".inventory-cache.json"):
+            if Path(f"{path}{suffix}").exists():
+                shutil.copyfile(f"{path}{suffix}", f"{copy}{suffix}")
+        ok = measure(str(copy), key, "SQLite")
     if args.postgres:
         ok = on_postgres(path, key) and ok
     print(f"target: pages < {TARGET * 1000:.0f} ms server side: {'OK' if ok else 'MISSED'}")

@@ -269,18 +269,91 @@ def test_the_cache_is_used_and_extended_by_new_entries(log: AuditLog) -> None:
     assert run("log", "verify").exit_code == 0  # a cache that matches the log is no problem
 
 
-def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog) -> None:
+def _cache(log: AuditLog) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    cache = Path(log.location + ".inventory-cache.json")
+    meta, body = (json.loads(part) for part in cache.read_text().split("\n", 1))
+    return cache, meta, body
+
+
+@pytest.mark.parametrize("part", ["subjects", "summaries"])
+def test_an_edited_cache_is_ignored_and_reported_by_log_verify(log: AuditLog, part: str) -> None:
     record_evaluation(log, evaluation("scorer", "1"))
     record_evaluation(log, evaluation("scorer", "2"))
     build_inventory(log)
-    cache = Path(log.location + ".inventory-cache.json")
-    meta, subjects = (json.loads(part) for part in cache.read_text().split("\n", 1))
-    edited = json.dumps(meta) + "\n" + json.dumps({k: v for k, v in subjects.items() if not k.endswith("@2")})
+    cache, meta, body = _cache(log)
+    body[part] = {k: v for k, v in body[part].items() if not k.endswith("@2")}
+    edited = json.dumps(meta) + "\n" + json.dumps(body)
     cache.write_text(edited)  # version 2 hidden, the signature left as it was
     assert [v.version for v in build_inventory(log).models[0].versions] == ["1", "2"]  # signature fails: rebuilt
     cache.write_text(edited)
     verified = run("log", "verify")
     assert verified.exit_code == 1 and "inventory cache" in verified.output
+
+
+def test_a_signed_cache_with_a_wrong_summary_is_reported_by_log_verify(log: AuditLog) -> None:
+    """`log verify` derives the summaries again from the log, so even a validly signed wrong one is found."""
+    from govkit.inventory.cache import load, save
+
+    record_evaluation(log, evaluation("scorer", "1", fail=True))
+    build_inventory(log)
+    ring = log.key_ring()
+    index = load(log, ring, set(ring.keys), log.identity(ring))
+    assert index is not None
+    (key,) = index.summaries
+    record = index.summaries[key]["record"]
+    index.summaries[key] = {
+        **index.summaries[key],
+        "record": {**record, "latest_evaluation": {**record["latest_evaluation"], "verdict": "pass"}},
+    }
+    save(log, index, log.identity(ring))  # signed by the log's own key
+    assert build_inventory(log).models[0].versions[0].latest_evaluation.verdict == "pass"  # trusted: it is signed
+    verified = run("log", "verify")
+    assert verified.exit_code == 1 and "does not match the log" in verified.output
+
+
+def test_a_payload_edited_after_the_cache_was_built_is_still_caught(log: AuditLog) -> None:
+    """The cached summary is reused only after the entries it came from are proved again."""
+    used = record_evaluation(log, evaluation("scorer", "1"))
+    record_evaluation(log, evaluation("other", "1"))
+    build_inventory(log)
+    _, meta, body = _cache(log)
+    assert any(used.seq in s["read"] for s in body["summaries"].values())
+    conn = sqlite3.connect(log.location, isolation_level=None)
+    for name in SQLITE_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    conn.execute("UPDATE payloads SET body = CAST('{}' AS BLOB) WHERE seq = ?", [used.seq])
+    conn.close()
+    with pytest.raises(LogIntegrityError, match=f"entry {used.seq} .*payload edited"):
+        build_inventory(log)
+
+
+def test_only_touched_versions_are_folded_again(log: AuditLog) -> None:
+    record_evaluation(log, evaluation("scorer", "1"))
+    record_evaluation(log, evaluation("scorer", "2"))
+    first = build_inventory(log)
+    newest = record_evaluation(log, evaluation("scorer", "2", fail=True))
+    _, _, before = _cache(log)
+    second = build_inventory(log)
+    _, _, after = _cache(log)
+    v1, v2 = (k for k in after["summaries"])
+    assert after["summaries"][v1] == before["summaries"][v1]  # untouched: reused as it was
+    assert after["summaries"][v2]["read"] == [newest.seq]
+    assert second.models[0].versions[0] == first.models[0].versions[0]
+    assert second.models[0].versions[1].latest_evaluation.seq == newest.seq
+
+
+def test_a_redaction_after_the_cache_was_built_erases_from_cache_and_inventory(log: AuditLog) -> None:
+    kept = record_evaluation(log, evaluation("scorer", "1"))
+    newer = record_evaluation(log, evaluation("scorer", "1", fail=True))
+    erased = build_inventory(log).models[0].versions[0].latest_evaluation
+    assert erased is not None and erased.seq == newer.seq
+    cache, _, _ = _cache(log)
+    assert erased.digest in cache.read_text()
+    log.redact(newer.seq, "erasure request")
+    version = build_inventory(log).models[0].versions[0]
+    assert version.latest_evaluation is not None and version.latest_evaluation.seq == kept.seq
+    assert erased.digest not in cache.read_text()
+    assert version.latest_evaluation.digest in cache.read_text()
 
 
 def test_a_header_edited_after_the_cache_was_built_is_still_caught(log: AuditLog) -> None:
@@ -305,3 +378,36 @@ def test_a_cache_of_another_log_is_ignored(log: AuditLog, tmp_path: Path) -> Non
             Path(log.location + ".inventory-cache.json").read_bytes()
         )
         assert [m.name for m in build_inventory(other).models] == ["other"]
+
+
+def test_a_viewer_folds_again_only_what_was_appended(log: AuditLog) -> None:
+    """`govkit serve` keeps the folded index of the last position: an append costs its own versions only,
+    and an entry edited under a reused summary is still caught."""
+    from govkit.web.source import LogSource, ViewerLog
+
+    record_evaluation(log, evaluation("scorer", "1"))
+    other = record_evaluation(log, evaluation("other", "1"))
+    source = LogSource(ViewerLog(log.location, key_path=log.key_path, trusted_key=None))
+    try:
+        first = source.inventory(source.snapshot())
+        before = dict(source.verified(source.snapshot()).index.summaries)
+        newest = record_evaluation(log, evaluation("scorer", "1", fail=True))
+        snap = source.snapshot()
+        second = source.inventory(snap)
+        verified = source.verified(snap)
+        assert verified.walked_from == first.log_position.size  # not the whole log again
+        (kept,) = (k for k in before if "other" in k)
+        assert verified.index.summaries[kept] is before[kept]  # reused as it was, not derived again
+        scorer = second.model("scorer")
+        assert scorer is not None and scorer.versions[0].latest_evaluation is not None
+        assert scorer.versions[0].latest_evaluation.seq == newest.seq
+        conn = sqlite3.connect(log.location, isolation_level=None)
+        for name in SQLITE_TRIGGERS:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute("UPDATE payloads SET body = CAST('{}' AS BLOB) WHERE seq = ?", [other.seq])
+        conn.close()
+        record_evaluation(log, evaluation("scorer", "2"))
+        with pytest.raises(LogIntegrityError, match=f"entry {other.seq} .*payload edited"):
+            source.inventory(source.snapshot())
+    finally:
+        source.close()

@@ -7,17 +7,34 @@ checkpoints are what make tampering evident.
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-
-import sqlite_utils
+from types import ModuleType
 
 from govkit.audit.chain import Checkpoint
 from govkit.audit.interface import ENTRY_COLUMNS, Entry, EntryFilter, Sealer, SerialStore, filter_terms
 from govkit.errors import GovkitError
+
+
+def _import_sqlite_utils() -> ModuleType:
+    """sqlite-utils imports pandas when it is installed (0.6 s of every command that opens a log),
+    only to accept pandas values in inserts; the log writes str and bytes. So unless pandas is
+    already loaded, it is hidden while sqlite-utils is imported (a later `import pandas` works)."""
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+        return importlib.import_module("sqlite_utils")
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` raise ImportError
+    try:
+        return importlib.import_module("sqlite_utils")
+    finally:
+        del sys.modules["pandas"]
+
+
+sqlite_utils = _import_sqlite_utils()
 
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_MS = 60_000

@@ -171,7 +171,7 @@ def _fmt(value: float | None) -> str:
 
 def render(summary: BiasAuditSummary, fmt: str) -> str:
     """Markdown, JSON or CSV; category labels are data values, escaped for Markdown and CSV."""
-    from govkit.controls.render import csv_cell
+    from govkit.formats.common import csv_cell
     from govkit.formats.markdown import _md
 
     if fmt == "json":

@@ -7,7 +7,7 @@ import io
 import json
 
 from govkit.controls.coverage import Coverage
-from govkit.formats.common import printable
+from govkit.formats.common import csv_cell, printable
 from govkit.formats.markdown import _md
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -19,12 +19,6 @@ def _header(cov: Coverage) -> list[str]:
 
 def _cells(cov: Coverage) -> list[list[str]]:
     return [[r.control, r.title, " ".join(r.rules), *r.results] for r in cov.rows]
-
-
-def csv_cell(text: str) -> str:
-    """Spreadsheets run a cell that starts with = + - @ as a formula: quote it as text."""
-    text = printable(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def render(cov: Coverage, fmt: str, *, color: bool = False) -> str:

@@ -33,6 +33,12 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub(_show, "" if text is None else str(text))
 
 
+def csv_cell(text: str) -> str:
+    """Spreadsheets run a cell that starts with = + - @ as a formula: quote it as text."""
+    text = printable(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _show(match: re.Match[str]) -> str:
     return match.group().encode("unicode_escape", "backslashreplace").decode("ascii")
 

@@ -1,17 +1,22 @@
-"""A signed cache of the inventory's header walk, keyed by log position, so a large log is not re-walked.
+"""A signed cache of the inventory's fold, keyed by log position, so a large log is not re-read.
 
-The index maps each model subject to the seqs of its evaluations, sign-offs, lifecycle changes and
-registrations: everything the fold needs that comes from entry headers. Walking and re-hashing
-200,000 headers costs seconds; with the index, `build_inventory` walks only the entries appended
-since (and still re-hashes every entry whose header or payload it uses).
+It holds two things. The index maps each model subject to the seqs of its evaluations, sign-offs,
+lifecycle changes and registrations: everything the fold needs that comes from entry headers
+(walking and re-hashing 200,000 headers costs seconds). The summaries hold, per subject, the
+version record the fold derived and the seqs of the entries it read to derive it. A read then
+walks only the entries appended since and folds again only the subjects they touch; every other
+subject's record comes from its summary, after the entries it was derived from are fetched and
+proved again (hash, payload digest, signature above the trusted checkpoint), so an entry edited in
+the database after the cache was written is still caught, without parsing a single payload.
 
 The cache sits beside the SQLite database (`<db>.inventory-cache.json`; for PostgreSQL in the
 user's cache folder, `~/.cache/govkit/inventory-<hash of the log id>.json`). It is one line of
-JSON (log id, position, key id, signature), then the index as JSON; the signature, by the log's
-key and domain-separated, covers the log id, the position and the SHA-256 of the index bytes, so
-whoever could forge it could forge log entries too. A cache that is missing, foreign, unsigned or
-no longer matching the log's entry at its position is ignored and rebuilt. `govkit log verify`
-rebuilds the index from the log and reports a cache that disagrees with it.
+JSON (log id, position, key id, signature), then the index and summaries as JSON; the signature,
+by the log's key and domain-separated, covers the log id, the position and the SHA-256 of those
+bytes, so whoever could forge it could forge log entries too. A cache that is missing, foreign,
+unsigned, of an older version or no longer matching the log's entry at its position is ignored and
+rebuilt. `govkit log verify` re-derives index and summaries from the log and reports a cache that
+disagrees with it.
 """
 
 from __future__ import annotations
@@ -24,24 +29,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govkit.audit.chain import entry_hash
 from govkit.audit.interface import Entry, EntryFilter
 from govkit.audit.log import AuditLog
 from govkit.audit.verify import KeyRing, Problem, hex_bytes, verifies
 from govkit.canonical import sha256_hex
 
-VERSION = 1
-DOMAIN = b"govkit.inventory.cache.v1\x00"
+VERSION = 2
+DOMAIN = b"govkit.inventory.cache.v2\x00"
 MAX_BYTES = 512 * 1024 * 1024
 KINDS = ("evaluations", "signoffs", "changes", "registrations")
 
 
 @dataclass
 class Index:
-    """The header walk up to `size`: per subject, its first entry and the seqs of each kind of entry."""
+    """The header walk up to `size`: per subject, its first entry and the seqs of each kind of entry.
+
+    `summaries[subject]` is what the fold derived for the subject at `size` (see `fold.Summary`);
+    `touched` names the subjects added to since the index was loaded, whose summaries are stale.
+    """
 
     size: int = 0
     head: str = ""
     subjects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
 
     def add(self, entry: Entry, kind: str) -> None:
         subject = self.subjects.get(entry.subject)
@@ -50,7 +62,17 @@ class Index:
                 "first": [entry.seq, entry.recorded_at],
                 **{k: [] for k in KINDS},
             }
+        elif entry.subject not in self.touched:  # copy on first write: an earlier copy may share the lists
+            subject = self.subjects[entry.subject] = {k: list(v) for k, v in subject.items()}
         subject[kind].append(entry.seq)
+        self.touched.add(entry.subject)
+
+    def copy(self) -> Index:
+        """A copy to extend (subjects are copied when first touched, summaries are replaced, never edited)."""
+        return Index(self.size, self.head, dict(self.subjects), dict(self.summaries))
+
+    def body(self) -> bytes:
+        return json.dumps({"subjects": self.subjects, "summaries": self.summaries}, separators=(",", ":")).encode()
 
 
 def cache_path(log: AuditLog, log_id: str) -> Path:
@@ -80,13 +102,19 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
             return None
         if not verifies(state.public, signature, _message(log_id, size, head, sha256_hex(body))):
             return None
-        index = Index(size, head, dict(json.loads(body)))
+        data = json.loads(body)
+        index = Index(size, head, dict(data["subjects"]), dict(data["summaries"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable or malformed: walk the log instead
-    at = log.store.read(index.size) if index.size else None
-    if index.size and (at is None or at[0].entry_hash != index.head):
-        return None
-    return index
+    return index if still_heads(log, index) else None
+
+
+def still_heads(log: AuditLog, index: Index) -> bool:
+    """Whether the log's entry at the index's position is still the one indexed (its header re-hashed)."""
+    if not index.size:
+        return True
+    at = log.store.read(index.size)
+    return at is not None and at[0].entry_hash == index.head == entry_hash(at[0].header())
 
 
 def save(log: AuditLog, index: Index, log_id: str) -> None:
@@ -96,7 +124,7 @@ def save(log: AuditLog, index: Index, log_id: str) -> None:
         return
     with contextlib.suppress(Exception):  # a cache is an optimisation: failing to write one is not an error
         key = log.signing_key()
-        body = json.dumps(index.subjects, separators=(",", ":")).encode("utf-8")
+        body = index.body()
         signature = key.sign(_message(log_id, index.size, index.head, sha256_hex(body)))
         meta = {
             "version": VERSION,
@@ -120,26 +148,33 @@ def index_from_headers(entries: list[Entry], kinds: dict[str, str]) -> Index:
             index.add(entry, kinds[entry.action])
     if entries:
         index.size, index.head = entries[-1].seq, entries[-1].entry_hash
+    index.touched.clear()
     return index
 
 
 def cache_problems(log: AuditLog) -> list[Problem]:
-    """For `govkit log verify`: the inventory cache, if there is one, must match the log it indexes."""
-    from govkit.inventory.reader import KIND_OF
+    """For `govkit log verify` (after the log verified): the inventory cache, if any, must be what the log gives."""
+    from govkit.inventory.fold import summarise
+    from govkit.inventory.reader import KIND_OF, VerifiedLog
 
     if log.store.size() == 0:
         return []
-    path = cache_path(log, log.identity(log.key_ring()))
+    ring = log.key_ring()
+    path = cache_path(log, log.identity(ring))
     if not path.is_file():
         return []
     try:
         first, _, body = path.read_bytes().partition(b"\n") if path.stat().st_size <= MAX_BYTES else (b"", b"", b"")
         meta = json.loads(first)
-        size, head, subjects = int(meta["size"]), str(meta["head"]), json.loads(body)
+        size, head, data = int(meta["size"]), str(meta["head"]), json.loads(body)
+        cached = Index(size, head, data["subjects"], data["summaries"])
     except (OSError, ValueError, KeyError, TypeError):
         return [Problem(None, f"inventory cache {path} is unreadable; delete it (it is rebuilt)")]
     entries = [e for e in log.store.find(EntryFilter()) if e.seq <= size]
     expected = index_from_headers(entries, KIND_OF)
-    if expected.size != size or expected.head != head or expected.subjects != subjects:
+    # the log has just verified: its signatures need no second check, only the derivation is re-done
+    summarise(VerifiedLog(log, expected, ring, set(ring.keys), covered=size), list(expected.subjects))
+    found = (cached.size, cached.head, cached.subjects, cached.summaries)
+    if (expected.size, expected.head, expected.subjects, expected.summaries) != found:
         return [Problem(None, f"inventory cache {path} does not match the log at entry {size}; delete it")]
     return []

@@ -176,15 +176,20 @@ def policy_folder(given: Path | None) -> Path | None:
 
 
 def rules_source(policy: Path | None, policy_set: str | None = None) -> Callable[[str], LifecycleRules]:
-    """`team -> LifecycleRules` from the policy folder (each team resolved once), or the defaults."""
+    """`team -> LifecycleRules` from the policy folder (each team resolved once), or the defaults.
+
+    The folder is loaded on the first call, not before: an inventory with no reviewed version
+    never needs it, and loading (every check's rule kinds, every YAML file) takes most of a second.
+    """
     if policy is None:
         return lambda _team: LifecycleRules.defaults()
-    library = _library(policy)
     found: dict[str, LifecycleRules] = {}
+    library: list[PolicyLibrary] = []
 
     def rules(team: str) -> LifecycleRules:
         if team not in found:
-            found[team] = _resolve_rules(library, team=team or None, policy_set=policy_set)
+            library[:] = library or [_library(policy)]
+            found[team] = _resolve_rules(library[0], team=team or None, policy_set=policy_set)
         return found[team]
 
     return rules

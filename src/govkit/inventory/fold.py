@@ -19,6 +19,7 @@ from typing import Any
 
 from govkit.audit.interface import Entry
 from govkit.audit.log import AuditLog
+from govkit.inventory.cache import save
 from govkit.inventory.config import LifecycleRules
 from govkit.inventory.interface import (
     DueItem,
@@ -111,16 +112,10 @@ def _monitoring(entry: Entry, payload: dict[str, Any]) -> MonitoringStatus:
 
 
 class _Folder:
-    def __init__(self, vlog: VerifiedLog, today: date, rules: Callable[[str], LifecycleRules]) -> None:
-        self.vlog = vlog
-        self.today = today
-        self.rules = rules
-        self._rules: dict[str, LifecycleRules] = {}
+    """Derives one version's record from its entries; what it derives depends on the log alone."""
 
-    def rules_for(self, team: str) -> LifecycleRules:
-        if team not in self._rules:
-            self._rules[team] = self.rules(team)
-        return self._rules[team]
+    def __init__(self, vlog: VerifiedLog) -> None:
+        self.vlog = vlog
 
     def identity(self, subject: Subject, newest_evaluation: dict[str, Any] | None) -> _Identity | None:
         """Name, version, team, owner and tier: the newest registration, else the newest evaluation's model."""
@@ -196,11 +191,6 @@ class _Folder:
         state: State = history[-1].state if history else INITIAL
         reviews = [c.at for c in history if c.state in APPROVED or c.state == "rejected"]
         reviews += [signoff.at] if signoff else []
-        last_review = max(reviews, default=None)
-        next_due = None
-        if state in REVIEWED and last_review:
-            months = self.rules_for(who.team).review_months_for(who.risk_tier)
-            next_due = add_months(_day(last_review), months)
         return who, VersionRecord(
             version=who.version,
             state=state,
@@ -212,8 +202,8 @@ class _Folder:
             open_findings=open_findings,
             waivers=waivers,
             monitoring=monitor or MonitoringStatus("none"),
-            last_review=last_review,
-            next_review_due=next_due,
+            last_review=max(reviews, default=None),
+            next_review_due=None,  # depends on the team's rules, not on the log: `_Folder.due_date`
         )
 
     def history(self, subject: Subject) -> tuple[StateChange, ...]:
@@ -245,20 +235,72 @@ def _likely_reads(subject: Subject) -> list[int]:
     ]
 
 
+def summarise(vlog: VerifiedLog, keys: Sequence[str]) -> None:
+    """Fold the subjects `keys` afresh into `vlog.index.summaries`: a Summary each, in bounded batches.
+
+    A Summary is JSON data: `identity` (name, version, team, owner, risk tier; None when the
+    subject's entries name no model), `record` (`VersionRecord.to_dict()`, without a review date)
+    and `read` (the seqs the fold read, which a later read proves again before reusing it).
+    """
+    folder, index = _Folder(vlog), vlog.index
+    for start in range(0, len(keys), PREFETCH):  # in bounded batches: payloads can be large
+        batch = keys[start : start + PREFETCH]
+        vlog.prefetch([seq for key in batch for seq in _likely_reads(index.subjects[key])])
+        for key in batch:
+            vlog.reads = []
+            found = folder.version(index.subjects[key])
+            index.summaries[key] = {
+                "identity": [found[0].name, found[0].version, found[0].team, found[0].owner, found[0].risk_tier]
+                if found
+                else None,
+                "record": found[1].to_dict() if found else None,
+                "read": vlog.reads,
+            }
+    vlog.reads = None
+
+
+def _reuse(vlog: VerifiedLog, keys: Sequence[str]) -> list[str]:
+    """Prove again the entries each cached summary was derived from (fetched in bulk, payloads not parsed).
+
+    Returns the subjects that read an entry redacted since: their summaries hold what was erased.
+    """
+    summaries, redacted = vlog.index.summaries, []
+    for start in range(0, len(keys), PREFETCH):
+        batch = keys[start : start + PREFETCH]
+        vlog.prefetch([seq for key in batch for seq in summaries[key]["read"]])
+        for key in batch:
+            if any(vlog.prove(seq)[1] is None for seq in summaries[key]["read"]):
+                redacted.append(key)
+    return redacted
+
+
+def _due_date(record: dict[str, Any], who: _Identity, rules: Callable[[str], LifecycleRules]) -> str | None:
+    """The next periodic review (of a record as `to_dict` writes it): the team's cadence for the risk
+    tier, from the last review decision."""
+    if record["state"] not in REVIEWED or not record["last_review"]:
+        return None
+    return add_months(_day(record["last_review"]), rules(who.team).review_months_for(who.risk_tier)).isoformat()
+
+
 def fold_verified(
     vlog: VerifiedLog, *, today: date | None = None, rules: Callable[[str], LifecycleRules] | None = None
 ) -> Inventory:
+    """The inventory at `vlog`'s position: subjects touched since the index's summaries are folded again."""
     today = today or datetime.now(UTC).date()
-    folder = _Folder(vlog, today, rules or (lambda _team: LifecycleRules.defaults()))
+    team_rules = _memo(rules or (lambda _team: LifecycleRules.defaults()))
+    index = vlog.index
+    stale = {k for k in index.subjects if k in index.touched or k not in index.summaries}
+    stale.update(_reuse(vlog, [k for k in index.subjects if k not in stale]))
+    summarise(vlog, [k for k in index.subjects if k in stale])
+    vlog.refolded, index.touched = bool(stale), set()
     by_model: dict[str, list[tuple[_Identity, VersionRecord]]] = defaultdict(list)
-    subjects = list(vlog.index.subjects.values())
-    for start in range(0, len(subjects), PREFETCH):  # in bounded batches: payloads can be large
-        batch = subjects[start : start + PREFETCH]
-        vlog.prefetch([seq for subject in batch for seq in _likely_reads(subject)])
-        for subject in batch:
-            found = folder.version(subject)
-            if found is not None:
-                by_model[found[0].name].append(found)
+    for key in index.subjects:
+        summary = index.summaries[key]
+        if summary["identity"] is None:
+            continue
+        who, record = _Identity(*summary["identity"]), summary["record"]
+        due = _due_date(record, who, team_rules)
+        by_model[who.name].append((who, VersionRecord.from_dict({**record, "next_review_due": due})))
     models = []
     for name in sorted(by_model):
         versions = by_model[name]
@@ -275,6 +317,17 @@ def fold_verified(
     return Inventory(models=tuple(models), log_position=vlog.position, today=today, location=vlog.log.location)
 
 
+def _memo(rules: Callable[[str], LifecycleRules]) -> Callable[[str], LifecycleRules]:
+    found: dict[str, LifecycleRules] = {}
+
+    def cached(team: str) -> LifecycleRules:
+        if team not in found:
+            found[team] = rules(team)
+        return found[team]
+
+    return cached
+
+
 def fold(
     log: AuditLog,
     *,
@@ -282,7 +335,12 @@ def fold(
     rules: Callable[[str], LifecycleRules] | None = None,
     trusted_keys: Sequence[bytes] | None = None,
 ) -> Inventory:
-    return fold_verified(read_log(log, trusted_keys=trusted_keys), today=today, rules=rules)
+    """Read, fold and keep the signed cache up to date (when anything was walked or folded anew)."""
+    vlog = read_log(log, trusted_keys=trusted_keys)
+    inventory = fold_verified(vlog, today=today, rules=rules)
+    if vlog.refolded or vlog.index.size != vlog.walked_from:
+        save(log, vlog.index, vlog.log_id)
+    return inventory
 
 
 def _version_due(model: ModelRecord, v: VersionRecord, today: date, horizon: date) -> list[DueItem]:

@@ -24,7 +24,7 @@ from govkit.audit.keys import public_path
 from govkit.audit.log import AuditLog, LogIntegrityError
 from govkit.audit.records import EVALUATION_RECORDED, LIFECYCLE_CHANGED, MODEL_REGISTERED, SIGNOFF_RECORDED
 from govkit.audit.verify import KeyRing, check_checkpoint_signature, payload_json, signature_problem
-from govkit.inventory.cache import Index, load, save
+from govkit.inventory.cache import Index, load, still_heads
 from govkit.inventory.interface import LogPosition
 
 KIND_OF = {
@@ -44,6 +44,10 @@ class VerifiedLog:
     ring: KeyRing
     vouched: set[str]
     covered: int  # entries up to this seq are covered by a trusted checkpoint
+    log_id: str = ""
+    walked_from: int = 0  # the index size the walk started from (0: the whole log was walked)
+    refolded: bool = False  # set by the fold when it derived any summary anew (the cache is then saved)
+    reads: list[int] | None = None  # when a list, the seqs `entry` returns are added to it
     _fetched: dict[int, tuple[Entry, bytes | None]] = field(default_factory=dict)
 
     @property
@@ -56,6 +60,13 @@ class VerifiedLog:
 
     def entry(self, seq: int) -> tuple[Entry, dict[str, Any] | None]:
         """Entry `seq` and its payload (None when redacted), both proved; LogIntegrityError if not."""
+        entry, body = self.prove(seq)
+        if self.reads is not None:
+            self.reads.append(seq)
+        return entry, None if body is None else payload_json(body)
+
+    def prove(self, seq: int) -> tuple[Entry, bytes | None]:
+        """Entry `seq` and its payload bytes, proved (hash, signature unless checkpointed, payload digest)."""
         found = self._fetched.pop(seq, None) or self.log.store.read(seq)
         if found is None:
             raise self.fail(None, f"entry {seq} is missing")
@@ -67,11 +78,9 @@ class VerifiedLog:
                 raise self.fail(entry, why)
             if entry.key_id not in self.vouched:
                 raise self.fail(entry, "its key is not vouched for by the trusted key")
-        if body is None:
-            return entry, None
-        if hashlib.sha256(body).hexdigest() != entry.payload_digest:
+        if body is not None and hashlib.sha256(body).hexdigest() != entry.payload_digest:
             raise self.fail(entry, "payload does not match its digest (payload edited)")
-        return entry, payload_json(body)
+        return entry, body
 
     def entries(self, seqs: Iterable[int]) -> Iterable[tuple[Entry, dict[str, Any] | None]]:
         return (self.entry(seq) for seq in seqs)
@@ -99,11 +108,12 @@ def _walk(entries: Iterable[Entry], index: Index, heads: dict[int, str], fail: A
     index.size, index.head = expected - 1, prev if expected > 1 else ""
 
 
-def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None) -> VerifiedLog:
+def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None, since: Index | None = None) -> VerifiedLog:
     """Walk and check the chain of `log` (from the cached index on); LogIntegrityError naming what fails.
 
     `trusted_keys` (raw Ed25519 public keys, e.g. from --trusted-key) replace the `.pub` beside the
-    signing key as the anchor.
+    signing key as the anchor. `since` is an index this process verified earlier (a server keeps
+    it between requests): the walk starts from a copy of it instead of the cache file.
     """
     if log.store.size() == 0:
         return VerifiedLog(log, Index(), KeyRing(), set(), 0)
@@ -119,21 +129,18 @@ def read_log(log: AuditLog, *, trusted_keys: Sequence[bytes] | None = None) -> V
         for cp in log.stored_checkpoints()[0]
         if cp.key_id in vouched and not check_checkpoint_signature(cp, ring, identity)
     }
-    verified = VerifiedLog(log, Index(), ring, vouched, max(heads, default=0))
+    verified = VerifiedLog(log, Index(), ring, vouched, max(heads, default=0), identity)
 
     def fail(entry: Entry | None, why: str) -> LogIntegrityError:
         return verified.fail(entry, why)
 
-    cached = load(log, ring, vouched, identity)
-    start = cached.size if cached else None
-    if cached is None:
+    start = since.copy() if since is not None and still_heads(log, since) else load(log, ring, vouched, identity)
+    if start is None:
         _walk(log.store.find(EntryFilter()), verified.index, heads, fail)
     else:
-        verified.index = cached
-        _walk((e for e, _ in log.store.scan(cached.size + 1)), cached, heads, fail)
+        verified.index, verified.walked_from = start, start.size
+        _walk((e for e, _ in log.store.scan(start.size + 1)), start, heads, fail)
     if any(size > verified.index.size for size in heads):
         size = max(heads)
         raise fail(None, f"it has {verified.index.size} entries but a checkpoint covers {size}")
-    if start != verified.index.size:  # walked something new: keep the index for the next read
-        save(log, verified.index, identity)
     return verified

@@ -12,8 +12,7 @@ import io
 import json
 from collections.abc import Sequence
 
-from govkit.controls.render import csv_cell
-from govkit.formats.common import printable
+from govkit.formats.common import csv_cell, printable
 from govkit.formats.markdown import _md
 from govkit.inventory.interface import DueItem, Inventory
 
@@ -75,25 +74,30 @@ def due_rows(items: Sequence[DueItem]) -> list[list[str]]:
 
 
 def _table(header: Sequence[str], rows: list[list[str]], summary: str, *, color: bool) -> str:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """Aligned columns, drawn directly: rich's Table took 15 s for the 10,000 rows of a large inventory.
 
-    out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color, width=200, highlight=False)
-    table = Table(expand=False)
-    for name in header:
-        table.add_column(escape(name), overflow="fold")
-    for row in rows:
-        table.add_row(*(escape(printable(c)) for c in row))
-    console.print(table)
-    console.print(escape(printable(summary)))
-    return out.getvalue()
+    Every cell goes through `printable`, so a name cannot carry a terminal escape; colour is only
+    the header's bold, written here, never taken from a cell.
+    """
+    from rich.cells import cell_len as wide_len
+
+    def cell_len(text: str) -> int:  # columns on screen: CJK and emoji take two
+        return len(text) if text.isascii() else wide_len(text)
+
+    cells = [[printable(c) for c in row] for row in rows]
+    widths = [max(map(cell_len, column)) for column in zip(header, *cells, strict=True)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+
+    bold, plain = ("\x1b[1m", "\x1b[0m") if color else ("", "")
+    out = [bold + line(header) + plain, "  ".join("─" * w for w in widths)]
+    out += [line(row) for row in cells]
+    return "\n".join([*out, "", printable(summary)]) + "\n"
 
 
-def _render(header: Sequence[str], rows: list[list[str]], data: object, summary: str, fmt: str, color: bool) -> str:
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def _render(header: Sequence[str], rows: list[list[str]], summary: str, fmt: str, color: bool) -> str:
+    """The three text formats; JSON is written from the records, not from these rows."""
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -112,16 +116,37 @@ def _render(header: Sequence[str], rows: list[list[str]], data: object, summary:
     return _table(header, rows, summary, color=color)
 
 
+def _json(data: object) -> str:
+    """One line per model (or due item) inside an indented document: json's C encoder only runs
+    without `indent` (with it, 10,000 versions took 6 s); still valid JSON, readable, diff-friendly."""
+    if isinstance(data, list):
+        return "[\n" + ",\n".join("  " + _dumps(item) for item in data) + "\n]" if data else "[]"
+    assert isinstance(data, dict)
+    return (
+        "{\n"
+        + ",\n".join(f"  {_dumps(k)}: {_json(v) if k == 'models' else _dumps(v)}" for k, v in data.items())
+        + "\n}"
+    )
+
+
+def _dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
 def render_inventory(inventory: Inventory, fmt: str, *, color: bool = False) -> str:
     versions = sum(len(m.versions) for m in inventory.models)
     summary = (
         f"{len(inventory.models)} model(s), {versions} version(s); "
         f"audit log {inventory.location} at entry {inventory.log_position.size}"
     )
-    return _render(COLUMNS, inventory_rows(inventory), inventory.to_dict(), summary, fmt, color)
+    if fmt == "json":
+        return _json(inventory.to_dict()) + "\n"
+    return _render(COLUMNS, inventory_rows(inventory), summary, fmt, color)
 
 
 def render_due(items: Sequence[DueItem], fmt: str, *, color: bool = False) -> str:
     overdue = sum(1 for i in items if i.overdue)
     summary = f"{len(items)} item(s) due, {overdue} overdue"
-    return _render(DUE_COLUMNS, due_rows(items), [i.to_dict() for i in items], summary, fmt, color)
+    if fmt == "json":
+        return _json([i.to_dict() for i in items]) + "\n"
+    return _render(DUE_COLUMNS, due_rows(items), summary, fmt, color)

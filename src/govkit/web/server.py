@@ -51,6 +51,7 @@ def serve(
 
     token = access_token(host, os.environ)
     rules = rules_source(policy_folder(policy), policy_set)
+    rules("")  # a bad policy folder stops the server now, not its first page
     log = ViewerLog(db, key_path=key_path, trusted_key=trusted_key)
     source = LogSource(log, rules)
     try:

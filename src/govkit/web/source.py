@@ -2,8 +2,10 @@
 
 Building the inventory of a 200,000-entry log reads and verifies the whole chain (about a second);
 a page must answer in well under that. Everything derived here is therefore kept until the log's
-position (its size and head hash) moves, and the position is two indexed reads per request. An
-append makes the next request rebuild; a rewritten log changes the head and fails verification.
+position (its size and head hash) moves, and the position is two indexed reads per request. After
+an append, the next request walks only the new entries and folds again only the versions they
+touch: the folded index of the previous position is kept in memory (a viewer cannot sign, so it
+never writes the inventory's cache file). A rewritten log changes the head and fails verification.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from govkit.errors import GovkitError
 if TYPE_CHECKING:
     from govkit.audit.keys import SigningKey
     from govkit.audit.verify import VerifyResult
+    from govkit.inventory.cache import Index
     from govkit.inventory.config import LifecycleRules
     from govkit.inventory.interface import Inventory
     from govkit.inventory.reader import VerifiedLog
@@ -82,6 +85,7 @@ class LogSource:
         self._today = today
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
+        self._folded: Index | None = None  # the index (with every summary) of the newest inventory built
 
     def close(self) -> None:
         self.log.close()
@@ -115,15 +119,20 @@ class LogSource:
         """The inventory folded from the same verified read the other pages use (one chain walk per position)."""
         from govkit.inventory.fold import fold_verified
 
-        return self.cached(
-            snap, "inventory", lambda: fold_verified(self.verified(snap), today=snap.today, rules=self.rules)
-        )
+        def build() -> Inventory:
+            verified = self.verified(snap)
+            inventory = fold_verified(verified, today=snap.today, rules=self.rules)
+            self._folded = verified.index
+            return inventory
+
+        return self.cached(snap, "inventory", build)
 
     def verified(self, snap: Snapshot) -> VerifiedLog:
-        """The chain walked and checked once per position; `entry(seq)` proves each entry it returns."""
+        """The chain walked and checked once per position (from the last folded index on); `entry(seq)`
+        proves each entry it returns."""
         from govkit.inventory.reader import read_log
 
-        return self.cached(snap, "verified", lambda: read_log(self.log))
+        return self.cached(snap, "verified", lambda: read_log(self.log, since=self._folded))
 
     def model_entries(self, snap: Snapshot, name: str) -> list[Entry]:
         """Every entry about model `name` (subjects `name@version`) up to the snapshot, in log order."""

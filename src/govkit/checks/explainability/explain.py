@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TREE_MODELS = (
     "HistGradientBoosting",
@@ -112,6 +114,7 @@ def explain(
     than `target_s`, only the first rows that fit are explained (pass rows in random order). If
     even that overruns the hard `budget_s`, the result is marked incomplete.
     """
+    import pandas as pd  # here, not at the top: loading a policy imports every check, not their libraries
     import shap
 
     features = list(X.columns)
@@ -181,6 +184,8 @@ def explain(
 
 def stratified_sample(frame: pd.DataFrame, strata: list[str], size: int, seed: int) -> pd.DataFrame:
     """Up to `size` rows, proportional per sensitive group, every group represented (reproducible)."""
+    import pandas as pd
+
     if len(frame) <= size:
         return frame
     keys = (
