@@ -65,6 +65,20 @@ def test_append_read_verify(db: str) -> None:
         assert log.verify().ok
 
 
+def test_a_conditional_append_writes_only_at_the_size_it_was_given(db: str) -> None:
+    """`if_size` is the compare-and-swap under the store's write lock (lifecycle changes rely on it)."""
+    from govkit.audit.log import LogMoved
+
+    with AuditLog(db) as log:
+        size = log.store.size()
+        with pytest.raises(LogMoved, match=f"grew from {size - 1} to {size}"):
+            log.append_many([("test.event", "m@1", {"i": 1}), ("test.event", "m@1", {"i": 2})], if_size=size - 1)
+        assert log.store.size() == size  # nothing of the batch was written
+        entry = log.append("test.event", "m@1", {"i": 3}, if_size=size)
+        assert entry.seq == size + 1
+        assert log.verify().ok
+
+
 def test_header_hash_is_length_prefixed(db: str) -> None:
     with AuditLog(db) as log:
         e = log.entries()[3]

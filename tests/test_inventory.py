@@ -316,7 +316,7 @@ def test_a_payload_edited_after_the_cache_was_built_is_still_caught(log: AuditLo
     used = record_evaluation(log, evaluation("scorer", "1"))
     record_evaluation(log, evaluation("other", "1"))
     build_inventory(log)
-    _, meta, body = _cache(log)
+    *_, body = _cache(log)
     assert any(used.seq in s["read"] for s in body["summaries"].values())
     conn = sqlite3.connect(log.location, isolation_level=None)
     for name in SQLITE_TRIGGERS:

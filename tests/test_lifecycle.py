@@ -148,6 +148,32 @@ def test_approved_then_deployed_with_every_guardrail_checked(home: Home) -> None
     assert version["next_review_due"] == (reviewed_on + relativedelta(months=6)).isoformat()  # high risk tier
 
 
+def test_two_racing_deploys_record_one_and_judge_the_other_from_its_result(home: Home) -> None:
+    """A second pipeline deploys while the first is between its checks and its write: the first write is
+    refused by the log (it grew), the checks run again and see `deployed`. Before, both were logged, the
+    second `from: approved` although the version was already deployed."""
+    assert home.set("approved").exit_code == 0
+    policies = home.root / "proj" / "policies"
+    plain = rules_source(policies)
+    raced: list[str] = []
+
+    def racing_rules(team: str) -> Any:  # the first check of pipeline A lets pipeline B run to the end
+        if not raced:
+            raced.append("B")
+            with home.log("erin@example.org") as other:
+                set_state(other, model=MODEL, version=VERSION, state="deployed", reason="B", rules=plain)
+        return plain(team)
+
+    with home.log("frank@example.org") as log, pytest.raises(GovkitError, match="no transition deployed -> deployed"):
+        set_state(log, model=MODEL, version=VERSION, state="deployed", reason="A", rules=racing_rules)
+    assert raced == ["B"]
+    changes = recorded_changes(home)
+    assert [(c["from"], c["to"], c["reason"]) for c in changes[-2:]] == [
+        ("in-review", "approved", "to approved"),
+        ("approved", "deployed", "B"),
+    ]
+
+
 def test_requester_may_not_approve_their_own_review(home: Home) -> None:
     result = home.set("approved", "alice@example.org")
     assert result.exit_code == 1

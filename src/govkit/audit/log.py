@@ -45,6 +45,10 @@ class LogIntegrityError(GovkitError):
     exit_code = EXIT_BLOCKING
 
 
+class LogMoved(GovkitError):
+    """Another writer appended between a read of the log and a conditional append (`if_size`)."""
+
+
 def default_location() -> str:
     return os.environ.get("GOVKIT_DB") or DEFAULT_DB
 
@@ -207,12 +211,21 @@ class AuditLog:
             seq, prev = seq + 1, digest
         return sealed
 
-    def append_many(self, items: Sequence[Item], *, key: SigningKey | None = None) -> list[Entry]:
-        """Append several entries in one transaction (all or nothing)."""
+    def append_many(
+        self, items: Sequence[Item], *, key: SigningKey | None = None, if_size: int | None = None
+    ) -> list[Entry]:
+        """Append several entries in one transaction (all or nothing).
+
+        With `if_size`, only if the log still has that many entries when the write lock is taken
+        (else `LogMoved`, nothing written): a decision checked against the log at that size is
+        recorded only while it still holds, the compare-and-swap of a lifecycle change.
+        """
         key = key or self.signing_key()
         encoded = self._encode(items)
 
         def seal(seq: int, prev: str) -> list[Sealed]:
+            if if_size is not None and seq - 1 != if_size:
+                raise LogMoved(f"the audit log grew from {if_size} to {seq - 1} entries while this was checked")
             bootstrap: list[Item] = []
             if seq == 1:  # the opening entry binds the log's first key and its identity
                 bootstrap = [
@@ -235,8 +248,8 @@ class AuditLog:
         self._registered.add(key.key_id)
         return entries[-len(items) :]  # without the key.added entry that opens a new log
 
-    def append(self, action: str, subject: str, payload: dict[str, Any]) -> Entry:
-        return self.append_many([(action, subject, payload)])[-1]
+    def append(self, action: str, subject: str, payload: dict[str, Any], *, if_size: int | None = None) -> Entry:
+        return self.append_many([(action, subject, payload)], if_size=if_size)[-1]
 
     def rotate_key(self, new_key: SigningKey) -> Entry:
         """Record a new signing key, signed by the current one; later entries use the new key."""

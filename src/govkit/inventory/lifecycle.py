@@ -8,21 +8,23 @@ is logged. The checks read the same verified inventory the CLI shows.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from govkit.audit.interface import Entry
-from govkit.audit.log import AuditLog
+from govkit.audit.log import AuditLog, LogMoved
 from govkit.audit.records import LIFECYCLE_CHANGED, MODEL_REGISTERED, model_subject
 from govkit.errors import EXIT_BLOCKING, GovkitError
 from govkit.identity import same_identity
 from govkit.inventory.config import LifecycleRules
-from govkit.inventory.fold import fold_verified
+from govkit.inventory.fold import fold
 from govkit.inventory.interface import ModelRecord, VersionRecord
-from govkit.inventory.reader import read_log
 from govkit.inventory.states import APPROVED, DECISION_FOR, STATES, TRANSITIONS, State
 from govkit.manifest import RiskTier
+
+ATTEMPTS = 5  # re-checks when other writers keep appending between the read and the write
 
 
 class TransitionRefused(GovkitError):
@@ -127,13 +129,33 @@ def set_state(
     rules: Callable[[str], LifecycleRules],
     today: date | None = None,
 ) -> Change:
-    """Check and record `model` `version` -> `state` by `log.actor`."""
+    """Check and record `model` `version` -> `state` by `log.actor`.
+
+    The change is appended only if the log has not grown since the checks read it; if it has (two
+    pipelines promoting at once, a sign-off landing meanwhile), the checks run again on the new log,
+    so the second of two racing changes is judged from the state the first one left.
+    """
     today = today or datetime.now(UTC).date()
     if state not in STATES:
         raise GovkitError(f"unknown state {state!r} (states: {', '.join(STATES)})", field="STATE")
     if not reason.strip():
         raise GovkitError("a state change needs a reason", field="--reason")
-    inventory = fold_verified(read_log(log), today=today, rules=rules)
+    for _ in range(ATTEMPTS):
+        with contextlib.suppress(LogMoved):
+            return _checked_change(log, model, version, state, reason, rules, today)
+    raise GovkitError(f"the audit log kept changing while {model} {version} was checked; try again")
+
+
+def _checked_change(
+    log: AuditLog,
+    model: str,
+    version: str,
+    state: str,
+    reason: str,
+    rules: Callable[[str], LifecycleRules],
+    today: date,
+) -> Change:
+    inventory = fold(log, today=today, rules=rules)
     record = inventory.model(model)
     found = record.version(version) if record else None
     if record is None or found is None or found.latest_evaluation is None:
@@ -159,6 +181,7 @@ def set_state(
             "signoff_seq": found.latest_signoff.seq if found.latest_signoff else None,
             "policy_digest": team_rules.policy_digest,
         },
+        if_size=inventory.log_position.size,
     )
     return Change(entry, record, found.state, target, tuple(checked))
 
