@@ -140,9 +140,10 @@ def set_state(
         raise GovkitError(f"unknown state {state!r} (states: {', '.join(STATES)})", field="STATE")
     if not reason.strip():
         raise GovkitError("a state change needs a reason", field="--reason")
+    target: State = state  # narrowed by the STATES check above
     for _ in range(ATTEMPTS):
         with contextlib.suppress(LogMoved):
-            return _checked_change(log, model, version, state, reason, rules, today)
+            return _checked_change(log, model, version, target, reason, rules, today)
     raise GovkitError(f"the audit log kept changing while {model} {version} was checked; try again")
 
 
@@ -150,7 +151,7 @@ def _checked_change(
     log: AuditLog,
     model: str,
     version: str,
-    state: str,
+    target: State,
     reason: str,
     rules: Callable[[str], LifecycleRules],
     today: date,
@@ -160,7 +161,6 @@ def _checked_change(
     found = record.version(version) if record else None
     if record is None or found is None or found.latest_evaluation is None:
         raise GovkitError(f"{model} {version} was never evaluated in {log.location}; run `govkit check` first")
-    target: State = state  # narrowed by the STATES check above
     if target not in TRANSITIONS[found.state]:
         allowed = ", ".join(sorted(TRANSITIONS[found.state])) or "none"
         raise GovkitError(f"no transition {found.state} -> {target} (from {found.state}: {allowed})", field="STATE")
