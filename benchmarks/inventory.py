@@ -138,15 +138,16 @@ def timed(location: str | Path, key: Path) -> tuple[float, float, int, int]:
     return times[0], statistics.median(times[1:]), inventory.log_position.size, versions
 
 
-def cli_seconds(path: Path) -> float:
-    env = {**os.environ, "GOVKIT_KEY": str(path.with_suffix(".pem"))}
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "govkit", "inventory", "--db", str(path), "--format", "json", "-o", os.devnull],
-        check=True,
-        env=env,
-    )
-    return time.perf_counter() - start
+def cli_seconds(location: str | Path, key: Path, fmt: str) -> float:
+    """The whole `govkit inventory` process (interpreter, imports, verified read, rendering), median of RUNS."""
+    env = {**os.environ, "GOVKIT_KEY": str(key)}
+    command = [sys.executable, "-m", "govkit", "inventory", "--db", str(location), "--format", fmt, "-o", os.devnull]
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, env=env)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -158,39 +159,53 @@ def main() -> None:
     Path(str(path) + ".inventory-cache.json").unlink(missing_ok=True)  # the first read walks every header
     cold, warm, size, versions = timed(path, path.with_suffix(".pem"))
     floor = raw_read(path)
-    whole = cli_seconds(path)
-    print(f"{size:,} entries, {versions:,} model versions")
-    print(f"{'measure':<58} {'seconds':>8}")
-    print(f"{'build_inventory, first read (walks every header, writes cache)':<58} {cold:>8.2f}")
-    print(f"{f'build_inventory, from the index cache (median of {RUNS})':<58} {warm:>8.2f}")
-    ratio = cold / floor
-    print(f"{'raw sqlite3 reading every header row (floor of a walk)':<58} {floor:>8.2f}   first read {ratio:.1f}x")
-    print(f"{'govkit inventory --format json (whole CLI run, cached)':<58} {whole:>8.2f}")
+    key = path.with_suffix(".pem")
+    rows = [
+        ("build_inventory, first read (walks and folds everything, writes the cache)", cold),
+        (f"build_inventory, from the cache (median of {RUNS})", warm),
+        ("raw sqlite3 reading every header row (the floor of a walk)", floor),
+        *(
+            (f"govkit inventory --format {fmt} (whole process, median of {RUNS})", cli_seconds(path, key, fmt))
+            for fmt in ("table", "json")
+        ),
+    ]
     if args.postgres:
-        pg_cold, pg_warm = postgres_seconds(path)
-        print(f"{'PostgreSQL, build_inventory, first read':<58} {pg_cold:>8.2f}")
-        print(f"{f'PostgreSQL, build_inventory, from the index cache (median of {RUNS})':<58} {pg_warm:>8.2f}")
-    ok = warm < 2.0
-    print(f"target: inventory < 2 s: {'OK' if ok else 'MISSED'} (median {warm:.2f} s)")
+        rows += [(f"PostgreSQL: {label}", seconds) for label, seconds in postgres_seconds(path)]
+    print(f"{size:,} entries, {versions:,} model versions")
+    print(f"{'measure':<78} {'seconds':>8}")
+    for label, seconds in rows:
+        print(f"{label:<78} {seconds:>8.2f}")
+    print(f"first read vs the raw header read: {cold / floor:.1f}x")
+    commands = [seconds for label, seconds in rows if "govkit inventory" in label]
+    ok = max(commands) < 2.0
+    print(f"target: govkit inventory < 2 s: {'OK' if ok else 'MISSED'} (slowest median {max(commands):.2f} s)")
     sys.exit(0 if ok else 1)
 
 
-def postgres_seconds(path: Path) -> tuple[float, float]:
+def postgres_seconds(path: Path) -> list[tuple[str, float]]:
     """Copy the cached log into a fresh PostgreSQL database (entries exactly as they are) and time it."""
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
     from postgres_server import new_database, postgres_server
 
-    os.environ["XDG_CACHE_HOME"] = str(CACHE / "xdg")  # where the PostgreSQL log's index cache goes
+    os.environ["XDG_CACHE_HOME"] = str(CACHE / "xdg")  # where the PostgreSQL log's cache goes
     shutil.rmtree(CACHE / "xdg", ignore_errors=True)
+    key = path.with_suffix(".pem")
     with postgres_server() as base:
         location = new_database(base)
-        with AuditLog(path, key_path=path.with_suffix(".pem"), create=False) as src:
+        with AuditLog(path, key_path=key, create=False) as src:
             stored, _ = src.stored_checkpoints()
             log_id = src.store.log_id() or ""
-            with AuditLog(location, key_path=path.with_suffix(".pem")) as dst:
+            with AuditLog(location, key_path=key) as dst:
                 dst.store.copy_in(log_id, src.store.scan(), stored)
-        cold, warm, _, _ = timed(location, path.with_suffix(".pem"))
-    return cold, warm
+        cold, warm, _, _ = timed(location, key)
+        return [
+            ("build_inventory, first read", cold),
+            (f"build_inventory, from the cache (median of {RUNS})", warm),
+            *(
+                (f"govkit inventory --format {fmt} (median of {RUNS})", cli_seconds(location, key, fmt))
+                for fmt in ("table", "json")
+            ),
+        ]
 
 
 if __name__ == "__main__":

@@ -407,3 +407,16 @@ def test_a_bad_declared_format_is_exit_2(project: Project, declared: dict[str, A
     result = project.check("--no-log")
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_header_name_holding_a_newline_is_not_read_as_a_data_row(tmp_path: Path) -> None:
+    """pyarrow's skip_rows counts lines, so the privacy sampler used to read the header's second line as a
+    row (here the value "email" in the email column, and one row too many)."""
+    from govkit.checks.privacy.sampling import batches
+
+    path = tmp_path / "people.csv"
+    path.write_text('"first\nname",email,x\nAnn,ann@example.org,1\nBob,bob@example.org,2\n"C\nD",c@example.org,3\n')
+    expected = pd.read_csv(path, dtype=str)
+    read = [b.to_pydict() for b in batches(path, ["first\nname", "email"])]
+    assert [v for b in read for v in b["email"]] == list(expected["email"])
+    assert [v for b in read for v in b["first\nname"]] == list(expected["first\nname"])

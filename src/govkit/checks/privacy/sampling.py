@@ -58,7 +58,7 @@ def batches(path: Path, columns: Sequence[str], declared: CsvFormat | None = Non
                     file,
                     read_options=csv.ReadOptions(
                         block_size=BATCH_BYTES,
-                        skip_rows=1,
+                        skip_rows=0,  # skip_rows counts lines: a quoted header name holding a newline spans two
                         encoding=read.encoding,
                         column_names=column_labels(read_columns(file, declared)),
                     ),
@@ -71,7 +71,10 @@ def batches(path: Path, columns: Sequence[str], declared: CsvFormat | None = Non
                         quoted_strings_can_be_null=False,
                     ),
                 )
-                yield from reader
+                header = True
+                for batch in reader:  # the header row is read as data (every column is a string): drop it
+                    yield batch.slice(1) if header else batch
+                    header = False
             else:
                 import pyarrow.parquet as pq
 
