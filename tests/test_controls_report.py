@@ -164,6 +164,19 @@ def test_annex_iv_appendix_lists_every_point(demo: dict[str, Any]) -> None:
     assert "Instructionsforuse:instructions-for-use.md" in point and "needsadocument" not in point.lower()
 
 
+def test_the_signed_copy_names_its_own_sign_off_in_annex_iv(demo: dict[str, Any]) -> None:
+    """The first sign-off re-renders the report before signing and logs the signature after: point 2(e)
+    of that copy used to say that no sign-off was recorded, on the very page being signed."""
+    signed = demo["home"] / "demo" / "reports" / "credit-scorer-lending-signed1.pdf"
+    appendix = section(pdf_text(signed), "EU AI Act Annex IV technical documentation", "Policy provenance and inputs")
+    flat = " ".join(appendix.split())
+    point = flat[flat.index("annex-iv-2-e") : flat.index("annex-iv-2-f")]
+    assert "No sign-off recorded yet" not in point
+    assert "Sign-off: approve-with-conditions by Carol Officer" in point and "signature on this document" in point
+    unsigned = " ".join(section(pdf_text(demo["pdf"]), "EU AI Act Annex IV", "Policy provenance and inputs").split())
+    assert "No sign-off recorded yet" not in unsigned[unsigned.index("annex-iv-2-e") : unsigned.index("annex-iv-2-f")]
+
+
 def test_report_without_an_earlier_approval_has_no_change_chapter(demo: dict[str, Any]) -> None:
     assert "Changed since the last approval" not in pdf_text(demo["pdf"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,21 @@ def test_profile_then_monitor_finds_the_shift_and_the_decaying_cohort(project: P
     gate = run("check", "govkit.yaml", "--policy", "policies", "--format", "json", "-o", "gate.json")
     assert gate.exit_code == 0, gate.output
     assert yaml.safe_load(Path("gate.json").read_text())["findings"] == []
+
+
+def test_allow_outside_reaches_production_data_outside_the_project(project: Path) -> None:
+    """`monitor` loaded the manifest once more on its own, without --allow-outside: exit 2 despite the flag."""
+    assert run("profile", "create", "govkit.yaml").exit_code == 0
+    outside = project.parent / f"{project.name}-production"
+    shutil.move(project / "prod", outside)
+    data = yaml.safe_load(Path("govkit.yaml").read_text())
+    data["monitoring"]["production"] = f"{outside.as_posix()}/*.parquet"
+    Path("govkit.yaml").write_text(yaml.safe_dump(data))
+    refused, _ = _monitor()
+    assert refused.exit_code == 2 and "--allow-outside" in refused.output
+    result, report = _monitor("--allow-outside", str(outside))
+    assert result.exit_code == 1, result.output  # judged: the shift from month 5 blocks
+    assert _failed(report, "M-DRIFT") == ["2026-05 income", "2026-06 income"]
 
 
 def test_engines_count_identical_windows(project: Path) -> None:

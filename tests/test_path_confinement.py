@@ -16,6 +16,10 @@ from conftest import CSV, Project, new_project
 SECRET = "root:x:0:0:hunter2-secret:/root:/bin/bash\n"
 
 
+def _monitoring(production: str) -> dict[str, Any]:
+    return {"production": production, "timestamp": "ts", "reference": {"dataset": "evaluation"}}
+
+
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A folder beside the project, holding what an attacker would like govkit to read."""
@@ -43,6 +47,13 @@ CASES: list[Case] = [
     ("datasets.training.path", lambda o: lambda m: m["datasets"]["training"].update(path="../outside/train.csv")),
     ("datasets.training.path", lambda o: lambda m: m["datasets"]["training"].update(path=str(o / "*.csv"))),
     ("model.artifact", lambda o: lambda m: m["model"].update(artifact="../outside/model.skops")),
+    # monitoring data used to be read from anywhere (found 2026-12-01)
+    ("monitoring.production", lambda o: lambda m: m.update(monitoring=_monitoring(str(o / "*.csv")))),
+    ("monitoring.production", lambda o: lambda m: m.update(monitoring=_monitoring("../outside/train.csv"))),
+    (
+        "monitoring.reference.profile",
+        lambda o: lambda m: m.update(monitoring={**_monitoring("data/eval.csv"), "reference": {"profile": str(o)}}),
+    ),
 ]
 
 
@@ -63,6 +74,14 @@ def test_symlink_out_of_the_project_is_refused(proj: Project, outside: Path) -> 
     proj.manifest(lambda m: m["datasets"]["training"].update(path="data/linked.csv"))
     result = proj.check()
     assert result.exit_code == 2 and "datasets.training.path" in result.stderr and "outside" in result.stderr
+
+
+def test_symlinked_monitoring_file_is_refused(proj: Project, outside: Path) -> None:
+    (proj.root / "prod").mkdir()
+    (proj.root / "prod" / "2026-01.csv").symlink_to(outside / "train.csv")
+    proj.manifest(lambda m: m.update(monitoring=_monitoring("prod/*.csv")))
+    result = proj.check()
+    assert result.exit_code == 2 and "monitoring.production" in result.stderr and "2026-01.csv" in result.stderr
 
 
 def test_symlinked_file_inside_a_glob_is_refused(proj: Project, outside: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -286,19 +287,18 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
             raise m.error(
                 f"the file's SHA-256 is {found}: the document changed since it was cited", ("documents", i, "sha256")
             )
+    if spec.monitoring is not None:
+        _confine_monitoring(m, spec.monitoring, confine)
     for name in ("training", "evaluation"):
         ds = getattr(spec.datasets, name)
         if ds is None:
             continue
         path_key: KeyPath = ("datasets", name, "path")
         path = m.resolve(ds.path)
-        confine.check(pattern_root(path) if is_pattern(path) else path, path_key)
         try:
-            files = dataset_files(path)
+            _confine_data(path, path_key, confine)
         except DataError as exc:
             raise m.error(f"{exc.message}: {path}", path_key) from None
-        for file in files:  # a symlink inside the folder or among a glob's matches
-            confine.check(file, path_key)
         columns = set(read_columns(path, ds.format))
         wanted: list[tuple[str, KeyPath]] = [(c, ("datasets", name, "pii", i)) for i, c in enumerate(ds.pii)]
         wanted += [(c, ("datasets", name, "quasi_identifiers", i)) for i, c in enumerate(ds.quasi_identifiers)]
@@ -312,6 +312,22 @@ def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) ->
             if column not in columns:
                 raise m.error(f"column {json.dumps(column)} not in {path.name}", key)
     return confine.outside
+
+
+def _confine_data(path: Path, key: KeyPath, confine: _Confinement) -> None:
+    """A dataset (file, folder or glob) and every file it holds: a symlink among them may point out."""
+    confine.check(pattern_root(path) if is_pattern(path) else path, key)
+    for file in dataset_files(path):
+        confine.check(file, key)
+
+
+def _confine_monitoring(m: LoadedManifest, spec: MonitoringSpec, confine: _Confinement) -> None:
+    """Production data and the reference profile stay inside too. They need not exist yet (`govkit check`
+    does not read them; `govkit monitor` says what is missing), but what exists is checked."""
+    with contextlib.suppress(DataError):
+        _confine_data(m.resolve(spec.production), ("monitoring", "production"), confine)
+    if spec.reference.profile is not None:
+        confine.check(m.resolve(spec.reference.profile), ("monitoring", "reference", "profile"))
 
 
 def _check_task(m: LoadedManifest) -> None:

@@ -82,7 +82,7 @@ def monitor(ctx: click.Context, **kwargs: Any) -> None:
     from govkit.monitoring.records import recorded_profiles
 
     extra: dict[str, Any] = {}
-    loaded = load_manifest(kwargs["manifest"])
+    loaded = load_manifest(kwargs["manifest"], allow_outside=kwargs["allow_outside"])
     if loaded.spec.monitoring is not None and profile_path(loaded) is not None:
         with AuditLog(kwargs["db"]) as log:
             extra[TRUSTED_PROFILES] = recorded_profiles(log)

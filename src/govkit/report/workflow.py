@@ -58,7 +58,7 @@ def _inputs(
         paper=paper,
         rules=recover(evaluation),
         template=template,
-        sections=review_sections(log, evaluation, digest, trail),
+        sections=review_sections(log, evaluation, digest, trail, signing=signoff),
     )
 
 

@@ -93,7 +93,11 @@ def _data(e: Evidence) -> list[str]:
 def _oversight(e: Evidence) -> list[str]:
     if not e.signoffs:
         return ["No sign-off recorded yet for this evaluation"]
-    return [f"Sign-off: {s['decision']} by {s['signer']} ({s['role']}), {s['time']}" for s in e.signoffs]
+    return [
+        f"Sign-off: {s['decision']} by {s['signer']} ({s['role']}), {s['time']}"
+        + ("" if s.get("seq") else " (the signature on this document)")
+        for s in e.signoffs
+    ]
 
 
 def _testing(e: Evidence) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from govkit.audit.log import AuditLog
 from govkit.controls.catalogue import Catalogues, load_catalogues
+from govkit.report.context import SignoffBlock
 from govkit.report.rules import RulesInForce
 from govkit.report.sections.interface import ReportSection
 
@@ -107,16 +108,28 @@ class AnnexIVSection(ReportSection):
 
 
 def review_sections(
-    log: AuditLog, evaluation: Mapping[str, Any], digest: str, trail: Sequence[Mapping[str, Any]]
+    log: AuditLog,
+    evaluation: Mapping[str, Any],
+    digest: str,
+    trail: Sequence[Mapping[str, Any]],
+    *,
+    signing: SignoffBlock | None = None,
 ) -> tuple[ReportSection, ...]:
-    """The three chapters for a report rendered from the log (one registration in report/workflow.py)."""
+    """The three chapters for a report rendered from the log (one registration in report/workflow.py).
+
+    `signing` is the decision this rendering is made to carry (the first sign-off re-renders the
+    report before signing it, and the signature is logged only after): the appendix lists it too.
+    """
     from govkit.review.approval import signoffs_by_evaluation
     from govkit.review.change_view import change_context
 
     catalogues = load_catalogues()  # once: parsing the catalogues is the costly part of these chapters
-    recorded = signoffs_by_evaluation(log, str(evaluation["model"]["name"])).get(digest, [])
+    signoffs = [asdict(s) for s in signoffs_by_evaluation(log, str(evaluation["model"]["name"])).get(digest, [])]
+    if signing is not None:
+        signer, role, decision = signing.signer, signing.role, signing.decision
+        signoffs.append({"signer": signer, "role": role, "decision": decision, "time": signing.time, "seq": None})
     return (
         ChangeSection(change_context(log, evaluation, digest)),
         CoverageSection(digest, catalogues),
-        AnnexIVSection(digest, catalogues, [asdict(s) for s in recorded], trail),
+        AnnexIVSection(digest, catalogues, signoffs, trail),
     )
