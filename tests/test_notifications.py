@@ -22,8 +22,8 @@ from click.testing import Result
 from conftest import Project
 from govkit.audit.log import AuditLog
 from govkit.audit.records import LIFECYCLE_CHANGED, NOTIFICATION_FAILED
-from govkit.inventory.config import Webhook
 from govkit.inventory.notify import BACKOFF_SECONDS, Notification, body, deliver, notify
+from govkit.inventory.sections import Webhook
 
 HOSTILE = "<!channel> & *bold* [x](javascript:alert(1)) \x1b[31m\n::warning::"
 

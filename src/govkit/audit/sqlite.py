@@ -22,16 +22,19 @@ from govkit.errors import GovkitError
 
 
 def _import_sqlite_utils() -> ModuleType:
-    """sqlite-utils imports pandas when it is installed (0.6 s of every command that opens a log),
-    only to accept pandas values in inserts; the log writes str and bytes. So unless pandas is
-    already loaded, it is hidden while sqlite-utils is imported (a later `import pandas` works)."""
-    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+    """sqlite-utils imports pandas and numpy when they are installed (0.6 s of every command that opens
+    a log), only to accept their values in inserts; the log writes str and bytes. So those not yet
+    loaded are hidden while sqlite-utils is imported (a later `import pandas` works as usual)."""
+    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    if "sqlite_utils" in sys.modules or not hidden:
         return importlib.import_module("sqlite_utils")
-    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` raise ImportError
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` raise ImportError
     try:
         return importlib.import_module("sqlite_utils")
     finally:
-        del sys.modules["pandas"]
+        for name in hidden:
+            del sys.modules[name]
 
 
 sqlite_utils = _import_sqlite_utils()

@@ -12,61 +12,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import Field
-
-from govkit.validation import StrictModel
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from govkit.errors import PolicyError
+    from govkit.inventory.sections import LifecycleSection, Webhook
     from govkit.policy.loader import PolicyDoc, PolicyLibrary
 
-Event = Literal["evaluation.failed", "signoff.recorded", "state.changed", "review.overdue", "monitoring.failed"]
-WebhookFormat = Literal["json", "slack", "teams"]
 DEFAULT_REVIEW_MONTHS = {"high": 6, "medium": 12, "low": 24}
 DEFAULT_MAX_EVALUATION_AGE_DAYS = 90
-Months = Field(default=None, ge=1, le=120)
-
-
-class ReviewMonths(StrictModel):
-    """Months between periodic reviews, by risk tier."""
-
-    high: int | None = Months
-    medium: int | None = Months
-    low: int | None = Months
-
-
-class DeployGuardrails(StrictModel):
-    """What `govkit lifecycle set ... deployed` requires of that exact version."""
-
-    require_signoff: bool | None = Field(default=None, description="an approve sign-off of the version (default true)")
-    require_passing_evaluation: bool | None = Field(
-        default=None, description="a passing evaluation under the team's current policy (default true)"
-    )
-    max_evaluation_age_days: int | None = Field(
-        default=None, ge=1, le=3660, description="that evaluation is at most this old (default 90)"
-    )
-
-
-class LifecycleSection(StrictModel):
-    review_months: ReviewMonths = ReviewMonths()
-    deploy: DeployGuardrails = DeployGuardrails()
-    four_eyes: bool | None = Field(
-        default=None, description="whoever asked for the review may not approve or deploy it (default true)"
-    )
-
-
-class Webhook(StrictModel):
-    url: str = Field(pattern=r"^https?://[^\s/]+", max_length=2000, description="http or https URL")
-    format: WebhookFormat = "json"
-    events: tuple[Event, ...] = Field(default=(), description="events to send (default: all)")
-    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    retries: int = Field(default=3, ge=0, le=10)
-
-
-class NotificationsSection(StrictModel):
-    webhooks: tuple[Webhook, ...] = Field(default=(), max_length=20)
 
 
 @dataclass(frozen=True)

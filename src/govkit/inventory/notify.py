@@ -25,7 +25,7 @@ from govkit.audit.log import AuditLog
 from govkit.audit.records import NOTIFICATION_FAILED, SIGNOFF_RECORDED, model_subject
 from govkit.errors import GovkitError
 from govkit.formats.common import printable
-from govkit.inventory.config import Event, Webhook
+from govkit.inventory.sections import Event, Webhook
 
 BACKOFF_SECONDS = 0.5  # first retry waits this long, then doubling
 MAX_BACKOFF_SECONDS = 8.0

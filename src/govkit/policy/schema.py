@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from govkit.controls.catalogue import CONTROL_REF
-from govkit.inventory.config import LifecycleSection, NotificationsSection
+from govkit.inventory.sections import LifecycleSection, NotificationsSection
 from govkit.manifest import RiskTier
 from govkit.validation import StrictModel
 from govkit.vocab import SEVERITIES, Severity
