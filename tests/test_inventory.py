@@ -4,6 +4,7 @@ escapes hostile names in every format, what is due, and that it refuses a tamper
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import sqlite3
@@ -17,6 +18,7 @@ from click.testing import CliRunner, Result
 
 import evaluations
 from backends import SQLITE_TRIGGERS
+from govkit.audit.chain import entry_hash
 from govkit.audit.log import AuditLog, LogIntegrityError
 from govkit.audit.records import EVALUATION_RECORDED, record_evaluation
 from govkit.cli import cli
@@ -317,7 +319,7 @@ def test_a_payload_edited_after_the_cache_was_built_is_still_caught(log: AuditLo
     record_evaluation(log, evaluation("other", "1"))
     build_inventory(log)
     *_, body = _cache(log)
-    assert any(used.seq in s["read"] for s in body["summaries"].values())
+    assert any([used.seq, used.entry_hash] in s["read"] for s in body["summaries"].values())
     conn = sqlite3.connect(log.location, isolation_level=None)
     for name in SQLITE_TRIGGERS:
         conn.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -337,7 +339,7 @@ def test_only_touched_versions_are_folded_again(log: AuditLog) -> None:
     _, _, after = _cache(log)
     v1, v2 = (k for k in after["summaries"])
     assert after["summaries"][v1] == before["summaries"][v1]  # untouched: reused as it was
-    assert after["summaries"][v2]["read"] == [newest.seq]
+    assert after["summaries"][v2]["read"] == [[newest.seq, newest.entry_hash]]
     assert second.models[0].versions[0] == first.models[0].versions[0]
     assert second.models[0].versions[1].latest_evaluation.seq == newest.seq
 
@@ -411,3 +413,73 @@ def test_a_viewer_folds_again_only_what_was_appended(log: AuditLog) -> None:
             source.inventory(source.snapshot())
     finally:
         source.close()
+
+
+def _rewrite_without_the_key(log: AuditLog, seq: int) -> None:
+    """What someone who can write the database but has no key can do: edit a payload and recompute both
+    hashes, so that the entry agrees with itself (its signature, and the next entry's link, do not)."""
+    entry, body = log.store.read(seq) or (None, None)
+    assert entry is not None and body is not None
+    payload = json.loads(body)
+    payload["evaluation"].update(verdict="pass", findings=[], counts={"pass": 1})
+    forged = json.dumps(payload).encode()
+    header = {**entry.header(), "payload_digest": hashlib.sha256(forged).hexdigest()}
+    conn = sqlite3.connect(log.location, isolation_level=None)
+    for name in SQLITE_TRIGGERS:
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+    conn.execute("UPDATE payloads SET body = ? WHERE seq = ?", [forged, seq])
+    conn.execute(
+        "UPDATE entries SET payload_digest = ?, entry_hash = ? WHERE seq = ?",
+        [header["payload_digest"], entry_hash(header), seq],
+    )
+    conn.close()
+
+
+@pytest.mark.parametrize("refold", [False, True])
+def test_an_entry_rewritten_below_the_checkpoint_is_caught_from_the_cache(log: AuditLog, refold: bool) -> None:
+    """Found by review: a checkpoint vouches for an entry only if this read walked the links from it; a read
+    starting from the cache did not, and believed a rewritten entry (reused summary, or a version folded
+    again because something was appended to it)."""
+    failed = record_evaluation(log, evaluation("scorer", "1", fail=True))
+    record_evaluation(log, evaluation("other", "1"))
+    log.checkpoint()
+    assert build_inventory(log).model("scorer").versions[0].latest_evaluation.verdict == "fail"  # type: ignore[union-attr]
+    _rewrite_without_the_key(log, failed.seq)
+    if refold:
+        register(log, model="scorer", version="1", team="lending", owner="ann@example.org", risk_tier="high")
+    with pytest.raises(LogIntegrityError, match=f"entry {failed.seq} .*(signature|not the entry)"):
+        build_inventory(log)
+    assert run("log", "verify").exit_code == 1
+
+
+def test_a_cache_signed_by_a_retired_key_is_not_trusted(log: AuditLog, tmp_path: Path) -> None:
+    """Found by review: pinning the first key vouches for its successors, and the retired key too; a cache it
+    signs (after the rotation, e.g. with a leaked key) must not be believed."""
+    from govkit.audit.keys import create_key
+    from govkit.inventory.cache import VERSION, _message, load
+
+    record_evaluation(log, evaluation("scorer", "1", fail=True))
+    build_inventory(log)
+    ring = log.key_ring()
+    index = load(log, ring, set(ring.keys), log.identity(ring))
+    assert index is not None
+    old_key = log.signing_key()
+    log.rotate_key(create_key(tmp_path / "new.pem"))
+    (key,) = index.summaries
+    index.summaries[key]["record"]["state"] = "deployed"
+    body = index.body()  # signed as `save` signs, with the retired key (as whoever kept a copy of it could)
+    message = _message(log.identity(log.key_ring()), index.size, index.head, hashlib.sha256(body).hexdigest())
+    meta = {
+        "version": VERSION,
+        "log_id": log.identity(log.key_ring()),
+        "size": index.size,
+        "head": index.head,
+        "key_id": old_key.key_id,
+        "signature": old_key.sign(message).hex(),
+    }
+    Path(log.location + ".inventory-cache.json").write_bytes(json.dumps(meta).encode() + b"\n" + body)
+    ring = log.key_ring()
+    pinned = ring.anchored_keys([old_key.public_raw])
+    assert old_key.key_id in pinned  # pinning the first key vouches for it and its successors
+    assert load(log, ring, pinned, log.identity(ring)) is None
+    assert build_inventory(log, trusted_keys=[old_key.public_raw]).models[0].versions[0].state == "registered"

@@ -35,8 +35,8 @@ from govkit.audit.log import AuditLog
 from govkit.audit.verify import KeyRing, Problem, hex_bytes, verifies
 from govkit.canonical import sha256_hex
 
-VERSION = 2
-DOMAIN = b"govkit.inventory.cache.v2\x00"
+VERSION = 3
+DOMAIN = b"govkit.inventory.cache.v3\x00"
 MAX_BYTES = 512 * 1024 * 1024
 KINDS = ("evaluations", "signoffs", "changes", "registrations")
 
@@ -96,7 +96,9 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
         first, _, body = path.read_bytes().partition(b"\n")
         meta = json.loads(first)
         size, head = int(meta["size"]), str(meta["head"])
-        state = ring.keys.get(str(meta["key_id"])) if meta["key_id"] in vouched else None
+        # signed by the key that signs the log now: a cache of a retired (perhaps leaked) key is not trusted
+        current = meta["key_id"] in vouched and ring.windows.may_sign(str(meta["key_id"]), log.store.size() + 1) is None
+        state = ring.keys.get(str(meta["key_id"])) if current else None
         signature = hex_bytes(meta["signature"], 64)
         if meta["version"] != VERSION or meta["log_id"] != log_id or state is None or signature is None:
             return None

@@ -240,7 +240,8 @@ def summarise(vlog: VerifiedLog, keys: Sequence[str]) -> None:
 
     A Summary is JSON data: `identity` (name, version, team, owner, risk tier; None when the
     subject's entries name no model), `record` (`VersionRecord.to_dict()`, without a review date)
-    and `read` (the seqs the fold read, which a later read proves again before reusing it).
+    and `read` ([seq, entry hash] of each entry the fold read: a later read proves those entries
+    again, and that they are still the same entries, before reusing the summary).
     """
     folder, index = _Folder(vlog), vlog.index
     for start in range(0, len(keys), PREFETCH):  # in bounded batches: payloads can be large
@@ -267,9 +268,9 @@ def _reuse(vlog: VerifiedLog, keys: Sequence[str]) -> list[str]:
     summaries, redacted = vlog.index.summaries, []
     for start in range(0, len(keys), PREFETCH):
         batch = keys[start : start + PREFETCH]
-        vlog.prefetch([seq for key in batch for seq in summaries[key]["read"]])
+        vlog.prefetch([seq for key in batch for seq, _ in summaries[key]["read"]])
         for key in batch:
-            if any(vlog.prove(seq)[1] is None for seq in summaries[key]["read"]):
+            if any(vlog.prove(seq, expected)[1] is None for seq, expected in summaries[key]["read"]):
                 redacted.append(key)
     return redacted
 

@@ -47,7 +47,7 @@ class VerifiedLog:
     log_id: str = ""
     walked_from: int = 0  # the index size the walk started from (0: the whole log was walked)
     refolded: bool = False  # set by the fold when it derived any summary anew (the cache is then saved)
-    reads: list[int] | None = None  # when a list, the seqs `entry` returns are added to it
+    reads: list[list[Any]] | None = None  # when a list, `entry` adds [seq, entry hash] of what it returns
     _fetched: dict[int, tuple[Entry, bytes | None]] = field(default_factory=dict)
 
     @property
@@ -62,18 +62,30 @@ class VerifiedLog:
         """Entry `seq` and its payload (None when redacted), both proved; LogIntegrityError if not."""
         entry, body = self.prove(seq)
         if self.reads is not None:
-            self.reads.append(seq)
+            self.reads.append([seq, entry.entry_hash])
         return entry, None if body is None else payload_json(body)
 
-    def prove(self, seq: int) -> tuple[Entry, bytes | None]:
-        """Entry `seq` and its payload bytes, proved (hash, signature unless checkpointed, payload digest)."""
+    def prove(self, seq: int, expected_hash: str | None = None) -> tuple[Entry, bytes | None]:
+        """Entry `seq` and its payload bytes, proved; LogIntegrityError if not.
+
+        Its header must hash to its entry hash and its payload to its digest. What vouches for that
+        hash: a trusted checkpoint over it, but only if this read walked the links from it up to the
+        checkpoint (`walked_from`); for an entry below the walk, the hash the signed cache recorded
+        for it (`expected_hash`), else its own signature. Without that, whoever can write the
+        database could rewrite an entry, recompute its hashes, and be believed.
+        """
         found = self._fetched.pop(seq, None) or self.log.store.read(seq)
         if found is None:
             raise self.fail(None, f"entry {seq} is missing")
         entry, body = found
+        if entry.seq != seq:
+            raise self.fail(entry, f"stored as entry {seq}")
         if entry_hash(entry.header()) != entry.entry_hash:
             raise self.fail(entry, "entry hash does not match its header (header edited)")
-        if entry.seq > self.covered:
+        if expected_hash is not None and entry.entry_hash != expected_hash:
+            raise self.fail(entry, "it is not the entry the inventory cache was built from (entry replaced)")
+        walked = entry.seq > self.walked_from
+        if entry.seq > self.covered or (not walked and expected_hash is None):
             if why := signature_problem(entry, self.ring):
                 raise self.fail(entry, why)
             if entry.key_id not in self.vouched:
