@@ -392,3 +392,32 @@ def test_signer_identities_are_compared_normalised() -> None:
     assert plain_text("\uff23arol\u200b  OFFICER ") == plain_text("carol officer")  # fullwidth, zero-width
     assert plain_text("CAROL@Example.org") == plain_text("carol@example.org")
     assert plain_text("\u0421arol Officer") != plain_text("Carol Officer")  # Cyrillic С stays distinct
+
+
+@pytest.mark.parametrize("changed", ["report.html.j2", "bank.css"])
+def test_signoff_refuses_a_report_whose_templates_changed_since_review(
+    recorded: dict[str, Any], tmp_path: Path, changed: str
+) -> None:
+    """Found by review: the first sign-off re-renders the report, and used whatever the template folder held
+    then, so the officer signed content that was not in the report reviewed."""
+    import shutil
+
+    folder = tmp_path / "tpl"
+    shutil.copytree(asset_root() / "examples" / "bank-template", folder)
+    reviewed = tmp_path / "reviewed.pdf"
+    rendered = govkit("report", "--latest", "credit-scorer", "--template", str(folder), "--out", str(reviewed))
+    assert rendered.exit_code == 0, rendered.output
+    with (folder / changed).open("a", encoding="utf-8") as fh:
+        fh.write("\n/* TEMPLATE-CHANGED-AFTER-REVIEW */\n" if changed.endswith(".css") else "\n{# changed #}\n")
+    signers = recorded["home"] / "signers"
+    before = log_length()
+    args = signoff_args(
+        {"pdf": reviewed},
+        "Carol Officer <carol@example.org>",
+        signers / "carol-officer.key.pem",
+        signers / "carol-officer.cert.pem",
+    )
+    result = govkit(*args)
+    assert result.exit_code == 2, result.output
+    assert "templates changed since this report was rendered" in result.stderr
+    assert log_length() == before  # refused before the decision was logged

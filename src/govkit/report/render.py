@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from govkit.canonical import canonical_bytes
+from govkit.canonical import canonical_bytes, file_sha256
 from govkit.report.context import SignoffBlock, build_context
 from govkit.report.rules import RulesInForce, recover
 from govkit.report.sections.interface import ReportSection
@@ -36,6 +37,19 @@ class ReportInputs:
     rules: RulesInForce | None = None  # None: recovered from the recorded policy folder (rules.py)
     sections: tuple[ReportSection, ...] = ()  # chapters beyond the built-ins and the checks' own
     template: Path | None = None  # an organisation's template folder
+
+
+def templates_sha256(inputs: ReportInputs) -> str:
+    """One digest over every file the rendering could read (layout, partials, assets; govkit's default
+    template, the organisation's folder, the chapters' own): the sign-off re-renders the report, and
+    must refuse if what the officer reviewed would no longer be what gets signed."""
+    template = ReportTemplate(inputs.template, select(inputs.evaluation, inputs.sections))
+    digest = hashlib.sha256()
+    for number, root in enumerate(template.roots):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            name = f"{number}/{path.relative_to(root).as_posix()}"
+            digest.update(f"{len(name)}:{name}:{file_sha256(path)}\n".encode())
+    return digest.hexdigest()
 
 
 def _html(inputs: ReportInputs, *, inline: bool) -> tuple[str, ReportTemplate]:

@@ -20,7 +20,7 @@ from govkit.audit.records import (
 )
 from govkit.errors import GovkitError
 from govkit.report.context import SignoffBlock
-from govkit.report.render import ReportInputs, render_html, render_pdf
+from govkit.report.render import ReportInputs, render_html, render_pdf, templates_sha256
 from govkit.report.rules import recover
 from govkit.report.signoff import (
     Decision,
@@ -93,6 +93,7 @@ def render_report(
     pdf = render_pdf(inputs)
     out.write_bytes(pdf)
     sha = file_digest(pdf)
+    templates = templates_sha256(inputs)
     log.append(
         REPORT_RENDERED,
         model_subject(evaluation["model"]),
@@ -105,6 +106,7 @@ def render_report(
             "paper": paper,
             "checkpoint": {"size": checkpoint.size, "root": checkpoint.root},
             **({"template": str(template.resolve())} if template else {}),
+            "templates_sha256": templates,
         },
     )
     return out, sha
@@ -152,6 +154,17 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
     evaluation = recorded["evaluation"]
     cert_sha = certificate_sha256(request.cert)
     countersign = entry.action == SIGNOFF_RECORDED
+    template = Path(payload["template"]) if payload.get("template") else None
+    if not countersign:  # the first sign-off re-renders: only from the templates the reviewed file came from
+        same = ReportInputs(
+            evaluation, ev_digest, template=template, sections=review_sections(log, evaluation, ev_digest, [])
+        )
+        if templates_sha256(same) != payload.get("templates_sha256"):
+            raise GovkitError(
+                "the report templates changed since this report was rendered (or an older govkit rendered it), so "
+                "the signed copy would not be what was reviewed; render it again and review that",
+                file=pdf_path,
+            )
     now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     subject = model_subject(evaluation["model"])
     decided = log.append(
@@ -184,8 +197,8 @@ def sign_off(log: AuditLog, pdf_path: Path, request: SignoffRequest, out: Path |
             checkpoint_size=checkpoint.size,
             checkpoint_root=checkpoint.root,
         )
-        template = Path(payload["template"]) if payload.get("template") else None
-        base = render_pdf(_inputs(log, evaluation, ev_digest, checkpoint, payload.get("paper", "a4"), block, template))
+        inputs = _inputs(log, evaluation, ev_digest, checkpoint, payload.get("paper", "a4"), block, template)
+        base = render_pdf(inputs)
     reason = f"{request.decision} ({request.role}); govkit log entry {decided.seq}"
     if request.conditions:
         reason += f"; conditions: {request.conditions}"
