@@ -15,11 +15,12 @@ from pathlib import Path
 RUNS = 15
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], runs: int = RUNS, env: dict[str, str] | None = None) -> float:
+    """Median wall time of the whole process over `runs` runs."""
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
+        subprocess.run(argv, check=True, capture_output=True, env=env)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 

@@ -28,7 +28,6 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -38,6 +37,9 @@ from govkit.audit.log import AuditLog
 from govkit.audit.records import evaluation_items
 from govkit.evaluation import Evaluation, Finding, WaiverUse
 from govkit.inventory.interface import build_inventory
+
+sys.path.insert(0, str(Path(__file__).parent))
+from cli_startup import timed as process_seconds  # a sibling script
 
 VERSIONS = 10
 EVALUATIONS = 20
@@ -142,12 +144,7 @@ def cli_seconds(location: str | Path, key: Path, fmt: str) -> float:
     """The whole `govkit inventory` process (interpreter, imports, verified read, rendering), median of RUNS."""
     env = {**os.environ, "GOVKIT_KEY": str(key)}
     command = [sys.executable, "-m", "govkit", "inventory", "--db", str(location), "--format", fmt, "-o", os.devnull]
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, env=env)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return process_seconds(command, RUNS, env)
 
 
 def main() -> None:
