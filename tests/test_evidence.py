@@ -471,40 +471,152 @@ def test_entry_signed_with_a_retired_key_fails(tmp_path: Path) -> None:
     )
 
 
-def test_bundle_of_a_log_whose_identity_was_edited_fails(tmp_path: Path) -> None:
-    """meta.log_id edited in the database: the bundle's export.json disagrees with the log's own binding."""
+def test_bundle_of_a_log_whose_identity_was_edited_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """meta.log_id edited in the database: export refuses the log (exit 1, like `govkit log verify`); a
+    bundle whose export.json names another log than its entries bind fails verify-bundle even resealed."""
     import sqlite3
 
+    from govkit.audit.keys import load_key
     from govkit.evidence.export import Scope, export_bundle
 
     with AuditLog(tmp_path / "id.db", key_path=tmp_path / "k.pem") as log:
         log.append("evaluation.note", "m@1", {"n": 1})
+        result = export_bundle(log, Scope(), tmp_path / "id.zip", [])
     with sqlite3.connect(tmp_path / "id.db") as conn:
         conn.execute("UPDATE meta SET value = 'ffffffffffffffff' WHERE key = 'log_id'")
-    with AuditLog(tmp_path / "id.db", key_path=tmp_path / "k.pem") as log:
-        result = export_bundle(log, Scope(), tmp_path / "id.zip", [])
-    verdict = govkit("verify-bundle", str(result.path))
+    monkeypatch.setitem(ENV, "GOVKIT_KEY", str(tmp_path / "k.pem"))
+    refused = govkit(
+        "export", "--out", str(tmp_path / "edited.zip"), "--db", str(tmp_path / "id.db"), "--include", str(tmp_path)
+    )
+    assert refused.exit_code == 1 and not (tmp_path / "edited.zip").exists()
+    assert "'ffffffffffffffff'" in refused.stderr and "log identity edited" in refused.stderr
+    files = {n.split("/", 1)[1]: data for n, data in members(result.path).items()}
+    export = json.loads(files["data/export.json"])
+    files["data/export.json"] = json.dumps({**export, "log_id": "ffffffffffffffff"}).encode()
+    forged = reseal(result.path, tmp_path / "forged.zip", files, load_key(tmp_path / "k.pem"))
+    verdict = govkit("verify-bundle", str(forged))
     assert verdict.exit_code == 1
     assert "ffffffffffffffff" in verdict.stderr
 
 
-def test_export_finds_reports_where_the_log_says_they_were_written(
+def test_export_finds_reports_where_the_log_says_they_were_written_inside_an_include_folder(
     bundle: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`govkit report --out` anywhere: a later export without --include still finds the PDFs."""
+    """`govkit report --out` anywhere: an export whose --include folder holds that place finds the PDFs;
+    one whose --include folders do not hold it lists them as missing rather than read outside them."""
     import sqlite3
 
     copy = tmp_path / "copy.db"  # a copy, so this export's own log entry does not touch the shared log
     with sqlite3.connect(ENV["GOVKIT_DB"]) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
     monkeypatch.chdir(tmp_path)  # no reports/ here: the default --include finds nothing
-    out = tmp_path / "again.zip"
-    exported = govkit("export", "--model", "credit-scorer", "--out", str(out), "--db", str(copy))
-    assert exported.exit_code == 0, exported.output
-    assert "note: report" not in exported.stderr
-    files = members(out)
-    export = json.loads(files[f"{bag_root(out)}/data/export.json"])
-    assert not [m for m in export["missing"] if m["what"].startswith("report")]
-    reports = {f["path"]: f["sha256"] for f in export["files"] if f["kind"] == "report"}
     on_disk = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (bundle["home"] / "reports").glob("*.pdf")}
-    assert set(reports.values()) == on_disk and len(on_disk) == 2
+    assert len(on_disk) == 2
+    for include, found in ((["--include", str(bundle["home"])], on_disk), ([], set())):
+        out = tmp_path / "again.zip"
+        exported = govkit("export", "--model", "credit-scorer", "--out", str(out), "--db", str(copy), *include)
+        assert exported.exit_code == 0, exported.output
+        export = json.loads(members(out)[f"{bag_root(out)}/data/export.json"])
+        reports = {f["sha256"] for f in export["files"] if f["kind"] == "report"}
+        missing = {m["sha256"] for m in export["missing"] if m["what"].startswith("report")}
+        assert reports == found and missing == on_disk - found
+        assert ("note: report" in exported.stderr) == bool(missing)
+
+
+def copy_log(tmp_path: Path) -> Path:
+    """A copy of the shared log, so a test's edits and its export's own entry stay out of it."""
+    import sqlite3
+
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(ENV["GOVKIT_DB"]) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    return copy
+
+
+def report_entry(db: Path) -> int:
+    with AuditLog(db, create=False) as log:
+        return log.entries(action="report.rendered")[0].seq
+
+
+def test_export_refuses_a_log_that_does_not_verify(bundle: dict[str, Any], tmp_path: Path) -> None:
+    """A report.rendered payload edited in the database (digest and hash recomputed, no key) to name a
+    file outside every --include folder: export neither packages nor signs it; nothing is read or written."""
+    import sqlite3
+
+    from govkit.audit.chain import entry_hash
+
+    db = copy_log(tmp_path)
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("the database password\n")
+    seq = report_entry(db)
+    with AuditLog(db, create=False) as log:
+        found = log.store.read(seq)
+        assert found is not None and found[1] is not None
+        entry, body = found
+        assert any(cp.size >= seq for cp in log.stored_checkpoints()[0])  # the edit hides below a checkpoint
+    payload = json.loads(body)
+    payload.update(path=str(secret), sha256=hashlib.sha256(secret.read_bytes()).hexdigest())
+    body = json.dumps(payload).encode()
+    edited = dataclasses.replace(entry, payload_digest=hashlib.sha256(body).hexdigest())
+    with sqlite3.connect(db) as conn:
+        for trigger in ("payloads_no_update", "entries_no_update"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("UPDATE payloads SET body = ? WHERE seq = ?", (body, seq))
+        conn.execute(
+            "UPDATE entries SET payload_digest = ?, entry_hash = ? WHERE seq = ?",
+            (edited.payload_digest, entry_hash(edited.header()), seq),
+        )
+    with AuditLog(db, create=False) as log:
+        size = log.store.size()
+    out = tmp_path / "forged.zip"
+    reports = bundle["home"] / "reports"
+    result = govkit("export", "--model", "credit-scorer", "--out", str(out), "--include", str(reports), "--db", str(db))
+    assert result.exit_code == 1, result.output
+    assert not out.exists()
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1 and f"entry {seq}" in message[0] and "does not verify" in message[0]
+    assert f"govkit log verify --db {db}" in message[0]
+    with AuditLog(db, create=False) as log:  # no evidence.exported entry
+        assert log.store.size() == size
+
+
+def test_export_reads_a_logged_path_only_inside_the_include_folders(
+    bundle: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Properly signed report.rendered entries whose paths lie outside every --include folder (one
+    directly, one through a symlinked folder inside one): the files are never opened, and are listed
+    as missing."""
+    db = copy_log(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    include = tmp_path / "include"
+    include.mkdir()
+    (include / "sub").symlink_to(outside)
+    logged = {"secret.pdf": outside / "secret.pdf", "secret-2.pdf": include / "sub" / "secret-2.pdf"}
+    digests = {}
+    with AuditLog(db, create=False, key_path=Path(ENV["GOVKIT_KEY"])) as log:
+        for name, path in logged.items():
+            (outside / name).write_bytes(b"%PDF-1.7 not for the auditor: " + name.encode())
+            digests[name] = hashlib.sha256((outside / name).read_bytes()).hexdigest()
+            payload = {"sha256": digests[name], "file": name, "path": str(path)}
+            log.append("report.rendered", "credit-scorer@1.0.0", payload)
+    opened: list[str] = []
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and isinstance(args[0], str | Path) and Path(args[0]).name.startswith("secret"):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(hook)  # stays installed for the session: it only records into `opened`
+    out = tmp_path / "b.zip"
+    result = govkit("export", "--model", "credit-scorer", "--out", str(out), "--include", str(include), "--db", str(db))
+    found = list(opened)
+    opened.clear()
+    assert result.exit_code == 0, result.output
+    assert found == []
+    files = members(out)
+    assert not any(data.startswith(b"%PDF-1.7 not for the auditor") for data in files.values())
+    export = json.loads(files[f"{bag_root(out)}/data/export.json"])
+    assert set(digests.values()) <= {m["sha256"] for m in export["missing"]}
+    for digest in digests.values():
+        assert f"(sha256 {digest[:16]}...) not found" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +153,42 @@ def test_requirements_that_are_not_a_requirements_file_are_exit_2(
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.strip().splitlines()
     assert "requirements.txt" in line and message in line
+
+
+def _outside_distribution(folder: Path) -> Path:
+    fake_distribution(folder, "secretpkg", "1.0", License="hunter2-secret")
+    return folder / "secretpkg-1.0.dist-info"
+
+
+@pytest.mark.parametrize("link", ["dist-info", "METADATA", "egg-info file"])
+def test_environment_entries_symlinked_out_of_the_folder_are_refused(
+    project: Project, tmp_path_factory: pytest.TempPathFactory, link: str
+) -> None:
+    """dependencies.environment is confined, and so is every *.dist-info / *.egg-info in it and its
+    metadata file (symlinks resolved): importlib.metadata follows them wherever they point."""
+    outside = tmp_path_factory.mktemp("outside")
+    info = _outside_distribution(outside)
+    env = project.root / "env"
+    if link == "dist-info":
+        (env / info.name).symlink_to(info)
+    elif link == "METADATA":
+        (env / info.name).mkdir()
+        (env / info.name / "METADATA").symlink_to(info / "METADATA")
+    else:
+        (env / "secretpkg-1.0.egg-info").symlink_to(info / "METADATA")
+    result = project.check("--format json")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "dependencies.environment" in line and "outside" in line and "--allow-outside" in line
+    assert "secretpkg" in line and "hunter2" not in result.output
+    _, data = project.check_json(f"--allow-outside {outside}")  # the user allowed it: read, and judged
+    components = data["measurements"]["license"]["components"]
+    assert "secretpkg==1.0" in {c["name"] for c in components}
+
+
+def test_environment_entries_linked_within_the_project_are_read(project: Project) -> None:
+    info = _outside_distribution(project.root / "vendored")
+    (project.root / "env" / info.name).symlink_to(info)
+    _, data = project.check_json()
+    components = {c["name"] for c in data["measurements"]["license"]["components"]}
+    assert {"numpy==2.0", "oldlib==0.3", "secretpkg==1.0"} <= components

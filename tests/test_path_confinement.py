@@ -119,3 +119,30 @@ def test_unparseable_requirement_line_is_not_echoed(proj: Project) -> None:
     (line,) = result.stderr.strip().splitlines()
     assert "requirements.txt:2" in line and "invalid requirement" in line
     assert "hunter2" not in result.output
+
+
+WAIVERS = "apiVersion: govkit/v1\nkind: Waivers\nwaivers: []  # hunter2-waivers\n"
+
+
+def test_default_waivers_file_symlinked_out_of_the_folder_is_refused(proj: Project, outside: Path) -> None:
+    """waivers.yaml beside the manifest is picked up by name, not named by the user: it is confined like
+    the manifest's paths. Before, a symlink to a file outside was read and its path logged and exported."""
+    (outside / "secrets.yaml").write_text(WAIVERS)
+    (proj.root / "waivers.yaml").symlink_to(outside / "secrets.yaml")
+    result = proj.check("--format json")
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "waivers.yaml" in line and "outside" in line and "--allow-outside" in line
+    assert "hunter2" not in result.output
+    allowed = proj.check(f"--format json --no-log --allow-outside {outside}")
+    assert allowed.exit_code == 0, allowed.output
+    recorded = json.loads(allowed.stdout)["inputs"]["waivers"]["path"]
+    assert recorded == (outside / "secrets.yaml").resolve().as_posix()
+
+
+def test_waivers_file_named_on_the_command_line_may_lie_anywhere(proj: Project, outside: Path) -> None:
+    """--waivers FILE is the user's own choice, like --policy: not confined to the manifest's folder."""
+    (outside / "waivers.yaml").write_text(WAIVERS)
+    result = proj.check(f"--format json --no-log --waivers {outside / 'waivers.yaml'}")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["inputs"]["waivers"]["path"] == (outside / "waivers.yaml").resolve().as_posix()

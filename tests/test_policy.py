@@ -231,3 +231,29 @@ def test_policy_show_prints_user_text_literally(project: Project) -> None:
     assert "[red]fake[/]" in result.stdout
     assert "alpha[/]" in result.stdout
     assert "waivers: at most 90 days" in result.stdout
+
+
+def test_policy_file_symlinked_out_of_the_folder_is_refused(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A .yaml symlink in the policy folder is not followed out of it (the folder is what --policy
+    names; a file it links to elsewhere was read, and its text could land in errors and outputs)."""
+    outside = tmp_path_factory.mktemp("outside") / "secret.yaml"
+    outside.write_text(json.dumps(overlay(name="hunter2-secret")))
+    (project.root / "policies" / "teams").mkdir()
+    (project.root / "policies" / "teams" / "alpha.yaml").symlink_to(outside)
+    with pytest.raises(PolicyError) as raised:
+        load_policy(project.root / "policies", team="alpha")
+    assert "alpha.yaml" in str(raised.value) and "outside the policy folder" in str(raised.value)
+    result = project.check()
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "alpha.yaml" in line and "hunter2" not in result.output
+
+
+def test_policy_file_linked_within_the_folder_is_read(project: Project) -> None:
+    project.write("policies/shared/alpha.yaml", overlay(overrides={"T-LIC-002": {"severity": "critical"}}))
+    (project.root / "policies" / "teams").mkdir()
+    (project.root / "policies" / "teams" / "alpha.yaml").symlink_to(project.root / "policies" / "shared" / "alpha.yaml")
+    with pytest.raises(PolicyError, match="duplicate policy name"):  # read twice: as itself and through the link
+        load_policy(project.root / "policies", team="alpha")

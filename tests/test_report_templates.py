@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 from pathlib import Path
@@ -211,3 +212,45 @@ def test_a_symlink_cannot_lead_a_template_out_of_its_folder(tmp_path: Path) -> N
     (folder / "key.css").symlink_to(secret)
     with pytest.raises(TemplateError, match="not a file in the template folder"):
         render_html(inputs(folder))
+
+
+OPENED: list[str] = []
+
+
+def _record_opens(event: str, args: tuple[Any, ...]) -> None:
+    """Opens of a file in a "never-open" folder, whatever path (a symlink) leads there."""
+    if event == "open" and isinstance(args[0], str | Path) and "never-open" in os.path.realpath(args[0]):
+        OPENED.append(str(args[0]))
+
+
+def test_a_symlinked_template_is_refused_before_its_target_is_opened(tmp_path: Path) -> None:
+    """The loader used to read the symlink's target (all of it) and refuse it only afterwards."""
+    import sys
+
+    secret = tmp_path / "never-open" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("PRIVATE KEY MATERIAL")
+    folder = org_template(
+        tmp_path,
+        '{% extends "govkit/report.html.j2" %}{% block cover_note %}{% include "part.j2" %}{% endblock %}',
+    )
+    (folder / "part.j2").symlink_to(secret)
+    sys.addaudithook(_record_opens)  # audit hooks cannot be removed: it only records into OPENED
+    OPENED.clear()
+    with pytest.raises(TemplateError, match="not found"):
+        render_html(inputs(folder))
+    assert OPENED == []
+
+
+def test_an_oversized_template_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    folder = org_template(
+        tmp_path,
+        '{% extends "govkit/report.html.j2" %}{% block cover_note %}{% include "big.j2" %}{% endblock %}',
+        **{"big.j2": "x" * (1 << 20) + "y"},
+    )
+    with pytest.raises(TemplateError) as caught:
+        render_html(inputs(folder))
+    message = str(caught.value)
+    assert "\n" not in message and "big.j2" in message and "1 MiB" in message
+    (folder / "big.j2").write_text("x" * (1 << 20))  # at the cap: fine
+    assert "x" * 1000 in render_html(inputs(folder))

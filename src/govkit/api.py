@@ -12,7 +12,7 @@ from govkit.baseline import load_baseline
 from govkit.engine import EvaluationOptions, Progress, evaluate, no_progress
 from govkit.errors import EXIT_BLOCKING, EXIT_OK, ManifestError
 from govkit.evaluation import Evaluation
-from govkit.manifest import load_manifest
+from govkit.manifest import confine_found, load_manifest
 from govkit.policy.loader import load_policy
 from govkit.policy.waivers import WaiverSet, load_waivers
 
@@ -77,6 +77,7 @@ def evaluate_request(request: CheckRequest, *, progress: Progress = no_progress)
     waivers_path = request.waivers_path
     if waivers_path is None and (manifest.folder / DEFAULT_WAIVERS).is_file():
         waivers_path = manifest.folder / DEFAULT_WAIVERS
+        confine_found(manifest, waivers_path)
     waivers = load_waivers(waivers_path) if waivers_path else WaiverSet.empty()
     options = EvaluationOptions(
         fail_on=request.fail_on,

@@ -19,7 +19,7 @@ from govkit.licensing.expressions import check_expression_syntax
 from govkit.validation import StrictModel, dotted, validate_document
 from govkit.yamlio import KeyPath, YamlDocument, load_yaml
 
-__all__ = ["LoadedManifest", "Manifest", "load_manifest"]
+__all__ = ["LoadedManifest", "Manifest", "confine", "confine_found", "load_manifest"]
 
 RiskTier = Literal["low", "medium", "high"]
 Task = Literal["binary-classification", "multiclass-classification", "regression"]
@@ -246,19 +246,37 @@ class _Confinement:
         self.allowed = tuple(a.resolve() for a in allowed)
         self.outside: dict[str, str] = {}
 
-    def check(self, path: Path, key: KeyPath) -> None:
+    def refusal(self, path: Path, key: str) -> str | None:
+        """Why `path` may not be read, or None; an allowed place outside is noted under `key`."""
         real = path.resolve()
         if real.is_relative_to(self.home):
-            return
+            return None
         if any(real.is_relative_to(a) for a in self.allowed):
-            self.outside.setdefault(dotted(key), real.as_posix())
-            return
+            self.outside.setdefault(key, real.as_posix())
+            return None
         shown = str(real) if real == path else f"{path} (-> {real})"
-        raise self.m.error(
+        return (
             f"{shown} is outside the manifest's folder {self.home}; refused (pass "
-            "--allow-outside FOLDER to read from there)",
-            key,
+            "--allow-outside FOLDER to read from there)"
         )
+
+    def check(self, path: Path, key: KeyPath) -> None:
+        if why := self.refusal(path, dotted(key)):
+            raise self.m.error(why, key)
+
+
+def confine(m: LoadedManifest, path: Path, key: KeyPath) -> None:
+    """What a check reads on behalf of the manifest's `key` (e.g. each entry of its environment folder)
+    stays in the manifest's folder or a place the user allowed; ManifestError naming `key` otherwise."""
+    _Confinement(m, m.allowed_outside).check(path, key)
+
+
+def confine_found(m: LoadedManifest, path: Path) -> None:
+    """A file govkit picks up beside the manifest by name (waivers.yaml) is confined like the paths the
+    manifest names, so a symlink out of the folder is refused, naming the file. A file the user names
+    on the command line is the user's choice and is not checked."""
+    if why := _Confinement(m, m.allowed_outside).refusal(path, path.name):
+        raise ManifestError(why, file=path)
 
 
 def _check_files_and_columns(m: LoadedManifest, allowed: Sequence[Path] = ()) -> dict[str, str]:

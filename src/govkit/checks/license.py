@@ -30,7 +30,7 @@ from govkit.licensing.expressions import (
     normalise_free_text,
     parse,
 )
-from govkit.manifest import LoadedManifest
+from govkit.manifest import LoadedManifest, confine
 
 Trait = Literal[
     "permissive",
@@ -79,12 +79,29 @@ def licence_component(kind: ComponentKind, name: str, declared: str | None, sour
     }
 
 
+METADATA_SUFFIXES = (".dist-info", ".egg-info")  # what importlib.metadata reads in a folder
+METADATA_FILES = ("METADATA", "PKG-INFO")  # read from such a folder (an .egg-info file is read itself)
+
+
 def _environment(manifest: LoadedManifest) -> list[Distribution]:
+    """The distributions installed in the manifest's environment folder. importlib.metadata would
+    follow a symlinked *.dist-info (or its METADATA) anywhere, so each one is listed here and
+    confined like the folder itself, then read at its resolved place."""
     deps = manifest.spec.dependencies
     env = deps.environment if deps else None
     if env in (None, "current"):
         return list(distributions())
-    return list(distributions(path=[str(manifest.resolve(env))]))
+    key = ("dependencies", "environment")
+    found: list[Distribution] = []
+    for entry in sorted(manifest.resolve(env).iterdir()):
+        if not entry.name.lower().endswith(METADATA_SUFFIXES):
+            continue
+        confine(manifest, entry, key)
+        for name in METADATA_FILES:
+            if (entry / name).exists():
+                confine(manifest, entry / name, key)
+        found.append(Distribution.at(entry.resolve()))
+    return found
 
 
 def _field(meta: PackageMetadata, name: str) -> str | None:

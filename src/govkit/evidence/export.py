@@ -27,7 +27,8 @@ from govkit.audit.events import (
 )
 from govkit.audit.interface import Entry
 from govkit.audit.keys import load_public
-from govkit.audit.log import AuditLog
+from govkit.audit.log import AuditLog, LogIntegrityError
+from govkit.audit.verify import verify_entries
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
 from govkit.intake.bom import bom_bytes
@@ -94,7 +95,7 @@ def _searchable(path: Path) -> bool:
 def index_by_digest(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path]:
     """Files under `folders` whose SHA-256 is wanted: evidence is found by content, not by name."""
     found: dict[str, Path] = {}
-    for folder in folders:
+    for folder in folders if wanted else ():
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
@@ -105,14 +106,44 @@ def index_by_digest(folders: Iterable[Path], wanted: set[str]) -> dict[str, Path
     return found
 
 
-def _locate_reports(wanted: dict[str, tuple[str, str | None]], include: Iterable[Path]) -> dict[str, Path]:
-    """Reports by SHA-256: first where the log says they were written, then searched for under `include`."""
+def _inside(path: Path, folders: Iterable[Path]) -> bool:
+    """`path`, symlinks resolved, lies in one of `folders` (resolved too)."""
+    real = path.resolve()
+    return any(real.is_relative_to(folder.resolve()) for folder in folders)
+
+
+def _locate_reports(wanted: dict[str, tuple[str, str | None]], include: list[Path]) -> dict[str, Path]:
+    """Reports by SHA-256: where the log says they were written when that lies inside an `include`
+    folder, else searched for under them. Nothing outside the folders the user named is read, even
+    when a (verified) entry names it: the log records where a file was, not what may be exported."""
     found: dict[str, Path] = {}
     for digest, (_, written) in wanted.items():
         path = Path(written) if written else None
-        if path and _searchable(path) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+        if path is None or not _inside(path, include):
+            continue
+        if _searchable(path) and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
             found[digest] = path
     return found | index_by_digest(include, set(wanted) - set(found))
+
+
+def _verified_rows(log: AuditLog) -> list[tuple[Entry, bytes | None]]:
+    """Every row of the log, after `govkit log verify`'s checks passed on these very rows (the ones
+    exported): a bundle must not carry, sign, or read a path from, an entry that does not verify.
+    LogIntegrityError (exit 1) naming the first failing entry otherwise."""
+    checkpoints, unreadable = log.stored_checkpoints()
+    rows = list(log.store.scan())
+    result = verify_entries(
+        rows,
+        checkpoints=checkpoints,
+        trusted_keys=[raw for _, raw in log.anchor_keys()],
+        log_id=log.store.log_id() or "",
+    )
+    result.problems.extend(unreadable)
+    if not result.ok:
+        raise LogIntegrityError(
+            f"not exporting: the audit log does not verify: {result.first}; run `govkit log verify --db {log.location}`"
+        )
+    return rows
 
 
 def _readme(root: str, key_file: str, checkpoint: Checkpoint, scope: Scope, entries: int) -> str:
@@ -192,7 +223,7 @@ def _manifest(files: dict[str, bytes], names: Iterable[str]) -> bytes:
 def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -> ExportResult:
     key = log.signing_key()
     checkpoint = log.checkpoint()
-    rows = [(e, b) for e, b in log.store.scan() if e.seq <= checkpoint.size]
+    rows = [(e, b) for e, b in _verified_rows(log) if e.seq <= checkpoint.size]
     selected = _select(rows, scope)
     if not any(e.action not in KEY_ACTIONS for e, _ in selected):
         raise GovkitError("no audit-log entries in that scope; nothing to export")
@@ -247,7 +278,8 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
             add(f"data/reports/{digest[:12]}-{name}", found[digest].read_bytes(), "report", str(found[digest].name))
         else:
             folders = ", ".join(str(f) for f in include) or "no folder"
-            missing.append({"what": f"report {name} (not where it was written, nor under {folders})", "sha256": digest})
+            what = f"report {name} (not under {folders}; --include the folder it was written to)"
+            missing.append({"what": what, "sha256": digest})
     _add_controls(latest, add)
     files["data/log/entries.jsonl"] = ("\n".join(lines) + "\n").encode()
     leaves = [e.entry_hash for e, _ in rows]

@@ -151,6 +151,10 @@ def _policy_files(path: Path) -> list[Path]:
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise PolicyError("no .yaml policy files in folder", file=path)
+    home = path.resolve()
+    for file in files:  # a symlink may point anywhere: --policy names the folder, not what it links to
+        if not (real := file.resolve()).is_relative_to(home):
+            raise PolicyError(f"a symlink to {real}, outside the policy folder {home}; refused", file=file)
     return files
 
 

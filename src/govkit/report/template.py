@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 LAYOUT = "report.html.j2"
 DEFAULT_PREFIX = "govkit"
+MAX_TEMPLATE_BYTES = 1 << 20  # per template file; govkit's own largest is ~12 KiB
 
 
 class TemplateError(GovkitError):
@@ -53,18 +54,42 @@ def safe_url(url: object) -> str | None:
 
 def confined_loader() -> Any:
     """A FileSystemLoader that will not follow a symlink out of its folder (a template folder from a
-    repository could otherwise include ~/.ssh/id_rsa into the report)."""
+    repository could otherwise include ~/.ssh/id_rsa into the report), nor read a huge file: the path
+    is resolved, confined and size-checked before anything is opened."""
     from jinja2 import FileSystemLoader, TemplateNotFound
+    from jinja2.loaders import split_template_path
 
     class ConfinedLoader(FileSystemLoader):
         def get_source(self, environment: Any, template: str) -> Any:
-            source, filename, uptodate = super().get_source(environment, template)
-            real = Path(filename).resolve()
-            if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
+            pieces = split_template_path(template)
+            for root in self.searchpath:
+                filename = str(Path(root).joinpath(*pieces))
+                real = Path(filename).resolve()
+                if real.is_relative_to(Path(root).resolve()) and real.is_file():
+                    break
+            else:
                 raise TemplateNotFound(template)
-            return source, filename, uptodate
+            stat = real.stat()
+            if stat.st_size > MAX_TEMPLATE_BYTES:
+                raise TemplateError(f"template {template!r} is larger than {MAX_TEMPLATE_BYTES >> 20} MiB; refused")
+            with real.open("rb") as handle:
+                data = handle.read(MAX_TEMPLATE_BYTES + 1)
+            if len(data) > MAX_TEMPLATE_BYTES:  # it grew since the check
+                raise TemplateError(f"template {template!r} is larger than {MAX_TEMPLATE_BYTES >> 20} MiB; refused")
+            try:
+                source = data.decode(self.encoding)
+            except UnicodeDecodeError:
+                raise TemplateError(f"template {template!r} is not {self.encoding} text", file=filename) from None
+            return source, filename, lambda: _unchanged(real, stat.st_mtime_ns)
 
     return ConfinedLoader
+
+
+def _unchanged(path: Path, mtime_ns: int) -> bool:
+    try:
+        return path.stat().st_mtime_ns == mtime_ns
+    except OSError:
+        return False
 
 
 class ReportTemplate:
