@@ -9,7 +9,7 @@ import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -442,14 +442,18 @@ class AuditLog:
         known_checkpoint: Checkpoint | None = None,
         trusted_keys: Sequence[bytes] | None = None,
         full: bool = False,
+        rows: Iterable[tuple[Entry, bytes | None]] | None = None,
     ) -> VerifyResult:
-        """Verify the whole log; `trusted_keys` None means the keys from `anchor_keys()` (maybe none)."""
+        """Verify the whole log; `trusted_keys` None means the keys from `anchor_keys()` (maybe none).
+
+        `rows` are the log's rows as the caller already read them (`store.scan()`), so that what it
+        goes on to use is exactly what was verified (`govkit export`)."""
         stored, bad = self.stored_checkpoints()
         if trusted_keys is None:
             trusted_keys = [raw for _, raw in self.anchor_keys()]
         checkpoints = stored + ([known_checkpoint] if known_checkpoint else [])
         result = verify_entries(
-            self.store.scan(),
+            self.store.scan() if rows is None else rows,
             checkpoints=checkpoints,
             trusted_keys=trusted_keys,
             log_id=self.store.log_id() or "",

@@ -28,7 +28,6 @@ from govkit.audit.events import (
 from govkit.audit.interface import Entry
 from govkit.audit.keys import load_public
 from govkit.audit.log import AuditLog, LogIntegrityError
-from govkit.audit.verify import verify_entries
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
 from govkit.intake.bom import bom_bytes
@@ -130,15 +129,8 @@ def _verified_rows(log: AuditLog) -> list[tuple[Entry, bytes | None]]:
     """Every row of the log, after `govkit log verify`'s checks passed on these very rows (the ones
     exported): a bundle must not carry, sign, or read a path from, an entry that does not verify.
     LogIntegrityError (exit 1) naming the first failing entry otherwise."""
-    checkpoints, unreadable = log.stored_checkpoints()
     rows = list(log.store.scan())
-    result = verify_entries(
-        rows,
-        checkpoints=checkpoints,
-        trusted_keys=[raw for _, raw in log.anchor_keys()],
-        log_id=log.store.log_id() or "",
-    )
-    result.problems.extend(unreadable)
+    result = log.verify(rows=rows)
     if not result.ok:
         raise LogIntegrityError(
             f"not exporting: the audit log does not verify: {result.first}; run `govkit log verify --db {log.location}`"
