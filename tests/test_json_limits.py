@@ -88,29 +88,49 @@ def test_a_deeply_nested_inventory_cache_is_rebuilt_and_reported(tmp_path: Path)
 # -- the audit log ---------------------------------------------------------------------------------
 
 
-def test_a_key_entry_whose_payload_nests_too_deeply_fails_verification() -> None:
-    """Entry 1 (key.added) given a deep payload, its digest and hash recomputed (the signature cannot be)."""
-    with AuditLog() as log:
-        record_evaluation(log, evaluations.sample_evaluation())
-        location = log.location
-        entry, _ = log.store.read(1) or (None, None)
+def deepen_payload(location: str, seq: int) -> None:
+    """Give entry `seq` a deep payload, its digest and hash recomputed (the signature cannot be)."""
+    with AuditLog(location) as log:
+        entry, _ = log.store.read(seq) or (None, None)
     assert entry is not None
     body = DEEP.encode()
     edited = replace(entry, payload_digest=hashlib.sha256(body).hexdigest())
     con = sqlite3.connect(location, isolation_level=None)
     for name in SQLITE_TRIGGERS:
         con.execute(f"DROP TRIGGER IF EXISTS {name}")
-    con.execute("UPDATE payloads SET body = ? WHERE seq = 1", (body,))
+    con.execute("UPDATE payloads SET body = ? WHERE seq = ?", (body, seq))
     con.execute(
-        "UPDATE entries SET payload_digest = ?, entry_hash = ? WHERE seq = 1",
-        (edited.payload_digest, entry_hash(edited.header())),
+        "UPDATE entries SET payload_digest = ?, entry_hash = ? WHERE seq = ?",
+        (edited.payload_digest, entry_hash(edited.header()), seq),
     )
     con.close()
+
+
+def test_a_key_entry_whose_payload_nests_too_deeply_fails_verification() -> None:
+    with AuditLog() as log:
+        record_evaluation(log, evaluations.sample_evaluation())
+        location = log.location
+    deepen_payload(location, 1)  # key.added
     with AuditLog(location) as log:
         result = log.verify()
     assert not result.ok and result.first is not None and result.first.seq == 1
     verified = run("log", "verify")
     assert verified.exit_code == 1 and "FAILED" in verified.output and "Traceback" not in verified.output
+
+
+def test_export_refuses_a_payload_that_does_not_parse(tmp_path: Path) -> None:
+    """Below the last checkpoint export does not re-check entries; an unparseable payload is refused, exit 1."""
+    with AuditLog() as log:
+        evaluated = record_evaluation(log, evaluations.sample_evaluation())
+        log.checkpoint()
+        record_evaluation(log, evaluations.sample_evaluation(fail_on="low"))
+        location = log.location
+    deepen_payload(location, evaluated.seq)
+    for extra in ([], ["--team", "lending"]):
+        result = run("export", "-o", tmp_path / "bundle.zip", *extra)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert result.output.strip() == f"error: log entry {evaluated.seq} payload: JSON nested too deeply"
+    assert not (tmp_path / "bundle.zip").exists()
 
 
 # -- intake and the baseline -----------------------------------------------------------------------
