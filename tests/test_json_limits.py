@@ -85,6 +85,18 @@ def test_a_deeply_nested_inventory_cache_is_rebuilt_and_reported(tmp_path: Path)
     assert f"inventory cache {cache} is unreadable" in verified.output
 
 
+def test_the_web_viewer_ignores_a_deeply_nested_cache() -> None:
+    """`govkit serve` answered 500 on every page: its inventory reads the same cache."""
+    from govkit.web.source import LogSource
+
+    with AuditLog() as log:
+        record_evaluation(log, evaluations.sample_evaluation())
+        Path(log.location + ".inventory-cache.json").write_text(DEEP)
+        source = LogSource(log)
+        inventory = source.inventory(source.snapshot())
+    assert [m.name for m in inventory.models] == [evaluations.sample_evaluation().model["name"]]
+
+
 # -- the audit log ---------------------------------------------------------------------------------
 
 
