@@ -300,3 +300,16 @@ def test_model_filter_is_literal(backend: Any) -> None:
         assert [e.subject for e in log.entries(model="a_b")] == ["a_b@1", "a_b"]
         assert [e.subject for e in log.entries(model="a%b")] == ["a%b@2"]
         assert len(log.entries(action="test.event", since="2000-01-01", limit=2)) == 2
+
+
+def test_model_filter_is_exact_and_case_sensitive(backend: Any) -> None:
+    """Model `m` is not model `M` (SQLite's LIKE ignored ASCII case), nor `m2`, nor any name sorting
+    between `m@` and the next name; a limit counts only the model's own entries."""
+    subjects = ["M@1", "m@1", "m@2@rc", "mA@1", "m?@1", "m2@1", "m", "M", "é@1", "É@1", "m@"]
+    with AuditLog(backend.new_location()) as log:
+        for subject in subjects:
+            log.append("test.event", subject, {})
+        for model in ("m", "M", "é", "É", "mA"):
+            want = [s for s in subjects if s == model or s.startswith(model + "@")]
+            assert [e.subject for e in log.entries(model=model)] == want, model
+        assert [e.subject for e in log.entries(model="M", limit=1)] == ["M@1"]

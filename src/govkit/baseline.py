@@ -15,9 +15,11 @@ from typing import Any
 
 from govkit.canonical import digest, sha256_hex
 from govkit.errors import GovkitError
+from govkit.jsonio import load_json
 from govkit.vocab import BASELINE_OPEN
 
 BASELINE_VERSION = 1
+MAX_BASELINE_BYTES = 64 << 20  # one short line per accepted finding: ~200,000 of them
 OPEN_STATUSES = BASELINE_OPEN
 
 
@@ -36,13 +38,7 @@ class Baseline:
 
 
 def load_baseline(path: Path) -> Baseline:
-    try:
-        raw = path.read_bytes()
-        data = json.loads(raw)
-    except FileNotFoundError:
-        raise GovkitError("baseline file not found", file=path) from None
-    except (OSError, ValueError) as exc:
-        raise GovkitError(f"not a JSON baseline: {exc}", file=path) from None
+    data, raw = load_json(path, limit=MAX_BASELINE_BYTES, too_large="not a govkit baseline")
     if (
         not isinstance(data, dict)
         or data.get("version") != BASELINE_VERSION

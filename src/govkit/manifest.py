@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from govkit.audit.events import model_name_problem
 from govkit.canonical import file_sha256
 from govkit.datasets import dataset_files, is_pattern, pattern_root, read_columns
 from govkit.errors import DataError, ManifestError
@@ -52,6 +53,13 @@ class ModelInfo(StrictModel):
     intended_use: str = Field(min_length=1)
 
     _check_license = field_validator("license")(_license)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if problem := model_name_problem(value):
+            raise ValueError(problem)
+        return value
 
 
 OneCharacter = Field(default=None, min_length=1, max_length=1)

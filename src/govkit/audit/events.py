@@ -29,6 +29,7 @@ __all__ = [
     "SIGNOFF_RECORDED",
     "WAIVER_USED",
     "key_subject",
+    "model_name_problem",
     "model_subject",
     "seq_subject",
 ]
@@ -51,6 +52,13 @@ REDACTED_SUBJECT = re.compile(r"seq:([1-9][0-9]{0,17})")  # the subject of a red
 def model_subject(model: dict[str, object]) -> str:
     """`name@version`: what evaluations, waivers, reports and sign-offs are about."""
     return f"{model['name']}@{model['version']}"
+
+
+def model_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a model, or None. A name holding `@` would make subjects ambiguous:
+    model `m` version `1@rc` and model `m@1` version `rc` would share `m@1@rc`; with no `@` in
+    names a subject splits at its first `@`, and a version may hold any."""
+    return "must not contain '@' (the audit log names a version as model@version)" if "@" in name else None
 
 
 def seq_subject(seq: int) -> str:

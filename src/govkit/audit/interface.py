@@ -55,18 +55,21 @@ class EntryFilter:
     subject: str | None = None
 
 
-def filter_terms(flt: EntryFilter, *, mark: str, model_prefix: str, prefix_value: str) -> tuple[list[str], list[Any]]:
+def filter_terms(
+    flt: EntryFilter, *, mark: str, model_prefix: str, prefix_values: Sequence[str]
+) -> tuple[list[str], list[Any]]:
     """WHERE terms and parameters for `flt`, shared by the SQL stores.
 
     Only fixed column names and the store's placeholder `mark` go into the SQL; every value
-    from the user is a bound parameter. `model_prefix` is the store's "subject starts with"
-    expression and `prefix_value` its parameter (escaped as that store needs).
+    from the user is a bound parameter. `model_prefix` is the store's "subject starts with
+    `model@`" expression and `prefix_values` its parameters. It must match exactly, case
+    included: SQLite's LIKE ignores ASCII case, so `m` would find model `M`'s entries.
     """
     terms: list[str] = []
     params: list[Any] = []
     if flt.model:
         terms.append(f"(subject = {mark} OR {model_prefix})")
-        params += [flt.model, prefix_value]
+        params += [flt.model, *prefix_values]
     for column, value in (("action", flt.action), ("subject", flt.subject)):
         if value:
             terms.append(f"{column} = {mark}")

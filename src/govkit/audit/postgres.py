@@ -224,7 +224,7 @@ class PostgresStore(SerialStore):
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
         where, params = filter_terms(
-            flt, mark="%s", model_prefix="starts_with(subject, %s)", prefix_value=f"{flt.model}@"
+            flt, mark="%s", model_prefix="starts_with(subject, %s)", prefix_values=(f"{flt.model}@",)
         )
         query = SELECT_ENTRIES + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         if limit is not None:

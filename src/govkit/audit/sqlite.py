@@ -260,9 +260,11 @@ class SQLiteStore(SerialStore):
         return found
 
     def find(self, flt: EntryFilter, limit: int | None = None) -> list[Entry]:
-        escaped = (flt.model or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # `model@` <= subject < `modelA` ('A' follows '@'): exactly the subjects starting `model@`, compared
+        # byte by byte (BINARY collation, case included) and answered from the subject index
+        model = flt.model or ""
         where, params = filter_terms(
-            flt, mark="?", model_prefix="subject LIKE ? ESCAPE '\\'", prefix_value=escaped + "@%"
+            flt, mark="?", model_prefix="(subject >= ? AND subject < ?)", prefix_values=(model + "@", model + "A")
         )
         rows = self.db["entries"].rows_where(" AND ".join(where) or None, params, order_by="seq", limit=limit)
         return [Entry(**{c: r[c] for c in ENTRY_COLUMNS}) for r in rows]

@@ -10,7 +10,6 @@ checked one by one; `full=True` checks them all.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,8 @@ from govkit.audit.chain import (
 from govkit.audit.events import KEY_ACTIONS, LOG_REDACTED, REDACTED_SUBJECT
 from govkit.audit.interface import Entry
 from govkit.audit.keys import key_id, load_public, verifies
+from govkit.errors import GovkitError
+from govkit.jsonio import parse_json
 
 ORIGIN_PREFIX = "govkit.local/log/"
 
@@ -86,9 +87,9 @@ def payload_json(body: bytes | None) -> dict[str, Any]:
     """A payload as a dict; {} for a missing or unreadable one (rows are untrusted)."""
     if body is None:
         return {}
-    try:
-        value = json.loads(body)
-    except ValueError:
+    try:  # the row is in memory already: its syntax and nesting are what can be wrong
+        value = parse_json(body, limit=len(body))
+    except GovkitError:
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -31,6 +31,7 @@ from govkit.audit.log import AuditLog, LogIntegrityError
 from govkit.canonical import canonical_bytes
 from govkit.errors import GovkitError
 from govkit.intake.bom import bom_bytes
+from govkit.jsonio import parse_json
 
 FORMAT = "govkit-evidence/1"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -61,6 +62,11 @@ class ExportResult:
     missing: list[dict[str, str]] = field(default_factory=list)
 
 
+def _payload(entry: Entry, body: bytes) -> Any:
+    """A payload as stored (the bundle's verifier checks it); one that does not even parse is refused, not a crash."""
+    return parse_json(body, limit=len(body), error=LogIntegrityError, field=f"log entry {entry.seq} payload")
+
+
 def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[Entry, bytes | None]]:
     """Entries in scope: key entries always; evaluations by model/team/time; related entries follow them."""
     evaluations: set[str] = set()
@@ -72,7 +78,7 @@ def _select(rows: list[tuple[Entry, bytes | None]], scope: Scope) -> list[tuple[
             continue
         if not (scope.covers_time(entry.recorded_at) and scope.covers_subject(entry.subject)):
             continue
-        payload = json.loads(body) if body is not None and scope.team is not None else None
+        payload = _payload(entry, body) if body is not None and scope.team is not None else None
         if entry.action == EVALUATION_RECORDED and scope.team is not None:
             if payload is not None and payload["evaluation"]["team"] == scope.team:
                 chosen.add(entry.seq)
@@ -238,7 +244,7 @@ def export_bundle(log: AuditLog, scope: Scope, out: Path, include: list[Path]) -
         if body is None:
             continue
         files[f"data/log/payloads/{entry.seq}.json"] = body
-        payload = json.loads(body)
+        payload = _payload(entry, body)
         if entry.action in KEY_ACTIONS:
             raw = bytes.fromhex(payload.get("public_key") or payload["new_public_key"])
             kid = payload.get("key_id") or payload["new_key_id"]

@@ -9,7 +9,9 @@ or an XML parser as itself.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from govkit.evaluation import STATUSES, Finding
 from govkit.vocab import WITH_THRESHOLD
@@ -31,6 +33,24 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 def printable(text: object) -> str:
     """One line of inert text: every control character shown as its escape (`\\n`, `\\x1b`)."""
     return _UNPRINTABLE.sub(_show, "" if text is None else str(text))
+
+
+def json_text(data: object, **options: Any) -> str:
+    """`json.dumps(data, ensure_ascii=False)`, with every character `printable` escapes written as a
+    `\\uXXXX` escape: still readable UTF-8 and the same strings when parsed, but a CSI or a bidi
+    override in a model name reaches a terminal as text. (json escapes C0 controls in strings itself;
+    the raw ones left are the layout's own newlines.)"""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    if text.isascii() and "\x7f" not in text:  # the usual case, answered at C speed (the regex costs 30 ms/MB)
+        return text
+    return _UNPRINTABLE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char < " ":
+        return char
+    return json.dumps(char)[1:-1]  # ensure_ascii: \uXXXX, a surrogate pair beyond the BMP
 
 
 def csv_cell(text: str) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from govkit.evaluation import Evaluation
+from govkit.formats.common import json_text
 from govkit.formats.interface import Formatter
 
 
@@ -15,4 +14,4 @@ class JsonFormatter(Formatter):
     def render(self, evaluation: Evaluation, *, digest: str | None = None, color: bool = False) -> str:
         doc = evaluation.to_dict()
         doc = {"schema_version": doc.pop("schema_version"), "evaluation_digest": digest or evaluation.digest, **doc}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return json_text(doc, indent=2) + "\n"

@@ -9,11 +9,11 @@ are components with their licences; the evaluation digest and the log entry are 
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from govkit.audit.interface import Entry
+from govkit.formats.common import json_text
 from govkit.licensing.expressions import UNKNOWN
 
 SPEC_VERSION = "1.6"
@@ -208,4 +208,4 @@ def build_bom(evaluation: dict[str, Any], digest: str, entry: Entry | None, log_
 
 
 def bom_bytes(evaluation: dict[str, Any], digest: str, entry: Entry | None, log_id: str | None) -> bytes:
-    return (json.dumps(build_bom(evaluation, digest, entry, log_id), indent=2, ensure_ascii=False) + "\n").encode()
+    return (json_text(build_bom(evaluation, digest, entry, log_id), indent=2) + "\n").encode()

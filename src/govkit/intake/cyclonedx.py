@@ -7,25 +7,19 @@ Only spec versions with ML-BOM support (1.5, 1.6) are read; JSON only, bounded i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from govkit.errors import IntakeError
-from govkit.intake.interface import BaseModelFact, ModelFacts, read_bounded
+from govkit.intake.interface import MAX_INTAKE_BYTES, BaseModelFact, ModelFacts
+from govkit.jsonio import load_json
 
 SPEC_VERSIONS = ("1.5", "1.6")
 MODEL_TYPE = "machine-learning-model"
 
 
 def load_bom(path: Path) -> dict[str, Any]:
-    raw = read_bounded(path)
-    try:
-        bom = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IntakeError(f"not JSON ({exc})", file=path) from None
-    except RecursionError:
-        raise IntakeError("JSON nested too deeply", file=path) from None
+    bom, _ = load_json(path, limit=MAX_INTAKE_BYTES, error=IntakeError)
     if not isinstance(bom, dict) or bom.get("bomFormat") != "CycloneDX":
         raise IntakeError("not a CycloneDX JSON BOM", file=path, field="bomFormat")
     if bom.get("specVersion") not in SPEC_VERSIONS:

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from govkit.audit.events import model_name_problem
 from govkit.errors import GovkitError, IntakeError
 from govkit.intake.dataset import DatasetFacts
 from govkit.intake.interface import BaseModelFact, ModelFacts
@@ -91,6 +92,8 @@ def _model_block(draft: Draft, facts: ModelFacts, answers: Answers, ask: Ask, fo
         return ask(question, getattr(facts, key) or fallback, choices)
 
     name = pick("name", "Model name", folder.resolve().name or "model")
+    if name is not None and (problem := model_name_problem(name)):
+        raise GovkitError(f"model name {name!r} {problem}; give another with --name", field="model.name")
     version = pick("version", "Model version", "0.1.0")
     team = pick("team", "Team that owns the model")
     owner = pick("owner", "Accountable owner (a person or a mailbox)")

@@ -8,13 +8,13 @@ a model version's tags over the registered model's, over the run's.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from govkit.errors import IntakeError
-from govkit.intake.interface import BaseModelFact, ModelFacts
+from govkit.intake.interface import MAX_INTAKE_BYTES, BaseModelFact, ModelFacts
+from govkit.jsonio import parse_json
 from govkit.yamlio import load_yaml
 
 # manifest field -> tag keys that fill it, most specific first
@@ -56,18 +56,17 @@ def read_mlmodel(folder: Path) -> ModelFacts:
     return _from_tags(
         ModelFacts(artifact=_model_file(data["flavors"], folder), features=features, notes=tuple(notes)),
         [tags],
+        path,
     )
 
 
 def _signature_names(inputs: Any, path: Path) -> tuple[str, ...]:
     """Column names of a column-based signature (MLflow stores the schema as a JSON string)."""
-    try:
-        schema = json.loads(inputs) if isinstance(inputs, str) else inputs
-    except json.JSONDecodeError:
-        raise IntakeError("signature inputs are not JSON", file=path, field="signature.inputs") from None
-    if not isinstance(schema, list) or not all(isinstance(c, dict) for c in schema):
+    if isinstance(inputs, str):  # a JSON string within the YAML, outside yamlio's limits
+        inputs = parse_json(inputs, limit=MAX_INTAKE_BYTES, error=IntakeError, file=path, field="signature.inputs")
+    if not isinstance(inputs, list) or not all(isinstance(c, dict) for c in inputs):
         raise IntakeError("signature inputs are not a list of columns", file=path, field="signature.inputs")
-    names = tuple(str(c["name"]) for c in schema if c.get("name"))
+    names = tuple(str(c["name"]) for c in inputs if c.get("name"))
     if not names:
         raise IntakeError(
             "signature inputs name no columns (a tensor signature); list the features by hand",
@@ -88,7 +87,7 @@ def _model_file(flavors: dict[str, Any], folder: Path) -> str | None:
     return None
 
 
-def _from_tags(facts: ModelFacts, layers: list[dict[str, str]]) -> ModelFacts:
+def _from_tags(facts: ModelFacts, layers: list[dict[str, str]], source: Path) -> ModelFacts:
     """Apply TAG_FIELDS over tag layers, most specific layer first."""
     found: dict[str, Any] = {}
     for field, keys in TAG_FIELDS.items():
@@ -99,17 +98,19 @@ def _from_tags(facts: ModelFacts, layers: list[dict[str, str]]) -> ModelFacts:
                 break
     raw = next((layer[BASE_MODEL_TAG] for layer in layers if layer.get(BASE_MODEL_TAG)), None)
     if raw:
-        found["base_models"] = _base_models(raw)
+        found["base_models"] = _base_models(raw, source)
     return facts.merged(ModelFacts(**found))
 
 
-def _base_models(raw: str) -> tuple[BaseModelFact, ...]:
-    try:
-        items = json.loads(raw)
-    except json.JSONDecodeError:
+def _base_models(raw: str, source: Path) -> tuple[BaseModelFact, ...]:
+    if raw.lstrip().startswith(("[", "{")):
+        items = parse_json(raw, limit=MAX_INTAKE_BYTES, error=IntakeError, file=source, field=BASE_MODEL_TAG)
+    else:
         items = [dict(zip(("name", "license"), part.split("=", 1), strict=False)) for part in raw.split(",")]
     if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("name") for i in items):
-        raise IntakeError(f"tag {BASE_MODEL_TAG} is neither a JSON list of {{name, license}} nor name=licence,...")
+        raise IntakeError(
+            "neither a JSON list of {name, license} nor name=licence,...", file=source, field=BASE_MODEL_TAG
+        )
     return tuple(
         BaseModelFact(str(i["name"]).strip(), str(i["license"]).strip() if i.get("license") else None) for i in items
     )
@@ -165,7 +166,7 @@ def read_registry(db: Path, model: str, version: str | None = None, alias: str |
         facts = read_mlmodel(folder).merged(facts)
     else:
         facts = facts.merged(ModelFacts(notes=(f"model files not found locally ({source}); features not read",)))
-    return _from_tags(facts, [version_tags, model_tags, run_tags])
+    return _from_tags(facts, [version_tags, model_tags, run_tags], db)
 
 
 def _local_folder(uri: str | None) -> Path | None:

@@ -34,6 +34,8 @@ from govkit.audit.interface import Entry, EntryFilter
 from govkit.audit.log import AuditLog
 from govkit.audit.verify import KeyRing, Problem, hex_bytes, verifies
 from govkit.canonical import sha256_hex
+from govkit.errors import GovkitError
+from govkit.jsonio import parse_json
 
 VERSION = 3
 DOMAIN = b"govkit.inventory.cache.v3\x00"
@@ -94,7 +96,7 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
         if not path.is_file() or path.stat().st_size > MAX_BYTES:
             return None
         first, _, body = path.read_bytes().partition(b"\n")
-        meta = json.loads(first)
+        meta = parse_json(first, limit=MAX_BYTES)
         size, head = int(meta["size"]), str(meta["head"])
         # signed by the key that signs the log now: a cache of a retired (perhaps leaked) key is not trusted
         current = meta["key_id"] in vouched and ring.windows.may_sign(str(meta["key_id"]), log.store.size() + 1) is None
@@ -104,9 +106,9 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
             return None
         if not verifies(state.public, signature, _message(log_id, size, head, sha256_hex(body))):
             return None
-        data = json.loads(body)
+        data = parse_json(body, limit=MAX_BYTES)
         index = Index(size, head, dict(data["subjects"]), dict(data["summaries"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, GovkitError):
         return None  # unreadable or malformed: walk the log instead
     return index if still_heads(log, index) else None
 
@@ -167,10 +169,10 @@ def cache_problems(log: AuditLog) -> list[Problem]:
         return []
     try:
         first, _, body = path.read_bytes().partition(b"\n") if path.stat().st_size <= MAX_BYTES else (b"", b"", b"")
-        meta = json.loads(first)
-        size, head, data = int(meta["size"]), str(meta["head"]), json.loads(body)
+        meta = parse_json(first, limit=MAX_BYTES)
+        size, head, data = int(meta["size"]), str(meta["head"]), parse_json(body, limit=MAX_BYTES)
         cached = Index(size, head, data["subjects"], data["summaries"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, GovkitError):
         return [Problem(None, f"inventory cache {path} is unreadable; delete it (it is rebuilt)")]
     entries = [e for e in log.store.find(EntryFilter()) if e.seq <= size]
     expected = index_from_headers(entries, KIND_OF)

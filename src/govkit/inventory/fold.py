@@ -368,7 +368,7 @@ def _version_due(model: ModelRecord, v: VersionRecord, today: date, horizon: dat
 
 def due_items(inventory: Inventory, within: timedelta, today: date) -> list[DueItem]:
     """See `interface.due`; retired and rejected versions owe nothing."""
-    horizon = today + within
+    horizon = today + within if within < date.max - today else date.max  # 99999 weeks from 9999-12-31
     items = [
         item
         for model in inventory.models

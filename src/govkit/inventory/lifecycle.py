@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from govkit.audit.events import model_name_problem
 from govkit.audit.interface import Entry
 from govkit.audit.log import AuditLog, LogMoved
 from govkit.audit.records import LIFECYCLE_CHANGED, MODEL_REGISTERED, model_subject
@@ -191,6 +192,8 @@ def register(log: AuditLog, *, model: str, version: str, team: str, owner: str, 
     for name, value in (("MODEL", model), ("VERSION", version), ("--team", team), ("--owner", owner)):
         if not value.strip() or len(value) > 200:
             raise GovkitError("must be 1 to 200 characters, not blank", field=name)
+    if problem := model_name_problem(model):
+        raise GovkitError(problem, field="MODEL")
     return log.append(
         MODEL_REGISTERED,
         model_subject({"name": model, "version": version}),

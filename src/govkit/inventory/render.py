@@ -2,17 +2,16 @@
 
 Model names, versions, teams, owners, rule ids and reasons are user input: each format escapes
 them with the helper that format already uses elsewhere (rich markup + `printable` for the
-terminal, `_md` for Markdown, `csv_cell` against formula injection in CSV; JSON is data).
+terminal, `_md` for Markdown, `csv_cell` against formula injection in CSV, `json_text` for JSON).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 
-from govkit.formats.common import csv_cell, printable
+from govkit.formats.common import csv_cell, json_text, printable
 from govkit.formats.markdown import _md
 from govkit.inventory.interface import DueItem, Inventory
 
@@ -130,7 +129,7 @@ def _json(data: object) -> str:
 
 
 def _dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False)
+    return json_text(data)
 
 
 def render_inventory(inventory: Inventory, fmt: str, *, color: bool = False) -> str:

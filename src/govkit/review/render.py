@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from govkit.formats.common import printable
+from govkit.formats.common import json_text, printable
 from govkit.formats.common import value as fmt_value
 from govkit.formats.markdown import _md
 from govkit.review.diff import ALPHA, Comparison
@@ -125,7 +124,7 @@ def _markdown(cmp: Comparison) -> str:
 
 RENDERERS: dict[str, Callable[[Comparison], str]] = {
     "text": _text,
-    "json": lambda cmp: json.dumps(cmp.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n",
+    "json": lambda cmp: json_text(cmp.to_dict(), indent=2, default=str) + "\n",
     "markdown": _markdown,
 }
 

@@ -139,7 +139,7 @@ class LogSource:
 
         def read() -> list[Entry]:
             found = self.log.store.find(EntryFilter(model=name))
-            return [e for e in found if e.seq <= snap.position.size and e.subject.rpartition("@")[0] == name]
+            return [e for e in found if e.seq <= snap.position.size and e.subject.partition("@")[0] == name]
 
         return self.cached(snap, f"model:{name}", read)
 
