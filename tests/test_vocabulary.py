@@ -20,9 +20,9 @@ SRC = Path(govkit.__file__).parent
 ACTIONS = [getattr(events, n) for n in events.__all__ if n.isupper() and isinstance(getattr(events, n), str)]
 # literal on purpose: SQL trigger text, and the bundle's verifier, which runs without govkit
 LITERAL_ALLOWED = {"audit/events.py", "audit/chain.py", "audit/sqlite.py", "audit/postgres.py", "evidence/verify.py"}
-# webhook event names are a vocabulary of their own (`Event` in inventory/config.py, a Literal, so spelled
+# webhook event names are a vocabulary of their own (`Event` in inventory/sections.py, a Literal, so spelled
 # there and where a notification is built); "signoff.recorded" happens to equal the audit action's name
-LITERAL_ALLOWED |= {"inventory/config.py", "inventory/notify.py"}
+LITERAL_ALLOWED |= {"inventory/sections.py", "inventory/notify.py"}
 
 
 def test_cli_choices_come_from_the_registries() -> None:
