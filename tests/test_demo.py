@@ -89,7 +89,7 @@ def test_demo_deploys_the_remediated_release_through_the_guardrails(demo_run: De
     ]
     old = versions["2.1.0"]
     assert old["latest_evaluation"]["verdict"] == "fail"
-    assert "deployed" not in {h["state"] for h in old["history"]} and old["state"] == "retired"
+    assert "deployed" not in {h["state"] for h in old["history"]} and old["state"] == "approved-with-conditions"
     assert "credit-scorer 2.2.0, remediated in data and model: lending PASS, deployed" in stdout
     verified = runner.invoke(cli, ["log", "verify"])
     assert verified.exit_code == 0 and verified.stdout.startswith("ok: "), verified.output

@@ -5,7 +5,7 @@ officer signs the lending report and records the decision, the release manager d
 2.1.0 fails the lending policy (its training data may not be used commercially, and more), so its
 deploy is refused even with an approval with conditions: an approval does not replace a passing
 evaluation. 2.2.0, remediated in its data and model, passes; the officer approves it and the
-release manager deploys it through the same guardrails; 2.1.0, superseded, is retired.
+release manager deploys it through the same guardrails.
 """
 
 from __future__ import annotations
@@ -91,16 +91,15 @@ def run_lifecycle(people: Actors, report: Path) -> None:
 
 
 def run_sequel(people: Actors, report: Path) -> bool:
-    """2.2.0 (its evaluation recorded, `report` rendered from it): review, approve, deploy; 2.1.0 retired.
+    """2.2.0 (its evaluation recorded, `report` rendered from it): review, approve, deploy.
 
+    2.1.0 stays approved-with-conditions: its conditions are never met, so the guardrail keeps refusing
+    it, and the demo can run again on the same log (a retired version never comes back to review).
     Returns whether 2.2.0 was deployed (the guardrails decide, as for 2.1.0)."""
     people.move(OWNER, REMEDIATED, "in-review", "2.2.0 remediates what blocked 2.1.0 (licence, personal data, age gap)")
     people.sign(report, "approve")
     people.move(OFFICER, REMEDIATED, "approved", "passes the lending policy; the fairness trade-off is accepted")
-    deployed = people.deploy(REMEDIATED, "CHG-2057")
-    if deployed:
-        people.move(OFFICER, VERSION, "retired", "superseded by 2.2.0; its training data licence was never cleared")
-    return deployed
+    return people.deploy(REMEDIATED, "CHG-2057")
 
 
 def show_inventory(people: Actors, *, color: bool) -> None:
