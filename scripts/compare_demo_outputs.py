@@ -171,7 +171,7 @@ def run_tree(src: Path, folder: Path, instant: str, shared: Path) -> None:
 
 
 # the audit log and its key are random by design; skops names model members by object id
-SKIPPED = ("govkit.db", ".govkit/", "bundle.zip", "demo/model.skops")
+SKIPPED = ("govkit.db", ".govkit/", "bundle.zip", "demo/model.skops", "demo/model-2.2.0.skops")
 
 
 def fingerprints(folder: Path) -> dict[str, str]:
@@ -192,7 +192,8 @@ def fingerprints(folder: Path) -> dict[str, str]:
             files = evaluation["inputs"]["files"]
             if "model_artifact" in files:
                 files["model_artifact"]["sha256"] = "<this run's model>"
-            name = f"outputs/evaluations/{evaluation['team']} {evaluation['options'].get('purpose') or 'gate'}"
+            model = f"{evaluation['model']['name']} {evaluation['model']['version']}"
+            name = f"outputs/evaluations/{model} {evaluation['team']} {evaluation['options'].get('purpose') or 'gate'}"
             while name + " (model hash masked)" in result:
                 name += "'"
             result[name + " (model hash masked)"] = hashlib.sha256(

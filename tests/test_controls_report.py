@@ -42,13 +42,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     built = govkit("demo", "--dir", str(home / "demo"))
     assert built.exit_code == 0, built.output
     db = home / "demo" / "govkit.db"
-    gate = next(
+    gates = [
         (ev, digest)
         for ev, digest in logged_evaluations(db)
-        if ev["team"] == "lending" and "purpose" not in ev["options"]
-    )
+        if ev["team"] == "lending" and ev["model"]["name"] == "credit-scorer" and "purpose" not in ev["options"]
+    ]
+    assert [ev["model"]["version"] for ev, _ in gates] == ["2.1.0", "2.2.0"]  # the demo's remediated release last
+    gate = gates[-1]  # the latest gate evaluation (what `controls coverage` shows), not the later monitoring run
     pdf = home / "report.pdf"
-    rendered = govkit("report", gate[1], "--out", str(pdf))  # the gate evaluation, not the later monitoring run
+    rendered = govkit("report", gate[1], "--out", str(pdf))
     assert rendered.exit_code == 0, rendered.output
     return {"home": home, "db": db, "pdf": pdf, "evaluation": gate[0], "digest": gate[1]}
 
@@ -160,8 +162,11 @@ def test_annex_iv_appendix_lists_every_point(demo: dict[str, Any]) -> None:
     assert positions == sorted(positions)  # every point, in catalogue order
     assert "needs a document" in appendix.lower() and "AcopyoftheEUdeclarationofconformity" in flat
     # the demo manifest cites its instructions for use by digest: shown against point 1(h), not as a gap
+    from govkit.demo.remediation import MANIFEST
+
+    cited = yaml.safe_load((demo["home"] / "demo" / MANIFEST).read_text())["documents"][0]["path"]
     point = flat[flat.index("annex-iv-1-h") : flat.index("annex-iv-2")]
-    assert "Instructionsforuse:instructions-for-use.md" in point and "needsadocument" not in point.lower()
+    assert f"Instructionsforuse:{cited}" in point and "needsadocument" not in point.lower()
 
 
 def test_the_signed_copy_names_its_own_sign_off_in_annex_iv(demo: dict[str, Any]) -> None:
@@ -178,7 +183,11 @@ def test_the_signed_copy_names_its_own_sign_off_in_annex_iv(demo: dict[str, Any]
 
 
 def test_report_without_an_earlier_approval_has_no_change_chapter(demo: dict[str, Any]) -> None:
-    assert "Changed since the last approval" not in pdf_text(demo["pdf"])
+    first = demo["home"] / "demo" / "reports" / "credit-scorer-lending.pdf"  # 2.1.0's, rendered before any sign-off
+    assert "Changed since the last approval" not in pdf_text(first)
+    # 2.2.0's report comes after the officer's conditional approval of 2.1.0, and compares with it
+    chapter = "".join(section(pdf_text(demo["pdf"]), "Changed since the last approval", "Licences").split())
+    assert "Comparedwithversion2.1.0" in chapter and "approve-with-conditions" in chapter
 
 
 def test_manifest_cites_documents_by_digest(project: Project) -> None:

@@ -303,3 +303,37 @@ def test_rule_naming_an_undeclared_feature_is_exit_2(project: Project) -> None:
     )
     result = project.check("--no-log")
     assert result.exit_code == 2 and "['race']" in result.stderr
+
+
+def test_significance_is_adjusted_for_the_pairs_the_extreme_one_was_chosen_from(project: Project) -> None:
+    """Decisions independent of a 20-group attribute: the extreme pair's own z-test says "significant",
+    but it was picked from 190 pairs, so after Bonferroni chance alone must not fail the rule; a real gap still does."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, n),
+            "yhat": rng.integers(0, 2, n),
+            "score": rng.random(n).round(4),
+            "f1": rng.random(n),
+            "sex": rng.choice(["female", "male"], n),
+            "age": rng.choice([f"g{i:02d}" for i in range(20)], n),
+        }
+    )
+    rates = frame.groupby("age")["yhat"].agg(["sum", "count"])
+    hi, lo = rates.loc[(rates["sum"] / rates["count"]).idxmax()], rates.loc[(rates["sum"] / rates["count"]).idxmin()]
+    _, raw = proportions_ztest([hi["sum"], lo["sum"]], [hi["count"], lo["count"]])
+    assert raw < 0.05 < raw * 190  # unadjusted this noise would fail the rule
+    params = {"max": 0.0, "require_significance": True, "sensitive_features": ["age"], "intersectional": False}
+    fair_project(project, frame, [rule("fairness.demographic_parity_difference", **params)])
+    _, data = project.check_json()
+    (finding,) = data["findings"]
+    assert finding["status"] == "warn", finding
+    assert "Bonferroni over 190 comparisons" in finding["message"]
+
+    frame.loc[frame["age"] == "g07", "yhat"] = 1  # one group approved every time: a real gap
+    fair_project(project, frame, [rule("fairness.demographic_parity_difference", **params)])
+    _, data = project.check_json()
+    assert [f["status"] for f in data["findings"]] == ["fail"], data["findings"]

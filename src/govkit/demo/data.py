@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,30 @@ FEATURES = [
 ]
 SEED = 20261125
 APPROVAL_THRESHOLD = 0.8  # approve when the predicted chance of repayment is at least 80 %
+
+
+@dataclass(frozen=True)
+class Release:
+    """One build of the demo model: what it learns from and how its score becomes a decision."""
+
+    version: str
+    features: tuple[str, ...]
+    threshold: float  # approve when the predicted chance of repayment is at least this
+    dropped: tuple[str, ...] = ()  # personal-data columns left out of the training extract
+    suffix: str = ""  # its files: data/train{suffix}.csv, data/eval{suffix}.csv, model{suffix}.skops
+
+
+FIRST_RELEASE = Release("2.1.0", tuple(FEATURES), APPROVAL_THRESHOLD)
+# The remediated build (examples/credit-scoring/govkit-2.2.0.yaml): no `phone` column in the training
+# extract, and an affordability score without the credit-file features (income, credit history, late
+# payments) that carried 2.1.0's gap against applicants aged 18-24; see govkit.demo.remediation.
+REMEDIATED = Release(
+    "2.2.0",
+    ("debt_ratio", "num_accounts", "loan_amount", "employment_years"),
+    0.7,
+    dropped=("phone",),
+    suffix="-2.2.0",
+)
 
 
 def synthetic_applicants(n: int, seed: int) -> pd.DataFrame:
@@ -130,8 +155,11 @@ def applicant_pii(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000) -> dict[str, Path]:
-    """Write data/train.csv, data/eval.csv (with predictions and scores) and model.skops."""
+def build(
+    directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000, release: Release = FIRST_RELEASE
+) -> dict[str, Path]:
+    """Write data/train.csv, data/eval.csv (with predictions and scores) and model.skops (names with the
+    release's suffix): the same applicants for every release, so releases differ only in their build."""
     import pandas as pd
     import skops.io as sio
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -139,16 +167,21 @@ def build(directory: Path, *, train_rows: int = 20_000, eval_rows: int = 10_000)
     data_dir = directory / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     train = synthetic_applicants(train_rows, SEED)
-    train = pd.concat([applicant_pii(train_rows, SEED + 7), train], axis=1)
+    train = pd.concat([applicant_pii(train_rows, SEED + 7).drop(columns=list(release.dropped)), train], axis=1)
     evaluation = synthetic_applicants(eval_rows, SEED + 1)
     model = HistGradientBoostingClassifier(
         max_iter=120, learning_rate=0.08, max_leaf_nodes=15, early_stopping=False, random_state=0
     )
-    model.fit(train[FEATURES], train["repaid"])
-    score = model.predict_proba(evaluation[FEATURES])[:, 1]
+    features = list(release.features)
+    model.fit(train[features], train["repaid"])
+    score = model.predict_proba(evaluation[features])[:, 1]
     evaluation["repayment_score"] = score.round(6)
-    evaluation["approved"] = (score >= APPROVAL_THRESHOLD).astype(int)
-    paths = {"train": data_dir / "train.csv", "eval": data_dir / "eval.csv", "model": directory / "model.skops"}
+    evaluation["approved"] = (score >= release.threshold).astype(int)
+    paths = {
+        "train": data_dir / f"train{release.suffix}.csv",
+        "eval": data_dir / f"eval{release.suffix}.csv",
+        "model": directory / f"model{release.suffix}.skops",
+    }
     train.to_csv(paths["train"], index=False)
     evaluation.to_csv(paths["eval"], index=False)
     sio.dump(model, paths["model"])

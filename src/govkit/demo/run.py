@@ -13,7 +13,14 @@ from govkit.errors import GovkitError
 
 EXAMPLE = Path("examples") / "credit-scoring"
 BANK_TEMPLATE = Path("examples") / "bank-template"
-COPIED = ("govkit.yaml", "waivers.yaml", "requirements.txt", "instructions-for-use.md")
+COPIED = (
+    "govkit.yaml",
+    "waivers.yaml",
+    "requirements.txt",
+    "instructions-for-use.md",
+    "govkit-2.2.0.yaml",  # the remediated release (govkit.demo.remediation)
+    "instructions-for-use-2.2.0.md",
+)
 TEAMS = ("lending", "research")
 
 
@@ -69,12 +76,13 @@ def run_demo(
     text = get_formatter("text")
     verdicts = {}
     digests = {}
+    evaluations = {}
     local_db, key = demo_log_paths(manifest.parent)
     db = db or str(local_db)
     with AuditLog(db, key_path=key) as log:
         for team in TEAMS:
             evaluation = run_check(manifest, policies, team=team, progress=progress)
-            verdicts[team], digests[team] = evaluation.verdict, evaluation.digest
+            verdicts[team], digests[team], evaluations[team] = evaluation.verdict, evaluation.digest, evaluation
             entry = record_evaluation(log, evaluation)
             echo(f"── govkit check {manifest} --policy {policies} --team {team}")
             echo(text.render(evaluation, color=color), nl=False)
@@ -109,9 +117,16 @@ def run_demo(
         from govkit.demo.regression import run_regression_demo
 
         regression, _ = run_regression_demo(asset_root(), directory, log, echo=echo, color=color, progress=progress)
-        from govkit.demo.lifecycle import run_lifecycle
+        from govkit.demo.lifecycle import Actors, run_lifecycle, run_sequel, show_inventory
+        from govkit.demo.remediation import check_remediated
 
-        run_lifecycle(manifest.parent, db, key, report, policies, echo=echo, color=color, progress=progress)
+        people = Actors(manifest.parent, db, key, policies, echo=echo, progress=progress)
+        run_lifecycle(people, report)
+        remediated, remediated_report = check_remediated(
+            manifest.parent, policies, log, evaluations["lending"], echo=echo, color=color, progress=progress
+        )
+        deployed = run_sequel(people, remediated_report)
+        show_inventory(people, color=color)
         checkpoint = log.checkpoint()
         result = log.verify()
     summary = ", ".join(f"{team}: {v.upper()}" for team, v in verdicts.items())
@@ -122,5 +137,7 @@ def run_demo(
     echo(f"post-market monitoring, 8 months (income shift and a decaying cohort from month 5): {monitored.upper()}")
     echo(f"monitoring report (the trend, failed windows marked): {trend}  sha256 {trend_sha[:16]}")
     echo(f"credit-limit regression (mean error biased against group_d): {regression.upper()}")
+    outcome = "deployed" if deployed else "deploy refused"
+    echo(f"credit-scorer 2.2.0, remediated in data and model: lending {remediated.verdict.upper()}, {outcome}")
     state = "verified" if result.ok else f"FAILED: {result.first}"
     echo(f"audit log {db}: {result.size} entries {state}; checkpoint root {checkpoint.root[:16]}")

@@ -322,6 +322,16 @@ def _gap(
     return Gap(value, worst["group"], worst[metric], "overall", base, mine, rest)
 
 
+def comparisons(groups: int, method: Method) -> int:
+    """How many tests the reported pair was chosen from: every pair of groups, or every group against the rest.
+
+    The pair that sets the gap is the most extreme of them, so its p-value is multiplied by this count
+    (Bonferroni): unadjusted, chance alone makes the extreme pair of 20 or more intersectional groups
+    "significant" in most samples, and require_significance would not stop noise failing a model.
+    """
+    return groups * (groups - 1) // 2 if method == "between_groups" else groups
+
+
 RULE_METRIC: dict[str, tuple[tuple[str, ...], Literal["difference", "ratio"]]] = {
     "fairness.demographic_parity_difference": (("selection_rate",), "difference"),
     "fairness.demographic_parity_ratio": (("selection_rate",), "ratio"),
@@ -452,18 +462,20 @@ class FairnessCheck(Check):
         threshold = {("max" if how == "difference" else "min"): limit, "metric": metric, "method": p.method}
         sig = ""
         significant = True
+        test: GapTest | None = None
         if gap.high_parts and gap.low_parts:
             test = gap_significance(*gap.high_parts, *gap.low_parts)
-            if test is not None:
-                significant = test.p_value < p.alpha
-                sig = f" ({test.test} p={test.p_value:.3g})"
         elif metric in MEAN_OF and "sums" in table["groups"][0]:
             test = _welch_gap(table, overall, gap, metric)
-            if test is not None:
-                significant = test.p_value < p.alpha
-                sig = f" ({test.test} p={test.p_value:.3g})"
         elif p.require_significance:
             sig = f" (no significance test for {metric})"
+        if test is not None:
+            compared = comparisons(sum(1 for g in keep if g.get(metric) is not None), p.method)
+            adjusted = min(1.0, test.p_value * compared)
+            significant = adjusted < p.alpha
+            sig = f" ({test.test} p={test.p_value:.3g})"
+            if compared > 1:
+                sig = f" ({test.test} p={test.p_value:.3g}; Bonferroni over {compared} comparisons: p={adjusted:.3g})"
         if not bad:
             return Outcome(
                 table["feature"],
