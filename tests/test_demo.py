@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import sqlite3
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,6 +43,13 @@ def test_demo_builds_and_gives_two_verdicts(demo_run: Demo, monkeypatch: pytest.
     assert "in-review -> approved-with-conditions; checked: signoff, four-eyes" in stdout
     assert "refused: passing evaluation" in stdout
     assert "govkit serve --db" in stdout
+    # the commands it prints work as printed in a fresh shell (no GOVKIT_KEY pointing at the demo's key)
+    (due,) = [line.removeprefix("due items: govkit ") for line in stdout.splitlines() if line.startswith("due items:")]
+    fresh = CliRunner(env={"NO_COLOR": "1", "CI": "", "GOVKIT_KEY": str(tmp_path / "elsewhere.pem"), "GOVKIT_DB": ""})
+    listed = fresh.invoke(cli, shlex.split(due))
+    assert listed.exit_code in (0, 1) and "credit-scorer" in listed.stdout, listed.output
+    (serve,) = [line.removeprefix("web view: govkit ") for line in stdout.splitlines() if line.startswith("web view:")]
+    assert "credit-scorer" in _served_portfolio(shlex.split(serve), tmp_path)
     assert (tmp_path / "model.skops").stat().st_size > 1000
     header = (tmp_path / "data" / "eval.csv").read_text().splitlines()[0].split(",")
     assert {"approved", "repayment_score", "repaid", "sex", "ethnicity"} <= set(header)
@@ -174,3 +187,20 @@ def _version(name: str) -> str:
     from importlib.metadata import version
 
     return version(name)
+
+
+def _served_portfolio(args: list[str], cwd: Path) -> str:
+    """Run `govkit ARGS --port 0` in its own process without GOVKIT_KEY, as a fresh shell would; the portfolio page."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GOVKIT_KEY", "GOVKIT_DB")}
+    command = [sys.executable, "-m", "govkit", *args, "--port", "0"]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # "govkit serve: http://127.0.0.1:PORT/ read-only view of ..."
+        url = re.search(r"http://\S+/", line)
+        assert url, line + process.stderr.read()
+        with urllib.request.urlopen(url.group(), timeout=60) as response:
+            return str(response.read().decode())
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -103,6 +103,9 @@ def run_sequel(people: Actors, report: Path) -> bool:
 
 
 def show_inventory(people: Actors, *, color: bool) -> None:
+    from shlex import quote
+
+    from govkit.audit.keys import public_path
     from govkit.audit.log import AuditLog
     from govkit.inventory.interface import build_inventory
     from govkit.inventory.render import render_inventory
@@ -111,4 +114,8 @@ def show_inventory(people: Actors, *, color: bool) -> None:
         inventory = build_inventory(log, rules=people.rules)
     people.echo(f"── govkit inventory --policy {people.policies}")
     people.echo(render_inventory(inventory, "table", color=color), nl=False)
-    people.echo(f"web view: govkit serve --db {people.db}   (due items: govkit inventory due --db {people.db})\n")
+    # what a fresh shell needs (no GOVKIT_KEY there): the demo log's published key and its folders
+    key, policies = quote(str(public_path(people.key))), quote(str(people.policies))
+    where = f"--db {quote(people.db)} --trusted-key {key} --policy {policies}"
+    people.echo(f"web view: govkit serve {where} --files {quote(str(people.folder / 'reports'))}")
+    people.echo(f"due items: govkit inventory due {where}\n")
