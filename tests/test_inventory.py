@@ -483,3 +483,17 @@ def test_a_cache_signed_by_a_retired_key_is_not_trusted(log: AuditLog, tmp_path:
     assert old_key.key_id in pinned  # pinning the first key vouches for it and its successors
     assert load(log, ring, pinned, log.identity(ring)) is None
     assert build_inventory(log, trusted_keys=[old_key.public_raw]).models[0].versions[0].state == "registered"
+
+
+def test_records_read_from_the_cache_write_out_what_they_hold(log: AuditLog) -> None:
+    """A record keeps the cached JSON it was read from and `to_dict` gives that back: it must be exactly
+    what the record's own fields give (a copy made with `replace` keeps no such data)."""
+    record_evaluation(log, evaluation("scorer", "1", fail=True))
+    register(log, model="scorer", version="1", team="lending", owner="ann@example.org", risk_tier="medium")
+    log.redact(record_evaluation(log, evaluation("scorer", "2")).seq, "erasure")
+    record_evaluation(log, evaluation("other", "1"))
+    for inventory in (build_inventory(log), build_inventory(log)):  # folded anew, then from the cache
+        for model in inventory.models:
+            for version in model.versions:
+                computed = replace(version)
+                assert computed._data is None and computed.to_dict() == version.to_dict()
