@@ -6,13 +6,14 @@ evaluations, built once into benchmarks/.cache), the portfolio page and a model 
 application (security middleware, routing, inventory, templates) in one process with Starlette's
 TestClient, so the time is the server's, without a network.
 
-The first request at a log position builds the verified inventory (the chain walk, about as long
-as `build_inventory`); later requests reuse it until the log moves (`web/source.py` keys it by the
-log's size and head hash), so the table shows both. Measured on the shared 2-core development
-machine (other jobs running), 210,101 entries, medians of 15, the range of the last two runs
-(SQLite / PostgreSQL): portfolio page 31-52 / 34-50 ms, filtered 7-12 / 9-18 ms, model page
-28-55 / 33-40 ms; the first request at a new log position 3.5-3.8 / 5.2-6.2 s (it builds the
-inventory), the first request for a model 292-376 / 282-480 ms.
+The first request at a log position builds the verified inventory (from the inventory's signed
+cache when there is one); later requests reuse it until the log moves (`web/source.py` keys it by
+the log's size and head hash), and the first request after an append walks and folds only what is
+new, from the folded index the server keeps. Measured 2026-12-01 evening on the 2-core development
+machine, quiet, 210,101 entries, medians of 15 (SQLite / PostgreSQL): portfolio page 19 / 19 ms,
+filtered 6 / 6 ms, model page 23 / 34 ms; the first request at a log position 1.2 / 1.8 s, the first
+after an append 0.92 / 1.27 s (before the server kept its folded index: 3.5-3.8 / 5.2-6.2 s), the
+first request for a model 82 / 179 ms.
 
 Usage: python benchmarks/web.py [--models N] [--db PATH] [--postgres]
 """
