@@ -236,19 +236,23 @@ def test_intersectional_switch_and_feature_selection(project: Project) -> None:
     assert subjects == ["age"]
 
 
-def test_require_significance_turns_noise_into_warning(project: Project) -> None:
-    rng = np.random.default_rng(5)
-    n = 200
-    frame = pd.DataFrame(
+def noise(seed: int, n: int, ages: list[str]) -> pd.DataFrame:
+    """Labels and decisions drawn at random, independent of every group: any gap is chance."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
         {
             "y": rng.integers(0, 2, n),
             "yhat": rng.integers(0, 2, n),
             "score": rng.random(n).round(4),
             "f1": rng.random(n),
             "sex": rng.choice(["female", "male"], n),
-            "age": rng.choice(["young", "old"], n),
+            "age": rng.choice(ages, n),
         }
     )
+
+
+def test_require_significance_turns_noise_into_warning(project: Project) -> None:
+    frame = noise(5, 200, ["young", "old"])
     fair_project(
         project,
         frame,
@@ -310,18 +314,7 @@ def test_significance_is_adjusted_for_the_pairs_the_extreme_one_was_chosen_from(
     but it was picked from 190 pairs, so after Bonferroni chance alone must not fail the rule; a real gap still does."""
     from statsmodels.stats.proportion import proportions_ztest
 
-    rng = np.random.default_rng(11)
-    n = 4000
-    frame = pd.DataFrame(
-        {
-            "y": rng.integers(0, 2, n),
-            "yhat": rng.integers(0, 2, n),
-            "score": rng.random(n).round(4),
-            "f1": rng.random(n),
-            "sex": rng.choice(["female", "male"], n),
-            "age": rng.choice([f"g{i:02d}" for i in range(20)], n),
-        }
-    )
+    frame = noise(11, 4000, [f"g{i:02d}" for i in range(20)])
     rates = frame.groupby("age")["yhat"].agg(["sum", "count"])
     hi, lo = rates.loc[(rates["sum"] / rates["count"]).idxmax()], rates.loc[(rates["sum"] / rates["count"]).idxmin()]
     _, raw = proportions_ztest([hi["sum"], lo["sum"]], [hi["count"], lo["count"]])
