@@ -92,11 +92,10 @@ def _message(log_id: str, size: int, head: str, body_sha256: str) -> bytes:
 def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index | None:
     """The cached index if it is this log's, signed by a vouched key, and its head is still the log's."""
     path = cache_path(log, log_id)
+    if not path.is_file():
+        return None
     try:
-        if not path.is_file() or path.stat().st_size > MAX_BYTES:
-            return None
-        first, _, body = path.read_bytes().partition(b"\n")
-        meta = parse_json(first, limit=MAX_BYTES)
+        meta, body = _read(path)
         size, head = int(meta["size"]), str(meta["head"])
         # signed by the key that signs the log now: a cache of a retired (perhaps leaked) key is not trusted
         current = meta["key_id"] in vouched and ring.windows.may_sign(str(meta["key_id"]), log.store.size() + 1) is None
@@ -106,11 +105,24 @@ def load(log: AuditLog, ring: KeyRing, vouched: set[str], log_id: str) -> Index 
             return None
         if not verifies(state.public, signature, _message(log_id, size, head, sha256_hex(body))):
             return None
-        data = parse_json(body, limit=MAX_BYTES)
-        index = Index(size, head, dict(data["subjects"]), dict(data["summaries"]))
+        index = _index(meta, body)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, GovkitError):
         return None  # unreadable or malformed: walk the log instead
     return index if still_heads(log, index) else None
+
+
+def _read(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The cache file's first line (log id, position, key id, signature) parsed, and the bytes after it."""
+    if path.stat().st_size > MAX_BYTES:
+        raise GovkitError(f"larger than {MAX_BYTES:,} bytes", file=path)
+    first, _, body = path.read_bytes().partition(b"\n")
+    return dict(parse_json(first, limit=MAX_BYTES)), body
+
+
+def _index(meta: dict[str, Any], body: bytes) -> Index:
+    """The index and summaries the bytes after the first line hold, at the position the first line names."""
+    data = parse_json(body, limit=MAX_BYTES)
+    return Index(int(meta["size"]), str(meta["head"]), dict(data["subjects"]), dict(data["summaries"]))
 
 
 def still_heads(log: AuditLog, index: Index) -> bool:
@@ -168,12 +180,10 @@ def cache_problems(log: AuditLog) -> list[Problem]:
     if not path.is_file():
         return []
     try:
-        first, _, body = path.read_bytes().partition(b"\n") if path.stat().st_size <= MAX_BYTES else (b"", b"", b"")
-        meta = parse_json(first, limit=MAX_BYTES)
-        size, head, data = int(meta["size"]), str(meta["head"]), parse_json(body, limit=MAX_BYTES)
-        cached = Index(size, head, data["subjects"], data["summaries"])
-    except (OSError, ValueError, KeyError, TypeError, GovkitError):
+        cached = _index(*_read(path))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, GovkitError):
         return [Problem(None, f"inventory cache {path} is unreadable; delete it (it is rebuilt)")]
+    size = cached.size
     entries = [e for e in log.store.find(EntryFilter()) if e.seq <= size]
     expected = index_from_headers(entries, KIND_OF)
     # the log has just verified: its signatures need no second check, only the derivation is re-done

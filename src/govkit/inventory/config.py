@@ -8,6 +8,7 @@ to every team, an overlay's add the team's own.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -137,13 +138,10 @@ def rules_source(policy: Path | None, policy_set: str | None = None) -> Callable
     """
     if policy is None:
         return lambda _team: LifecycleRules.defaults()
-    found: dict[str, LifecycleRules] = {}
-    library: list[PolicyLibrary] = []
+    library = functools.cache(lambda: _library(policy))
 
+    @functools.cache
     def rules(team: str) -> LifecycleRules:
-        if team not in found:
-            library[:] = library or [_library(policy)]
-            found[team] = _resolve_rules(library[0], team=team or None, policy_set=policy_set)
-        return found[team]
+        return _resolve_rules(library(), team=team or None, policy_set=policy_set)
 
     return rules

@@ -10,10 +10,11 @@ versions, not with the number of evaluations.
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,12 @@ class _Identity:
     team: str
     owner: str
     risk_tier: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any], name_key: str) -> _Identity:
+        """From a registration (name under "model") or an evaluation's model (under "name")."""
+        fields = (data.get("team", ""), data.get("owner", ""), data.get("risk_tier", ""))
+        return cls(str(data[name_key]), str(data["version"]), *map(str, fields))
 
 
 def add_months(day: date, months: int) -> date:
@@ -121,22 +128,9 @@ class _Folder:
         """Name, version, team, owner and tier: the newest registration, else the newest evaluation's model."""
         for _, reg in self.vlog.entries(reversed(subject["registrations"])):
             if reg is not None:
-                return _Identity(
-                    str(reg["model"]),
-                    str(reg["version"]),
-                    str(reg.get("team", "")),
-                    str(reg.get("owner", "")),
-                    str(reg.get("risk_tier", "")),
-                )
+                return _Identity.of(reg, "model")
         if newest_evaluation is not None:
-            model = newest_evaluation["evaluation"]["model"]
-            return _Identity(
-                str(model["name"]),
-                str(model["version"]),
-                str(model.get("team", "")),
-                str(model.get("owner", "")),
-                str(model.get("risk_tier", "")),
-            )
+            return _Identity.of(newest_evaluation["evaluation"]["model"], "name")
         for _, change in self.vlog.entries(subject["changes"]):  # only lifecycle entries left: name it from them
             if change is not None:
                 return _Identity(str(change["model"]), str(change["version"]), "", "", "")
@@ -251,9 +245,7 @@ def summarise(vlog: VerifiedLog, keys: Sequence[str]) -> None:
             vlog.reads = []
             found = folder.version(index.subjects[key])
             index.summaries[key] = {
-                "identity": [found[0].name, found[0].version, found[0].team, found[0].owner, found[0].risk_tier]
-                if found
-                else None,
+                "identity": list(astuple(found[0])) if found else None,
                 "record": found[1].to_dict() if found else None,
                 "read": vlog.reads,
             }
@@ -288,7 +280,7 @@ def fold_verified(
 ) -> Inventory:
     """The inventory at `vlog`'s position: subjects touched since the index's summaries are folded again."""
     today = today or datetime.now(UTC).date()
-    team_rules = _memo(rules or (lambda _team: LifecycleRules.defaults()))
+    team_rules = functools.cache(rules or (lambda _team: LifecycleRules.defaults()))
     index = vlog.index
     stale = {k for k in index.subjects if k in index.touched or k not in index.summaries}
     stale.update(_reuse(vlog, [k for k in index.subjects if k not in stale]))
@@ -316,17 +308,6 @@ def fold_verified(
             )
         )
     return Inventory(models=tuple(models), log_position=vlog.position, today=today, location=vlog.log.location)
-
-
-def _memo(rules: Callable[[str], LifecycleRules]) -> Callable[[str], LifecycleRules]:
-    found: dict[str, LifecycleRules] = {}
-
-    def cached(team: str) -> LifecycleRules:
-        if team not in found:
-            found[team] = rules(team)
-        return found[team]
-
-    return cached
 
 
 def fold(
