@@ -43,25 +43,21 @@ class Actors:
         from govkit.audit.log import AuditLog
         from govkit.inventory.lifecycle import set_state
 
+        self.echo(f"── govkit lifecycle set {MODEL} {version} {state}   ({actor})")
         with AuditLog(self.db, key_path=self.key, actor=actor) as log:
             change = set_state(log, model=MODEL, version=version, state=state, reason=reason, rules=self.rules)
-        self.echo(f"── govkit lifecycle set {MODEL} {version} {state}   ({actor})")
         self.echo(f"{change.previous} -> {change.state}; checked: {', '.join(change.checked) or 'nothing'}\n")
 
     def deploy(self, version: str, reason: str) -> bool:
         """The release manager's promotion gate: True when deployed, False when a guardrail refused."""
-        from govkit.audit.log import AuditLog
         from govkit.formats.common import printable
-        from govkit.inventory.lifecycle import TransitionRefused, set_state
+        from govkit.inventory.lifecycle import TransitionRefused
 
-        self.echo(f"── govkit lifecycle set {MODEL} {version} deployed   ({RELEASE})")
         try:
-            with AuditLog(self.db, key_path=self.key, actor=RELEASE) as log:
-                change = set_state(log, model=MODEL, version=version, state="deployed", reason=reason, rules=self.rules)
+            self.move(RELEASE, version, "deployed", reason)
         except TransitionRefused as refused:
             self.echo(f"{printable(refused)}  (exit 1: nothing logged)\n")
             return False
-        self.echo(f"{change.previous} -> {change.state}; checked: {', '.join(change.checked)}\n")
         return True
 
     def sign(self, report: Path, decision: Decision, conditions: str = "") -> Path:
